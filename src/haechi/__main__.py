@@ -1,0 +1,3 @@
+from haechi.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""The analyzer interface: one class per signal, each with a name, a version and one method.
+
+Two stages exist because some facts hold for every file (its hashes) while others need decoded
+pixels: a file that fails to decode still gets its SHA-256 and MD5 recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from haechi.config import Settings
+from haechi.media import Content, Media
+
+JSON = Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Signal:
+    """What one analyzer says about one item. Subclasses are frozen dataclasses of plain
+    values (str, int, float, bool, None, tuples of those or of nested Signals)."""
+
+    def to_payload(self) -> dict[str, JSON]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, JSON]) -> Self:
+        return cls(**payload)
+
+
+S = TypeVar("S", bound=Signal)
+I = TypeVar("I")  # noqa: E741 - the input type, Content or Media
+
+
+@dataclasses.dataclass(frozen=True)
+class Example(Generic[I, S]):
+    """A known-good input and the signal it must give: run by the shared contract test."""
+
+    input: I
+    expected: S
+
+
+class Analyzer(ABC, Generic[I, S]):
+    """Base of both stages. `name` + `version` identify stored signals: bump the version when
+    the output for the same input can change, and the scan recomputes it."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    signal_type: ClassVar[type[Signal]]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def analyze(self, item: I) -> S: ...
+
+    @classmethod
+    def examples(cls) -> Iterable[Example[I, S]]:
+        return ()
+
+
+class ContentAnalyzer(Analyzer[Content, S]):
+    """Reads the raw bytes; runs on every file, decodable or not."""
+
+
+class MediaAnalyzer(Analyzer[Media, S]):
+    """Reads decoded frames; `kinds` says which media it takes."""
+
+    kinds: ClassVar[frozenset[str]] = frozenset({"image", "video"})

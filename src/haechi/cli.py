@@ -1,0 +1,337 @@
+"""The `haechi` command line. Errors become one clear line and an exit code; --debug shows the
+trace. Machine output (--json) goes to stdout; progress and tables for people go to stderr
+when stdout is taken by JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from haechi import __version__
+from haechi.config import Settings, load_settings
+from haechi.errors import HaechiError
+from haechi.scan import Observer, ScanEvent, ScanSummary, scan_paths
+from haechi.sources import Source
+from haechi.store import items as store
+from haechi.store.db import Database
+
+app = typer.Typer(
+    help="haechi: find, judge and preserve deepfake sexual abuse material, offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    home: Path | None = None
+    workers: int | None = None
+    debug: bool = False
+    _settings: Settings | None = None
+    _db: Database | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(home=self.home, workers=self.workers)
+        return self._settings
+
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings())
+        return self._db
+
+
+state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"haechi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: $HAECHI_HOME or ./haechi-data).", envvar=[]),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes for scanning.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show the full trace on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    state.home, state.workers, state.debug = home, workers, debug
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory and database (done on first use anyway)."""
+    s = state.settings()
+    state.db()
+    out.print(f"data directory ready: {s.home_dir}")
+    out.print(f"database: {_redact(s.db_url)}")
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.1f} items/s", style="cyan")
+
+
+class _CliObserver(Observer):
+    def __init__(self, db: Database, as_json: bool, progress: Progress | None) -> None:
+        self.db = db
+        self.as_json = as_json
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def started(self, source: Source, total: int) -> None:
+        if self.progress is not None:
+            label = f"{source.kind} {source.name}"
+            self.task = self.progress.add_task(label, total=total)
+
+    def handled(self, event: ScanEvent) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
+        if self.as_json:
+            _print_json(_event_json(self.db, event))
+
+
+def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
+    if event.sha256 is not None:
+        with db.session() as s:
+            obj = store.get_item(s, event.sha256).to_json(path=event.path)
+        if event.status == "error":
+            obj["error"] = "; ".join(event.errors)
+    else:
+        obj = {
+            "path": event.path,
+            "sha256": None,
+            "md5": None,
+            "kind": None,
+            "pdq": None,
+            "pdq_quality": None,
+            "frames": [],
+            "error": "; ".join(event.errors),
+        }
+    obj["status"] = event.status
+    return obj
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Folders, .zip archives or exports.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per file (JSON Lines).")
+    ] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Force a source kind instead of recognising it.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Scan folders, archives and exports: hash, decode and analyse every media file."""
+    db = state.db()
+    observer = _CliObserver(db, as_json, None)
+    if progress and err.is_terminal:
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        )
+        observer.progress = bar
+        with bar:
+            summaries = scan_paths(
+                db, state.settings(), paths, observer=observer, source_kind=source
+            )
+    else:
+        summaries = scan_paths(db, state.settings(), paths, observer=observer, source_kind=source)
+    _print_summaries(summaries, err if as_json else out)
+
+
+def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None:
+    table = Table(title="scan summary")
+    for col in ("source", "files", "new", "known", "unchanged", "errors", "items/s"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    for sm in summaries:
+        rate = sm.seen / sm.seconds if sm.seconds > 0 else 0.0
+        table.add_row(
+            f"{sm.kind}: {sm.source}",
+            str(sm.seen),
+            str(sm.new_items),
+            str(sm.known_items),
+            str(sm.unchanged),
+            str(sm.errors),
+            f"{rate:.1f}",
+        )
+    console.print(table)
+    for sm in summaries:
+        for line in sm.error_lines[:50]:
+            console.print(f"[yellow]skipped[/] {line}", highlight=False, soft_wrap=True)
+        if len(sm.error_lines) > 50:
+            console.print(f"… and {len(sm.error_lines) - 50} more (see `haechi items --errors`)")
+
+
+@app.command("items")
+def items_cmd(
+    kind: Annotated[
+        str | None, typer.Option(help="Only items of this kind (image, video).")
+    ] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Only items with errors.")] = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per item.")] = False,
+) -> None:
+    """List stored items, each once, with every place it was seen."""
+    db = state.db()
+    table = Table()
+    for col in ("sha256", "kind", "format", "size", "pixels", "pdq q", "seen", "first place"):
+        table.add_column(col)
+    n = 0
+    with db.session() as s:
+        for view in store.iter_items(s, kind=kind, errors_only=errors):
+            if limit and n >= limit:
+                break
+            n += 1
+            if as_json:
+                _print_json(view.to_json())
+                continue
+            q = view.pdq.get("quality")
+            table.add_row(
+                view.sha256[:12],
+                view.kind or "-",
+                view.format or "-",
+                _size(view.size),
+                f"{view.width}x{view.height}" if view.width else "-",
+                "-" if q is None else str(q),
+                str(len(view.sightings)),
+                view.sightings[0].path if view.sightings else "-",
+            )
+        orphans = store.source_errors(s) if errors and not as_json else []
+    if not as_json:
+        out.print(table)
+        out.print(f"{n} item(s)")
+        for e in orphans:
+            out.print(f"[yellow]unread[/] {e.locator}: {e.reason}", highlight=False)
+
+
+@app.command()
+def show(
+    item: Annotated[str, typer.Argument(help="An item's SHA-256, or a unique prefix of it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one item: hashes, media facts, signals, and where it was seen."""
+    with state.db().session() as s:
+        view = store.get_item(s, item)
+    if as_json:
+        _print_json(view.to_json() | {"signals": view.signals})
+        return
+    out.print(f"[bold]{view.sha256}[/]")
+    out.print(f"md5 {view.md5}  size {_size(view.size)}  {view.kind or '?'} {view.format or ''}")
+    if view.width:
+        dur = f"  {view.duration:.1f} s" if view.duration else ""
+        out.print(f"{view.width}x{view.height}{dur}")
+    pdq = view.pdq
+    if pdq.get("pdq"):
+        trust = "" if (pdq.get("quality") or 0) >= 50 else "  [yellow](low quality: not trusted)[/]"
+        out.print(f"pdq {pdq['pdq']}  quality {pdq['quality']}{trust}")
+    for f in pdq.get("frames", [])[:20]:
+        out.print(f"  t={f['t']:>7.2f}s pdq {f['pdq']}  q {f['quality']}")
+    if len(pdq.get("frames", [])) > 20:
+        out.print(f"  … {len(pdq['frames']) - 20} more frames")
+    if view.notes:
+        out.print(f"notes: {view.notes}")
+    for e in view.errors:
+        out.print(f"[yellow]error[/] {e}")
+    out.print(f"seen {len(view.sightings)} time(s):")
+    for sg in view.sightings:
+        extra = " ".join(
+            f"{k}={v}"
+            for k, v in (("room", sg.room), ("message", sg.message_id), ("by", sg.poster))
+            if v
+        )
+        out.print(f"  {sg.path}  {extra}", highlight=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check that every dependency loads offline and the data directory is sound."""
+    from haechi.doctor import run_checks
+
+    ok = True
+    for check in run_checks(state.settings()):
+        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        out.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
+        ok &= check.ok
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    fresh: Annotated[bool, typer.Option(help="Rebuild the demo corpus first.")] = False,
+) -> None:
+    """Build a demo corpus (public-domain and generated images), scan it, explain the result."""
+    from haechi.demo import run_demo
+
+    run_demo(state.settings(), state.db(), out, fresh=fresh)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        app(args=list(argv) if argv is not None else None)
+    except HaechiError as exc:
+        if state.debug:
+            raise
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; work committed so far is kept, run the same command to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

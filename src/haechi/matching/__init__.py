@@ -1,0 +1,1 @@
+"""Comparing signals: hash distances now; enrolled persons and banks build on these."""

@@ -1,0 +1,274 @@
+"""Decode a file into frames within hard limits.
+
+Every failure becomes a MediaError that names the file and the reason. Nothing here touches the
+network: PyAV is given a file or a memory buffer, never a URL."""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from pathlib import PurePath
+from typing import Any
+
+import av
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+
+from haechi.config import Limits
+from haechi.errors import MediaError
+from haechi.media.content import Content, FileContent, read_head
+from haechi.media.sniff import FORMAT_EXTENSIONS, IMAGE_EXTENSIONS, Sniffed, sniff
+from haechi.media.types import Frame, Media
+
+pillow_heif.register_heif_opener()
+# Truncated files must fail, not decode as grey: a half image would hash as a different one.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# An animated image can claim millions of 1 ms frames; bound the seeks, not only the samples.
+_MAX_ANIMATION_SEEKS = 20_000
+_MIN_KEYFRAME_GAP = 0.5
+
+_DEMUXERS = {
+    "mp4": "mp4",
+    "matroska": "matroska",
+    "avi": "avi",
+    "flv": "flv",
+    "asf": "asf",
+    "mpeg": "mpeg",
+    "mpegts": "mpegts",
+}
+_MAGICLESS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts"}
+
+__all__ = ["decode_media", "sniff"]
+
+
+def decode_media(content: Content, limits: Limits) -> Media:
+    """Decode `content` as an image or a video, whichever its bytes say it is."""
+    size = content.size
+    if size == 0:
+        raise MediaError(content.name, "empty file (0 bytes)")
+    if size > limits.max_file_bytes:
+        raise MediaError(
+            content.name, f"file is {size} bytes, over the limit of {limits.max_file_bytes}"
+        )
+    sniffed = sniff(read_head(content))
+    ext = PurePath(content.name).suffix.lower()
+    notes: list[str] = []
+    if sniffed is None:
+        if ext in _MAGICLESS:
+            # MPEG transport streams have no magic number; trust the name, with a named demuxer.
+            sniffed = Sniffed("video", _MAGICLESS[ext])
+        else:
+            raise MediaError(content.name, _unsupported_reason(content, ext))
+    elif ext and ext not in FORMAT_EXTENSIONS.get(sniffed.format, frozenset()):
+        notes.append(f"extension {ext} does not match content ({sniffed.format})")
+    if sniffed.kind == "image":
+        return _decode_image(content, sniffed.format, limits, notes)
+    return _decode_video(content, sniffed.format, limits, notes)
+
+
+def _unsupported_reason(content: Content, ext: str) -> str:
+    head = read_head(content, 512)
+    what = "text" if _is_text(head) else "binary data"
+    if ext in IMAGE_EXTENSIONS:
+        return f"not an image: the name says {ext} but the content is {what}"
+    return f"unsupported format: content is {what} of no known image or video type"
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_all(content: Content) -> bytes:
+    with content.open() as fh:
+        return fh.read()
+
+
+def _decode_image(content: Content, fmt: str, limits: Limits, notes: list[str]) -> Media:
+    data = _read_all(content)
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns below 2x its global limit; we refuse at our own limit instead.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise MediaError(content.name, f"invalid dimensions {w}x{h}")
+            if w * h > limits.max_pixels:
+                raise MediaError(
+                    content.name,
+                    f"decompression bomb refused: {w}x{h} = {w * h} pixels, "
+                    f"over the limit of {limits.max_pixels}",
+                )
+            n_frames = int(getattr(im, "n_frames", 1))
+            if n_frames > 1:
+                return _decode_animation(content, im, fmt, limits, notes)
+            im.load()
+            rgb = _to_rgb(ImageOps.exif_transpose(im))
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError(content.name, f"decompression bomb refused: {exc}") from None
+    except UnidentifiedImageError:
+        raise MediaError(content.name, f"cannot identify {fmt} image data (corrupt?)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError(content.name, _image_reason(exc, fmt)) from None
+    frame = Frame(rgb=rgb)
+    return Media(
+        content=content,
+        kind="image",
+        format=fmt,
+        width=frame.width,
+        height=frame.height,
+        frames=(frame,),
+        notes=tuple(notes),
+    )
+
+
+def _image_reason(exc: BaseException, fmt: str) -> str:
+    msg = str(exc) or type(exc).__name__
+    if "truncated" in msg or isinstance(exc, EOFError):
+        return f"truncated {fmt} image ({msg})"
+    return f"corrupt {fmt} image ({msg})"
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.uint8)
+
+
+def _scaled(w: int, h: int, max_side: int) -> tuple[int, int]:
+    side = max(w, h)
+    if side <= max_side:
+        return w, h
+    s = max_side / side
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
+def _decode_animation(
+    content: Content, im: Image.Image, fmt: str, limits: Limits, notes: list[str]
+) -> Media:
+    frames: list[Frame] = []
+    t = 0.0
+    next_sample = 0.0
+    for i, page in enumerate(ImageSequence.Iterator(im)):
+        if i >= _MAX_ANIMATION_SEEKS or t > limits.max_video_seconds:
+            notes.append(f"animation sampled up to {t:.1f} s (limit)")
+            break
+        if t >= next_sample:
+            w, h = _scaled(page.width, page.height, limits.frame_max_side)
+            rgb = page.convert("RGB")
+            if (w, h) != rgb.size:
+                rgb = rgb.resize((w, h), Image.Resampling.BILINEAR)
+            frames.append(Frame(rgb=np.asarray(rgb, dtype=np.uint8), t=round(t, 3), key=i == 0))
+            next_sample = float(int(t) + 1)
+            if len(frames) >= limits.max_video_frames:
+                notes.append(f"animation sampled up to {t:.1f} s (frame limit)")
+                break
+        # GIF frame delays under 20 ms are played as 100 ms by browsers; follow them.
+        delay = float(page.info.get("duration", 100) or 100)
+        t += (delay if delay >= 20 else 100.0) / 1000.0
+    return Media(
+        content=content,
+        kind="video",
+        format=fmt,
+        width=im.width,
+        height=im.height,
+        frames=tuple(frames),
+        duration=round(t, 3),
+        notes=tuple(notes),
+    )
+
+
+def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) -> Media:
+    started = time.monotonic()
+    source: Any = str(content.path) if isinstance(content, FileContent) else content.open()
+    frames: list[Frame] = []
+    try:
+        # The demuxer is named, never probed, and may open no other file or URL: a playlist
+        # (HLS, concat) disguised as video could otherwise make ffmpeg fetch or read elsewhere.
+        with av.open(
+            source,
+            mode="r",
+            format=_DEMUXERS[fmt],
+            options={"protocol_whitelist": "file,pipe"},
+        ) as container:
+            if not container.streams.video:
+                raise MediaError(content.name, f"no video stream in this {fmt} file")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            duration = _duration(container, stream)
+            width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+            if width * height > limits.max_pixels:
+                raise MediaError(
+                    content.name, f"video frames of {width}x{height} are over the pixel limit"
+                )
+            next_sample = 0.0
+            last_taken = -1.0
+            for frame in container.decode(stream):
+                if time.monotonic() - started > limits.decode_timeout_seconds:
+                    raise MediaError(
+                        content.name,
+                        f"decoding took longer than {limits.decode_timeout_seconds:.0f} s",
+                    )
+                t = float(frame.time) if frame.time is not None else next_sample
+                if t > limits.max_video_seconds:
+                    notes.append(f"video sampled up to {limits.max_video_seconds:.0f} s (limit)")
+                    break
+                # Keyframes mark scene cuts between the 1 fps samples; an all-intra stream
+                # (MJPEG) would make every frame one, hence the minimum gap.
+                is_key = bool(frame.key_frame) and t - last_taken >= _MIN_KEYFRAME_GAP
+                if not (is_key or t >= next_sample):
+                    continue
+                w, h = _scaled(frame.width, frame.height, limits.frame_max_side)
+                rgb = frame.to_ndarray(format="rgb24", width=w, height=h)
+                frames.append(Frame(rgb=rgb, t=round(t, 3), key=bool(frame.key_frame)))
+                last_taken = t
+                if t >= next_sample:
+                    next_sample = float(int(t) + 1)
+                if len(frames) >= limits.max_video_frames:
+                    notes.append(f"video sampled up to {t:.1f} s (frame limit)")
+                    break
+    except MediaError:
+        raise
+    except av.error.FFmpegError as exc:
+        reason = exc.strerror or str(exc)
+        if frames:
+            # Keep what decoded before the damage: a truncated clip is still evidence.
+            notes.append(f"decoding stopped early: {reason}")
+        else:
+            raise MediaError(content.name, f"cannot decode {fmt} video ({reason})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise MediaError(content.name, f"cannot decode {fmt} video ({exc})") from None
+    finally:
+        if not isinstance(source, str):
+            source.close()
+    if not frames:
+        raise MediaError(content.name, f"no decodable frames in this {fmt} video")
+    return Media(
+        content=content,
+        kind="video",
+        format=fmt,
+        width=width,
+        height=height,
+        frames=tuple(frames),
+        duration=duration,
+        notes=tuple(notes),
+    )
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return round(float(stream.duration * stream.time_base), 3)
+    if container.duration is not None:
+        return round(float(container.duration) / 1_000_000, 3)
+    return None

@@ -1,0 +1,6 @@
+"""Sources yield sightings: media plus where and when it was seen."""
+
+from haechi.sources.base import Sighting, Source, SourceProblem
+from haechi.sources.registry import SourceRegistry, load_registry
+
+__all__ = ["Sighting", "Source", "SourceProblem", "SourceRegistry", "load_registry"]

@@ -1,0 +1,69 @@
+"""The source interface: anything that yields sightings of media (a folder, an export, a channel).
+
+A source only says what it saw and where; it never decodes or judges media."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from haechi.config import Settings
+from haechi.media import Content
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One media file seen at one place. `locator` is the source's own address for it
+    (a relative path, `archive.zip!inner/path.jpg`, `chat/123`), stable across rescans."""
+
+    locator: str
+    content: Content
+    posted_at: datetime | None = None
+    room: str | None = None
+    message_id: str | None = None
+    url: str | None = None
+    poster: str | None = None
+    forwarded_from: str | None = None
+    context: str | None = None
+    file_size: int | None = None
+    file_mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A place in the source that was refused or could not be read; the rest goes on."""
+
+    locator: str
+    reason: str
+
+
+class Source(ABC):
+    kind: ClassVar[str]
+    # Higher wins when several sources recognise the same path (an export beats a folder).
+    priority: ClassVar[int] = 0
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+
+    @classmethod
+    @abstractmethod
+    def recognises(cls, path: Path) -> bool:
+        """Whether this source can read `path`."""
+
+    @property
+    def locator(self) -> str:
+        """Identifies the source across scans (its resolved root)."""
+        return str(self.root.resolve())
+
+    @property
+    def name(self) -> str:
+        return self.root.name or str(self.root)
+
+    @abstractmethod
+    def sightings(self) -> Iterator[Sighting | SourceProblem]:
+        """Every sighting and problem, in an order that is the same on every run."""

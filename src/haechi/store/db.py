@@ -1,0 +1,80 @@
+"""Opening the database: engine, SQLite pragmas, and migrations applied on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from haechi.config import Settings
+from haechi.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Database:
+    """One engine and session factory for a data directory (or a configured server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.db_url
+        if self.url.startswith("sqlite"):
+            settings.home_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrate()
+
+    def migrate(self) -> None:
+        cfg = alembic_config(self.url)
+        try:
+            with self.engine.begin() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                head = ScriptDirectory.from_config(cfg).get_current_head()
+                if current != head:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database at {self.url}: {exc.orig}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back on any error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers (the web app, `haechi items`) run while a scan writes.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg

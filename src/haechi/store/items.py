@@ -1,0 +1,288 @@
+"""Reading and writing items, their signals, sightings and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from haechi.errors import InputError, NotFoundError
+from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
+from haechi.store.upsert import insert_ignore, upsert
+
+
+def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
+    """Items with a signal from every current analyzer, or whose decoding already failed
+    (rerunning a known-bad file gives the same answer)."""
+    pairs = list(versions.items())
+    have_all = (
+        select(SignalRow.item_sha256)
+        .where(tuple_(SignalRow.analyzer, SignalRow.version).in_(pairs))
+        .group_by(SignalRow.item_sha256)
+        .having(func.count() == len(pairs))
+    )
+    done = set(session.scalars(have_all))
+    broken = select(ItemError.item_sha256).where(
+        ItemError.stage == "decode", ItemError.item_sha256.is_not(None)
+    )
+    done.update(s for s in session.scalars(broken) if s is not None)
+    return done
+
+
+def known_files(session: Session, source_id: int) -> dict[str, tuple[int | None, int | None, str]]:
+    """locator → (size, mtime_ns, sha256) of every sighting of this source."""
+    rows = session.execute(
+        select(
+            Sighting.locator, Sighting.file_size, Sighting.file_mtime_ns, Sighting.item_sha256
+        ).where(Sighting.source_id == source_id)
+    )
+    return {loc: (size, mtime, sha) for loc, size, mtime, sha in rows}
+
+
+def get_or_create_source(session: Session, kind: str, locator: str, name: str) -> Source:
+    insert_ignore(
+        session,
+        Source.__table__,
+        {"kind": kind, "locator": locator, "name": name},
+        ["kind", "locator"],
+    )
+    return session.execute(
+        select(Source).where(Source.kind == kind, Source.locator == locator)
+    ).scalar_one()
+
+
+def record_item(session: Session, sha256: str, md5: str, size: int, **media: Any) -> bool:
+    """Store the item once; fill in media facts learnt later. True when the item is new."""
+    existing = session.get(Item, sha256)
+    if existing is None:
+        insert_ignore(
+            session,
+            Item.__table__,
+            {"sha256": sha256, "md5": md5, "size": size, **media},
+            ["sha256"],
+        )
+        return True
+    for k, v in media.items():
+        if v is not None and getattr(existing, k) is None:
+            setattr(existing, k, v)
+    return False
+
+
+def record_signal(
+    session: Session, sha256: str, analyzer: str, version: str, payload: dict[str, Any]
+) -> None:
+    insert_ignore(
+        session,
+        SignalRow.__table__,
+        {"item_sha256": sha256, "analyzer": analyzer, "version": version, "payload": payload},
+        ["item_sha256", "analyzer", "version"],
+    )
+
+
+def record_sighting(session: Session, values: dict[str, Any]) -> None:
+    upsert(
+        session,
+        Sighting.__table__,
+        values,
+        ["source_id", "locator", "item_sha256"],
+        ["file_size", "file_mtime_ns", "scan_id"],
+    )
+
+
+def replace_errors(
+    session: Session,
+    source_id: int,
+    locator: str,
+    errors: Iterable[tuple[str, str]],
+    *,
+    scan_id: int | None,
+    sha256: str | None,
+) -> None:
+    """A rescan's verdict on a place replaces the last one: errors that went away go away."""
+    session.execute(
+        delete(ItemError).where(ItemError.source_id == source_id, ItemError.locator == locator)
+    )
+    for stage, reason in errors:
+        session.add(
+            ItemError(
+                source_id=source_id,
+                scan_id=scan_id,
+                locator=locator,
+                item_sha256=sha256,
+                stage=stage,
+                reason=reason,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class SightingView:
+    source_kind: str
+    source: str
+    locator: str
+    path: str
+    seen_at: str
+    posted_at: str | None
+    room: str | None
+    message_id: str | None
+    url: str | None
+    poster: str | None
+    forwarded_from: str | None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as people and machines see it: hashes, media facts, signals, where it was seen."""
+
+    sha256: str
+    md5: str
+    size: int
+    kind: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    duration: float | None
+    notes: str | None
+    signals: dict[str, dict[str, Any]]
+    sightings: tuple[SightingView, ...]
+    errors: tuple[str, ...]
+
+    @property
+    def pdq(self) -> dict[str, Any]:
+        return self.signals.get("pdq", {})
+
+    def to_json(self, path: str | None = None) -> dict[str, Any]:
+        pdq = self.pdq
+        first = self.sightings[0].path if self.sightings else None
+        return {
+            "path": path or first,
+            "sha256": self.sha256,
+            "md5": self.md5,
+            "size": self.size,
+            "kind": self.kind,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "pdq": pdq.get("pdq"),
+            "pdq_quality": pdq.get("quality"),
+            "frames": pdq.get("frames", []) if self.kind == "video" else [],
+            "error": "; ".join(self.errors) or None,
+            "notes": self.notes,
+            "sightings": [s.__dict__ for s in self.sightings],
+        }
+
+
+def sighting_path(source: Source, locator: str) -> str:
+    return sighting_path_for(source.kind, source.locator, locator)
+
+
+def sighting_path_for(kind: str, root: str, locator: str) -> str:
+    """A place a person can find again: the source root joined with the locator. A locator
+    starting with "!" is an entry of the archive that is itself the source."""
+    if not locator or locator.startswith("!"):
+        return f"{root}{locator}"
+    if kind == "folder":
+        return f"{root}/{locator}"
+    return f"{root}#{locator}"
+
+
+def _view(item: Item, errors: list[ItemError]) -> ItemView:
+    latest: dict[str, SignalRow] = {}
+    for s in item.signals:
+        if s.analyzer not in latest or s.created_at >= latest[s.analyzer].created_at:
+            latest[s.analyzer] = s
+    return ItemView(
+        sha256=item.sha256,
+        md5=item.md5,
+        size=item.size,
+        kind=item.kind,
+        format=item.format,
+        width=item.width,
+        height=item.height,
+        duration=item.duration,
+        notes=item.notes,
+        signals={k: v.payload for k, v in latest.items()},
+        sightings=tuple(
+            SightingView(
+                source_kind=s.source.kind,
+                source=s.source.locator,
+                locator=s.locator,
+                path=sighting_path(s.source, s.locator),
+                seen_at=s.seen_at.isoformat(),
+                posted_at=s.posted_at.isoformat() if s.posted_at else None,
+                room=s.room,
+                message_id=s.message_id,
+                url=s.url,
+                poster=s.poster,
+                forwarded_from=s.forwarded_from,
+            )
+            for s in item.sightings
+        ),
+        errors=tuple(f"{e.stage}: {e.reason}" for e in errors),
+    )
+
+
+def _errors_by_item(session: Session, shas: list[str]) -> dict[str, list[ItemError]]:
+    out: dict[str, list[ItemError]] = {}
+    if not shas:
+        return out
+    for e in session.scalars(select(ItemError).where(ItemError.item_sha256.in_(shas))):
+        out.setdefault(e.item_sha256 or "", []).append(e)
+    return out
+
+
+def _loaded() -> Any:
+    return (
+        selectinload(Item.signals),
+        selectinload(Item.sightings).selectinload(Sighting.source),
+    )
+
+
+def get_item(session: Session, ref: str) -> ItemView:
+    """An item by SHA-256 or a unique prefix of it (at least 6 hex characters)."""
+    ref = ref.lower().strip()
+    if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
+        raise InputError(f"{ref!r}: give an item's SHA-256 or at least 6 of its first hex digits")
+    matches = list(
+        session.scalars(
+            select(Item).where(Item.sha256.startswith(ref)).options(*_loaded()).limit(2)
+        )
+    )
+    if not matches:
+        raise NotFoundError(f"no item {ref}")
+    if len(matches) > 1:
+        raise InputError(f"{ref} is ambiguous: give more of the SHA-256")
+    item = matches[0]
+    return _view(item, _errors_by_item(session, [item.sha256]).get(item.sha256, []))
+
+
+def iter_items(
+    session: Session, *, kind: str | None = None, errors_only: bool = False, batch: int = 500
+) -> Iterator[ItemView]:
+    """Every stored item once, in SHA-256 order, loaded in batches."""
+    after = ""
+    while True:
+        q = select(Item).where(Item.sha256 > after).order_by(Item.sha256).limit(batch)
+        if kind:
+            q = q.where(Item.kind == kind)
+        if errors_only:
+            q = q.where(Item.sha256.in_(select(ItemError.item_sha256)))
+        items = list(session.scalars(q.options(*_loaded())))
+        if not items:
+            return
+        errs = _errors_by_item(session, [i.sha256 for i in items])
+        for it in items:
+            yield _view(it, errs.get(it.sha256, []))
+        after = items[-1].sha256
+
+
+def source_errors(session: Session, source_id: int | None = None) -> list[ItemError]:
+    """Errors with no item behind them (unreadable files, refused archive entries)."""
+    q = select(ItemError).where(ItemError.item_sha256.is_(None)).order_by(ItemError.id)
+    if source_id is not None:
+        q = q.where(ItemError.source_id == source_id)
+    return list(session.scalars(q))

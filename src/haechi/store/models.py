@@ -1,0 +1,160 @@
+"""Stored tables. Portable SQL only: the same models run on SQLite and PostgreSQL.
+
+Items are keyed by SHA-256 so a file seen a thousand times is one item with many sightings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class Source(Base):
+    """Something a person pointed haechi at: a folder, an export, a channel, a URL."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("kind", "locator", name="uq_sources_kind_locator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    locator: Mapped[str] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last locator whose result is committed, in the source's own order.
+    cursor: Mapped[str | None] = mapped_column(String(2048), default=None)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    new_items: Mapped[int] = mapped_column(Integer, default=0)
+    known_items: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    analyzers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    source: Mapped[Source] = relationship()
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    format: Mapped[str | None] = mapped_column(String(32), default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sightings: Mapped[list[Sighting]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="Sighting.id"
+    )
+    signals: Mapped[list[SignalRow]] = relationship(
+        back_populates="item", cascade="all, delete-orphan"
+    )
+
+
+class Sighting(Base):
+    """One place and time an item was seen, in the source's own terms."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        UniqueConstraint("source_id", "locator", "item_sha256", name="uq_sightings_place"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_sha256: Mapped[str] = mapped_column(
+        ForeignKey("items.sha256", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    scan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scans.id", ondelete="SET NULL"), default=None
+    )
+    locator: Mapped[str] = mapped_column(String(2048))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column(default=None)
+    room: Mapped[str | None] = mapped_column(String(512), default=None)
+    message_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    url: Mapped[str | None] = mapped_column(String(4096), default=None)
+    poster: Mapped[str | None] = mapped_column(String(512), default=None)
+    forwarded_from: Mapped[str | None] = mapped_column(String(512), default=None)
+    context: Mapped[str | None] = mapped_column(Text, default=None)
+    # File size and mtime let a rescan skip unchanged files without reading them.
+    file_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    file_mtime_ns: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    item: Mapped[Item] = relationship(back_populates="sightings")
+    source: Mapped[Source] = relationship()
+
+
+class SignalRow(Base):
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("item_sha256", "analyzer", "version", name="uq_signals_item_analyzer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_sha256: Mapped[str] = mapped_column(
+        ForeignKey("items.sha256", ondelete="CASCADE"), index=True
+    )
+    analyzer: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship(back_populates="signals")
+
+
+class ItemError(Base):
+    """Why a file could not be used. Kept per place, replaced when the place is rescanned."""
+
+    __tablename__ = "item_errors"
+    __table_args__ = (
+        UniqueConstraint("source_id", "locator", "stage", name="uq_item_errors_place"),
+        Index("ix_item_errors_item", "item_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    scan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scans.id", ondelete="SET NULL"), default=None
+    )
+    locator: Mapped[str] = mapped_column(String(2048))
+    item_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    stage: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,42 @@
+"""INSERT … ON CONFLICT for both backends: SQLite and PostgreSQL spell it the same way in
+SQLAlchemy, but through their own dialect modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def _insert(session: Session, table: Any) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"database dialect {name!r} is not supported")
+
+
+def insert_ignore(
+    session: Session, table: Any, values: dict[str, Any], keys: Sequence[str]
+) -> None:
+    """Insert unless a row with the same `keys` exists: safe to repeat after a crash."""
+    session.execute(
+        _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    )
+
+
+def upsert(
+    session: Session,
+    table: Any,
+    values: dict[str, Any],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    stmt = _insert(session, table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in update}
+    )
+    session.execute(stmt)

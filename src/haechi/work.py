@@ -1,0 +1,114 @@
+"""What a worker process does with one file: hash it, and unless the item is already fully
+analysed, decode it and run every media analyzer. Workers never touch the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
+from haechi.analyzers.hashes import Hashes, HashesAnalyzer
+from haechi.analyzers.registry import load_registry
+from haechi.config import Settings
+from haechi.errors import HaechiError
+from haechi.media import Content, decode_media
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    kind: str
+    format: str
+    width: int
+    height: int
+    duration: float | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredSignal:
+    analyzer: str
+    version: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    hashes: Hashes | None
+    media: MediaInfo | None = None
+    signals: tuple[StoredSignal, ...] = ()
+    # (stage, reason): stage is "read", "decode" or an analyzer's name.
+    errors: tuple[tuple[str, str], ...] = ()
+    already_complete: bool = False
+
+
+@dataclass
+class Worker:
+    """Analyzers are built once per process: models load once, not once per file."""
+
+    settings: Settings
+    complete: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        registry = load_registry()
+        self.hasher = HashesAnalyzer(self.settings)
+        self.content_analyzers: list[ContentAnalyzer[Any]] = []
+        self.media_analyzers: list[MediaAnalyzer[Any]] = []
+        for cls in registry:
+            if cls is HashesAnalyzer:
+                continue
+            if issubclass(cls, MediaAnalyzer):
+                self.media_analyzers.append(cls(self.settings))
+            elif issubclass(cls, ContentAnalyzer):
+                self.content_analyzers.append(cls(self.settings))
+
+    def run(self, content: Content) -> WorkResult:
+        try:
+            hashes = self.hasher.analyze(content)
+        except (HaechiError, OSError) as exc:
+            return WorkResult(hashes=None, errors=(("read", _reason(exc)),))
+        signals = [StoredSignal(self.hasher.name, self.hasher.version, hashes.to_payload())]
+        if hashes.sha256 in self.complete:
+            return WorkResult(hashes=hashes, signals=tuple(signals), already_complete=True)
+        errors: list[tuple[str, str]] = []
+        for ca in self.content_analyzers:
+            try:
+                signals.append(StoredSignal(ca.name, ca.version, ca.analyze(content).to_payload()))
+            except Exception as exc:  # one analyzer's failure must not lose the others' work
+                errors.append((ca.name, _reason(exc)))
+        try:
+            media = decode_media(content, self.settings.limits)
+        except HaechiError as exc:
+            reason = exc.reason if hasattr(exc, "reason") else str(exc)
+            return WorkResult(hashes, None, tuple(signals), (*errors, ("decode", reason)))
+        except Exception as exc:  # a decoder bug on hostile input is still that file's error
+            return WorkResult(hashes, None, tuple(signals), (*errors, ("decode", _reason(exc))))
+        info = MediaInfo(
+            media.kind, media.format, media.width, media.height, media.duration, media.notes
+        )
+        for ma in self.media_analyzers:
+            if media.kind not in ma.kinds:
+                continue
+            try:
+                signals.append(StoredSignal(ma.name, ma.version, ma.analyze(media).to_payload()))
+            except Exception as exc:
+                errors.append((ma.name, _reason(exc)))
+        return WorkResult(hashes, info, tuple(signals), tuple(errors))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+_worker: Worker | None = None
+
+
+def init_process(settings: Settings, complete: frozenset[str]) -> None:
+    global _worker
+    _worker = Worker(settings, complete)
+
+
+def run_in_process(content: Content) -> WorkResult:
+    assert _worker is not None, "init_process was not called in this worker"
+    return _worker.run(content)

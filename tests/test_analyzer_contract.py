@@ -1,0 +1,53 @@
+"""The contract every analyzer passes, built-in or plug-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from haechi.analyzers import AnalyzerRegistry, load_registry
+from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
+from haechi.config import Settings
+from haechi.errors import ConfigError
+
+REGISTRY = load_registry()
+
+
+def test_builtins_are_registered_through_entry_points() -> None:
+    assert {"hashes", "pdq"} <= set(REGISTRY.names())
+
+
+@pytest.mark.parametrize("cls", list(REGISTRY), ids=lambda c: c.name)
+def test_contract(cls: Any, settings: Settings) -> None:
+    assert cls.name and cls.version
+    assert issubclass(cls, ContentAnalyzer | MediaAnalyzer)
+    examples = list(cls.examples())
+    assert examples, f"{cls.name} carries no known-good examples"
+    analyzer = cls(settings)
+    for ex in examples:
+        got = analyzer.analyze(ex.input)
+        assert isinstance(got, cls.signal_type)
+        assert got == ex.expected
+        payload = got.to_payload()
+        # Payloads are stored as JSON: they must survive the round trip unchanged.
+        again = cls.signal_type.from_payload(json.loads(json.dumps(payload)))
+        assert again == got
+
+
+def test_registry_refuses_two_analyzers_with_one_name() -> None:
+    registry = AnalyzerRegistry()
+    first = REGISTRY.get("pdq")
+    registry.register(first)
+
+    class Impostor(first):  # type: ignore[misc, valid-type]
+        pass
+
+    with pytest.raises(ConfigError, match="two analyzers are named 'pdq'"):
+        registry.register(Impostor)
+
+
+def test_unknown_analyzer_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="known: hashes"):
+        REGISTRY.get("nope")

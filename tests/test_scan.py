@@ -1,0 +1,163 @@
+"""The pipeline: idempotent, resumable, and one bad file never stops a scan."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import jpeg_bytes, noise_image, write_video
+from sqlalchemy import func, select
+
+from haechi.config import Settings, load_settings
+from haechi.scan import analyzer_versions, scan_paths
+from haechi.store.db import Database
+from haechi.store.items import complete_items
+from haechi.store.models import Item, ItemError, Scan, Sighting, SignalRow
+
+
+def _corpus(root: Path) -> None:
+    root.mkdir()
+    for i in range(4):
+        (root / f"p{i}.jpg").write_bytes(jpeg_bytes(noise_image(i)))
+    (root / "dup.jpg").write_bytes((root / "p0.jpg").read_bytes())
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "text.png").write_text("not a picture")
+    write_video(root / "clip.mp4", seconds=3)
+
+
+def _count(db: Database, model: type) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_scan_stores_each_item_once_with_all_signals(
+    tmp_path: Path, settings: Settings, db: Database
+) -> None:
+    _corpus(tmp_path / "c")
+    (summary,) = scan_paths(db, settings, [tmp_path / "c"])
+    assert (summary.seen, summary.new_items, summary.known_items, summary.errors) == (8, 7, 1, 2)
+    assert _count(db, Item) == 7  # dup.jpg is p0.jpg
+    assert _count(db, Sighting) == 8
+    with db.session() as s:
+        done = complete_items(s, analyzer_versions())
+        video = s.scalars(select(Item).where(Item.kind == "video")).one()
+        errors = {e.locator: e.reason for e in s.scalars(select(ItemError))}
+    assert len(done) == 7  # the two broken files count as done: decoding them again is futile
+    assert video.duration is not None and 2.5 < video.duration < 3.5
+    assert errors == {
+        "empty.jpg": "empty file (0 bytes)",
+        "text.png": "not an image: the name says .png but the content is text",
+    }
+
+
+def test_rescan_reads_nothing_unchanged_and_redoes_what_changed(
+    tmp_path: Path, settings: Settings, db: Database
+) -> None:
+    root = tmp_path / "c"
+    _corpus(root)
+    scan_paths(db, settings, [root])
+    (again,) = scan_paths(db, settings, [root])
+    assert (again.unchanged, again.new_items, again.known_items) == (8, 0, 0)
+    assert again.errors == 0  # unchanged broken files are not re-reported as new errors
+    (root / "empty.jpg").write_bytes(jpeg_bytes(noise_image(50)))  # the broken file is fixed
+    (third,) = scan_paths(db, settings, [root])
+    assert (third.unchanged, third.new_items) == (7, 1)
+    with db.session() as s:
+        assert s.scalars(select(ItemError.locator)).all() == ["text.png"]
+        statuses = s.scalars(select(Scan.status)).all()
+    assert statuses == ["completed"] * 3
+    assert _count(db, Item) == 8
+
+
+def test_new_analyzer_version_is_computed_for_stored_items(
+    tmp_path: Path, settings: Settings, db: Database
+) -> None:
+    _corpus(tmp_path / "c")
+    scan_paths(db, settings, [tmp_path / "c"])
+    with db.session() as s:
+        bumped = analyzer_versions() | {"pdq": "999"}
+        assert complete_items(s, analyzer_versions())
+        # Only the broken files stay "done"; every decodable item needs the new version.
+        assert len(complete_items(s, bumped)) == 2
+
+
+def test_parallel_scan_equals_serial_scan(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    _corpus(root)
+    results = []
+    for workers in (1, 2):
+        settings = load_settings(home=tmp_path / f"h{workers}", workers=workers)
+        db = Database(settings)
+        scan_paths(db, settings, [root])
+        with db.session() as s:
+            results.append(
+                sorted(
+                    (r.item_sha256, r.analyzer, r.version, str(r.payload))
+                    for r in s.scalars(select(SignalRow))
+                )
+            )
+        db.close()
+    assert results[0] == results[1]
+
+
+def test_a_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    n = 120
+    for i in range(n):
+        # 1 MP photos: slow enough that the kill lands mid-scan.
+        (root / f"{i:03d}.jpg").write_bytes(jpeg_bytes(noise_image(i, (1280, 800)), 95))
+    for i in range(0, n, 20):  # some duplicates under other names
+        shutil.copy(root / f"{i:03d}.jpg", root / f"copy-{i:03d}.jpg")
+    files = len(list(root.iterdir()))
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2", "scan"]
+    proc = subprocess.Popen([*cmd, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    db_path = home / "haechi.db"
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if db_path.exists():
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-c", _COUNT, str(db_path)], capture_output=True, text=True
+                )
+                committed = int(out.stdout.strip() or 0)
+            except ValueError:
+                committed = 0
+            if committed >= 20:
+                break
+    assert proc.poll() is None, "the scan ended before it could be killed; make the corpus larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    settings = load_settings(home=home, workers=2)
+    db = Database(settings)
+    assert 0 < _count(db, Sighting) < files
+    (summary,) = scan_paths(db, settings, [root])
+    assert _count(db, Sighting) == files
+    assert _count(db, Item) == n
+    with db.session() as s:
+        per_item = s.execute(
+            select(SignalRow.item_sha256, func.count()).group_by(SignalRow.item_sha256)
+        ).all()
+        statuses = s.scalars(select(Scan.status).order_by(Scan.id)).all()
+    assert len(per_item) == n and all(c == len(analyzer_versions()) for _, c in per_item)
+    assert statuses == ["interrupted", "completed"]
+    assert summary.unchanged >= 20 and summary.errors == 0
+    db.close()
+
+
+_COUNT = """
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=5)
+try:
+    print(c.execute('select count(*) from sightings').fetchone()[0])
+except sqlite3.OperationalError:
+    print(0)
+"""
