@@ -1,0 +1,93 @@
+"""The CLI driven as a subprocess, as a user or a script would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import haechi, jpeg_bytes, noise_image, shared, write_video
+from typer.main import get_command
+
+from haechi.cli import app
+
+
+def _corpus(root: Path) -> Path:
+    root.mkdir()
+    (root / "a.jpg").write_bytes(jpeg_bytes(noise_image(1)))
+    (root / "sub").mkdir()
+    (root / "sub" / "a-copy.jpg").write_bytes((root / "a.jpg").read_bytes())
+    (root / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    write_video(root / "v.mp4", seconds=2)
+    return root
+
+
+def test_scan_json_lines_give_the_machine_interface(tmp_path: Path) -> None:
+    root = _corpus(tmp_path / "c")
+    proc = haechi(tmp_path / "h", "scan", str(root), "--json")
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    by_path = {Path(x["path"]).relative_to(root.resolve()).as_posix(): x for x in lines}
+    assert set(by_path) == {"a.jpg", "sub/a-copy.jpg", "b.png", "v.mp4"}
+    a = by_path["a.jpg"]
+    assert a["kind"] == "image" and a["error"] is None
+    assert len(a["sha256"]) == 64 and len(a["md5"]) == 32
+    assert len(a["pdq"]) == 64 and isinstance(a["pdq_quality"], int)
+    assert by_path["sub/a-copy.jpg"]["sha256"] == a["sha256"]
+    v = by_path["v.mp4"]
+    assert v["kind"] == "video" and v["pdq"] is None
+    assert [f["t"] for f in v["frames"]][:2] == [0.0, 1.0]
+    assert all(len(f["pdq"]) == 64 and "quality" in f for f in v["frames"])
+    assert "b.png" in by_path["b.png"]["path"] and "png image data" in by_path["b.png"]["error"]
+    assert "scan summary" in proc.stderr  # people's table stays off stdout
+
+
+def test_items_json_lists_each_item_once_with_all_sightings(tmp_path: Path) -> None:
+    root = _corpus(tmp_path / "c")
+    haechi(tmp_path / "h", "scan", str(root))
+    proc = haechi(tmp_path / "h", "items", "--json")
+    items = [json.loads(x) for x in proc.stdout.splitlines()]
+    shas = [i["sha256"] for i in items]
+    assert len(shas) == len(set(shas)) == 3
+    a = next(i for i in items if i["kind"] == "image" and i["pdq"])
+    assert sorted(s["locator"] for s in a["sightings"]) == ["a.jpg", "sub/a-copy.jpg"]
+
+
+def test_show_by_prefix_and_clear_errors(tmp_path: Path) -> None:
+    root = _corpus(tmp_path / "c")
+    home = tmp_path / "h"
+    lines = haechi(home, "scan", str(root), "--json").stdout.splitlines()
+    sha = next(json.loads(x)["sha256"] for x in lines if '"video"' in x)
+    proc = haechi(home, "show", sha[:10])
+    assert sha in proc.stdout and "t=   1.00s" in proc.stdout
+    missing = haechi(home, "show", "abcdef1234", check=False)
+    assert missing.returncode == 6 and "error: no item abcdef1234" in missing.stderr
+    bad = haechi(home, "scan", str(tmp_path / "nowhere"), check=False)
+    assert bad.returncode == 3
+    assert bad.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such file or folder"
+    assert "Traceback" not in bad.stderr
+    debug = haechi(home, "--debug", "scan", str(tmp_path / "nowhere"), check=False)
+    assert "Traceback" in debug.stderr
+
+
+def test_rescan_counts_unchanged_files(tmp_path: Path) -> None:
+    root = _corpus(tmp_path / "c")
+    haechi(tmp_path / "h", "scan", str(root))
+    proc = haechi(tmp_path / "h", "scan", str(root), "--json")
+    assert {json.loads(x)["status"] for x in proc.stdout.splitlines()} == {"unchanged"}
+
+
+def test_scan_of_the_pdq_reference_photos(tmp_path: Path) -> None:
+    proc = haechi(tmp_path / "h", "scan", str(shared("pdq_bridge")), "--json")
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert len(lines) == 12 and all(x["error"] is None and x["pdq"] for x in lines)
+
+
+def test_doctor_passes_offline(tmp_path: Path) -> None:
+    proc = haechi(tmp_path / "h", "doctor")
+    assert "FAIL" not in proc.stdout
+    assert "analyzer pdq v1: 2/2 known examples reproduced" in proc.stdout
+
+
+def test_every_command_has_help() -> None:
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert command.help and command.help.strip(), f"`haechi {name}` has no help"

@@ -1,0 +1,25 @@
+"""The migrations build exactly the tables the models describe."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from haechi.store.db import Database
+from haechi.store.models import Base
+
+
+def test_models_and_migrations_agree(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_runs_in_wal_mode(db: Database) -> None:
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert {"items", "sightings", "signals", "scans", "sources", "item_errors"} <= set(
+        inspect(db.engine).get_table_names()
+    )
