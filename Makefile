@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) haechi-demo .mypy_cache .ruff_cache .pytest_cache

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.registry import load_registry as load_analyzers
+from haechi.analyzers.registry import default_registry
 from haechi.config import Settings
 from haechi.sources import Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
@@ -69,7 +69,7 @@ class Observer:
 
 
 def analyzer_versions() -> dict[str, str]:
-    return {cls.name: cls.version for cls in load_analyzers()}
+    return {cls.name: cls.version for cls in default_registry()}
 
 
 def scan_paths(

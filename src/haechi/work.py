@@ -8,7 +8,7 @@ from typing import Any
 
 from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
 from haechi.analyzers.hashes import Hashes, HashesAnalyzer
-from haechi.analyzers.registry import load_registry
+from haechi.analyzers.registry import default_registry
 from haechi.config import Settings
 from haechi.errors import HaechiError
 from haechi.media import Content, decode_media
@@ -49,7 +49,7 @@ class Worker:
     complete: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        registry = load_registry()
+        registry = default_registry()
         self.hasher = HashesAnalyzer(self.settings)
         self.content_analyzers: list[ContentAnalyzer[Any]] = []
         self.media_analyzers: list[MediaAnalyzer[Any]] = []

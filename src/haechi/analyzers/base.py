@@ -59,6 +59,12 @@ class Analyzer(ABC, Generic[I, S]):
     def examples(cls) -> Iterable[Example[I, S]]:
         return ()
 
+    @classmethod
+    def json_fields(cls, payload: dict[str, JSON]) -> dict[str, JSON]:
+        """Top-level keys this analyzer adds to each `scan --json` / `items --json` line,
+        computed from its stored payload. Each analyzer owns its keys."""
+        return {}
+
 
 class ContentAnalyzer(Analyzer[Content, S]):
     """Reads the raw bytes; runs on every file, decodable or not."""

@@ -66,6 +66,14 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
         return Pdq(pdq=None, quality=None, frames=tuple(frames))
 
     @classmethod
+    def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "pdq": payload.get("pdq"),
+            "pdq_quality": payload.get("quality"),
+            "frames": payload.get("frames") or [],
+        }
+
+    @classmethod
     def examples(cls) -> Iterable[Example[Media, Pdq]]:
         # Hashes of synthetic images computed once with the reference implementation; they pin
         # the conversion and bit order, which a refactor could silently change.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Any
@@ -50,3 +51,9 @@ def load_registry() -> AnalyzerRegistry:
             raise ConfigError(f"analyzer plug-in {ep.name!r} failed to load: {exc}") from exc
         registry.register(cls)
     return registry
+
+
+@functools.cache
+def default_registry() -> AnalyzerRegistry:
+    """The installed analyzers, loaded once per process (entry-point lookup is not free)."""
+    return load_registry()

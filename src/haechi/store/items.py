@@ -155,9 +155,12 @@ class ItemView:
         return self.signals.get("pdq", {})
 
     def to_json(self, path: str | None = None) -> dict[str, Any]:
-        pdq = self.pdq
+        """The machine interface line. Each analyzer adds its own keys (see
+        `Analyzer.json_fields`); keys of analyzers that did not run stay null."""
+        from haechi.analyzers.registry import default_registry
+
         first = self.sightings[0].path if self.sightings else None
-        return {
+        obj: dict[str, Any] = {
             "path": path or first,
             "sha256": self.sha256,
             "md5": self.md5,
@@ -167,13 +170,17 @@ class ItemView:
             "width": self.width,
             "height": self.height,
             "duration": self.duration,
-            "pdq": pdq.get("pdq"),
-            "pdq_quality": pdq.get("quality"),
-            "frames": pdq.get("frames", []) if self.kind == "video" else [],
-            "error": "; ".join(self.errors) or None,
-            "notes": self.notes,
-            "sightings": [s.__dict__ for s in self.sightings],
+            "pdq": None,
+            "pdq_quality": None,
+            "frames": [],
         }
+        for cls in default_registry():
+            if cls.name in self.signals:
+                obj.update(cls.json_fields(self.signals[cls.name]))
+        obj["error"] = "; ".join(self.errors) or None
+        obj["notes"] = self.notes
+        obj["sightings"] = [s.__dict__ for s in self.sightings]
+        return obj
 
 
 def sighting_path(source: Source, locator: str) -> str:

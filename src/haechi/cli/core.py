@@ -1,11 +1,7 @@
-"""The `haechi` command line. Errors become one clear line and an exit code; --debug shows the
-trace. Machine output (--json) goes to stdout; progress and tables for people go to stderr
-when stdout is taken by JSON."""
+"""Core commands: init, scan, items, show, doctor, demo."""
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,64 +21,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from haechi import __version__
-from haechi.config import Settings, load_settings
-from haechi.errors import HaechiError
+from haechi.cli.app import app, err, human_size, out, print_json, redact_url, state
 from haechi.scan import Observer, ScanEvent, ScanSummary, scan_paths
 from haechi.sources import Source
 from haechi.store import items as store
 from haechi.store.db import Database
-
-app = typer.Typer(
-    help="haechi: find, judge and preserve deepfake sexual abuse material, offline.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-
-class _State:
-    home: Path | None = None
-    workers: int | None = None
-    debug: bool = False
-    _settings: Settings | None = None
-    _db: Database | None = None
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(home=self.home, workers=self.workers)
-        return self._settings
-
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = Database(self.settings())
-        return self._db
-
-
-state = _State()
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"haechi {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    home: Annotated[
-        Path | None,
-        typer.Option(help="Data directory (default: $HAECHI_HOME or ./haechi-data).", envvar=[]),
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes for scanning.")] = None,
-    debug: Annotated[bool, typer.Option(help="Show the full trace on errors.")] = False,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    state.home, state.workers, state.debug = home, workers, debug
 
 
 @app.command()
@@ -91,7 +34,7 @@ def init() -> None:
     s = state.settings()
     state.db()
     out.print(f"data directory ready: {s.home_dir}")
-    out.print(f"database: {_redact(s.db_url)}")
+    out.print(f"database: {redact_url(s.db_url)}")
 
 
 class _RateColumn(ProgressColumn):
@@ -116,7 +59,7 @@ class _CliObserver(Observer):
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
         if self.as_json:
-            _print_json(_event_json(self.db, event))
+            print_json(_event_json(self.db, event))
 
 
 def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
@@ -138,11 +81,6 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
         }
     obj["status"] = event.status
     return obj
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 @app.command()
@@ -222,14 +160,14 @@ def items_cmd(
                 break
             n += 1
             if as_json:
-                _print_json(view.to_json())
+                print_json(view.to_json())
                 continue
             q = view.pdq.get("quality")
             table.add_row(
                 view.sha256[:12],
                 view.kind or "-",
                 view.format or "-",
-                _size(view.size),
+                human_size(view.size),
                 f"{view.width}x{view.height}" if view.width else "-",
                 "-" if q is None else str(q),
                 str(len(view.sightings)),
@@ -252,10 +190,12 @@ def show(
     with state.db().session() as s:
         view = store.get_item(s, item)
     if as_json:
-        _print_json(view.to_json() | {"signals": view.signals})
+        print_json(view.to_json() | {"signals": view.signals})
         return
     out.print(f"[bold]{view.sha256}[/]")
-    out.print(f"md5 {view.md5}  size {_size(view.size)}  {view.kind or '?'} {view.format or ''}")
+    out.print(
+        f"md5 {view.md5}  size {human_size(view.size)}  {view.kind or '?'} {view.format or ''}"
+    )
     if view.width:
         dur = f"  {view.duration:.1f} s" if view.duration else ""
         out.print(f"{view.width}x{view.height}{dur}")
@@ -303,35 +243,3 @@ def demo(
     from haechi.demo import run_demo
 
     run_demo(state.settings(), state.db(), out, fresh=fresh)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        app(args=list(argv) if argv is not None else None)
-    except HaechiError as exc:
-        if state.debug:
-            raise
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted; work committed so far is kept, run the same command to resume")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,33 @@
+"""The `haechi` command line. Errors become one clear line and an exit code; --debug shows the
+trace. Machine output (--json) goes to stdout; progress and tables for people go to stderr
+when stdout is taken by JSON.
+
+Each command module registers its commands on `app` when imported; add new ones below."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from haechi.cli import core  # noqa: F401  (registers commands)
+from haechi.cli.app import app, err, state
+from haechi.errors import HaechiError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        app(args=list(argv) if argv is not None else None)
+    except HaechiError as exc:
+        if state.debug:
+            raise
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; work committed so far is kept, run the same command to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The Typer app, the shared state (settings and database, built on first use) and output helpers.
+Command modules import `app` from here and register themselves."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from haechi import __version__
+from haechi.config import Settings, load_settings
+from haechi.store.db import Database
+
+app = typer.Typer(
+    help="haechi: find, judge and preserve deepfake sexual abuse material, offline.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class _State:
+    home: Path | None = None
+    workers: int | None = None
+    debug: bool = False
+    _settings: Settings | None = None
+    _db: Database | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(home=self.home, workers=self.workers)
+        return self._settings
+
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings())
+        return self._db
+
+
+state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"haechi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: $HAECHI_HOME or ./haechi-data).", envvar=[]),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes for scanning.")] = None,
+    debug: Annotated[bool, typer.Option(help="Show the full trace on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    state.home, state.workers, state.debug = home, workers, debug
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def redact_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
