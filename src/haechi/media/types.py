@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from haechi.media.content import Content
 
 MediaKind = Literal["image", "video"]
 RGB = npt.NDArray[np.uint8]
+
+# Models (faces, nudity) look at a copy reduced to this long side; hashes use full resolution.
+MODEL_SIDE = 640
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,26 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.rgb.shape[0])
+
+    @cached_property
+    def small(self) -> RGB:
+        """The frame reduced to MODEL_SIDE on its long side (or itself when smaller), computed
+        once and shared by every analyzer that runs a model on it."""
+        return self.reduced(MODEL_SIDE)
+
+    @property
+    def small_scale(self) -> float:
+        """Multiply coordinates in `small` by this to get coordinates in `rgb`."""
+        return self.width / int(self.small.shape[1])
+
+    def reduced(self, side: int) -> RGB:
+        w, h = self.width, self.height
+        if max(w, h) <= side:
+            return self.rgb
+        s = side / max(w, h)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        im = Image.fromarray(self.rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return np.asarray(im, dtype=np.uint8)
 
 
 @dataclass(frozen=True)
