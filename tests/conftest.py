@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +14,43 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine, make_url, text
 
 from haechi.config import Settings, load_settings
 from haechi.store.db import Database
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+# When set (an admin URL of a PostgreSQL server), every test runs on its own fresh PostgreSQL
+# database instead of an SQLite file: the same suite, the other backend.
+POSTGRES = os.environ.get("HAECHI_TEST_POSTGRES")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: inspects SQLite files; skipped on PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _database_per_test(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    if not POSTGRES:
+        yield
+        return
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("inspects SQLite files")
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    name = f"haechi_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    # The environment reaches settings built in the test and CLI subprocesses alike.
+    monkeypatch.setenv("HAECHI_DATABASE_URL", url)
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def shared(*parts: str) -> Path:

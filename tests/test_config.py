@@ -10,6 +10,7 @@ from haechi.config import load_settings
 from haechi.errors import ConfigError
 
 
+@pytest.mark.sqlite_only
 def test_defaults_put_everything_in_the_data_directory(tmp_path: Path) -> None:
     s = load_settings(home=tmp_path / "d")
     assert s.db_url == f"sqlite:///{tmp_path / 'd' / 'haechi.db'}"

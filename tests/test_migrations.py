@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -16,6 +19,7 @@ def test_models_and_migrations_agree(db: Database) -> None:
     assert diff == []
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -23,3 +27,8 @@ def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     assert {"items", "sightings", "signals", "scans", "sources", "item_errors"} <= set(
         inspect(db.engine).get_table_names()
     )
+
+
+def test_the_suite_runs_on_the_backend_it_was_asked_for(db: Database) -> None:
+    expected = "postgresql" if os.environ.get("HAECHI_TEST_POSTGRES") else "sqlite"
+    assert db.engine.dialect.name == expected

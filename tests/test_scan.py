@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import jpeg_bytes, noise_image, write_video
 from sqlalchemy import func, select
 
@@ -86,6 +87,7 @@ def test_new_analyzer_version_is_computed_for_stored_items(
         assert len(complete_items(s, bumped)) == 2
 
 
+@pytest.mark.sqlite_only
 def test_parallel_scan_equals_serial_scan(tmp_path: Path) -> None:
     root = tmp_path / "c"
     _corpus(root)
@@ -105,6 +107,7 @@ def test_parallel_scan_equals_serial_scan(tmp_path: Path) -> None:
     assert results[0] == results[1]
 
 
+@pytest.mark.sqlite_only
 def test_a_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> None:
     root = tmp_path / "big"
     root.mkdir()
