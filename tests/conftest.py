@@ -19,7 +19,10 @@ from sqlalchemy import create_engine, make_url, text
 from haechi.config import Settings, load_settings
 from haechi.store.db import Database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+SHARED = Path(
+    os.environ.get("HAECHI_SHARED_TESTDATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+)
 # When set (an admin URL of a PostgreSQL server), every test runs on its own fresh PostgreSQL
 # database instead of an SQLite file: the same suite, the other backend.
 POSTGRES = os.environ.get("HAECHI_TEST_POSTGRES")
@@ -56,6 +59,8 @@ def _database_per_test(
 def shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
+        if os.environ.get("CI"):  # CI always has ../shared: missing data there is a failure
+            pytest.fail(f"shared test data missing: {path}")
         pytest.skip(f"shared test data missing: {path}")
     return path
 
