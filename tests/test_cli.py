@@ -91,3 +91,10 @@ def test_every_command_has_help() -> None:
     group = get_command(app)
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.help and command.help.strip(), f"`haechi {name}` has no help"
+
+
+def test_cli_reference_in_docs_is_current() -> None:
+    from haechi.cli.reference import render
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    assert docs.read_text() == render(), "run: python -m haechi.cli.reference > docs/cli.md"
