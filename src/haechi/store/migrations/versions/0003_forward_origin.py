@@ -18,12 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("sightings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("forwarded_from_id", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("forwarded_message_id", sa.String(length=64), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("forwarded_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("forwarded_message_id", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("forwarded_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
