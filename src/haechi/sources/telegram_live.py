@@ -75,8 +75,8 @@ class Chat:
         """A link a member can open: public chats by name, channels and supergroups by id."""
         if self.username:
             return f"https://t.me/{self.username}/{message_id}"
-        if str(self.id).startswith("-100"):
-            return f"https://t.me/c/{str(self.id)[4:]}/{message_id}"
+        if isinstance(self.entity, types.Channel):
+            return f"https://t.me/c/{self.entity.id}/{message_id}"
         return None
 
 
