@@ -3,12 +3,20 @@ point haechi at another data directory without touching the process environment.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from haechi.errors import ConfigError
 
@@ -46,6 +54,53 @@ class Thresholds(BaseModel):
         return v
 
 
+class Capture(BaseModel):
+    """`haechi capture`: the only place besides live Telegram where haechi uses the network, and
+    only because a person asked it to fetch these URLs."""
+
+    user_agent: str = Field(
+        default="haechi/0.1 (evidence capture for victim support; read-only)", min_length=1
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_page_bytes: int = Field(default=20 * MiB, gt=0)
+    # Also the bound on a WARC record read into memory when a WARC is scanned.
+    max_media_bytes: int = Field(default=256 * MiB, gt=0)
+    max_media_per_page: int = Field(default=200, ge=0, le=10_000)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    # A page must not be able to steer haechi at the machine's own network (routers, admin
+    # pages, cloud metadata). Only tests and deliberate local setups turn this on.
+    allow_private: bool = False
+
+
+class Telegram(BaseModel):
+    """`haechi watch telegram`: a user session that only reads (see docs/telegram-live.md)."""
+
+    api_id: int | None = Field(default=None, gt=0)
+    api_hash: SecretStr | None = None
+    # Relative paths live inside the data directory; Telethon adds ".session".
+    session: Path = Path("telegram/haechi")
+    # Chat ids (-100…), @usernames or t.me links.
+    chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_media_bytes: int = Field(default=256 * MiB, gt=0)
+    # Telegram asks clients to wait (FLOOD_WAIT); a wait longer than this stops the watcher
+    # instead of sleeping for hours.
+    max_flood_wait_seconds: int = Field(default=3600, ge=0)
+    reconnect_max_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("chats", mode="before")
+    @classmethod
+    def _chats_from_text(cls, v: Any) -> Any:
+        # HAECHI_TELEGRAM__CHATS='@a,-1001234' or a JSON list.
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                return [str(c) for c in json.loads(text)]
+            return [c.strip() for c in text.split(",") if c.strip()]
+        if isinstance(v, list):
+            return [str(c) for c in v]
+        return v
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -59,6 +114,8 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
     limits: Limits = Field(default_factory=Limits)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    capture: Capture = Field(default_factory=Capture)
+    telegram: Telegram = Field(default_factory=Telegram)
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +135,15 @@ class Settings(BaseSettings):
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser().resolve()
+
+    @property
+    def captures_dir(self) -> Path:
+        return self.home_dir / "captures"
+
+    @property
+    def telegram_session(self) -> Path:
+        session = self.telegram.session.expanduser()
+        return session if session.is_absolute() else self.home_dir / session
 
     @property
     def db_url(self) -> str:

@@ -20,7 +20,17 @@ class Check:
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    for module in ("pdqhash", "av", "PIL", "pillow_heif", "sqlalchemy", "alembic"):
+    for module in (
+        "pdqhash",
+        "av",
+        "PIL",
+        "pillow_heif",
+        "sqlalchemy",
+        "alembic",
+        "warcio",
+        "httpx",
+        "telethon",
+    ):
         try:
             mod = importlib.import_module(module)
             yield Check(f"import {module}", True, str(getattr(mod, "__version__", "loaded")))

@@ -88,54 +88,103 @@ def scan_paths(
 def scan_source(
     db: Database, settings: Settings, source: Source, *, observer: Observer
 ) -> ScanSummary:
-    versions = analyzer_versions()
-    started = time.monotonic()
-    with db.session() as s:
-        row = store.get_or_create_source(s, source.kind, source.locator, source.name)
-        source_id = row.id
-        # A scan still "running" here was killed: say so, its committed work stands.
-        s.execute(
-            update(Scan)
-            .where(Scan.source_id == source_id, Scan.status == "running")
-            .values(status="interrupted")
-        )
-        scan = Scan(source_id=source_id, analyzers=versions)
-        s.add(scan)
-        s.flush()
-        scan_id = scan.id
-        complete = frozenset(store.complete_items(s, versions))
-        known = store.known_files(s, source_id)
-    summary = ScanSummary(scan_id=scan_id, source=source.locator, kind=source.kind)
+    run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
     places = list(source.sightings())
     observer.started(source, len(places))
-    writer = _Writer(db, source, source_id, scan_id, summary, observer)
     todo: list[Sighting] = []
     for place in places:
         if isinstance(place, SourceProblem):
-            writer.problem(place)
-            continue
-        before = known.get(place.locator)
+            run.writer.problem(place)
+        elif (sha := run.unchanged_sha(place)) is not None:
+            run.writer.unchanged(place, sha)
+        else:
+            todo.append(place)
+    run.writer.flush()
+    for place, result in _run(settings, run.complete, todo):
+        run.writer.result(place, result)
+    return run.finish()
+
+
+class ScanRun:
+    """One scan of one source: its Scan row, the one writer, and what is already known.
+
+    A folder scan hands it every place at once (`scan_source`); a stream (a live channel)
+    feeds places as they arrive with `feed`, which analyses them in this process and commits
+    them, with the source's cursor, before it returns."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        kind: str,
+        locator: str,
+        name: str,
+        *,
+        observer: Observer | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.versions = analyzer_versions()
+        self.started = time.monotonic()
+        with db.session() as s:
+            row = store.get_or_create_source(s, kind, locator, name)
+            self.source_id = row.id
+            # A scan still "running" here was killed: say so, its committed work stands.
+            s.execute(
+                update(Scan)
+                .where(Scan.source_id == self.source_id, Scan.status == "running")
+                .values(status="interrupted")
+            )
+            scan = Scan(source_id=self.source_id, analyzers=self.versions)
+            s.add(scan)
+            s.flush()
+            self.scan_id = scan.id
+            self.complete = frozenset(store.complete_items(s, self.versions))
+            self.known = store.known_files(s, self.source_id)
+        self.summary = ScanSummary(scan_id=self.scan_id, source=locator, kind=kind)
+        self.writer = _Writer(
+            db, kind, locator, self.source_id, self.scan_id, self.summary, observer or Observer()
+        )
+        self._worker: Worker | None = None
+
+    def unchanged_sha(self, place: Sighting) -> str | None:
+        """The stored item when this place's file is unchanged and fully analysed."""
+        before = self.known.get(place.locator)
         if (
             before is not None
             and place.file_size is not None
             and (before[0], before[1]) == (place.file_size, place.file_mtime_ns)
-            and before[2] in complete
+            and before[2] in self.complete
         ):
-            writer.unchanged(place, before[2])
-            continue
-        todo.append(place)
-    writer.flush()
-    for place, result in _run(settings, complete, todo):
-        writer.result(place, result)
-    writer.flush()
-    summary.seconds = time.monotonic() - started
-    with db.session() as s:
-        s.execute(
-            update(Scan)
-            .where(Scan.id == scan_id)
-            .values(status="completed", finished_at=datetime.now(UTC))
-        )
-    return summary
+            return before[2]
+        return None
+
+    def feed(self, places: Iterable[Sighting | SourceProblem]) -> None:
+        """Analyse and store `places` in order; committed when this returns."""
+        if self._worker is None:
+            self._worker = Worker(self.settings, self.complete)
+        for place in places:
+            if isinstance(place, SourceProblem):
+                self.writer.problem(place)
+            else:
+                self.writer.result(place, self._worker.run(place.content))
+        self.writer.flush()
+
+    def advance(self, cursor: str) -> None:
+        """Move the cursor past places that held nothing to store (a text message); written
+        with the next commit, so it never runs ahead of committed work."""
+        self.writer.cursor = cursor
+
+    def finish(self, status: str = "completed") -> ScanSummary:
+        self.writer.flush(force_cursor=True)
+        self.summary.seconds = time.monotonic() - self.started
+        with self.db.session() as s:
+            s.execute(
+                update(Scan)
+                .where(Scan.id == self.scan_id)
+                .values(status=status, finished_at=datetime.now(UTC))
+            )
+        return self.summary
 
 
 def _run(
@@ -208,20 +257,24 @@ class _Writer:
     def __init__(
         self,
         db: Database,
-        source: Source,
+        kind: str,
+        locator: str,
         source_id: int,
         scan_id: int,
         summary: ScanSummary,
         observer: Observer,
     ) -> None:
         self.db = db
-        self.source = source
+        self.kind = kind
+        self.locator = locator
         self.source_id = source_id
         self.scan_id = scan_id
         self.summary = summary
         self.observer = observer
         self.buffer: list[tuple[Sighting | SourceProblem, WorkResult | str | None]] = []
         self.since = time.monotonic()
+        # The last place handled; committed with the batch that holds it.
+        self.cursor: str | None = None
 
     def problem(self, place: SourceProblem) -> None:
         self._add(place, None)
@@ -234,11 +287,12 @@ class _Writer:
 
     def _add(self, place: Sighting | SourceProblem, what: WorkResult | str | None) -> None:
         self.buffer.append((place, what))
+        self.cursor = place.locator
         if len(self.buffer) >= BATCH_ITEMS or time.monotonic() - self.since >= BATCH_SECONDS:
             self.flush()
 
-    def flush(self) -> None:
-        if not self.buffer:
+    def flush(self, *, force_cursor: bool = False) -> None:
+        if not self.buffer and not (force_cursor and self.cursor is not None):
             return
         events: list[ScanEvent] = []
         with self.db.session() as s:
@@ -249,7 +303,7 @@ class _Writer:
                 update(Scan)
                 .where(Scan.id == self.scan_id)
                 .values(
-                    cursor=self.buffer[-1][0].locator,
+                    cursor=self.cursor,
                     seen=sm.seen,
                     new_items=sm.new_items,
                     known_items=sm.known_items,
@@ -268,7 +322,7 @@ class _Writer:
     ) -> ScanEvent:
         sm = self.summary
         sm.seen += 1
-        path = store.sighting_path_for(self.source.kind, self.source.locator, place.locator)
+        path = store.sighting_path_for(self.kind, self.locator, place.locator)
         if isinstance(place, SourceProblem):
             store.replace_errors(
                 s, self.source_id, place.locator, [("source", place.reason)],
@@ -326,13 +380,16 @@ def _sighting_row(place: Sighting, source_id: int, scan_id: int, sha256: str) ->
         "source_id": source_id,
         "scan_id": scan_id,
         "locator": place.locator,
-        "seen_at": datetime.now(UTC),
+        "seen_at": place.seen_at or datetime.now(UTC),
         "posted_at": place.posted_at,
         "room": place.room,
         "message_id": place.message_id,
         "url": place.url,
         "poster": place.poster,
         "forwarded_from": place.forwarded_from,
+        "forwarded_from_id": place.forwarded_from_id,
+        "forwarded_message_id": place.forwarded_message_id,
+        "forwarded_at": place.forwarded_at,
         "context": place.context,
         "file_size": place.file_size,
         "file_mtime_ns": place.file_mtime_ns,

@@ -28,7 +28,12 @@ class Sighting:
     url: str | None = None
     poster: str | None = None
     forwarded_from: str | None = None
+    forwarded_from_id: str | None = None
+    forwarded_message_id: str | None = None
+    forwarded_at: datetime | None = None
     context: str | None = None
+    # When the source itself saw it (a WARC's capture time); the scan's time when None.
+    seen_at: datetime | None = None
     file_size: int | None = None
     file_mtime_ns: int | None = None
 

@@ -131,6 +131,10 @@ class SightingView:
     url: str | None
     poster: str | None
     forwarded_from: str | None
+    forwarded_from_id: str | None = None
+    forwarded_message_id: str | None = None
+    forwarded_at: str | None = None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,10 @@ def _view(item: Item, errors: list[ItemError]) -> ItemView:
                 url=s.url,
                 poster=s.poster,
                 forwarded_from=s.forwarded_from,
+                forwarded_from_id=s.forwarded_from_id,
+                forwarded_message_id=s.forwarded_message_id,
+                forwarded_at=s.forwarded_at.isoformat() if s.forwarded_at else None,
+                context=s.context,
             )
             for s in item.sightings
         ),

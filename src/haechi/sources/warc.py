@@ -1,0 +1,230 @@
+"""A WARC file (ISO 28500): the captures `haechi capture` writes, and those volunteers bring from
+other tools (Webrecorder, `wget --warc-file`, Browsertrix).
+
+Every image or video the archive holds as a successful HTTP response (or as a resource record)
+is one sighting, with the URL it was fetched from and the time it was captured. The archive is
+never unpacked to disk: a record is read into memory, within a size limit, when a worker opens
+it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from haechi.errors import SourceError
+from haechi.media.sniff import MEDIA_EXTENSIONS, sniff
+from haechi.sources.base import Sighting, Source, SourceProblem
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+READ_CHUNK = 1 << 20
+
+
+def is_warc(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(WARC_SUFFIXES)
+
+
+def media_name(url: str) -> str:
+    """The URL without query and fragment: a readable name whose suffix is the file's."""
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return url
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+@dataclass(frozen=True)
+class WarcRecordContent:
+    """One record's payload, read from its offset when a worker opens it. Chunked transfer and
+    gzip/deflate content encodings are undone, as a browser would."""
+
+    archive: Path
+    offset: int
+    name: str
+    declared_size: int = field(default=0)
+    limit: int = field(default=0)
+
+    @property
+    def size(self) -> int:
+        return self.declared_size
+
+    def open(self) -> BinaryIO:
+        try:
+            with self.archive.open("rb") as fh:
+                fh.seek(self.offset)
+                record = next(iter(ArchiveIterator(fh)))
+                data = record.content_stream().read(self.limit + 1)
+        except (ArchiveLoadFailed, OSError, EOFError, StopIteration, ValueError) as exc:
+            raise SourceError(self.name, f"WARC record unreadable: {exc or 'no record'}") from None
+        if len(data) > self.limit:
+            raise SourceError(self.name, f"record is over the limit of {self.limit} bytes")
+        return io.BytesIO(data)
+
+
+class WarcSource(Source):
+    kind = "warc"
+    priority = 10
+
+    @classmethod
+    def recognises(cls, path: Path) -> bool:
+        return is_warc(path)
+
+    def sightings(self) -> Iterator[Sighting | SourceProblem]:
+        path = self.root.resolve()
+        limit = self.settings.capture.max_media_bytes
+        try:
+            st = path.stat()
+            fh = path.open("rb")
+        except OSError as exc:
+            yield SourceProblem("", f"cannot read: {exc.strerror or exc}")
+            return
+        referers: dict[str, str] = {}
+        with fh:
+            records = ArchiveIterator(fh)
+            try:
+                for record in records:
+                    offset = (
+                        records.offset
+                    )  # the record's start; get_record_offset() would consume it
+                    place = _place(path, record, offset, limit, referers)
+                    if place is None:
+                        continue
+                    if isinstance(place, Sighting):
+                        place = _with_file(place, st.st_size, st.st_mtime_ns)
+                    yield place
+            except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+                # A truncated or corrupt archive: what came before stands, the rest is named.
+                yield SourceProblem(f"@{records.offset}", f"WARC unreadable from here on: {exc}")
+
+
+def _with_file(place: Sighting, size: int, mtime_ns: int) -> Sighting:
+    # The archive's size and mtime: a record only changes when its archive does.
+    return replace(place, file_size=size, file_mtime_ns=mtime_ns)
+
+
+def _place(
+    path: Path, record: Any, offset: int, limit: int, referers: dict[str, str]
+) -> Sighting | SourceProblem | None:
+    rtype = record.rec_type
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
+    locator = record_id or f"@{offset}"
+    if rtype == "request":
+        ref = record.http_headers.get_header("Referer") if record.http_headers else None
+        if ref and url:
+            referers[url] = ref
+        return None
+    if rtype not in ("response", "resource"):
+        return None
+    http = record.http_headers if rtype == "response" else None
+    if rtype == "response":
+        if http is None:
+            return None  # dns:, whois: and other non-HTTP responses
+        status = http.get_statuscode() or ""
+        if status == "206":
+            if not _looks_like_media(http.get_header("Content-Type"), url, b""):
+                return None
+            return SourceProblem(locator, f"{url}: partial content (HTTP 206), not the whole file")
+        if not status.startswith("2"):
+            return None
+        ctype = http.get_header("Content-Type")
+    else:
+        ctype = record.rec_headers.get_header("Content-Type")
+    if not _looks_like_media(ctype, url, b"") and not _media_head(record):
+        return None
+    size, head, problem = _measure(record, limit)
+    if problem is None:
+        problem = _short(record)
+    if problem is not None:
+        return SourceProblem(locator, f"{url or locator}: {problem}")
+    if not _looks_like_media(ctype, url, head):
+        return None
+    name = media_name(url) if url else f"{path.name}{locator}"
+    context = f"linked from {referers[url]}" if url in referers else None
+    posted = None
+    if http is not None:
+        posted = _http_date(http.get_header("Last-Modified"))
+    return Sighting(
+        locator=locator,
+        content=WarcRecordContent(path, offset, name, size, limit),
+        url=url or None,
+        seen_at=_warc_date(record.rec_headers.get_header("WARC-Date")),
+        posted_at=posted,
+        context=context,
+    )
+
+
+def _looks_like_media(ctype: str | None, url: str, head: bytes) -> bool:
+    kind = (ctype or "").split(";")[0].strip().lower()
+    if kind.startswith(("image/", "video/")):
+        return True
+    if head and sniff(head) is not None:
+        return True
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    # A media name with a neutral type (servers often say application/octet-stream).
+    return suffix in MEDIA_EXTENSIONS and kind in (
+        "",
+        "application/octet-stream",
+        "binary/octet-stream",
+    )
+
+
+def _media_head(record: Any) -> bool:
+    """Records whose type and name say nothing are kept only when their bytes say media; the
+    check reads the head after `_measure` for those, so this only lets them through."""
+    ctype = ""
+    if record.http_headers is not None:
+        ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+    # HTML, scripts, style sheets and JSON are never media: skip them without reading.
+    return not ctype.startswith(("text/", "application/javascript", "application/json"))
+
+
+def _measure(record: Any, limit: int) -> tuple[int, bytes, str | None]:
+    """The payload's size and first bytes, reading it once without keeping it."""
+    stream = record.content_stream()
+    head = b""
+    size = 0
+    try:
+        while chunk := stream.read(READ_CHUNK):
+            if len(head) < 64:
+                head += chunk[: 64 - len(head)]
+            size += len(chunk)
+            if size > limit:
+                return size, head, f"record is over the limit of {limit} bytes"
+    except (OSError, EOFError, ValueError) as exc:
+        return size, head, f"payload unreadable ({exc})"
+    return size, head, None
+
+
+def _short(record: Any) -> str | None:
+    """The archive ended inside this record: its block is shorter than its declared length."""
+    missing = getattr(record.raw_stream, "limit", 0)
+    if missing > 0:
+        return f"record is truncated ({missing} of {record.length} bytes missing)"
+    return None
+
+
+def _warc_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
