@@ -83,6 +83,15 @@ def test_capture_again_records_only_new_sightings(
         ev = s.get(EvidenceItem, a)
     assert [x["locator"] for x in last.details["sightings"]] == ["copy/a2.jpg"]
     assert ev is not None and len(ev.sighting_ids) == 2
+    # A lost evidentiary copy is stored again from the source, and the log says so.
+    open_vault(settings).delete(a)
+    restored = capture_item(db, settings, a, "u")
+    assert (
+        restored.custody_seq == 3
+        and open_vault(settings).read_bytes(a) == (src / "a.jpg").read_bytes()
+    )
+    with db.session() as s:
+        assert entries(s)[-1].details["restored"] is True
 
 
 def test_capture_without_a_readable_copy_says_rescan(

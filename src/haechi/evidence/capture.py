@@ -124,7 +124,7 @@ def capture_item(
         _store_bytes(vault, sha, sightings)
     recorded = set(known.sighting_ids) if known is not None else set()
     fresh = [sg for sg in sightings if sg.id not in recorded]
-    if known is not None and not fresh:
+    if known is not None and not fresh and have_blob:
         return CaptureResult(sha, size, None, 0, True, created)
     details: dict[str, JSONValue] = {
         "size": size,
@@ -134,8 +134,11 @@ def capture_item(
     }
     if reason:
         details["reason"] = reason
-    if known is not None:
+    if known is not None and fresh:
         details["additional_sightings"] = True
+    if known is not None and not have_blob:
+        # The evidentiary copy had gone from the vault; the same bytes are stored again.
+        details["restored"] = True
     with db.session() as s:
         details["analyzers"] = _analyzer_versions(s, sha)
         rec = append(s, CustodyEvent(actor, CustodyAction.CAPTURED, f"item:{sha}", details))
