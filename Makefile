@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench install clean
+# Debian packages the code needs at run time: a Korean TrueType font for PDF reports.
+SYSDEPS := fonts-nanum
+
+.PHONY: demo test lint bench install clean sysdeps
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,7 +19,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Installs only what is missing (needs root then); does nothing when all is there.
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing; run 'make sysdeps' as root"; exit 1; fi; \
+	  apt-get update && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+demo: sysdeps $(STAMP)
 	$(BIN)/haechi --home haechi-demo demo
 
 lint: $(STAMP)
@@ -27,7 +40,7 @@ lint: $(STAMP)
 # The same suite twice: on SQLite files, then on a throwaway PostgreSQL server
 # (scripts/postgres-test-server installs Debian's postgresql when missing; needs root then).
 # Outside CI, a machine that cannot run PostgreSQL skips the second leg and says so.
-test: lint
+test: sysdeps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
 	@url=$$(scripts/postgres-test-server) || { \
 	  if [ -n "$$CI" ]; then echo "PostgreSQL test server failed to start" >&2; exit 1; fi; \

@@ -14,10 +14,12 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session
 
 from haechi.config import Settings, load_settings
 from haechi.store.db import Database
+from haechi.store.vault import KeyFile, Vault
 
 SHARED = Path(
     os.environ.get("HAECHI_SHARED_TESTDATA")
@@ -131,3 +133,34 @@ def haechi(
             f"haechi {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+# --- evidence: vault and custody log on the test's own database -------------------------------
+
+
+@pytest.fixture
+def data_dir(settings: Settings, db: Database) -> Path:
+    """The test's data directory (database already created in it)."""
+    return settings.home_dir
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    # Outside the data directory, as a careful deployment keeps it.
+    return tmp_path / "keys" / "vault.key"
+
+
+@pytest.fixture
+def vault(data_dir: Path, key_file: Path) -> Vault:
+    return Vault.init(data_dir / "vault", KeyFile(key_file), chunk_size=64 * 1024)
+
+
+@pytest.fixture
+def engine(db: Database) -> Engine:
+    return db.engine
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as s:
+        yield s

@@ -101,6 +101,33 @@ class Telegram(BaseModel):
         return v
 
 
+class VaultSettings(BaseModel):
+    """The evidence vault's key and the optional timestamp authority.
+
+    The key is a 0600 file (made by `haechi init`) or, instead, derived from a passphrase
+    (HAECHI_VAULT__PASSPHRASE). Keep the key file off the disk that holds the vault when you
+    can: a key beside the ciphertext protects against little."""
+
+    key_file: Path | None = None  # default: <home>/keys/vault.key
+    passphrase: SecretStr | None = None
+    tsa_url: str | None = None
+    tsa_cert: Path | None = None  # the TSA's signing certificate (PEM or DER), pinned
+    chunk_size: int = Field(default=1 * MiB, ge=4096, le=64 * MiB)
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _tsa_is_http(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("tsa_url must be an http:// or https:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _tsa_needs_cert(self) -> VaultSettings:
+        if self.tsa_url and self.tsa_cert is None:
+            raise ValueError("tsa_url needs tsa_cert: the TSA's certificate, to check its tokens")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -116,6 +143,9 @@ class Settings(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     capture: Capture = Field(default_factory=Capture)
     telegram: Telegram = Field(default_factory=Telegram)
+    vault: VaultSettings = Field(default_factory=VaultSettings)
+    # Who the custody log names for actions taken from this process (default: the OS user).
+    actor: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("database_url")
     @classmethod
@@ -144,6 +174,22 @@ class Settings(BaseSettings):
     def telegram_session(self) -> Path:
         session = self.telegram.session.expanduser()
         return session if session.is_absolute() else self.home_dir / session
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.home_dir / "vault"
+
+    @property
+    def vault_key_file(self) -> Path:
+        if self.vault.key_file is not None:
+            return self.vault.key_file.expanduser().resolve()
+        return self.home_dir / "keys" / "vault.key"
+
+    @model_validator(mode="after")
+    def _key_not_in_vault(self) -> Settings:
+        if self.vault_key_file.is_relative_to(self.vault_dir):
+            raise ValueError("vault.key_file must not be inside the vault folder")
+        return self
 
     @property
     def db_url(self) -> str:

@@ -35,6 +35,11 @@ def init() -> None:
     state.db()
     out.print(f"data directory ready: {s.home_dir}")
     out.print(f"database: {redact_url(s.db_url)}")
+    from haechi.evidence.context import init_vault
+
+    _, created = init_vault(s)
+    key = "passphrase (HAECHI_VAULT__PASSPHRASE)" if s.vault.passphrase else s.vault_key_file
+    out.print(f"evidence vault {'created' if created else 'ready'}: {s.vault_dir} (key: {key})")
 
 
 class _RateColumn(ProgressColumn):

@@ -163,3 +163,7 @@ class ItemError(Base):
     stage: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The evidence tables live in their own module; importing it here puts them on Base.metadata.
+from haechi.store import evidence_models as _evidence_models  # noqa: E402, F401

@@ -1,0 +1,305 @@
+"""`haechi evidence …`: capture items into the vault, verify the vault and custody log, export
+evidence packages, show the log. The custody log names the actor from HAECHI_ACTOR or the OS
+user. Only `timestamp` (and capture/export when a TSA is configured) uses the network, and only
+to send the TSA one hash."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from haechi.cli.app import app, err, out, print_json, state
+from haechi.errors import HaechiError, InputError, IntegrityError
+from haechi.evidence.capture import capture_item
+from haechi.evidence.context import actor_name, open_vault, tsa_config
+from haechi.evidence.package import export_package
+from haechi.store import items as store
+from haechi.store.custody import (
+    CustodyAction,
+    CustodyEvent,
+    HeadAnchor,
+    append,
+    entries,
+    format_time,
+    read_head_file,
+    record_json,
+    verify,
+    write_head_file,
+)
+from haechi.store.evidence_models import EvidenceItem
+from haechi.store.tsa import TimestampError, anchors_from_timestamps, timestamp_head
+
+evidence_app = typer.Typer(
+    help="Preserve evidence: encrypted vault, custody log, evidence packages.",
+    no_args_is_help=True,
+)
+app.add_typer(evidence_app, name="evidence")
+
+
+def _timestamp_if_configured() -> None:
+    cfg = tsa_config(state.settings())
+    if cfg is None:
+        return
+    try:
+        with state.db().session() as s:
+            row = timestamp_head(s, cfg)
+            seq, gen = row.seq, row.gen_time
+        err.print(f"custody head (seq {seq}) timestamped by {cfg.url} at {gen:%Y-%m-%d %H:%M:%S}Z")
+    except TimestampError as exc:
+        err.print(f"[yellow]warning:[/] the custody head was not timestamped: {exc}")
+
+
+@evidence_app.command("capture")
+def capture_cmd(
+    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
+    reason: Annotated[str | None, typer.Option(help="Why it is preserved (logged).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per item.")] = False,
+) -> None:
+    """Preserve items: their bytes go into the encrypted vault, their sightings into the log."""
+    settings, db = state.settings(), state.db()
+    actor = actor_name(settings)
+    failed = 0
+    for ref in items:
+        try:
+            res = capture_item(db, settings, ref, actor, reason)
+        except HaechiError as exc:
+            failed += 1
+            err.print(f"[red]not captured[/] {ref}: {exc}", highlight=False, soft_wrap=True)
+            continue
+        if res.vault_created:
+            err.print(
+                f"created the evidence vault in {settings.vault_dir} "
+                f"(key: {settings.vault_key_file})"
+            )
+        if as_json:
+            print_json(res.__dict__)
+        elif res.custody_seq is None:
+            out.print(f"{res.sha256}  already preserved, no new sightings")
+        else:
+            what = "new sightings recorded" if res.already_preserved else "preserved"
+            out.print(
+                f"{res.sha256}  {what} ({res.new_sightings} sighting(s), custody seq "
+                f"{res.custody_seq})"
+            )
+    _timestamp_if_configured()
+    if failed:
+        raise typer.Exit(1)
+
+
+@evidence_app.command("verify")
+def verify_cmd(
+    head_file: Annotated[
+        list[Path] | None,
+        typer.Option("--head-file", help="A head file kept elsewhere (anchor); repeatable."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check the custody chain, its head and anchors, and decrypt every preserved blob.
+    Exits 5 and names what was altered, deleted, reordered or inserted when anything is wrong."""
+    settings, db = state.settings(), state.db()
+    vault = open_vault(settings)
+    anchors: list[HeadAnchor] = []
+    for p in head_file or []:
+        try:
+            anchors.append(read_head_file(p))
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{p}: not a usable head file ({exc})") from None
+    cfg = tsa_config(settings)
+    with db.session() as s:
+        if cfg is not None:
+            anchors.extend(anchors_from_timestamps(s, cfg.cert))
+        report = verify(s, vault, anchors=anchors)
+        preserved = set(s.scalars(select(EvidenceItem.sha256)))
+    stray = [sha for sha in vault.iter_blobs() if sha not in preserved]
+    if stray:
+        report.notes.append(
+            f"{len(stray)} blob(s) in the vault are not recorded as preserved "
+            "(an interrupted capture; harmless, they are encrypted)"
+        )
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "head_hash": report.head_hash,
+                "blobs_checked": report.blobs_checked,
+                "blobs_intact": report.blobs_intact,
+                "notes": report.notes,
+                "problems": [
+                    {"kind": p.kind.value, "seq": p.seq, "blob": p.blob, "message": p.message}
+                    for p in report.problems
+                ],
+            }
+        )
+    else:
+        out.print(report.render(), highlight=False, markup=False, end="")
+    if not report.ok:
+        raise typer.Exit(IntegrityError.exit_code)
+
+
+@evidence_app.command("export")
+def export_cmd(
+    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
+    to: Annotated[Path, typer.Option("--to", help="New folder, or a path ending in .zip.")],
+    recipient: Annotated[
+        list[str] | None,
+        typer.Option("--recipient", "-r", help="The investigator's age public key (age1…)."),
+    ] = None,
+    plain_media: Annotated[
+        bool, typer.Option("--plain-media", help="Write media unencrypted (explicit choice).")
+    ] = False,
+    no_media: Annotated[
+        bool, typer.Option("--no-media", help="Hashes, sightings and log only; no media.")
+    ] = False,
+    title: Annotated[str | None, typer.Option(help="Case title for the report.")] = None,
+) -> None:
+    """Write an evidence package: manifest.json, media, custody excerpt, report (Korean and
+    English, HTML and PDF) and SHA256SUMS."""
+    settings, db = state.settings(), state.db()
+    res = export_package(
+        db,
+        settings,
+        items,
+        to,
+        actor=actor_name(settings),
+        title=title,
+        recipients=recipient or [],
+        plain_media=plain_media,
+        include_media=not no_media,
+    )
+    out.print(f"evidence package written: {res.path}")
+    out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
+    seqs = ", ".join(map(str, res.custody_seqs))
+    out.print(f"  SHA256SUMS sha256: {res.sha256sums} (custody seq {seqs})")
+    _timestamp_if_configured()
+
+
+@evidence_app.command("log")
+def log_cmd(
+    item: Annotated[str | None, typer.Option(help="Only entries about this item.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only entries of this action.")] = None,
+    limit: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per entry.")] = False,
+) -> None:
+    """Show custody log entries."""
+    with state.db().session() as s:
+        objects = None
+        if item is not None:
+            objects = [f"item:{store.get_item(s, item).sha256}"]
+        rows = entries(s, objects=objects, actions=[action] if action else None)
+    if limit:
+        rows = rows[-limit:]
+    if as_json:
+        for r in rows:
+            print_json(record_json(r))
+        return
+    table = Table()
+    for col in ("seq", "time (UTC)", "actor", "action", "object", "details"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r.seq),
+            format_time(r.at)[:19],
+            r.actor,
+            r.action,
+            r.object[:24] + ("…" if len(r.object) > 24 else ""),
+            _short_details(r.details),
+        )
+    out.print(table)
+    out.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+
+
+def _short_details(details: Any) -> str:
+    if details is None:
+        return "(redacted)"
+    if not details:
+        return ""
+    parts = []
+    for k, v in details.items():
+        if isinstance(v, list):
+            parts.append(f"{k}=[{len(v)}]")
+        elif isinstance(v, dict):
+            parts.append(f"{k}={{…}}")
+        else:
+            parts.append(f"{k}={str(v)[:40]}")
+    return " ".join(parts)[:120]
+
+
+@evidence_app.command("shared")
+def shared_cmd(
+    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
+    with_: Annotated[str, typer.Option("--with", help="Who received it (an office, a role).")],
+    note: Annotated[str | None, typer.Option(help="How it was handed over.")] = None,
+) -> None:
+    """Record that preserved items (or their package) were handed to someone."""
+    settings = state.settings()
+    with state.db().session() as s:
+        for ref in items:
+            sha = store.get_item(s, ref).sha256
+            rec = append(
+                s,
+                CustodyEvent(
+                    actor_name(settings),
+                    CustodyAction.SHARED,
+                    f"item:{sha}",
+                    {"with": with_, "note": note},
+                ),
+            )
+            out.print(f"{sha}  shared with {with_} (custody seq {rec.seq})")
+
+
+@evidence_app.command("head")
+def head_cmd(
+    to: Annotated[Path, typer.Option("--to", help="Where to write the head file.")],
+) -> None:
+    """Write the custody head (seq and hash) to a file to keep on other media; give it to
+    `verify --head-file` later to catch a rewritten log."""
+    with state.db().session() as s:
+        anchor = write_head_file(s, to)
+    out.print(f"custody head seq {anchor.seq} {anchor.head_hash} written to {to}")
+
+
+@evidence_app.command("timestamp")
+def timestamp_cmd() -> None:
+    """Have the configured RFC 3161 timestamp authority sign the custody head (network)."""
+    cfg = tsa_config(state.settings())
+    if cfg is None:
+        raise InputError("no timestamp authority configured (HAECHI_VAULT__TSA_URL and _TSA_CERT)")
+    with state.db().session() as s:
+        row = timestamp_head(s, cfg)
+        out.print(
+            f"custody head seq {row.seq} {row.head_hash} timestamped at "
+            f"{row.gen_time:%Y-%m-%d %H:%M:%S}Z (serial {row.serial})"
+        )
+
+
+@evidence_app.command("open")
+def open_cmd(
+    item: Annotated[str, typer.Argument(help="An item's SHA-256 or a unique prefix.")],
+    reason: Annotated[str | None, typer.Option(help="Why it is viewed (logged).")] = None,
+) -> None:
+    """Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."""
+    if sys.stdout.isatty():
+        raise InputError("refusing to write media to a terminal; pipe it to a viewer")
+    settings, db = state.settings(), state.db()
+    vault = open_vault(settings)
+    with db.session() as s:
+        sha = store.get_item(s, item).sha256
+        append(
+            s,
+            CustodyEvent(
+                actor_name(settings),
+                CustodyAction.VIEWED,
+                f"item:{sha}",
+                {"reason": reason} if reason else {},
+            ),
+        )
+    with vault.open_blob(sha) as reader:
+        for chunk in reader:
+            sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()

@@ -1,0 +1,87 @@
+"""From settings to the things evidence code needs: the vault (opened with the configured key),
+the actor named in the custody log, and the timestamp authority when one is configured."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from cryptography import x509
+
+from haechi.config import Settings
+from haechi.errors import ConfigError
+from haechi.store.tsa import TSAConfig, load_certificate
+from haechi.store.vault import META_NAME, KeyFile, KeySource, Passphrase, Vault, VaultError
+
+
+def key_source(settings: Settings) -> KeySource:
+    """The passphrase when one is set, else the key file."""
+    if settings.vault.passphrase is not None:
+        secret = settings.vault.passphrase.get_secret_value()
+        if not secret:
+            raise ConfigError("vault.passphrase is set but empty")
+        return Passphrase(secret)
+    return KeyFile(settings.vault_key_file)
+
+
+def vault_exists(settings: Settings) -> bool:
+    return (settings.vault_dir / META_NAME).is_file()
+
+
+def init_vault(settings: Settings) -> tuple[Vault, bool]:
+    """Open the vault, creating it (and a 0600 key file, unless a passphrase is configured)
+    when there is none yet. Returns the vault and whether it was created now."""
+    if vault_exists(settings):
+        return open_vault(settings), False
+    return (
+        Vault.init(settings.vault_dir, key_source(settings), chunk_size=settings.vault.chunk_size),
+        True,
+    )
+
+
+def open_vault(settings: Settings) -> Vault:
+    """Open the existing vault; a wrong or missing key is a clear error, never garbage."""
+    if not vault_exists(settings):
+        raise VaultError(
+            f"there is no evidence vault in {settings.vault_dir} yet: run `haechi init` "
+            "or capture an item first"
+        )
+    source = key_source(settings)
+    try:
+        return Vault.open(settings.vault_dir, source)
+    except VaultError as exc:
+        where = (
+            "HAECHI_VAULT__PASSPHRASE"
+            if isinstance(source, Passphrase)
+            else f"the key file {settings.vault_key_file}"
+        )
+        raise type(exc)(f"cannot open the evidence vault with {where}: {exc}") from None
+
+
+def actor_name(settings: Settings) -> str:
+    """Who the custody log names: the `actor` setting (HAECHI_ACTOR), else the OS user."""
+    if settings.actor:
+        return settings.actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def tsa_config(settings: Settings) -> TSAConfig | None:
+    v = settings.vault
+    if not v.tsa_url or v.tsa_cert is None:
+        return None
+    return TSAConfig(url=v.tsa_url, cert=load_tsa_certificate(v.tsa_cert))
+
+
+def load_tsa_certificate(path: Path) -> x509.Certificate:
+    try:
+        data = path.expanduser().read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"vault.tsa_cert {path}: cannot read ({exc.strerror})") from None
+    try:
+        return load_certificate(data)
+    except ValueError as exc:
+        raise ConfigError(f"vault.tsa_cert {path}: not a certificate ({exc})") from None

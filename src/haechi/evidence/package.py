@@ -1,0 +1,364 @@
+"""Evidence packages: a folder (or zip) an investigator can check with standard tools.
+
+    manifest.json     items, hashes (SHA-256, MD5, PDQ), sightings, versions, custody head
+    media/            the evidentiary copies: `<sha256>.<ext>.age` (encrypted to the
+                      recipients' age keys) or, only when asked explicitly, plain files
+    custody/          custody.jsonl (the entries about these items), head.json, and the
+                      latest RFC 3161 token with the TSA certificate when there is one
+    report.html/.pdf  the same facts for people, in Korean and English
+    SHA256SUMS        `sha256sum -c SHA256SUMS` checks every other file
+
+The package is built beside its destination and moved into place whole; the custody log then
+records one `exported` entry per item naming the SHA-256 of SHA256SUMS, so the log proves
+exactly which package left. Nothing is written inside the data directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyrage
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import select
+
+from haechi import __version__
+from haechi.config import Settings
+from haechi.errors import InputError, IntegrityError, NotFoundError
+from haechi.evidence import report
+from haechi.evidence.capture import capture_item
+from haechi.evidence.context import open_vault, tsa_config
+from haechi.store import items as store
+from haechi.store.custody import (
+    CustodyAction,
+    CustodyEvent,
+    append,
+    current_anchor,
+    entries,
+    format_time,
+    record_json,
+)
+from haechi.store.db import Database
+from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
+from haechi.store.models import SignalRow
+from haechi.store.vault import Vault
+
+MediaMode = Literal["age", "plain", "none"]
+FORMAT = "haechi-evidence-package"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    path: Path
+    items: tuple[str, ...]
+    media: MediaMode
+    sha256sums: str  # SHA-256 of the SHA256SUMS file, as logged in the custody entries
+    files: int
+    custody_seqs: tuple[int, ...]
+
+
+def _recipients(keys: Sequence[str]) -> list[pyrage.x25519.Recipient]:
+    out = []
+    for k in keys:
+        try:
+            out.append(pyrage.x25519.Recipient.from_str(k.strip()))
+        except (pyrage.RecipientError, ValueError) as exc:
+            raise InputError(f"{k!r} is not an age public key (age1…): {exc}") from None
+    return out
+
+
+def export_package(
+    db: Database,
+    settings: Settings,
+    items: Sequence[str],
+    to: Path,
+    *,
+    actor: str,
+    title: str | None = None,
+    case_ref: str | None = None,
+    recipients: Sequence[str] = (),
+    plain_media: bool = False,
+    include_media: bool = True,
+    as_zip: bool | None = None,
+) -> PackageResult:
+    """Build an evidence package of `items` (SHA-256s or unique prefixes). Items not yet in
+    the vault are captured first. `case_ref`/`title` name the case the package is for (cases
+    call this with their own items). Media is encrypted to `recipients` (age public keys);
+    plain media only with `plain_media`; none with `include_media=False`."""
+    if not items:
+        raise InputError("name at least one item to export")
+    mode: MediaMode
+    if not include_media:
+        mode = "none"
+    elif recipients:
+        if plain_media:
+            raise InputError("give either age recipients or --plain-media, not both")
+        mode = "age"
+    elif plain_media:
+        mode = "plain"
+    else:
+        raise InputError(
+            "media must be encrypted to the investigator: give --recipient AGE_PUBLIC_KEY "
+            "(or --plain-media to write unencrypted copies, or --no-media for hashes only)"
+        )
+    age_keys = _recipients(recipients) if mode == "age" else []
+    dest = to.expanduser().resolve()
+    if dest.exists():
+        raise InputError(f"{dest}: already exists; choose a new place for the package")
+    if dest.is_relative_to(settings.home_dir):
+        raise InputError(f"{dest}: is inside the data directory; export to a place outside it")
+    if not dest.parent.is_dir():
+        raise InputError(f"{dest.parent}: no such folder")
+    zipped = dest.suffix.lower() == ".zip" if as_zip is None else as_zip
+
+    with db.session() as s:
+        shas = list(dict.fromkeys(store.get_item(s, ref).sha256 for ref in items))
+    for sha in shas:
+        with db.session() as s:
+            preserved = s.get(EvidenceItem, sha) is not None
+        if not preserved:
+            capture_item(db, settings, sha, actor, reason="exported")
+    vault = open_vault(settings)
+    for sha in shas:
+        problems = vault.verify_blob(sha)
+        if problems:
+            raise IntegrityError(
+                f"refusing to export a damaged evidentiary copy: {problems[0]}; "
+                "run `haechi evidence verify`"
+            )
+
+    package_id = uuid.uuid4().hex
+    build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    try:
+        manifest, custody_rows = _write_contents(
+            db, settings, vault, shas, build, mode, age_keys, recipients, actor, title, case_ref
+        )
+        manifest["package_id"] = package_id
+        _write_json(build / "manifest.json", manifest)
+        (build / "report.html").write_text(report.render_html(manifest, custody_rows), "utf-8")
+        report.render_pdf(manifest, custody_rows, build / "report.pdf")
+        sums = _write_sha256sums(build)
+        files = sum(1 for p in build.rglob("*") if p.is_file())
+        if zipped:
+            _zip_folder(build, dest, top=dest.stem)
+            shutil.rmtree(build)
+        else:
+            build.replace(dest)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    try:
+        seqs = []
+        with db.session() as s:
+            for sha in shas:
+                rec = append(
+                    s,
+                    CustodyEvent(
+                        actor,
+                        CustodyAction.EXPORTED,
+                        f"item:{sha}",
+                        {
+                            "package_id": package_id,
+                            "package": dest.name,
+                            "sha256sums": sums,
+                            "media": mode,
+                            "recipients": list(recipients),
+                            "case": case_ref,
+                            "title": title,
+                        },
+                    ),
+                )
+                seqs.append(rec.seq)
+    except BaseException:
+        # An export the log does not record must not exist.
+        if dest.is_dir():
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            dest.unlink(missing_ok=True)
+        raise
+    return PackageResult(dest, tuple(shas), mode, sums, files, tuple(seqs))
+
+
+def _write_contents(
+    db: Database,
+    settings: Settings,
+    vault: Vault,
+    shas: list[str],
+    build: Path,
+    mode: MediaMode,
+    age_keys: list[pyrage.x25519.Recipient],
+    recipients: Sequence[str],
+    actor: str,
+    title: str | None,
+    case_ref: str | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    (build / "custody").mkdir()
+    if mode != "none":
+        (build / "media").mkdir()
+    items_json: list[dict[str, Any]] = []
+    analyzers: dict[str, str] = {}
+    with db.session() as s:
+        anchor = current_anchor(s)
+        custody_rows = [record_json(r) for r in entries(s, objects=[f"item:{sha}" for sha in shas])]
+        for sha in shas:
+            view = store.get_item(s, sha)
+            ev = s.get(EvidenceItem, sha)
+            if ev is None:  # captured just above; gone only if someone deleted it meanwhile
+                raise NotFoundError(f"item {sha} is not in the vault")
+            for name, payload in view.signals.items():
+                if isinstance(payload, dict) and "version" in payload:
+                    analyzers[name] = str(payload["version"])
+            items_json.append(
+                {
+                    "sha256": sha,
+                    "md5": view.md5,
+                    "size": view.size,
+                    "kind": view.kind,
+                    "format": view.format,
+                    "width": view.width,
+                    "height": view.height,
+                    "duration": view.duration,
+                    "pdq": view.pdq.get("pdq"),
+                    "pdq_quality": view.pdq.get("quality"),
+                    "captured_at": format_time(ev.captured_at),
+                    "captured_by": ev.captured_by,
+                    "custody_seq": ev.custody_seq,
+                    "sightings": [sg.__dict__ for sg in view.sightings],
+                    "media_file": None,
+                }
+            )
+        for name, version in s.execute(
+            select(SignalRow.analyzer, SignalRow.version)
+            .where(SignalRow.item_sha256.in_(shas))
+            .distinct()
+        ):
+            analyzers[name] = version
+        token = s.scalars(
+            select(CustodyTimestamp).order_by(CustodyTimestamp.id.desc()).limit(1)
+        ).first()
+        timestamp: dict[str, Any] | None = None
+        if token is not None:
+            (build / "custody" / "head.tst").write_bytes(token.token)
+            timestamp = {
+                "seq": token.seq,
+                "head_hash": token.head_hash,
+                "gen_time": format_time(token.gen_time),
+                "tsa_url": token.tsa_url,
+                "token_file": "custody/head.tst",
+                "cert_file": None,
+            }
+            cfg = tsa_config(settings)
+            if cfg is not None:
+                (build / "custody" / "tsa-cert.pem").write_bytes(
+                    cfg.cert.public_bytes(Encoding.PEM)
+                )
+                timestamp["cert_file"] = "custody/tsa-cert.pem"
+    for it in items_json:
+        if mode == "none":
+            continue
+        ext = _extension(it)
+        name = f"media/{it['sha256']}{ext}" + (".age" if mode == "age" else "")
+        _write_media(vault, it["sha256"], build / name, mode, age_keys)
+        it["media_file"] = name
+    with (build / "custody" / "custody.jsonl").open("w", encoding="utf-8") as fh:
+        for row in custody_rows:
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    head = {"seq": anchor.seq, "head_hash": anchor.head_hash} if anchor else None
+    _write_json(build / "custody" / "head.json", head or {"seq": 0, "head_hash": "0" * 64})
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "created_at": format_time(datetime.now(UTC)),
+        "created_by": actor,
+        "case": {"title": title, "ref": case_ref},
+        "tool": {
+            "name": "haechi",
+            "version": __version__,
+            "python": platform.python_version(),
+            "analyzers": dict(sorted(analyzers.items())),
+        },
+        "media": {"mode": mode, "recipients": list(recipients), "encryption": _enc(mode)},
+        "items": items_json,
+        "custody": {
+            "hash_scheme": "haechi-custody/1 (SHA-256 chain over canonical JSON)",
+            "excerpt": "custody/custody.jsonl",
+            "entries": len(custody_rows),
+            "head": head or {"seq": 0, "head_hash": "0" * 64},
+            "timestamp": timestamp,
+        },
+    }
+    return manifest, custody_rows
+
+
+def _enc(mode: MediaMode) -> str | None:
+    return {"age": "age (X25519), https://age-encryption.org/v1", "plain": None, "none": None}[mode]
+
+
+def _extension(item: dict[str, Any]) -> str:
+    for sg in item["sightings"]:
+        suffix = Path(sg["locator"].rsplit("!", 1)[-1]).suffix.lower()
+        if suffix and len(suffix) <= 8 and suffix[1:].isalnum():
+            return suffix
+    fmt = (item.get("format") or "").lower()
+    return f".{fmt}" if fmt.isalnum() else ".bin"
+
+
+def _write_media(
+    vault: Vault, sha: str, path: Path, mode: MediaMode, keys: list[pyrage.x25519.Recipient]
+) -> None:
+    with vault.open_blob(sha) as reader:
+        if mode == "age":
+            with path.open("wb") as out:
+                pyrage.encrypt_io(reader, out, keys)
+        else:
+            with path.open("wb") as out:
+                for chunk in reader:
+                    out.write(chunk)
+        if not reader.verified:
+            raise IntegrityError(f"blob {sha} was not read to the end; package not written")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_sha256sums(folder: Path) -> str:
+    """The coreutils format (`HASH  path`), every file but itself, sorted."""
+    lines = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "SHA256SUMS":
+            lines.append(f"{_sha256_file(p)}  {p.relative_to(folder).as_posix()}\n")
+    sums = folder / "SHA256SUMS"
+    sums.write_text("".join(lines), "utf-8")
+    return _sha256_file(sums)
+
+
+def _zip_folder(folder: Path, dest: Path, top: str) -> None:
+    tmp = dest.with_name(f".{dest.name}.partial")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+            for p in sorted(folder.rglob("*")):
+                if p.is_file():
+                    zf.write(p, f"{top}/{p.relative_to(folder).as_posix()}")
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
