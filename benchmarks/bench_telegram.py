@@ -26,10 +26,11 @@ _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 mode, path = sys.argv[1], Path(sys.argv[2])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
 if mode == "parse":
     from haechi.sources.tdesktop import iter_messages
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python and imports, before reading
+t = time.perf_counter()
+if mode == "parse":
     problems = []
     n = sum(1 for _ in iter_messages(path, problems=problems))
     assert not problems, problems[:3]
