@@ -22,8 +22,7 @@ from haechi.store.db import Database
 from haechi.store.vault import KeyFile, Vault
 
 SHARED = Path(
-    os.environ.get("HAECHI_SHARED_TESTDATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[2] / "shared" / "testdata"
 )
 # When set (an admin URL of a PostgreSQL server), every test runs on its own fresh PostgreSQL
 # database instead of an SQLite file: the same suite, the other backend.

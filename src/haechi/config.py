@@ -44,6 +44,9 @@ class Thresholds(BaseModel):
     pdq_max_distance: int = Field(default=31, ge=0)
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     vpdq_frame_share: float = Field(default=0.8, gt=0, le=1)
+    # A room at or above this chat-text risk is flagged for review (fixed before evaluation;
+    # see docs/evaluation/rooms.md). Rooms are always listed in risk order.
+    room_risk_flag: float = Field(default=0.5, gt=0, lt=1)
 
     @field_validator("pdq_max_distance")
     @classmethod
@@ -146,6 +149,9 @@ class Settings(BaseSettings):
     vault: VaultSettings = Field(default_factory=VaultSettings)
     # Who the custody log names for actions taken from this process (default: the OS user).
     actor: str | None = Field(default=None, min_length=1, max_length=200)
+    # Extra chat-text lexicon files (same YAML shape as analyzers/data/lexicon.yaml), e.g. a
+    # support centre's own terms: HAECHI_CHAT_LEXICONS='["/path/terms.yaml"]'.
+    chat_lexicons: list[Path] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,11 @@
 Idempotent and resumable: items are keyed by SHA-256, every write is an insert-or-ignore or an
 upsert, results are committed in small batches in the source's order, and the scan's cursor
 names the last committed place. A killed scan loses at most one uncommitted batch, which the
-next run redoes; nothing is stored twice."""
+next run redoes; nothing is stored twice.
+
+Chat sources also yield their messages: the writer scores each message's text and stores it
+(keyed by source, room and message id) in the same ordered batches, as the source streams, so a
+large export never sits in memory; only the media waiting for workers do."""
 
 from __future__ import annotations
 
@@ -20,16 +24,20 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.registry import default_registry
+from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
+from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
+from haechi.analyzers.registry import default_registry, load_registry
 from haechi.config import Settings
-from haechi.sources import Sighting, Source, SourceProblem
+from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
+from haechi.store import chat as chat_store
 from haechi.store import items as store
 from haechi.store.db import Database
 from haechi.store.models import Scan
 from haechi.work import Worker, WorkResult, init_process, run_in_process
 
 BATCH_ITEMS = 32
+BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
 
 
@@ -54,6 +62,9 @@ class ScanSummary:
     known_items: int = 0
     unchanged: int = 0
     errors: int = 0
+    messages: int = 0
+    rooms: int = 0
+    media_missing: int = 0
     seconds: float = 0.0
     error_lines: list[str] = field(default_factory=list)
 
@@ -69,7 +80,23 @@ class Observer:
 
 
 def analyzer_versions() -> dict[str, str]:
-    return {cls.name: cls.version for cls in default_registry()}
+    """The analyzers every stored item must have run (text analyzers read messages instead)."""
+    return {
+        cls.name: cls.version
+        for cls in default_registry()
+        if issubclass(cls, ContentAnalyzer | MediaAnalyzer)
+    }
+
+
+def text_analyzer(settings: Settings) -> ChatTextAnalyzer | None:
+    """The chat-text analyzer, registered like any plug-in (group `haechi.text_analyzers`)."""
+    registry = load_registry("haechi.text_analyzers")
+    if "chat_text" not in registry.names():
+        return None
+    cls = registry.get("chat_text")
+    analyzer = cls(settings)
+    assert isinstance(analyzer, TextAnalyzer) and isinstance(analyzer, ChatTextAnalyzer)
+    return analyzer
 
 
 def scan_paths(
@@ -89,19 +116,25 @@ def scan_source(
     db: Database, settings: Settings, source: Source, *, observer: Observer
 ) -> ScanSummary:
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
-    places = list(source.sightings())
-    observer.started(source, len(places))
+    writer = run.writer
     todo: list[Sighting] = []
-    for place in places:
-        if isinstance(place, SourceProblem):
-            run.writer.problem(place)
+    unchanged: list[tuple[Sighting, str]] = []
+    # Messages stream straight to the writer; media wait for the workers.
+    for place in source.sightings():
+        if isinstance(place, ChatMessage):
+            writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+        elif isinstance(place, SourceProblem):
+            writer.problem(place)
         elif (sha := run.unchanged_sha(place)) is not None:
-            run.writer.unchanged(place, sha)
+            unchanged.append((place, sha))
         else:
             todo.append(place)
-    run.writer.flush()
+    observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
+    for place, sha in unchanged:
+        writer.unchanged(place, sha)
+    writer.flush()
     for place, result in _run(settings, run.complete, todo):
-        run.writer.result(place, result)
+        writer.result(place, result)
     return run.finish()
 
 
@@ -141,9 +174,19 @@ class ScanRun:
             self.scan_id = scan.id
             self.complete = frozenset(store.complete_items(s, self.versions))
             self.known = store.known_files(s, self.source_id)
+            # Messages are committed in source order, so a room's highest stored id is where a
+            # killed scan stopped. An export folder is a snapshot (a new export is a new folder).
+            self.resume = chat_store.last_message_ids(s, self.source_id)
         self.summary = ScanSummary(scan_id=self.scan_id, source=locator, kind=kind)
         self.writer = _Writer(
-            db, kind, locator, self.source_id, self.scan_id, self.summary, observer or Observer()
+            db,
+            kind,
+            locator,
+            self.source_id,
+            self.scan_id,
+            self.summary,
+            observer or Observer(),
+            text_analyzer(settings),
         )
         self._worker: Worker | None = None
 
@@ -263,10 +306,14 @@ class _Writer:
         scan_id: int,
         summary: ScanSummary,
         observer: Observer,
+        analyzer: ChatTextAnalyzer | None = None,
     ) -> None:
         self.db = db
         self.kind = kind
         self.locator = locator
+        self.analyzer = analyzer
+        self.rooms: dict[str, int] = {}
+        self.chat: list[ChatMessage] = []
         self.source_id = source_id
         self.scan_id = scan_id
         self.summary = summary
@@ -275,6 +322,20 @@ class _Writer:
         self.since = time.monotonic()
         # The last place handled; committed with the batch that holds it.
         self.cursor: str | None = None
+
+    def message(self, msg: ChatMessage, *, skip: bool) -> None:
+        """A chat message; `skip` when a killed scan already committed it."""
+        self.summary.messages += 1
+        self.summary.media_missing += sum(1 for m in msg.media if m.status != "present")
+        if msg.room.id not in self.rooms:
+            self.rooms[msg.room.id] = -1
+            self.summary.rooms += 1
+        if skip:
+            return
+        self.chat.append(msg)
+        self.cursor = f"{msg.room.id}/{msg.id}"
+        if len(self.chat) >= BATCH_MESSAGES or time.monotonic() - self.since >= BATCH_SECONDS:
+            self.flush()
 
     def problem(self, place: SourceProblem) -> None:
         self._add(place, None)
@@ -292,10 +353,11 @@ class _Writer:
             self.flush()
 
     def flush(self, *, force_cursor: bool = False) -> None:
-        if not self.buffer and not (force_cursor and self.cursor is not None):
+        if not self.buffer and not self.chat and not (force_cursor and self.cursor is not None):
             return
         events: list[ScanEvent] = []
         with self.db.session() as s:
+            self._store_chat(s)
             for place, what in self.buffer:
                 events.append(self._apply(s, place, what))
             sm = self.summary
@@ -312,10 +374,24 @@ class _Writer:
                 )
             )
         self.buffer.clear()
+        self.chat.clear()
         self.since = time.monotonic()
         for e in events:
             self.observer.handled(e)
         self.observer.committed([e.sha256 for e in events if e.sha256])
+
+    def _store_chat(self, s: Session) -> None:
+        rows = []
+        for msg in self.chat:
+            pk = self.rooms.get(msg.room.id, -1)
+            if pk < 0:
+                pk = self.rooms[msg.room.id] = chat_store.room_id(s, self.source_id, msg.room)
+            risk = None
+            if self.analyzer is not None:
+                tr = self.analyzer.analyze(msg.text)
+                risk = (tr.score, self.analyzer.full_version, tr.evidence())
+            rows.append(chat_store.message_row(msg, pk, self.scan_id, risk))
+        chat_store.record_messages(s, rows)
 
     def _apply(
         self, s: Session, place: Sighting | SourceProblem, what: WorkResult | str | None

@@ -42,9 +42,11 @@ class AnalyzerRegistry:
         return iter(self._classes[n] for n in self.names())
 
 
-def load_registry() -> AnalyzerRegistry:
+def load_registry(group: str = "haechi.analyzers") -> AnalyzerRegistry:
+    """Media and content analyzers (`haechi.analyzers`), or text analyzers that read chat
+    messages (`haechi.text_analyzers`)."""
     registry = AnalyzerRegistry()
-    for ep in entry_points(group="haechi.analyzers"):
+    for ep in entry_points(group=group):
         try:
             cls = ep.load()
         except Exception as exc:  # a broken plug-in must not hide the built-ins

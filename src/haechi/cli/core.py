@@ -123,7 +123,7 @@ def scan(
 
 def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None:
     table = Table(title="scan summary")
-    for col in ("source", "files", "new", "known", "unchanged", "errors", "items/s"):
+    for col in ("source", "files", "new", "known", "unchanged", "errors", "items/s", "messages"):
         table.add_column(col, justify="left" if col == "source" else "right")
     for sm in summaries:
         rate = sm.seen / sm.seconds if sm.seconds > 0 else 0.0
@@ -135,6 +135,7 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
             str(sm.unchanged),
             str(sm.errors),
             f"{rate:.1f}",
+            f"{sm.messages} in {sm.rooms} room(s)" if sm.rooms else "-",
         )
     console.print(table)
     for sm in summaries:

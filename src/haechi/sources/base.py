@@ -1,6 +1,7 @@
 """The source interface: anything that yields sightings of media (a folder, an export, a channel).
 
-A source only says what it saw and where; it never decodes or judges media."""
+A source only says what it saw and where; it never decodes or judges media. A chat source also
+yields its messages (`ChatMessage`), in order, beside the sightings of their media."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 from haechi.config import Settings
 from haechi.media import Content
+from haechi.sources.chat import ChatMessage
 
 
 @dataclass(frozen=True)
@@ -70,5 +72,6 @@ class Source(ABC):
         return self.root.name or str(self.root)
 
     @abstractmethod
-    def sightings(self) -> Iterator[Sighting | SourceProblem]:
-        """Every sighting and problem, in an order that is the same on every run."""
+    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
+        """Every sighting and problem (and, for chat sources, every message), in an order that
+        is the same on every run."""

@@ -165,5 +165,63 @@ class ItemError(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Room(Base):
+    """A chat room (group, channel, personal chat) as a chat source names it."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("source_id", "room_key", name="uq_rooms_source_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    # The source's own key for the room: Telegram's chat id, or an HTML export's chat folder.
+    room_key: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(String(512), default="")
+    kind: Mapped[str] = mapped_column(String(64), default="")
+
+    source: Mapped[Source] = relationship()
+
+
+class Message(Base):
+    """One chat message or service event. Kept whole (authors' ids, forwards, replies, joins and
+    invites) because the distribution network is read from these rows; `risk` is the chat-text
+    analyzer's score of `text`, with the evidence behind it in `risk_detail`."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("room_id", "message_id", name="uq_messages_room_message"),
+        Index("ix_messages_room_risk", "room_id", "risk"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    scan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scans.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # message | service
+    posted_at: Mapped[datetime] = mapped_column()
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    author_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    author_name: Mapped[str | None] = mapped_column(String(512), default=None)
+    forwarded_from: Mapped[str | None] = mapped_column(String(512), default=None)
+    saved_from: Mapped[str | None] = mapped_column(String(512), default=None)
+    reply_to: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    via_bot: Mapped[str | None] = mapped_column(String(256), default=None)
+    action: Mapped[str | None] = mapped_column(String(64), default=None)
+    members: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # [{path, type, mime, status}] with status present | not_included | absent | refused.
+    media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    media_count: Mapped[int] = mapped_column(Integer, default=0)
+    media_missing: Mapped[int] = mapped_column(Integer, default=0)
+    reactions: Mapped[int] = mapped_column(Integer, default=0)
+    risk: Mapped[float | None] = mapped_column(Float, default=None)
+    risk_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    risk_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    room: Mapped[Room] = relationship()
+
+
 # The evidence tables live in their own module; importing it here puts them on Base.metadata.
 from haechi.store import evidence_models as _evidence_models  # noqa: E402, F401

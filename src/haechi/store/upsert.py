@@ -40,3 +40,18 @@ def upsert(
         index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in update}
     )
     session.execute(stmt)
+
+
+def upsert_many(
+    session: Session,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """`upsert` for many rows in one statement (executemany); every row has the same keys."""
+    stmt = _insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in update}
+    )
+    session.execute(stmt, list(rows))

@@ -1,0 +1,221 @@
+"""Chat-text risk: how much one message reads like trading in deepfakes of acquaintances
+(지인능욕 / 겹지인 rooms): soliciting, ordering production, paying, inviting and "인증" rituals,
+naming targets. Korean and English, evasions folded (see hangul.py), a lexicon kept as data
+(analyzers/data/lexicon.yaml plus a counsellor's own files from HAECHI_CHAT_LEXICONS).
+
+Text only: it never opens media. Talk *about* deepfakes (news, campaigns, victim support,
+police notices) carries context words that lower the score, and words inside quotation marks
+count little unless the line itself solicits or offers. A score orders a review queue; it is
+not a verdict. Room ranking (network/rooms.py) aggregates the stored per-message evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from haechi.analyzers.base import Analyzer, Example, Signal
+from haechi.analyzers.hangul import NON_WORD, normalise, prepare
+from haechi.analyzers.lexicon import (
+    DEFAULT_LEXICON,
+    Category,
+    Lexicon,
+    drop_contained,
+    load_yaml,
+    scan_index,
+)
+from haechi.config import Settings
+
+# Text between quotation marks: a mention, not an offer ("'지인능욕'은 범죄입니다").
+_QUOTED = re.compile(
+    r"[\"'‘’“”「」『』《》〈〉]([^\"'‘’“”「」『』《》〈〉\n]{1,60})[\"'‘’“”「」『』《》〈〉]"
+)
+
+
+@dataclass(frozen=True)
+class Hit(Signal):
+    """One lexicon entry matched in one message."""
+
+    term_id: str
+    category: str
+    weight: float
+    span_text: str
+    form: str = "term"  # term | variant | choseong | word | regex
+
+
+@dataclass(frozen=True)
+class TextRisk(Signal):
+    """Risk of one message in [0, 1], the hits behind it, and the context hits that lowered it.
+    `evidence` is what room ranking needs, stored per message so ranking never re-reads text:
+    per-category strength, context strength and categories, a key that makes a re-posted line
+    count once, and the matched words."""
+
+    score: float
+    hits: tuple[Hit, ...] = ()
+    context: tuple[Hit, ...] = ()
+    reasons: tuple[str, ...] = ()
+    key: str = ""
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(h.category for h in self.hits)
+
+    def evidence(self) -> dict[str, Any]:
+        cats: dict[str, float] = {}
+        for h in self.hits:
+            cats[h.category] = cats.get(h.category, 0.0) + h.weight
+        return {
+            "score": self.score,
+            "cats": {k: round(min(1.0, v), 4) for k, v in sorted(cats.items())},
+            "ctx": round(sum(h.weight for h in self.context), 4),
+            "ctx_cats": sorted({h.category for h in self.context}),
+            "terms": sorted({h.span_text for h in self.hits}),
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Self:
+        return cls(
+            score=payload["score"],
+            hits=tuple(Hit.from_payload(h) for h in payload.get("hits", ())),
+            context=tuple(Hit.from_payload(h) for h in payload.get("context", ())),
+            reasons=tuple(payload.get("reasons", ())),
+            key=payload.get("key", ""),
+        )
+
+
+class TextAnalyzer(Analyzer[str, TextRisk]):
+    """Reads message text (a chat source's `ChatMessage.text`); never media."""
+
+
+class ChatTextAnalyzer(TextAnalyzer):
+    name: ClassVar[str] = "chat_text"
+    version: ClassVar[str] = "2"
+    signal_type: ClassVar[type[Signal]] = TextRisk
+
+    MSG_GAIN = 1.2
+    MSG_COMBO = 0.35
+    NO_ANCHOR = 0.6
+    MSG_CONTEXT = 1.6
+    QUOTED = 0.3  # weight left to a risk word quoted inside a line that offers nothing itself
+
+    def __init__(self, settings: Settings, *, lexicons: Sequence[Path] | None = None) -> None:
+        super().__init__(settings)
+        paths = list(lexicons) if lexicons is not None else [DEFAULT_LEXICON]
+        paths += list(settings.chat_lexicons)
+        self.lexicon = Lexicon([(p, load_yaml(p)) for p in paths])
+        digest = hashlib.sha256()
+        for p in paths[1:]:
+            digest.update(p.read_bytes())
+        extra_tag = f"+{digest.hexdigest()[:8]}" if len(paths) > 1 else ""
+        # What stored scores are tagged with: a changed lexicon means rescoring.
+        self.full_version = f"{self.version}+lexicon.{self.lexicon.version}{extra_tag}"
+
+    @property
+    def categories(self) -> Mapping[str, Category]:
+        return self.lexicon.categories
+
+    def generated_variants(self, entry_id: str) -> tuple[str, ...]:
+        return self.lexicon.generated.get(entry_id, ())
+
+    def _match(self, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
+        raw = prepare(text)
+        norm = normalise(text)
+        views = {"raw": raw, "text": norm, "compact": NON_WORD.sub("", norm)}
+        raw_compact = NON_WORD.sub("", raw)
+        lex = self.lexicon
+        best: dict[int, Hit] = {}
+        distinct: dict[int, set[str]] = {}
+
+        def record(idx: int, span: str, form: str, factor: float) -> None:
+            entry = lex.entries[idx]
+            distinct.setdefault(idx, set()).add(span)
+            w = round(entry.weight * factor, 4)
+            old = best.get(idx)
+            if old is None or w > old.weight:
+                best[idx] = Hit(entry.id, entry.category, w, span, form)
+
+        n = len(views["compact"]) + 1
+        found = scan_index(lex.literal, views["compact"]) + [
+            (a + n, b + n, needle) for a, b, needle in scan_index(lex.initials, raw_compact)
+        ]
+        for _a, _b, needle in drop_contained(found):
+            record(needle.entry, needle.text, needle.form, needle.factor)
+        for idx, entry in enumerate(lex.entries):
+            if entry.word_re is not None:
+                m = entry.word_re.search(views["text"])
+                if m:
+                    record(idx, m.group(0), "word", 1.0)
+            for rx in entry.regexes:
+                for view in entry.views:
+                    m = rx.search(views[view])
+                    if m:
+                        record(idx, m.group(0).strip(), "regex", 1.0)
+                        break
+        return best, distinct
+
+    def analyze(self, item: str) -> TextRisk:
+        text = item
+        best, distinct = self._match(text)
+        lex = self.lexicon
+        quoted_ids: set[int] = set()
+        if _QUOTED.search(text):
+            outside, _ = self._match(_QUOTED.sub(" ", text))
+            anchored_outside = any(
+                lex.categories[h.category].anchor
+                for i, h in outside.items()
+                if lex.entries[i].kind == "risk"
+            )
+            if not anchored_outside:
+                quoted_ids = {i for i in best if i not in outside}
+        reasons: list[str] = []
+        risk: list[Hit] = []
+        ctx: list[Hit] = []
+        for i, h in sorted(best.items()):
+            if lex.entries[i].kind == "context":
+                ctx.append(h)
+            elif i in quoted_ids:
+                risk.append(Hit(h.term_id, h.category, round(h.weight * self.QUOTED, 4),
+                                h.span_text, "quoted"))  # fmt: skip
+            else:
+                risk.append(h)
+        per_cat: dict[str, float] = {}
+        for h in risk:
+            per_cat[h.category] = per_cat.get(h.category, 0.0) + h.weight
+            how = "" if h.form in ("term", "word", "regex") else f" ({h.form})"
+            reasons.append(f"{h.category}: {h.span_text!r}{how} [{h.term_id}, w={h.weight:.2f}]")
+        raw = sum(min(1.0, v) for v in per_cat.values())
+        combo = 1.0 + self.MSG_COMBO * max(0, len(per_cat) - 1)
+        if len(per_cat) > 1:
+            reasons.append(f"co-occurring: {', '.join(sorted(per_cat))} (x{combo:.2f})")
+        if per_cat and not any(lex.categories[c].anchor for c in per_cat):
+            combo *= self.NO_ANCHOR
+            reasons.append(f"no solicitation/production word (x{self.NO_ANCHOR:.2f})")
+        # More distinct context words from one entry make somewhat stronger context.
+        strength = sum(
+            h.weight * min(2.0, 1.0 + 0.5 * (len(distinct.get(i, ())) - 1))
+            for i, h in sorted(best.items())
+            if lex.entries[i].kind == "context"
+        )
+        damp = math.exp(-self.MSG_CONTEXT * strength)
+        if ctx:
+            words = ", ".join(f"{h.category} {h.span_text!r}" for h in ctx)
+            reasons.append(f"context lowers risk (x{damp:.2f}): {words}")
+        score = 1.0 - math.exp(-self.MSG_GAIN * raw * combo * damp) if raw > 0 else 0.0
+        key = ""
+        if risk or ctx:
+            key = hashlib.blake2b(
+                NON_WORD.sub("", normalise(text)).encode(), digest_size=8
+            ).hexdigest()
+        return TextRisk(round(score, 4), tuple(risk), tuple(ctx), tuple(reasons), key)
+
+    def analyze_many(self, texts: Iterable[str]) -> list[TextRisk]:
+        return [self.analyze(t) for t in texts]
+
+    @classmethod
+    def examples(cls) -> Iterable[Example[str, TextRisk]]:
+        return ()

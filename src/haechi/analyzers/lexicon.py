@@ -1,0 +1,239 @@
+"""The chat-text lexicon: YAML a counsellor can read and extend, compiled into indexes of
+literal terms, generated spelling variants, initial-consonant forms, English words and regexes.
+The schema is documented at the top of analyzers/data/lexicon.yaml."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from haechi.analyzers.hangul import (
+    HANGUL_ONLY,
+    NON_WORD,
+    choseong,
+    compact,
+    normalise,
+    spelling_variants,
+)
+from haechi.errors import ConfigError
+
+DEFAULT_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
+
+
+class LexiconError(ConfigError):
+    """The lexicon YAML is malformed."""
+
+
+# --------------------------------------------------------------------------
+# Lexicon compilation
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    category: str
+    kind: str  # risk | context
+    weight: float
+    word_re: re.Pattern[str] | None
+    regexes: tuple[re.Pattern[str], ...]
+    views: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Needle:
+    text: str
+    entry: int
+    form: str
+    factor: float
+
+
+@dataclass
+class Category:
+    name: str
+    kind: str
+    weight: float
+    anchor: bool
+
+
+VIEWS = ("text", "raw", "compact")
+
+
+def _as_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return [str(v) for v in value]
+    raise LexiconError(f"{where}: expected a list of strings")
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"cannot read lexicon {path}: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
+        raise LexiconError(f"{path}: top level must be a mapping with 'categories'")
+    return data
+
+
+class Lexicon:
+    def __init__(self, docs: Sequence[tuple[Path, dict[str, Any]]]) -> None:
+        base = docs[0][1]
+        self.version = str(base.get("version", "unversioned"))
+        settings = base.get("settings") or {}
+        self.variant_factor = float(settings.get("variant_factor", 0.85))
+        self.choseong_factor = float(settings.get("choseong_factor", 0.9))
+        self.choseong_min = int(settings.get("choseong_min_syllables", 3))
+        stop: set[str] = set()
+        for _, doc in docs:
+            stop.update(
+                _as_list((doc.get("settings") or {}).get("variant_stoplist"), "variant_stoplist")
+            )
+        self.stoplist = frozenset(stop)
+        self.categories: dict[str, Category] = {}
+        self.entries: list[Entry] = []
+        self.literal: dict[str, list[Needle]] = {}  # matched on the compact view
+        self.initials: dict[str, list[Needle]] = {}  # matched on the raw compact view
+        self.generated: dict[str, tuple[str, ...]] = {}  # entry id -> generated variants
+        raw_entries: list[tuple[str, dict[str, Any], str]] = []
+        for path, doc in docs:
+            for cname, cdef in doc["categories"].items():
+                if not isinstance(cdef, dict):
+                    raise LexiconError(f"{path}: category {cname!r} must be a mapping")
+                cat = self.categories.get(str(cname))
+                if cat is None:
+                    kind = str(cdef.get("kind", ""))
+                    if kind not in ("risk", "context"):
+                        raise LexiconError(f"{path}: category {cname!r} needs kind: risk|context")
+                    cat = Category(
+                        str(cname),
+                        kind,
+                        float(cdef.get("weight", 1.0)),
+                        bool(cdef.get("anchor", False)),
+                    )
+                    self.categories[cat.name] = cat
+                for e in cdef.get("entries") or []:
+                    if not isinstance(e, dict):
+                        raise LexiconError(f"{path}: entries of {cname!r} must be mappings")
+                    raw_entries.append((cat.name, e, str(path)))
+        seen: set[str] = set()
+        base_terms: set[str] = set()
+        prepared: list[tuple[int, list[str], dict[str, Any]]] = []
+        for cname, e, where in raw_entries:
+            eid = str(e.get("id", ""))
+            if not eid or eid in seen:
+                raise LexiconError(f"{where}: missing or duplicate entry id {eid!r}")
+            seen.add(eid)
+            weight = float(e.get("weight", 0))
+            if not 0 < weight <= 1.5:
+                raise LexiconError(f"{where}: {eid}: weight must be in (0, 1.5]")
+            cat = self.categories[cname]
+            view = str(e.get("on", "any"))
+            if view != "any" and view not in VIEWS:
+                raise LexiconError(f"{where}: {eid}: on must be any|text|raw|compact")
+            try:
+                regexes = tuple(re.compile(p) for p in _as_list(e.get("regex"), eid))
+            except re.error as exc:
+                raise LexiconError(f"{where}: {eid}: bad regex: {exc}") from exc
+            en_terms = [normalise(t) for t in _as_list(e.get("en"), eid)]
+            en_terms = [t for t in en_terms if t]
+            word_re = None
+            if en_terms:
+                alts = sorted(
+                    (r"\s*".join(re.escape(w) for w in t.split(" ")) for t in en_terms),
+                    key=len,
+                    reverse=True,
+                )
+                word_re = re.compile(
+                    r"(?<![0-9a-z])(?:" + "|".join(alts) + r")(?:s|es)?(?![0-9a-z])"
+                )
+            idx = len(self.entries)
+            self.entries.append(
+                Entry(
+                    eid,
+                    cname,
+                    cat.kind,
+                    weight,
+                    word_re,
+                    regexes,
+                    VIEWS if view == "any" else (view,),
+                )
+            )
+            ko_terms = [compact(t) for t in _as_list(e.get("ko"), eid)]
+            for t in ko_terms:
+                if len(t) < 2:
+                    raise LexiconError(f"{where}: {eid}: ko term {t!r} shorter than 2 characters")
+                self._add(self.literal, Needle(t, idx, "term", 1.0))
+                base_terms.add(t)
+            for t in en_terms:
+                ct = NON_WORD.sub("", t)
+                if len(ct) >= 7:
+                    self._add(self.literal, Needle(ct, idx, "term", 1.0))
+                    base_terms.add(ct)
+            for t in _as_list(e.get("known_variants"), eid):
+                ct = compact(t)
+                if len(ct) >= 2:
+                    self._add(self.literal, Needle(ct, idx, "variant", self.variant_factor))
+            prepared.append((idx, ko_terms, e))
+        # generated forms come second so that they never shadow a real term
+        for idx, ko_terms, e in prepared:
+            entry = self.entries[idx]
+            want_variants = e.get("variants", entry.kind == "risk")
+            gen: set[str] = set()
+            if want_variants:
+                for t in ko_terms:
+                    gen.update(
+                        v for v in spelling_variants(t, self.stoplist) if v not in base_terms
+                    )
+                for v in sorted(gen):
+                    self._add(self.literal, Needle(v, idx, "variant", self.variant_factor))
+            self.generated[entry.id] = tuple(sorted(gen))
+            mode = e.get("choseong", "auto")
+            for t in ko_terms:
+                if not HANGUL_ONLY.match(t):
+                    continue
+                auto_ok = (
+                    entry.kind == "risk" and entry.weight >= 0.5 and len(t) >= self.choseong_min
+                )
+                if mode is True or (mode == "auto" and auto_ok):
+                    self._add(
+                        self.initials, Needle(choseong(t), idx, "choseong", self.choseong_factor)
+                    )
+
+    @staticmethod
+    def _add(index: dict[str, list[Needle]], needle: Needle) -> None:
+        bucket = index.setdefault(needle.text[:2], [])
+        if all(n.text != needle.text or n.entry != needle.entry for n in bucket):
+            bucket.append(needle)
+
+
+def scan_index(index: Mapping[str, list[Needle]], s: str) -> list[tuple[int, int, Needle]]:
+    found: list[tuple[int, int, Needle]] = []
+    for i in range(len(s) - 1):
+        for needle in index.get(s[i : i + 2], ()):
+            if s.startswith(needle.text, i):
+                found.append((i, i + len(needle.text), needle))
+    return found
+
+
+def drop_contained(found: list[tuple[int, int, Needle]]) -> list[tuple[int, int, Needle]]:
+    """A match strictly inside a longer match of another entry is dropped (지인 in 지인능욕)."""
+    keep = []
+    for a in found:
+        inside = any(
+            b is not a
+            and b[2].entry != a[2].entry
+            and b[0] <= a[0]
+            and a[1] <= b[1]
+            and (b[1] - b[0]) > (a[1] - a[0])
+            for b in found
+        )
+        if not inside:
+            keep.append(a)
+    return keep

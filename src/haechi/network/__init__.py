@@ -1,0 +1,2 @@
+"""The network read from sightings and chat messages: rooms, accounts, roles. Leads for
+people, never verdicts."""

@@ -1,0 +1,493 @@
+"""Reader of Telegram Desktop HTML exports (`messages*.html`), fed to the standard library's
+tolerant HTML parser in chunks. HTML carries less than JSON: no chat or user ids, no chat type,
+no edit times; service messages have no time of their own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
+from haechi.sources.tdesktop.common import Context, discard, emit_allowed
+from haechi.sources.tdesktop.types import READ_SIZE, ExportInfo
+
+_HTML_DATE = re.compile(
+    r"(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
+    r"(?:\s*UTC\s*(?:([+-])(\d{1,2}):?(\d{2}))?)?"
+)
+_DAY_HEADER = re.compile(r"(\d{1,2})\s+([A-Za-z]+)\s+(\d{4})")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+_GO_TO = re.compile(r"go_to_message(-?\d+)")
+_MESSAGE_ID = re.compile(r"message(-?\d+)$")
+_VIA = re.compile(r"\s+via\s+@(\S+)\s*$")
+_VOID_TAGS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+_WRAP_TYPES = {
+    "photo_wrap": "photo",
+    "video_file_wrap": "video_file",
+    "animated_wrap": "animation",
+    "sticker_wrap": "sticker",
+}
+_GENERIC_TYPES = {
+    "media_photo": "photo",
+    "media_video": "video_file",
+    "media_voice_message": "voice_message",
+    "media_audio_file": "audio_file",
+    "media_file": "file",
+    "media_contact": "contact_vcard",
+}
+_NO_FILE = re.compile(r"not included|exceeds maximum size|unavailable", re.IGNORECASE)
+_BR = "\x00"
+
+
+def _is_global(href: str) -> bool:
+    """A URL with a scheme (media links to maps etc. are not files)."""
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href))
+
+
+def _is_web_link(href: str) -> bool:
+    """Links worth reporting from message text (not mailto:/tel:/relative)."""
+    return bool(re.match(r"^(?:https?|tg|ftp)://", href, re.IGNORECASE))
+
+
+class _Pending:
+    """A message block being collected."""
+
+    def __init__(self, message_id: int, service: bool, line: int, depth: int) -> None:
+        self.id = message_id
+        self.service = service
+        self.line = line
+        self.depth = depth
+        self.joined = False
+        self.date_title: str | None = None
+        self.author: list[str] | None = None
+        self.via: str | None = None
+        self.forwarded = False
+        self.forward_name: list[str] | None = None
+        self.reply_to: int | None = None
+        self.text: list[str] | None = None
+        self.links: list[str] = []
+        self.media: list[tuple[str | None, str | None, bool]] = []  # href, type, missing
+        self.service_text: list[str] = []
+
+
+class _Capture:
+    """An element whose text is being collected, and where to."""
+
+    __slots__ = ("depth", "kind", "target")
+
+    def __init__(self, depth: int, target: list[str], kind: str) -> None:
+        self.depth = depth
+        self.target = target
+        self.kind = kind
+
+
+class _HtmlPageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, frozenset[str]]] = []
+        self.done: list[tuple[_Pending, int]] = []
+        self.errors: list[tuple[int, str]] = []
+        self.title_parts: list[str] | None = None
+        self.title: str | None = None
+        self.pending: _Pending | None = None
+        self.captures: list[_Capture] = []
+        self.skip_depth: int | None = None  # inside a span.date of a forwarded name
+        self.forward_depth: int | None = None
+        self.generic: tuple[int, str | None, str | None, list[str]] | None = None
+        self.anchor: tuple[int, str, list[str], int] | None = None  # link in div.text
+
+    # -- helpers ---------------------------------------------------------
+    def _in_class(self, name: str) -> bool:
+        return any(name in classes for _tag, classes in self.stack)
+
+    def _finish(self) -> None:
+        pending = self.pending
+        if pending is not None:
+            self.done.append((pending, self.getpos()[0]))
+        self.pending = None
+        self.captures = []
+        self.skip_depth = None
+        self.forward_depth = None
+        self.generic = None
+        self.anchor = None
+
+    # -- HTMLParser interface --------------------------------------------
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {k: (v or "") for k, v in attrs}
+        classes = frozenset(attr.get("class", "").split())
+        if tag == "br":
+            for capture in self.captures:
+                if self.skip_depth is None:
+                    capture.target.append(_BR)
+            return
+        if tag in _VOID_TAGS:
+            return
+        self.stack.append((tag, classes))
+        depth = len(self.stack)
+        pending = self.pending
+
+        if pending is None:
+            if tag == "div" and "message" in classes:
+                match = _MESSAGE_ID.match(attr.get("id", ""))
+                if match is None:
+                    self.errors.append((self.getpos()[0], "message block without a numeric id"))
+                    return
+                self.pending = _Pending(
+                    int(match.group(1)), "service" in classes, self.getpos()[0], depth
+                )
+                self.pending.joined = "joined" in classes
+            elif self.title is None and "text" in classes and self._in_class("page_header"):
+                self.title_parts = []
+                self.captures.append(_Capture(depth, self.title_parts, "title"))
+            return
+
+        if tag == "div" and "message" in classes and _MESSAGE_ID.match(attr.get("id", "")):
+            # previous block was never closed (broken HTML): close it now
+            self.stack.pop()
+            self._finish()
+            self.handle_starttag(tag, attrs)
+            return
+
+        if tag == "span" and "date" in classes and self.forward_depth is not None:
+            self.skip_depth = depth
+            return
+        if pending.service:
+            if "body" in classes and "details" in classes:
+                self.captures.append(_Capture(depth, pending.service_text, "service"))
+            elif tag == "a" and "userpic_link" in classes:
+                pending.media.append((attr.get("href"), "photo", False))
+            elif tag == "a":  # "pinned this message", "scored ... in this game"
+                match = _GO_TO.search(attr.get("href", ""))
+                if match and pending.reply_to is None:
+                    pending.reply_to = int(match.group(1))
+            return
+
+        if tag == "div" and "date" in classes and "details" in classes and "title" in attr:
+            if pending.date_title is None:
+                pending.date_title = attr.get("title") or ""
+        elif tag == "div" and "forwarded" in classes and "body" in classes:
+            pending.forwarded = True
+            self.forward_depth = depth
+        elif tag == "div" and "from_name" in classes:
+            parts: list[str] = []
+            if self.forward_depth is not None:
+                pending.forward_name = parts
+            else:
+                pending.author = parts
+            self.captures.append(_Capture(depth, parts, "name"))
+        elif tag == "div" and "reply_to" in classes:
+            self.captures.append(_Capture(depth, [], "reply"))
+        elif tag == "div" and "text" in classes and self.generic is None:
+            pending.text = []
+            self.captures.append(_Capture(depth, pending.text, "text"))
+        elif tag == "a" and classes & _WRAP_TYPES.keys():
+            kind = next(_WRAP_TYPES[c] for c in classes if c in _WRAP_TYPES)
+            pending.media.append((attr.get("href"), kind, False))
+        elif "media" in classes and tag in ("a", "div") and self.generic is None:
+            generic_kind = next((_GENERIC_TYPES[c] for c in classes if c in _GENERIC_TYPES), None)
+            href = attr.get("href") if tag == "a" else None
+            self.generic = (depth, href, generic_kind, [])
+        elif tag == "div" and "description" in classes and self.generic is not None:
+            self.captures.append(_Capture(depth, self.generic[3], "description"))
+        elif tag == "a":
+            href = attr.get("href", "")
+            for capture in self.captures:
+                if capture.kind == "reply":
+                    match = _GO_TO.search(href) or _GO_TO.search(attr.get("onclick", ""))
+                    if match:
+                        pending.reply_to = int(match.group(1))
+                elif capture.kind == "text" and _is_web_link(href) and self.anchor is None:
+                    self.anchor = (depth, href, capture.target, len(capture.target))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID_TAGS:
+            return
+        # tolerant: pop up to the nearest matching open tag, ignore strays
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                break
+        else:
+            return
+        while len(self.stack) > index:
+            depth = len(self.stack)
+            self.stack.pop()
+            self._closed(depth)
+
+    def _closed(self, depth: int) -> None:
+        if self.skip_depth is not None and depth <= self.skip_depth:
+            self.skip_depth = None
+        while self.captures and self.captures[-1].depth >= depth:
+            capture = self.captures.pop()
+            if capture.kind == "title":
+                self.title = _clean_text(capture.target)
+                self.title_parts = None
+        if self.generic is not None and depth <= self.generic[0]:
+            _gdepth, href, kind, description = self.generic
+            pending = self.pending
+            if pending is not None:
+                if href and not _is_global(href):
+                    pending.media.append((href, kind, False))
+                elif not href and _NO_FILE.search("".join(description)):
+                    pending.media.append((None, kind, True))
+            self.generic = None
+        if self.anchor is not None and depth <= self.anchor[0]:
+            _adepth, href, parts, start = self.anchor
+            label = "".join(parts[start:]).strip()
+            # "@name" mentions are rendered as links to the user; the JSON
+            # export has no URL for them, so they are not reported either
+            is_mention = label.startswith("@") and href.rstrip("/").endswith("/" + label[1:])
+            if self.pending is not None and not is_mention and href not in self.pending.links:
+                self.pending.links.append(href)
+            self.anchor = None
+        if self.forward_depth is not None and depth <= self.forward_depth:
+            self.forward_depth = None
+        if self.pending is not None and depth <= self.pending.depth:
+            self._finish()
+
+    def handle_data(self, data: str) -> None:
+        if self.skip_depth is not None:
+            return
+        for capture in self.captures:
+            capture.target.append(data)
+
+    def close_all(self) -> None:
+        self.close()
+        if self.pending is not None:
+            self.errors.append((self.pending.line, "message block not closed at end of file"))
+            self._finish()
+
+
+def _clean_text(parts: list[str]) -> str:
+    """Rendered text of a block: raw newlines/indentation are layout only
+    (tdesktop encodes real line breaks as <br>)."""
+    raw = "".join(parts)
+    raw = re.sub(r"[ \t]*[\r\n]+[ \t]*", "\n", raw).strip()
+    raw = raw.replace("\n", " ")
+    return raw.replace(_BR, "\n").strip(" ")
+
+
+class HtmlReader:
+    def __init__(
+        self,
+        ctx: Context,
+        info: ExportInfo,
+        after: Mapping[str, int] | None,
+    ) -> None:
+        self.ctx = ctx
+        self.info = info
+        self.after = after
+
+    def run(self) -> Iterator[ChatMessage]:
+        by_folder: dict[Path, list[Path]] = {}
+        for page in self.info.files:
+            by_folder.setdefault(page.parent, []).append(page)
+        for folder, pages in by_folder.items():
+            yield from self._chat(folder, pages)
+
+    def _room_id(self, folder: Path) -> str:
+        try:
+            rel = folder.relative_to(self.info.root).as_posix()
+        except ValueError:
+            rel = folder.name
+        return rel
+
+    def _date(self, title: str) -> datetime | None:
+        match = _HTML_DATE.search(title)
+        if match is None:
+            return None
+        day, month, year, hour, minute = (int(match.group(i)) for i in range(1, 6))
+        second = int(match.group(6) or 0)
+        tz: tzinfo
+        if match.group(8) is not None:
+            offset = timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
+            tz = timezone(-offset if match.group(7) == "-" else offset)
+        elif "UTC" in title[match.start() : match.end()]:
+            tz = UTC
+        else:
+            tz = self.ctx.local_tz
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz).astimezone(UTC)
+
+    def _chat(self, folder: Path, pages: list[Path]) -> Iterator[ChatMessage]:
+        room: ChatRoom | None = None
+        room_id = self._room_id(folder)
+        state: dict[str, Any] = {
+            "author": None,
+            "via": None,
+            "forward": None,
+            "last_date": None,
+        }
+        for page in pages:
+            parser = _HtmlPageParser()
+            try:
+                with page.open("r", encoding="utf-8", errors="replace") as handle:
+                    while True:
+                        chunk = handle.read(READ_SIZE)
+                        if not chunk:
+                            parser.close_all()
+                        else:
+                            parser.feed(chunk)
+                        if room is None and (parser.title is not None or not chunk or parser.done):
+                            room = ChatRoom(room_id, parser.title or "", "")
+                        for line, reason in parser.errors:
+                            self.ctx.problem(page, f"line {line}", reason)
+                        parser.errors.clear()
+                        for pending, _end_line in parser.done:
+                            assert room is not None
+                            # skipped (already seen) messages still update the
+                            # author/forward state that joined messages inherit
+                            wanted = emit_allowed(self.after, room, pending.id)
+                            message = self._convert(pending, room, page, state, wanted)
+                            if message is not None and wanted:
+                                yield message
+                        parser.done.clear()
+                        if not chunk:
+                            break
+            except OSError as exc:
+                self.ctx.problem(page, "line 0", f"cannot read: {exc}")
+            except Exception as exc:  # report, keep going with the next page
+                self.ctx.problem(page, f"line {parser.getpos()[0]}", f"HTML parse failure: {exc}")
+
+    def _convert(
+        self, p: _Pending, room: ChatRoom, page: Path, state: dict[str, Any], wanted: bool
+    ) -> ChatMessage | None:
+        where = f"line {p.line} (message {p.id})"
+        ctx = self.ctx if wanted else Context(self.info.root, discard, self.ctx.local_tz)
+        if p.id < 0:
+            # date separator ("12 March 2024"): keeps service message dates sane
+            match = _DAY_HEADER.search(_clean_text(p.service_text))
+            if match and match.group(2).lower() in _MONTHS:
+                try:
+                    day = datetime(
+                        int(match.group(3)),
+                        _MONTHS[match.group(2).lower()],
+                        int(match.group(1)),
+                        tzinfo=self.ctx.local_tz,
+                    ).astimezone(UTC)
+                except ValueError:
+                    return None
+                if state["last_date"] is None or day > state["last_date"]:
+                    state["last_date"] = day
+            return None
+
+        media = tuple(
+            ctx.media(href, page.parent, kind, None, file=page, position=where)
+            if href is not None
+            else ChatMedia(None, kind, None, "not_included" if missing else "present")
+            for href, kind, missing in p.media
+        )
+        if p.service:
+            date = state["last_date"]
+            if date is None:
+                ctx.problem(page, where, "service message before any dated message; skipped")
+                return None
+            text = _clean_text(p.service_text)
+            return ChatMessage(
+                room=room,
+                id=p.id,
+                kind="service",
+                date=date,
+                edited=None,
+                author_id=None,
+                author_name=None,
+                forwarded_from=None,
+                saved_from=None,
+                reply_to=p.reply_to,
+                via_bot=None,
+                text=text,
+                links=(),
+                media=media,
+                action=None,
+                members=(),
+                reactions=0,
+            )
+
+        date = self._date(p.date_title or "")
+        if date is None:
+            ctx.problem(page, where, f"unparsable date {p.date_title!r}; skipped")
+            return None
+        state["last_date"] = date
+
+        if p.author is not None:
+            name = _clean_text(p.author)
+            via_match = _VIA.search(name)
+            via = None
+            if via_match:
+                via = "@" + via_match.group(1)
+                name = name[: via_match.start()].rstrip()
+            state["author"], state["via"] = name, via
+        forwarded_from: str | None = None
+        if p.forwarded:
+            if p.forward_name is not None:
+                fname = _clean_text(p.forward_name)
+                via_match = _VIA.search(fname)
+                if via_match:
+                    state["via"] = "@" + via_match.group(1)
+                    fname = fname[: via_match.start()].rstrip()
+                state["forward"] = fname
+            forwarded_from = state["forward"]
+        elif p.author is not None:
+            state["forward"] = None
+
+        return ChatMessage(
+            room=room,
+            id=p.id,
+            kind="message",
+            date=date,
+            edited=None,
+            author_id=None,
+            author_name=state["author"],
+            forwarded_from=forwarded_from,
+            saved_from=None,
+            reply_to=p.reply_to,
+            via_bot=state["via"],
+            text=_clean_text(p.text) if p.text is not None else "",
+            links=tuple(p.links),
+            media=media,
+            action=None,
+            members=(),
+            reactions=0,
+        )

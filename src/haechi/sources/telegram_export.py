@@ -1,0 +1,83 @@
+"""A Telegram Desktop export as a source: every message becomes a `ChatMessage` (stored as chat
+text) and every exported file a `Sighting` with its room, message, time, author and forward.
+
+Media paths are resolved inside the export folder only; a path that escapes it is refused and
+reported, the rest of the export is read. Files the exporter skipped ("File not included") and
+files the export names but the folder lacks are kept on the message as missing, not errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from haechi.media import FileContent
+from haechi.sources.base import Sighting, Source, SourceProblem
+from haechi.sources.chat import ChatMedia, ChatMessage
+from haechi.sources.tdesktop import ParseProblem, detect_export, iter_messages
+
+
+class TelegramExportSource(Source):
+    kind = "telegram_export"
+    priority = 10  # an export folder is also a folder: the export reading wins
+
+    @classmethod
+    def recognises(cls, path: Path) -> bool:
+        return detect_export(path) is not None
+
+    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
+        root = self.root.resolve()
+        info = detect_export(root)
+        base = info.root if info is not None else (root.parent if root.is_file() else root)
+        problems: deque[ParseProblem] = deque()
+        for message in iter_messages(root, problems=problems.append):
+            yield from self._problems(problems, base)
+            media = tuple(_on_disk(m) for m in message.media)
+            if media != message.media:
+                message = dataclasses.replace(message, media=media)
+            yield message
+            for m in media:
+                if m.status != "present" or m.path is None or m.relpath is None:
+                    continue
+                try:
+                    st = m.path.stat()
+                except OSError as exc:
+                    yield SourceProblem(_locator(message, m), f"cannot read: {exc.strerror}")
+                    continue
+                locator = _locator(message, m)
+                yield Sighting(
+                    locator=locator,
+                    content=FileContent(m.path, locator),
+                    posted_at=message.date,
+                    room=message.room.id,
+                    message_id=str(message.id),
+                    poster=message.author_id or message.author_name,
+                    forwarded_from=message.forwarded_from or message.saved_from,
+                    context=message.text or None,
+                    file_size=st.st_size,
+                    file_mtime_ns=st.st_mtime_ns,
+                )
+        yield from self._problems(problems, base)
+
+    @staticmethod
+    def _problems(problems: deque[ParseProblem], base: Path) -> Iterator[SourceProblem]:
+        while problems:
+            p = problems.popleft()
+            try:
+                name = p.file.resolve().relative_to(base).as_posix()
+            except ValueError:
+                name = p.file.name
+            yield SourceProblem(f"{name}@{p.position}", p.reason)
+
+
+def _on_disk(m: ChatMedia) -> ChatMedia:
+    """A file the export names but the folder lacks (a partial copy) is missing, not present."""
+    if m.status == "present" and (m.path is None or not m.path.is_file()):
+        return dataclasses.replace(m, status="absent", path=None)
+    return m
+
+
+def _locator(message: ChatMessage, m: ChatMedia) -> str:
+    rel = (m.relpath or "").replace("\\", "/")
+    return f"{message.room.id}/{message.id}/{rel}"

@@ -1,0 +1,152 @@
+"""Reading and writing chat rooms and messages (the text side of chat sources)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from haechi.sources.chat import ChatMessage, ChatRoom
+from haechi.store.models import Message, Room, Source
+from haechi.store.upsert import upsert, upsert_many
+
+_UPDATED = (
+    "scan_id", "kind", "posted_at", "edited_at", "author_id", "author_name", "forwarded_from",
+    "saved_from", "reply_to", "via_bot", "action", "members", "text", "links", "media",
+    "media_count", "media_missing", "reactions", "risk", "risk_version", "risk_detail",
+)  # fmt: skip
+
+
+def room_id(session: Session, source_id: int, room: ChatRoom) -> int:
+    """The stored room for a source's room key; its name and kind follow the latest scan."""
+    upsert(
+        session,
+        Room.__table__,
+        {"source_id": source_id, "room_key": room.id, "name": room.name, "kind": room.kind},
+        ["source_id", "room_key"],
+        ["name", "kind"],
+    )
+    return session.execute(
+        select(Room.id).where(Room.source_id == source_id, Room.room_key == room.id)
+    ).scalar_one()
+
+
+def last_message_ids(session: Session, source_id: int) -> dict[str, int]:
+    """room key → highest stored message id: where a resumed scan of the source picks up."""
+    rows = session.execute(
+        select(Room.room_key, func.max(Message.message_id))
+        .join(Message, Message.room_id == Room.id)
+        .where(Room.source_id == source_id)
+        .group_by(Room.room_key)
+    )
+    return {key: int(mid) for key, mid in rows if mid is not None}
+
+
+def message_row(
+    msg: ChatMessage, room_pk: int, scan_id: int, risk: tuple[float, str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    missing = sum(1 for m in msg.media if m.status != "present")
+    return {
+        "room_id": room_pk,
+        "message_id": msg.id,
+        "scan_id": scan_id,
+        "kind": msg.kind,
+        "posted_at": msg.date,
+        "edited_at": msg.edited,
+        "author_id": msg.author_id,
+        "author_name": msg.author_name,
+        "forwarded_from": msg.forwarded_from,
+        "saved_from": msg.saved_from,
+        "reply_to": msg.reply_to,
+        "via_bot": msg.via_bot,
+        "action": msg.action,
+        "members": list(msg.members) or None,
+        "text": msg.text,
+        "links": list(msg.links) or None,
+        "media": [
+            {"path": m.relpath, "type": m.media_type, "mime": m.mime_type, "status": m.status}
+            for m in msg.media
+        ]
+        or None,
+        "media_count": len(msg.media),
+        "media_missing": missing,
+        "reactions": msg.reactions,
+        "risk": risk[0] if risk else None,
+        "risk_version": risk[1] if risk else None,
+        "risk_detail": risk[2] if risk else None,
+    }
+
+
+def record_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or refresh messages keyed by (room, message id): repeating a batch is harmless."""
+    if rows:
+        upsert_many(session, Message.__table__, rows, ["room_id", "message_id"], _UPDATED)
+
+
+def stale_risk(session: Session, version: str, batch: int = 2000) -> list[tuple[int, str]]:
+    """Messages scored by another analyzer or lexicon version (or never): (row id, text)."""
+    rows = session.execute(
+        select(Message.id, Message.text)
+        .where((Message.risk_version != version) | Message.risk_version.is_(None))
+        .order_by(Message.id)
+        .limit(batch)
+    )
+    return [(i, t) for i, t in rows]
+
+
+def set_risk(session: Session, pk: int, score: float, version: str, detail: dict[str, Any]) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == pk)
+        .values(risk=score, risk_version=version, risk_detail=detail)
+    )
+
+
+@dataclass(frozen=True)
+class RoomSummary:
+    pk: int
+    key: str
+    name: str
+    kind: str
+    source: str
+    messages: int
+    media: int
+    media_missing: int
+
+
+def room_summaries(session: Session) -> list[RoomSummary]:
+    counts = (
+        select(
+            Message.room_id,
+            func.count().label("n"),
+            func.coalesce(func.sum(Message.media_count), 0).label("media"),
+            func.coalesce(func.sum(Message.media_missing), 0).label("missing"),
+        )
+        .group_by(Message.room_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Room, Source.locator, counts.c.n, counts.c.media, counts.c.missing)
+        .join(Source, Source.id == Room.source_id)
+        .outerjoin(counts, counts.c.room_id == Room.id)
+        .order_by(Room.id)
+    )
+    return [
+        RoomSummary(r.id, r.room_key, r.name, r.kind, loc, int(n or 0), int(m or 0), int(x or 0))
+        for r, loc, n, m, x in rows
+    ]
+
+
+def room_evidence(session: Session, room_pk: int) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(message id, text, stored evidence) of a room's scored messages, in message order."""
+    rows = session.execute(
+        select(Message.message_id, Message.text, Message.risk_detail)
+        .where(Message.room_id == room_pk)
+        .order_by(Message.message_id)
+        .execution_options(yield_per=2000)
+    )
+    for mid, text, detail in rows:
+        yield int(mid), text, detail or {}
