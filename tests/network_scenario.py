@@ -180,8 +180,17 @@ class Scenario:
 
     def _make_media(self, d: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
-        seeds = {"A": 501, "B": 502, "C": 503, "D": 504, "F": 506, "G": 507, "X": 508,
-                 "N": 509, "S": 510}  # fmt: skip
+        seeds = {
+            "A": 501,
+            "B": 502,
+            "C": 503,
+            "D": 504,
+            "F": 506,
+            "G": 507,
+            "X": 508,
+            "N": 509,
+            "S": 510,
+        }
         for name, seed in seeds.items():
             p = d / f"{name}.jpg"
             p.write_bytes(jpeg_bytes(abstract_image(seed)))
@@ -222,8 +231,14 @@ class Scenario:
         prod.post("user9002", "E", "영상 작업물")
         prod.post("user9010", "F", "제가 만든 합성")
         prod.say("user9020", "ㄷㄷ", reply_to_message_id=5)
-        for c, who in (("A", "user9001"), ("B", "user9001"), ("C", "user9001"),
-                       ("D", "user9002"), ("E", "user9002"), ("F", "user9010")):  # fmt: skip
+        for c, who in (
+            ("A", "user9001"),
+            ("B", "user9001"),
+            ("C", "user9001"),
+            ("D", "user9002"),
+            ("E", "user9002"),
+            ("F", "user9010"),
+        ):
             tr.posted[c].append((str(prod.id), who))
             tr.roles["creator_candidate"].add(who)
         tr.roles["requester"].add("user9005")
@@ -232,8 +247,13 @@ class Scenario:
         # -- resale room: a seller re-sells the makers' work, an admin sells entry ------------
         resale.say("user9004", "지인능욕 합성본 판매방, 유출금지")
         resale.say("user9004", "자료 판매방 입장료 2만원 문상으로, 입금 확인 후 링크 드림")
-        resale.post("user9003", "A", "샘플 공개, 풀버전 5만원 문상 입금 후 DM",
-                    forwarded_from="작업자K", after=timedelta(hours=2))  # fmt: skip
+        resale.post(
+            "user9003",
+            "A",
+            "샘플 공개, 풀버전 5만원 문상 입금 후 DM",
+            forwarded_from="작업자K",
+            after=timedelta(hours=2),
+        )
         resale.post("user9003", "B", "이것도 판매중", forwarded_from="작업자K")
         resale.say("user9006", "입금했습니다 확인 부탁드려요")
         resale.say("user9022", "얼마에요?")
@@ -254,8 +274,12 @@ class Scenario:
         v1.join("user9008")
         a_v1 = v1.post("user9006", "A", "퍼옴", forwarded_from="작업자K", after=timedelta(hours=3))
         v1.post("user9006", "G", "다른 데서 가져옴", forwarded_from="어느채널")
-        v1.say("user9032", "ㅋㅋ 저장", reply_to_message_id=a_v1, reactions=[
-            {"type": "emoji", "count": 4, "emoji": "🔥"}])  # fmt: skip
+        v1.say(
+            "user9032",
+            "ㅋㅋ 저장",
+            reply_to_message_id=a_v1,
+            reactions=[{"type": "emoji", "count": 4, "emoji": "🔥"}],
+        )
         v1.say("user9033", "더 올려주세요")
         v1.invite("user9030", ["user9034"])
         tr.posted["A"].append((str(v1.id), "user9006"))
@@ -330,3 +354,35 @@ class Scenario:
 
 def write_scenario(root: Path, media_dir: Path) -> Truth:
     return Scenario(root, media_dir).build()
+
+
+@dataclass(frozen=True)
+class RoleScore:
+    role: str
+    truth: int
+    predicted: int
+    tp: int
+    missed: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def precision(self) -> float:
+        return self.tp / self.predicted if self.predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / self.truth if self.truth else 1.0
+
+
+def score_roles(claims: list[tuple[str, str]], truth: Truth) -> list[RoleScore]:
+    """Account-level precision and recall per role from (role, account) claims."""
+    pred: dict[str, set[str]] = defaultdict(set)
+    for role, account in claims:
+        pred[role].add(account)
+    out = []
+    for role in ("creator_candidate", "distributor", "seller", "requester", "viewer"):
+        t, p = truth.roles[role], pred[role]
+        out.append(
+            RoleScore(role, len(t), len(p), len(t & p), tuple(sorted(t - p)), tuple(sorted(p - t)))
+        )
+    return out
