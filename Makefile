@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean sysdeps
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,7 +16,17 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Debian packages: fonts-nanum gives network pictures their Korean labels (PNG).
+SYSDEPS := fonts-nanum
+sysdeps:
+	@command -v dpkg >/dev/null 2>&1 || exit 0; \
+	missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $$missing; \
+	  else echo "missing Debian packages:$$missing (install them as root)"; fi; \
+	fi
+
+demo: sysdeps $(STAMP)
 	$(BIN)/haechi --home haechi-demo demo
 
 lint: $(STAMP)
@@ -24,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: sysdeps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
 
 bench: $(STAMP)
