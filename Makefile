@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-# Debian packages the code needs at run time: a Korean TrueType font for PDF reports.
+# Debian packages the code needs at run time: a Korean TrueType font (PDF reports, network
+# pictures). PostgreSQL for the second test leg is installed by scripts/postgres-test-server.
 SYSDEPS := fonts-nanum
 
 .PHONY: demo test lint bench install clean sysdeps

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from haechi.cli import capture, core, evidence, rooms, watch  # noqa: F401  (registers commands)
+from haechi.cli import capture, core, evidence, network, rooms, watch  # noqa: F401  (registers commands)
 from haechi.cli.app import app, err, state
 from haechi.errors import HaechiError
 

@@ -1,0 +1,159 @@
+"""`haechi network`: who created, sold, distributed and viewed each piece of content, as leads
+with the messages behind them; exports for Gephi, a picture of one content cluster, and a
+dossier per account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from haechi.cli.app import app, err, out, print_json, state
+from haechi.errors import InputError, NotFoundError
+from haechi.network.build import build_network
+from haechi.network.dossier import dossier as make_dossier
+from haechi.network.export import write_gexf, write_graphml
+from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
+from haechi.network.render import render_cluster
+from haechi.network.summary import rooms_by_reach, top_roles
+
+network_app = typer.Typer(
+    help="The distribution network: creator candidates, sellers, distributors, requesters and "
+    "viewers, each with the messages behind it. A lead for people, never a verdict.",
+    no_args_is_help=False,
+)
+app.add_typer(network_app, name="network")
+
+
+def _network() -> Network:
+    return build_network(state.db(), state.settings())
+
+
+@network_app.callback(invoke_without_command=True)
+def network(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: role rows, then room rows.")
+    ] = False,
+    role: Annotated[str | None, typer.Option(help=f"Only this role: {', '.join(ROLES)}.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many accounts per role (0: all).")] = 10,
+) -> None:
+    """Top accounts per role and rooms by reach."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if role is not None and role not in ROLES:
+        raise InputError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    chosen: Role | None = next((r for r in ROLES if r == role), None)
+    net = _network()
+    rows = top_roles(net, chosen, limit)
+    rooms = rooms_by_reach(net, limit)
+    if as_json:
+        for r in rows:
+            print_json(r.to_json())
+        for room in rooms:
+            print_json(room.to_json())
+        return
+    out.print(f"[dim]{NOTICE_EN}\n{NOTICE_KO}[/]")
+    table = Table(title="accounts by role")
+    for col in ("role", "account", "content", "evidence", "certainty", "for example"):
+        table.add_column(col, justify="right" if col in ("content", "evidence") else "left")
+    for r in rows:
+        table.add_row(
+            f"{ROLE_LABELS[r.role][0]}\n{ROLE_LABELS[r.role][1]}",
+            f"{r.name} ({r.account})",
+            str(r.content),
+            str(r.evidence),
+            r.certainty,
+            r.example,
+        )
+    out.print(table)
+    rt = Table(title="rooms by reach (accounts present where content first seen here travelled)")
+    for col in ("room", "risk", "content", "first seen here", "rooms reached", "accounts"):
+        rt.add_column(col, justify="left" if col == "room" else "right")
+    for room in rooms:
+        rt.add_row(
+            f"{room.name} ({room.room})",
+            f"{room.risk:.2f}" + (" flagged" if room.flagged else ""),
+            str(room.content),
+            str(room.first_seen_here),
+            str(room.rooms_reached),
+            str(room.accounts_reached),
+        )
+    out.print(rt)
+    out.print(
+        f"{len(net.clusters)} content cluster(s), "
+        f"{sum(1 for c in net.clusters.values() if c.of_interest)} of interest; "
+        f"{len(net.accounts)} account(s); {len(net.claims)} claim(s). "
+        "What an export cannot show: see `haechi network dossier` or docs/network.md."
+    )
+
+
+@network_app.command("export")
+def export(
+    to: Annotated[Path, typer.Option("--to", help="File to write.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="graphml or gexf (GEXF 1.3); both open in Gephi.")
+    ] = "graphml",
+) -> None:
+    """Write the whole network for Gephi or scripts, roles as node attributes."""
+    kind: Literal["graphml", "gexf"]
+    if fmt == "graphml":
+        kind = "graphml"
+    elif fmt == "gexf":
+        kind = "gexf"
+    else:
+        raise InputError(f"unknown format {fmt!r}; graphml or gexf")
+    net = _network()
+    to.parent.mkdir(parents=True, exist_ok=True)
+    tmp = to.with_name(to.name + ".part")
+    (write_graphml if kind == "graphml" else write_gexf)(net, tmp)
+    tmp.replace(to)
+    err.print(
+        f"wrote {to} ({kind}): {len(net.accounts)} accounts, {len(net.rooms)} rooms, "
+        f"{len(net.clusters)} content clusters"
+    )
+
+
+@network_app.command("picture")
+def picture(
+    to: Annotated[Path, typer.Option("--to", help="An .svg or .png file.")],
+    cluster: Annotated[str | None, typer.Option(help="A content cluster id (c…).")] = None,
+    item: Annotated[str | None, typer.Option(help="An item SHA-256 (or a unique prefix).")] = None,
+) -> None:
+    """Draw one content cluster: rooms in order of first sighting, posters, forwards, viewers."""
+    if (cluster is None) == (item is None):
+        raise InputError("give exactly one of --cluster or --item")
+    net = _network()
+    if item is not None:
+        found = sorted({c for sha, c in net.item_cluster.items() if sha.startswith(item.lower())})
+        if len(found) != 1:
+            raise NotFoundError(
+                f"item {item!r} matches {len(found)} content clusters in chat rooms"
+            )
+        cluster = found[0]
+    assert cluster is not None
+    if cluster not in net.clusters:
+        raise NotFoundError(f"no content cluster {cluster!r}")
+    if to.suffix.lower() not in (".svg", ".png"):
+        raise InputError(f"{to}: the picture must end in .svg or .png")
+    to.parent.mkdir(parents=True, exist_ok=True)
+    render_cluster(net, cluster, to)
+    err.print(f"wrote {to} (content {cluster})")
+
+
+@network_app.command("dossier")
+def dossier(
+    account: Annotated[str, typer.Argument(help="Account id (user42), or a unique display name.")],
+    to: Annotated[Path | None, typer.Option("--to", help="Write JSON here, not stdout.")] = None,
+) -> None:
+    """Everything the network holds about one account, with evidence, as JSON."""
+    doc = make_dossier(_network(), account)
+    if to is None:
+        print_json(doc)
+        return
+    to.parent.mkdir(parents=True, exist_ok=True)
+    to.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    err.print(f"wrote {to}")

@@ -1,0 +1,20 @@
+"""The network of everything stored: read the corpus, cluster the content, propose roles."""
+
+from __future__ import annotations
+
+from haechi.config import Settings
+from haechi.network.corpus import load_corpus
+from haechi.network.model import Network
+from haechi.network.roles import infer
+from haechi.store.db import Database
+
+
+def build_network(db: Database, settings: Settings) -> Network:
+    t = settings.thresholds
+    return infer(
+        load_corpus(db, settings),
+        flag=t.room_risk_flag,
+        pdq_max=t.pdq_max_distance,
+        pdq_quality=t.pdq_min_quality,
+        frame_share=t.vpdq_frame_share,
+    )

@@ -1,0 +1,190 @@
+"""Reading what the network is built from out of the database: rooms (with their chat-text risk),
+messages, the sightings of media in rooms, and the PDQ signals of those items. Read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from haechi.analyzers.pdq import PdqFrame
+from haechi.config import Settings
+from haechi.network.clusters import ItemHashes
+from haechi.network.model import ForwardOrigin, RoomRef
+from haechi.network.rooms import rank_rooms
+from haechi.store.db import Database
+from haechi.store.models import Item, Message, Room, Sighting, SignalRow, Source
+
+
+@dataclass(frozen=True)
+class Msg:
+    """One stored chat message as the network reads it."""
+
+    room: str
+    message_id: int
+    kind: str
+    at: datetime
+    author_id: str | None
+    author_name: str | None
+    forwarded_from: str | None
+    reply_to: int | None
+    action: str | None
+    members: tuple[str, ...]
+    text: str
+    media_count: int
+    reactions: int
+    risk: float
+    detail: dict[str, Any]
+
+    @property
+    def cats(self) -> dict[str, float]:
+        cats = self.detail.get("cats") or {}
+        return {str(k): float(v) for k, v in cats.items()}
+
+    @property
+    def context(self) -> float:
+        return float(self.detail.get("ctx") or 0.0)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One sighting of an item in a chat room."""
+
+    item: str
+    room: str
+    message_id: int | None
+    at: datetime | None
+    poster: str | None
+    forward: ForwardOrigin | None
+
+
+@dataclass(frozen=True)
+class Corpus:
+    rooms: dict[str, RoomRef]
+    messages: dict[tuple[str, int], Msg]
+    seen: tuple[Seen, ...]
+    items: tuple[ItemHashes, ...]
+
+
+def room_node_id(source_id: int, key: str) -> str:
+    """A Telegram chat id names the same chat in every export of it; other keys (an HTML
+    export's chat folder) only mean something inside their source."""
+    return key if key.lstrip("-").isdigit() else f"{source_id}:{key}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# Structured forward origins (live Telegram) are read when the sightings table has them.
+_FORWARD_COLUMNS = ("forwarded_from_id", "forwarded_message_id", "forwarded_at")
+
+
+def _forward(row: Any, has_ids: bool) -> ForwardOrigin | None:
+    name = row.forwarded_from
+    origin_id = getattr(row, "forwarded_from_id", None) if has_ids else None
+    post = getattr(row, "forwarded_message_id", None) if has_ids else None
+    at = getattr(row, "forwarded_at", None) if has_ids else None
+    if not (name or origin_id):
+        return None
+    return ForwardOrigin(name=name, account_id=origin_id, message_id=post, at=_utc(at))
+
+
+def load_corpus(db: Database, settings: Settings) -> Corpus:
+    ranked = {(r.source, r.id): r for r in rank_rooms(db, settings)}
+    rooms: dict[str, RoomRef] = {}
+    by_pk: dict[int, str] = {}
+    with db.session() as s:
+        for room, locator in s.execute(
+            select(Room, Source.locator).join(Source, Source.id == Room.source_id)
+        ):
+            rid = room_node_id(room.source_id, room.room_key)
+            by_pk[room.id] = rid
+            rank = ranked.get((locator, room.room_key))
+            old = rooms.get(rid)
+            risk = max(rank.risk if rank else 0.0, old.risk if old else 0.0)
+            flagged = bool(rank and rank.flagged) or bool(old and old.flagged)
+            rooms[rid] = RoomRef(
+                rid, room.room_key, room.name, room.kind, locator, round(risk, 4), flagged
+            )
+        messages: dict[tuple[str, int], Msg] = {}
+        for m in s.execute(select(Message).order_by(Message.id)).scalars():
+            rid = by_pk[m.room_id]
+            messages[(rid, int(m.message_id))] = Msg(
+                room=rid,
+                message_id=int(m.message_id),
+                kind=m.kind,
+                at=_utc(m.posted_at) or datetime.min.replace(tzinfo=UTC),
+                author_id=m.author_id,
+                author_name=m.author_name,
+                forwarded_from=m.forwarded_from or m.saved_from,
+                reply_to=m.reply_to,
+                action=m.action,
+                members=tuple(m.members or ()),
+                text=m.text or "",
+                media_count=m.media_count,
+                reactions=m.reactions,
+                risk=float(m.risk or 0.0),
+                detail=dict(m.risk_detail or {}),
+            )
+        seen = tuple(_sightings(s, _FORWARD_COLUMNS[0] in Sighting.__table__.c))
+        shas = sorted({x.item for x in seen})
+        items = _hashes(s, shas)
+    return Corpus(rooms, messages, seen, items)
+
+
+def _sightings(s: Any, has_ids: bool) -> Iterator[Seen]:
+    cols: list[Any] = [
+        Sighting.item_sha256,
+        Sighting.source_id,
+        Sighting.room,
+        Sighting.message_id,
+        Sighting.posted_at,
+        Sighting.poster,
+        Sighting.forwarded_from,
+    ]
+    if has_ids:
+        cols += [Sighting.__table__.c[c] for c in _FORWARD_COLUMNS]
+    rows = s.execute(select(*cols).where(Sighting.room.is_not(None)).order_by(Sighting.id))
+    for row in rows:
+        yield Seen(
+            item=row.item_sha256,
+            room=room_node_id(row.source_id, row.room),
+            message_id=_int(row.message_id),
+            at=_utc(row.posted_at),
+            poster=row.poster,
+            forward=_forward(row, has_ids),
+        )
+
+
+def _hashes(s: Any, shas: list[str]) -> tuple[ItemHashes, ...]:
+    kinds: dict[str, str | None] = {}
+    pdq: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        for sha, kind in s.execute(select(Item.sha256, Item.kind).where(Item.sha256.in_(chunk))):
+            kinds[sha] = kind
+        for sha, payload in s.execute(
+            select(SignalRow.item_sha256, SignalRow.payload).where(
+                SignalRow.item_sha256.in_(chunk), SignalRow.analyzer == "pdq"
+            )
+        ):
+            pdq[sha] = payload
+    out = []
+    for sha in shas:
+        p = pdq.get(sha, {})
+        frames = tuple(PdqFrame(**f) for f in p.get("frames") or ())
+        out.append(ItemHashes(sha, kinds.get(sha), p.get("pdq"), p.get("quality"), frames))
+    return tuple(out)
