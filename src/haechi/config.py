@@ -46,6 +46,23 @@ class Thresholds(BaseModel):
         return v
 
 
+class Judge(BaseModel):
+    """Sexual-content triage and synthetic-media evidence (analyzers nudity and synthetic)."""
+
+    # An ONNX model keeping the contract in docs/synthetic.md; None: no trained detector.
+    detector_model: Path | None = None
+    detector_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Forensic face cues cost a face detection per image; a centre may turn them off.
+    forensics: bool = True
+
+    @field_validator("detector_model")
+    @classmethod
+    def _model_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.expanduser().is_file():
+            raise ValueError(f"no detector model at {v}")
+        return v.expanduser().resolve() if v is not None else None
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -59,6 +76,7 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
     limits: Limits = Field(default_factory=Limits)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    judge: Judge = Field(default_factory=Judge)
 
     @field_validator("database_url")
     @classmethod
