@@ -20,8 +20,7 @@ from haechi.store.db import Database
 # ../shared/testdata beside the checkout; HAECHI_TESTDATA points elsewhere (a git worktree
 # lives one level deeper than the main checkout).
 SHARED = Path(
-    os.environ.get("HAECHI_TESTDATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[2] / "shared" / "testdata"
 )
 
 
