@@ -131,6 +131,23 @@ class VaultSettings(BaseModel):
         return self
 
 
+class Judge(BaseModel):
+    """Sexual-content triage and synthetic-media evidence (analyzers nudity and synthetic)."""
+
+    # An ONNX model keeping the contract in docs/synthetic.md; None: no trained detector.
+    detector_model: Path | None = None
+    detector_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Forensic face cues cost a face detection per image; a centre may turn them off.
+    forensics: bool = True
+
+    @field_validator("detector_model")
+    @classmethod
+    def _model_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.expanduser().is_file():
+            raise ValueError(f"no detector model at {v}")
+        return v.expanduser().resolve() if v is not None else None
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -152,6 +169,7 @@ class Settings(BaseSettings):
     # Extra chat-text lexicon files (same YAML shape as analyzers/data/lexicon.yaml), e.g. a
     # support centre's own terms: HAECHI_CHAT_LEXICONS='["/path/terms.yaml"]'.
     chat_lexicons: list[Path] = Field(default_factory=list)
+    judge: Judge = Field(default_factory=Judge)
 
     @field_validator("database_url")
     @classmethod

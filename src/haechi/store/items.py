@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from haechi.errors import InputError, NotFoundError
+from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
 from haechi.store.upsert import insert_ignore, upsert
 
@@ -158,6 +159,11 @@ class ItemView:
     def pdq(self) -> dict[str, Any]:
         return self.signals.get("pdq", {})
 
+    def risk(self, face_match: float | None = None) -> Risk:
+        """Ranking risk from this item's signals; `face_match` is where enrolled-face
+        matches come in once a matcher provides them."""
+        return risk(inputs_from_signals(self.signals, face_match))
+
     def to_json(self, path: str | None = None) -> dict[str, Any]:
         """The machine interface line. Each analyzer adds its own keys (see
         `Analyzer.json_fields`); keys of analyzers that did not run stay null."""
@@ -178,9 +184,11 @@ class ItemView:
             "pdq_quality": None,
             "frames": [],
         }
+        obj["sexual"] = obj["synthetic"] = None
         for cls in default_registry():
             if cls.name in self.signals:
                 obj.update(cls.json_fields(self.signals[cls.name]))
+        obj["risk"] = self.risk().to_json()
         obj["error"] = "; ".join(self.errors) or None
         obj["notes"] = self.notes
         obj["sightings"] = [s.__dict__ for s in self.sightings]
