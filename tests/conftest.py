@@ -33,6 +33,44 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: inspects SQLite files; skipped on PostgreSQL")
 
 
+# Databases that outlive one test (module-scoped fixtures), keyed by the data directory.
+_HOME_DATABASES: dict[Path, str] = {}
+
+
+def database_for(home: Path) -> str | None:
+    """The database URL for a data directory that a module-scoped fixture shares between tests:
+    on PostgreSQL a database of its own (a test's own database is dropped when it ends); on
+    SQLite None, meaning the file in `home`. `haechi()` passes it to the CLI."""
+    if not POSTGRES:
+        return None
+    if home not in _HOME_DATABASES:
+        _HOME_DATABASES[home] = _create_database()
+    return _HOME_DATABASES[home]
+
+
+def _create_database() -> str:
+    assert POSTGRES is not None
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    name = f"haechi_test_{uuid.uuid4().hex[:16]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    assert POSTGRES is not None
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for url in _HOME_DATABASES.values():
+        _drop_database(url)
+
+
 @pytest.fixture(autouse=True)
 def _database_per_test(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -42,19 +80,13 @@ def _database_per_test(
         return
     if request.node.get_closest_marker("sqlite_only"):
         pytest.skip("inspects SQLite files")
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"haechi_test_{uuid.uuid4().hex[:16]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    url = _create_database()
     # The environment reaches settings built in the test and CLI subprocesses alike.
     monkeypatch.setenv("HAECHI_DATABASE_URL", url)
     try:
         yield
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_database(url)
 
 
 def shared(*parts: str) -> Path:
@@ -119,7 +151,13 @@ def haechi(
     home: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    shared_db = _HOME_DATABASES.get(home)
+    full_env = {
+        **os.environ,
+        "COLUMNS": "200",
+        **({"HAECHI_DATABASE_URL": shared_db} if shared_db else {}),
+        **(env or {}),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "haechi", "--home", str(home), *args],
         capture_output=True,

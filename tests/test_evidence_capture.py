@@ -110,6 +110,7 @@ def test_capture_without_a_readable_copy_says_rescan(
     assert list(vault.iter_blobs()) == []  # the changed file was refused before any write
 
 
+@pytest.mark.sqlite_only
 def test_no_plaintext_of_preserved_media_anywhere_in_the_data_directory(
     tmp_path: Path, settings: Settings, db: Database
 ) -> None:

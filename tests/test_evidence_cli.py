@@ -162,6 +162,7 @@ TAMPERS: dict[str, Callable[[Path, list[str]], str]] = {
 }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("tamper", list(TAMPERS))
 def test_verify_names_each_tampering(tmp_path: Path, tamper: str) -> None:
     home, shas = _setup(tmp_path)

@@ -171,6 +171,7 @@ def _windows(data: bytes, n: int = 32) -> set[bytes]:
     return {data[i : i + n] for i in range(len(data) - n + 1)}
 
 
+@pytest.mark.sqlite_only
 def test_no_plaintext_on_disk(vault: Vault, data_dir: Path, tmp_path: Path, engine: Engine) -> None:
     plain = b"HAECHI-PLAINTEXT-MARKER:" + secrets.token_bytes(300_000)
     src = tmp_path / "outside" / "capture.bin"  # the user's own copy, outside the data dir

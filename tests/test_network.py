@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import haechi
+from conftest import database_for, haechi
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
 
@@ -34,7 +34,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth, Net
     root = tmp_path_factory.mktemp("network")
     truth = write_scenario(root / "export", root / "media")
     home = root / "home"
-    settings = load_settings(home=home, workers=1)
+    settings = load_settings(home=home, workers=1, database_url=database_for(home))
     db = Database(settings)
     try:
         scan_paths(db, settings, [root / "export"])
@@ -131,7 +131,7 @@ def test_decoy_rooms_produce_no_creator_seller_or_distributor(
 def test_structured_forward_ids_are_used_when_present(scenario: tuple[Path, Truth, Network]):
     """Live Telegram gives the origin's id: the link is then observed, not read from a name."""
     home, _truth, _net = scenario
-    settings = load_settings(home=home, workers=1)
+    settings = load_settings(home=home, workers=1, database_url=database_for(home))
     db = Database(settings)
     try:
         corpus = load_corpus(db, settings)

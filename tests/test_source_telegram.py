@@ -242,6 +242,7 @@ def test_scan_and_rooms_json_through_the_cli(tmp_path: Path) -> None:
     assert isinstance(room["risk"], float) and isinstance(room["reasons"], list)
 
 
+@pytest.mark.sqlite_only
 def test_a_killed_export_scan_resumes_with_every_message_once(tmp_path: Path) -> None:
     root = tmp_path / "export"
     _path, count = write_big_export(root, 12 * 1024 * 1024)
