@@ -17,7 +17,11 @@ from PIL import Image
 from haechi.config import Settings, load_settings
 from haechi.store.db import Database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+# ../shared/testdata beside the checkout; HAECHI_TESTDATA points elsewhere (e.g. from a worktree).
+SHARED = Path(
+    os.environ.get("HAECHI_TESTDATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+)
 
 
 def shared(*parts: str) -> Path:

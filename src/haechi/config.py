@@ -36,6 +36,9 @@ class Thresholds(BaseModel):
     pdq_max_distance: int = Field(default=31, ge=0)
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     vpdq_frame_share: float = Field(default=0.8, gt=0, le=1)
+    # Cosine similarity of a face to an enrolled template; calibrated on ../shared/testdata/faces
+    # (docs/evaluation/faces.md). Lowering it shows people someone else's pictures.
+    face_min_similarity: float = Field(default=0.44, ge=0.3, le=1)
 
     @field_validator("pdq_max_distance")
     @classmethod

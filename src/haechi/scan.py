@@ -20,8 +20,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from haechi import hooks
 from haechi.analyzers.registry import default_registry
 from haechi.config import Settings
+from haechi.matching.findings import Matcher, ScannedItem
 from haechi.sources import Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import items as store
@@ -108,7 +110,7 @@ def scan_source(
     summary = ScanSummary(scan_id=scan_id, source=source.locator, kind=source.kind)
     places = list(source.sightings())
     observer.started(source, len(places))
-    writer = _Writer(db, source, source_id, scan_id, summary, observer)
+    writer = _Writer(db, settings, source, source_id, scan_id, summary, observer)
     todo: list[Sighting] = []
     for place in places:
         if isinstance(place, SourceProblem):
@@ -203,11 +205,14 @@ class _PoolRunner:
 
 
 class _Writer:
-    """The one writer: applies results in order, commits a batch at a time with the cursor."""
+    """The one writer: applies results in order, commits a batch at a time with the cursor.
+    Enrolled persons are matched inside the batch's transaction: a committed item always has
+    its findings, and a replayed batch adds none twice."""
 
     def __init__(
         self,
         db: Database,
+        settings: Settings,
         source: Source,
         source_id: int,
         scan_id: int,
@@ -222,6 +227,8 @@ class _Writer:
         self.observer = observer
         self.buffer: list[tuple[Sighting | SourceProblem, WorkResult | str | None]] = []
         self.since = time.monotonic()
+        self.matcher = Matcher(settings)
+        self.to_match: list[ScannedItem] = []
 
     def problem(self, place: SourceProblem) -> None:
         self._add(place, None)
@@ -244,6 +251,7 @@ class _Writer:
         with self.db.session() as s:
             for place, what in self.buffer:
                 events.append(self._apply(s, place, what))
+            new_findings = self.matcher.match(s, self.to_match)
             sm = self.summary
             s.execute(
                 update(Scan)
@@ -258,7 +266,9 @@ class _Writer:
                 )
             )
         self.buffer.clear()
+        self.to_match.clear()
         self.since = time.monotonic()
+        hooks.findings_created(self.db, new_findings)
         for e in events:
             self.observer.handled(e)
         self.observer.committed([e.sha256 for e in events if e.sha256])
@@ -298,8 +308,14 @@ class _Writer:
                 "notes": "; ".join(info.notes) or None,
             }
         is_new = store.record_item(s, h.sha256, h.md5, h.size, **media)
+        payloads: dict[str, dict[str, Any]] = {}
         for sig in what.signals:
             store.record_signal(s, h.sha256, sig.analyzer, sig.version, sig.payload)
+            payloads[sig.analyzer] = sig.payload
+        if not what.already_complete:
+            self.to_match.append(
+                ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
+            )
         store.record_sighting(s, _sighting_row(place, self.source_id, self.scan_id, h.sha256))
         if not what.already_complete:
             store.replace_errors(

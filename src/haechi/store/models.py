@@ -158,3 +158,8 @@ class ItemError(Base):
     stage: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Tables kept in modules of their own; imported here so Base.metadata knows every table.
+from haechi.store import findings as _findings  # noqa: E402, F401
+from haechi.store import persons as _persons  # noqa: E402, F401
