@@ -9,7 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from haechi.cli import core  # noqa: F401  (registers commands)
+from haechi.cli import (
+    core,  # noqa: F401  (registers commands)
+    persons,  # noqa: F401
+)
 from haechi.cli.app import app, err, state
 from haechi.errors import HaechiError
 
