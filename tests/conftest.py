@@ -19,8 +19,7 @@ from haechi.store.db import Database
 
 # ../shared/testdata beside the checkout; HAECHI_TESTDATA points elsewhere (e.g. from a worktree).
 SHARED = Path(
-    os.environ.get("HAECHI_TESTDATA")
-    or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[2] / "shared" / "testdata"
 )
 
 

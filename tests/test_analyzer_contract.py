@@ -49,5 +49,5 @@ def test_registry_refuses_two_analyzers_with_one_name() -> None:
 
 
 def test_unknown_analyzer_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="known: .*hashes"):
+    with pytest.raises(ConfigError, match=r"known: .*hashes"):
         REGISTRY.get("nope")

@@ -33,6 +33,9 @@ MAX_PHOTOS = 20
 # from a poor photo would weaken every later match.
 MIN_ENROL_FACE_PX = 64
 MIN_ENROL_SCORE = 0.8
+# Sharpness (var. of Laplacian / var. of grey on the aligned face) above which faces matched
+# their own template every time in the calibration (docs/evaluation/faces.md, sharpness bands).
+MIN_ENROL_SHARPNESS = 0.2
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ def template_from_photo(data: bytes, name: str, settings: Settings) -> Face:
         raise InputError(
             f"{name}: the face is too small ({q.size_px} px wide; at least "
             f"{MIN_ENROL_FACE_PX} px is needed for a template)"
+        )
+    if q.blur < MIN_ENROL_SHARPNESS:
+        raise InputError(
+            f"{name}: the face is too blurred for a template (sharpness {q.blur:.2f}, at least "
+            f"{MIN_ENROL_SHARPNESS} is needed)"
         )
     if face.det_score < MIN_ENROL_SCORE:
         raise InputError(
