@@ -13,11 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from haechi.analyzers.base import Example, MediaAnalyzer, Signal
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face, FaceModel
+from haechi.config import Settings
 from haechi.media import BytesContent, Frame, Media
 
 Vector = npt.NDArray[np.float32]
@@ -120,6 +122,13 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
     name = "faces"
     version = "1"
     signal_type = Faces
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        if settings.workers > 1:
+            # The scan already runs one process per core; OpenCV's own threads would only
+            # compete with the other workers.
+            cv2.setNumThreads(1)
 
     def analyze(self, item: Media) -> Faces:
         model = _model()
