@@ -382,3 +382,21 @@ def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     assert "face_match" in table and f"{len(lines)} finding(s)" in table
     haechi(home, "forget", "p1", "--yes")
     assert haechi(home, "findings", "--json").stdout == ""
+
+
+def test_no_general_face_search_anywhere() -> None:
+    """The template index is filled only from enrolled templates (the database) and queried
+    only by faces found in media; nothing public adds a face to it, and the CLI has no search."""
+    from haechi.cli import app
+
+    public = {n for n in vars(TemplateIndex) if not n.startswith("_")}
+    assert public == {"load", "for_person", "search"}
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    assert not any(w in n for n in names for w in ("search", "identify", "lookup", "who"))
+
+
+def test_the_configured_threshold_is_the_calibrated_one() -> None:
+    from haechi.analyzers.face_model import MATCH_THRESHOLD
+    from haechi.config import Thresholds
+
+    assert Thresholds().face_min_similarity == MATCH_THRESHOLD
