@@ -371,7 +371,14 @@ def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     haechi(
         home, "enrol", "--alias", "p1", "--consent", "yes, by the person", str(photo("img1.jpg"))
     )
-    haechi(home, "scan", str(tmp_path / "c"), "--json", "--no-progress")
+    scanned = haechi(home, "scan", str(tmp_path / "c"), "--json", "--no-progress").stdout
+    by_name = {Path(x["path"]).name: x for x in map(json.loads, scanned.splitlines())}
+    faces = by_name["same-person.jpg"]["faces"]
+    assert (
+        faces["count"] == 1 and faces["found"][0]["usable"] and len(faces["found"][0]["box"]) == 4
+    )
+    assert by_name["scene.jpg"]["faces"]["count"] == 0
+    assert "embedding" not in scanned  # embeddings stay in the database
     lines = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
     assert lines and {x["person"] for x in lines} == {"p1"}
     video = [x for x in lines if x["path"].endswith("clip.mp4")]
