@@ -620,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     w(
         f"Detection (YuNet, shared by both candidates): median **{detector_ms:.1f} ms** for one pass at "
         f"640 px long side; the full `FaceModel.detect` as the scan runs it (a pass on the frame's "
-        f"640-px copy + a 320 px pass for huge faces + a fine pass at scale "
+        f"640-px copy + a fine pass at scale "
         f"{fz._FINE_PX / fz.TARGET_FACE_PX:.2f} only for images over "
         f"{int(640 * fz.TARGET_FACE_PX / fz._DETECTABLE_PX)} px, plus alignment, quality and "
         f"SFace embedding of every face) takes median **{statistics.median(full_ms):.0f} ms** per photo "
