@@ -22,7 +22,7 @@ from haechi.config import Settings
 from haechi.matching.faces import TemplateIndex
 from haechi.matching.pdq import distance
 from haechi.store.findings import Finding
-from haechi.store.models import Item, SignalRow
+from haechi.store.models import Item, SignalRow, utcnow
 from haechi.store.persons import OwnMediaHash
 from haechi.store.upsert import insert_ignore_returning
 
@@ -168,8 +168,6 @@ class Matcher:
 def _record(session: Session, **values: Any) -> int | None:
     values.setdefault("status", "open")
     values.setdefault("possible_minor", False)
-    from haechi.store.models import utcnow
-
     values.setdefault("created_at", utcnow())
     got = insert_ignore_returning(
         session, Finding.__table__, values, ["item_sha256", "kind", "subject", "locus"], Finding.id
