@@ -38,7 +38,7 @@ class Thresholds(BaseModel):
     vpdq_frame_share: float = Field(default=0.8, gt=0, le=1)
     # Cosine similarity of a face to an enrolled template; calibrated on ../shared/testdata/faces
     # (docs/evaluation/faces.md). Lowering it shows people someone else's pictures.
-    face_min_similarity: float = Field(default=0.44, ge=0.3, le=1)
+    face_min_similarity: float = Field(default=0.45, ge=0.3, le=1)
 
     @field_validator("pdq_max_distance")
     @classmethod
