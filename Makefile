@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # pictures). PostgreSQL for the second test leg is installed by scripts/postgres-test-server.
 SYSDEPS := fonts-nanum
 
-.PHONY: demo test lint bench install clean sysdeps
+.PHONY: demo test lint bench evaluate-faces install clean sysdeps
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,7 +50,14 @@ test: sysdeps lint
 	HAECHI_TEST_POSTGRES="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 bench: $(STAMP)
+	@# The naive face baseline (dlib) is a bench-only extra; the benchmark says so if it cannot install.
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[bench]' || echo "dlib baseline unavailable"
 	$(BIN)/python benchmarks/run.py $(BENCH)
+
+# The face evaluation (docs/evaluation/faces.md and its plot) from ../shared/testdata/faces.
+evaluate-faces: $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[eval,bench]'
+	$(BIN)/python scripts/evaluate_faces.py
 
 clean:
 	rm -rf $(VENV) haechi-demo .mypy_cache .ruff_cache .pytest_cache

@@ -47,6 +47,9 @@ class Thresholds(BaseModel):
     # A room at or above this chat-text risk is flagged for review (fixed before evaluation;
     # see docs/evaluation/rooms.md). Rooms are always listed in risk order.
     room_risk_flag: float = Field(default=0.5, gt=0, lt=1)
+    # Cosine similarity of a face to an enrolled template; calibrated on ../shared/testdata/faces
+    # (docs/evaluation/faces.md). Lowering it shows people someone else's pictures.
+    face_min_similarity: float = Field(default=0.45, ge=0.3, le=1)
 
     @field_validator("pdq_max_distance")
     @classmethod

@@ -15,17 +15,24 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
 from haechi.errors import ConfigError
 from haechi.matching.pdq import compare_frames, distance
+from haechi.persons.enrol import Consent, enrol
 from haechi.scan import scan_paths
 from haechi.store import items as store
 from haechi.store.db import Database
+from haechi.store.findings import Finding
+from haechi.store.models import Sighting
+from haechi.store.persons import Person
+
+DEMO_ALIAS = "astronaut-demo"
 
 
-def astronaut() -> Image.Image:
+def astronaut_path() -> Path:
     """NASA's portrait of Eileen Collins (public domain), as bundled in scikit-image's wheel.
     Read from the package folder, so nothing is fetched."""
     spec = find_spec("skimage")
@@ -34,7 +41,11 @@ def astronaut() -> Image.Image:
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "astronaut.png"
     if not path.is_file():
         raise ConfigError(f"scikit-image is installed but {path} is missing")
-    with Image.open(path) as im:
+    return path
+
+
+def astronaut() -> Image.Image:
+    with Image.open(astronaut_path()) as im:
         return im.convert("RGB")
 
 
@@ -165,6 +176,7 @@ def run_demo(settings: Settings, db: Database, console: Console, *, fresh: bool 
     if not root.exists():
         console.print(f"building the demo corpus in {root} …")
         build_corpus(root)
+    _enrol_demo_person(settings, db, console)
     console.print(f"scanning {root} …")
     (summary,) = scan_paths(db, settings, [root])
     console.print(
@@ -222,6 +234,7 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
                     verdict,
                 )
         console.print(table)
+    _explain_findings(db, console, root)
     bad = [(v, e) for v in views for e in v.errors]
     if bad or errors:
         table = Table(title="refused files (the scan went on)")
@@ -233,8 +246,65 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
             table.add_row(problem.locator, problem.reason)
         console.print(table)
     console.print(
-        "\nNext: `haechi items` lists every item, `haechi show SHA256` shows one, and "
-        "`haechi scan PATH --json` gives the same for machines."
+        "\nNext: `haechi items` lists every item, `haechi show SHA256` shows one, "
+        "`haechi findings` lists what matched an enrolled person, `haechi forget "
+        f"{DEMO_ALIAS}` erases the demo person, and `--json` gives the same for machines."
+    )
+
+
+def _enrol_demo_person(settings: Settings, db: Database, console: Console) -> None:
+    """Enrol the astronaut from one photo, read where scikit-image installed it (nothing is
+    copied), with a consent record marked as a demo."""
+    with db.session() as s:
+        if s.scalar(select(Person.id).where(Person.alias == DEMO_ALIAS)) is not None:
+            return
+    result = enrol(
+        db,
+        settings,
+        DEMO_ALIAS,
+        Consent(
+            text="DEMO: a public-domain NASA portrait stands in for a person who consented.",
+            consented_by="haechi demo",
+            for_whom="the person in NASA's public-domain astronaut portrait (demo only)",
+            scope="match faces in the demo corpus",
+            verified_how="not applicable: public-domain demo image",
+        ),
+        [astronaut_path()],
+    )
+    console.print(
+        f"enrolled [bold]{DEMO_ALIAS}[/] from one photo with a demo consent record: "
+        f"{result.templates} face template stored, the photo itself was not."
+    )
+
+
+def _explain_findings(db: Database, console: Console, root: Path) -> None:
+    table = Table(title=f"findings: faces matching the enrolled person {DEMO_ALIAS!r}")
+    for col in ("file", "t (s)", "similarity", "face box (x,y,w,h)"):
+        table.add_column(col)
+    with db.session() as s:
+        rows = s.execute(
+            select(Finding)
+            .join(Person, Person.id == Finding.person_id)
+            .where(Person.alias == DEMO_ALIAS, Finding.kind == "face_match")
+        ).scalars()
+        found = []
+        for f in rows:
+            locs = s.scalars(
+                select(Sighting.locator).where(Sighting.item_sha256 == f.item_sha256)
+            ).all()
+            t = f.details.get("t")
+            found.append((", ".join(sorted(locs)), t, f.score, f.details.get("box")))
+    for where, t, score, box in sorted(found, key=lambda r: (r[0], r[1] or 0.0)):
+        table.add_row(
+            where,
+            "-" if t is None else f"{t:.2f}",
+            f"{score:.3f}",
+            ",".join(map(str, box or ())),
+        )
+    console.print(table)
+    console.print(
+        "Faces are compared only with enrolled persons (here, the demo person). The cropped and "
+        "mirrored copies, which PDQ calls different pictures, are found by the face."
     )
 
 

@@ -24,10 +24,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from haechi import hooks
 from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
 from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
 from haechi.analyzers.registry import default_registry, load_registry
 from haechi.config import Settings
+from haechi.matching.findings import Matcher, ScannedItem
 from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
@@ -180,6 +182,7 @@ class ScanRun:
         self.summary = ScanSummary(scan_id=self.scan_id, source=locator, kind=kind)
         self.writer = _Writer(
             db,
+            settings,
             kind,
             locator,
             self.source_id,
@@ -295,11 +298,14 @@ class _PoolRunner:
 
 
 class _Writer:
-    """The one writer: applies results in order, commits a batch at a time with the cursor."""
+    """The one writer: applies results in order, commits a batch at a time with the cursor.
+    Enrolled persons are matched inside the batch's transaction: a committed item always has
+    its findings, and a replayed batch adds none twice."""
 
     def __init__(
         self,
         db: Database,
+        settings: Settings,
         kind: str,
         locator: str,
         source_id: int,
@@ -322,6 +328,8 @@ class _Writer:
         self.since = time.monotonic()
         # The last place handled; committed with the batch that holds it.
         self.cursor: str | None = None
+        self.matcher = Matcher(settings)
+        self.to_match: list[ScannedItem] = []
 
     def message(self, msg: ChatMessage, *, skip: bool) -> None:
         """A chat message; `skip` when a killed scan already committed it."""
@@ -360,6 +368,7 @@ class _Writer:
             self._store_chat(s)
             for place, what in self.buffer:
                 events.append(self._apply(s, place, what))
+            new_findings = self.matcher.match(s, self.to_match)
             sm = self.summary
             s.execute(
                 update(Scan)
@@ -375,7 +384,9 @@ class _Writer:
             )
         self.buffer.clear()
         self.chat.clear()
+        self.to_match.clear()
         self.since = time.monotonic()
+        hooks.findings_created(self.db, new_findings)
         for e in events:
             self.observer.handled(e)
         self.observer.committed([e.sha256 for e in events if e.sha256])
@@ -428,8 +439,14 @@ class _Writer:
                 "notes": "; ".join(info.notes) or None,
             }
         is_new = store.record_item(s, h.sha256, h.md5, h.size, **media)
+        payloads: dict[str, dict[str, Any]] = {}
         for sig in what.signals:
             store.record_signal(s, h.sha256, sig.analyzer, sig.version, sig.payload)
+            payloads[sig.analyzer] = sig.payload
+        if not what.already_complete:
+            self.to_match.append(
+                ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
+            )
         store.record_sighting(s, _sighting_row(place, self.source_id, self.scan_id, h.sha256))
         if not what.already_complete:
             store.replace_errors(

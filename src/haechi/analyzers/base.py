@@ -60,6 +60,12 @@ class Analyzer(ABC, Generic[I, S]):
         return ()
 
     @classmethod
+    def matches_example(cls, got: S, expected: S) -> bool:
+        """Whether `got` is the signal an example expects. Exact equality by default; an
+        analyzer whose model output varies in the last digits across CPUs overrides it."""
+        return got == expected
+
+    @classmethod
     def json_fields(cls, payload: dict[str, JSON]) -> dict[str, JSON]:
         """Top-level keys this analyzer adds to each `scan --json` / `items --json` line,
         computed from its stored payload. Each analyzer owns its keys."""

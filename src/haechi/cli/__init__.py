@@ -9,7 +9,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from haechi.cli import capture, core, evidence, network, rooms, watch  # noqa: F401  (registers commands)
+from haechi.cli import (  # noqa: F401  (each module registers its commands)
+    capture,
+    core,
+    evidence,
+    network,
+    persons,
+    rooms,
+    watch,
+)
 from haechi.cli.app import app, err, state
 from haechi.errors import HaechiError
 

@@ -55,3 +55,16 @@ def upsert_many(
         index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in update}
     )
     session.execute(stmt, list(rows))
+
+
+def insert_ignore_returning(
+    session: Session, table: Any, values: dict[str, Any], keys: Sequence[str], column: Any
+) -> Any | None:
+    """Like insert_ignore; returns `column` of the new row, or None when it existed already."""
+    stmt = (
+        _insert(session, table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(column)
+    )
+    return session.execute(stmt).scalar_one_or_none()

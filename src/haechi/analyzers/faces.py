@@ -1,0 +1,233 @@
+"""Faces in images and video frames: box, landmarks, detector score, quality and an embedding.
+
+The embedding is stored (base64 of float16, L2-normalised) so that a person enrolled later can be
+matched against items already scanned without decoding their media again. It is never compared
+with anything but an enrolled person's templates (see haechi.matching.faces). A face too small,
+blurred or turned to judge is recorded with the reason and without an embedding."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from haechi.analyzers.base import Example, MediaAnalyzer, Signal
+from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face, FaceModel
+from haechi.config import Settings
+from haechi.media import BytesContent, Frame, Media
+
+Vector = npt.NDArray[np.float32]
+
+
+def pack_embedding(vec: Vector) -> str:
+    return base64.b64encode(np.asarray(vec, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpack_embedding(text: str) -> Vector:
+    v = np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32)
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass(frozen=True)
+class FaceRecord(Signal):
+    box: tuple[int, int, int, int]  # x, y, width, height in original pixels
+    landmarks: tuple[tuple[float, float], ...]  # eyes, nose tip, mouth corners
+    score: float  # detector confidence
+    size_px: int
+    blur: float  # sharpness: higher is sharper
+    pose: float  # 0 frontal .. 1 profile
+    usable: bool
+    reason: str | None  # why the face cannot be judged, when it cannot
+    embedding: str | None  # base64 float16; None for unusable faces
+
+    @classmethod
+    def from_face(cls, face: Face) -> FaceRecord:
+        q = face.quality
+        return cls(
+            box=tuple(int(v) for v in face.box),  # type: ignore[arg-type]
+            landmarks=tuple((round(x, 1), round(y, 1)) for x, y in face.landmarks),
+            score=round(face.det_score, 4),
+            size_px=q.size_px,
+            blur=round(q.blur, 4),
+            pose=round(q.pose, 3),
+            usable=q.usable,
+            reason=q.reason,
+            embedding=None if face.embedding is None else pack_embedding(face.embedding),
+        )
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> FaceRecord:
+        p = dict(payload)
+        p["box"] = tuple(p["box"])
+        p["landmarks"] = tuple(tuple(xy) for xy in p["landmarks"])
+        return cls(**p)
+
+    def vector(self) -> Vector | None:
+        return None if self.embedding is None else unpack_embedding(self.embedding)
+
+
+@dataclass(frozen=True)
+class FaceFrame(Signal):
+    t: float | None  # seconds into a video; None for a still image
+    faces: tuple[FaceRecord, ...]
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> FaceFrame:
+        return cls(
+            t=payload["t"], faces=tuple(FaceRecord.from_payload(f) for f in payload["faces"])
+        )
+
+
+@dataclass(frozen=True)
+class Faces(Signal):
+    """Frames with at least one face (frames without are only counted)."""
+
+    model: str
+    model_version: str
+    frames_examined: int
+    frames: tuple[FaceFrame, ...]
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Faces:
+        return cls(
+            model=payload["model"],
+            model_version=payload["model_version"],
+            frames_examined=payload["frames_examined"],
+            frames=tuple(FaceFrame.from_payload(f) for f in payload["frames"]),
+        )
+
+    def count(self) -> int:
+        return sum(len(f.faces) for f in self.frames)
+
+
+@functools.cache
+def _model() -> FaceModel:
+    """One model per process: the scan's workers each load it once, on first use."""
+    return FaceModel()
+
+
+def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
+    """Faces of one frame, found on the frame's shared 640-px copy (see face_model)."""
+    return (model or _model()).detect(frame.rgb, frame.small)
+
+
+class FacesAnalyzer(MediaAnalyzer[Faces]):
+    name = "faces"
+    version = "1"
+    signal_type = Faces
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        if settings.workers > 1:
+            # The scan already runs one process per core; OpenCV's own threads would only
+            # compete with the other workers.
+            cv2.setNumThreads(1)
+
+    def analyze(self, item: Media) -> Faces:
+        model = _model()
+        frames = []
+        for frame in item.frames:
+            found = faces_in_frame(frame, model)
+            if found:
+                frames.append(
+                    FaceFrame(t=frame.t, faces=tuple(FaceRecord.from_face(f) for f in found))
+                )
+        return Faces(
+            model=model.model,
+            model_version=model.model_version,
+            frames_examined=len(item.frames),
+            frames=tuple(frames),
+        )
+
+    @classmethod
+    def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        sig = Faces.from_payload(payload)
+        return {
+            "faces": {
+                "count": sig.count(),
+                "usable": sum(f.usable for fr in sig.frames for f in fr.faces),
+                "model": sig.model,
+                "found": [
+                    {
+                        "t": fr.t,
+                        "box": list(f.box),
+                        "score": f.score,
+                        "size_px": f.size_px,
+                        "blur": f.blur,
+                        "pose": f.pose,
+                        "usable": f.usable,
+                        "reason": f.reason,
+                    }
+                    for fr in sig.frames
+                    for f in fr.faces
+                ],
+            }
+        }
+
+    @classmethod
+    def matches_example(cls, got: Faces, expected: Faces) -> bool:
+        """Same faces within tolerance: embeddings and sub-pixel values may differ between
+        CPUs (int8 ONNX kernels), boxes must agree to IoU 0.8 and usability exactly."""
+        if got.model_version != expected.model_version or got.count() != expected.count():
+            return False
+        pairs = zip(
+            (f for fr in got.frames for f in fr.faces),
+            (f for fr in expected.frames for f in fr.faces),
+            strict=True,
+        )
+        return all(_iou(a.box, b.box) >= 0.8 and a.usable == b.usable for a, b in pairs)
+
+    @classmethod
+    def examples(cls) -> Iterable[Example[Media, Faces]]:
+        # NASA's public-domain astronaut portrait (bundled in scikit-image): one frontal face;
+        # box measured once with the pinned weights. And a generated picture with no face.
+        from haechi.demo import astronaut
+
+        version = MODEL_VERSION
+        rgb = np.asarray(astronaut())
+        face = FaceRecord(
+            box=(178, 64, 90, 108),
+            landmarks=(),
+            score=0.9,
+            size_px=90,
+            blur=1.0,
+            pose=0.0,
+            usable=True,
+            reason=None,
+            embedding=None,
+        )
+        yield Example(
+            _media(rgb),
+            Faces(MODEL_NAME, version, 1, (FaceFrame(t=None, faces=(face,)),)),
+        )
+        y, x = np.mgrid[0:240, 0:320]
+        plain = np.stack([(x % 256), (y % 256), ((x + y) % 256)], axis=-1).astype(np.uint8)
+        yield Example(_media(plain), Faces(MODEL_NAME, version, 1, ()))
+
+
+def _media(rgb: npt.NDArray[np.uint8]) -> Media:
+    frame = Frame(rgb=np.ascontiguousarray(rgb))
+    return Media(
+        content=BytesContent(b"", "example"),
+        kind="image",
+        format="png",
+        width=frame.width,
+        height=frame.height,
+        frames=(frame,),
+    )
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    iw = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    ih = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)

@@ -1,0 +1,226 @@
+"""Persons commands: enrol (with consent), persons, forget, findings.
+
+There is no command that searches for a face: faces in scanned media are only ever compared with
+the persons enrolled here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from haechi.cli.app import app, err, out, print_json, state
+from haechi.persons.enrol import Consent, enrol
+from haechi.persons.forget import forget
+from haechi.store.findings import Finding
+from haechi.store.items import sighting_path
+from haechi.store.models import Sighting
+from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
+
+@app.command("enrol")
+def enrol_cmd(
+    photos: Annotated[
+        list[Path] | None,
+        typer.Argument(help="1-20 photos showing only the person's face (read, never kept)."),
+    ] = None,
+    alias: Annotated[str, typer.Option(help="A name for the record (need not be real).")] = "",
+    consent: Annotated[
+        str, typer.Option(help="The consent given, in words (required: no consent, no enrolment).")
+    ] = "",
+    consent_by: Annotated[
+        str | None, typer.Option(help="Who gave consent (default: the person, by alias).")
+    ] = None,
+    for_whom: Annotated[
+        str | None, typer.Option(help="Whose face and files these are (default: the alias).")
+    ] = None,
+    scope: Annotated[
+        str, typer.Option(help="What haechi may do with the templates and hashes.")
+    ] = "match faces and own-media hashes in scanned material",
+    verified_how: Annotated[
+        str, typer.Option(help="How identity and consent were checked.")
+    ] = "self-declared",
+    own_media: Annotated[
+        list[Path] | None,
+        typer.Option(help="The person's own image or video to look for (hashed, never kept)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Enrol a person, with their consent: photos become face templates, own files become
+    hashes (PDQ, MD5); nothing else is stored. Already scanned items are matched at once."""
+    result = enrol(
+        state.db(),
+        state.settings(),
+        alias,
+        Consent(
+            text=consent,
+            consented_by=consent_by if consent_by is not None else alias,
+            for_whom=for_whom if for_whom is not None else alias,
+            scope=scope,
+            verified_how=verified_how,
+        ),
+        photos or [],
+        own_media or [],
+    )
+    if as_json:
+        print_json(
+            {
+                "alias": result.alias,
+                "templates": result.templates,
+                "own_media": result.own_media,
+                "refused": [{"file": r.file, "reason": r.reason} for r in result.refused],
+                "findings": result.findings,
+            }
+        )
+        return
+    console = out
+    for r in result.refused:
+        console.print(f"[yellow]refused[/] {r.file}: {r.reason}", highlight=False)
+    console.print(
+        f"enrolled [bold]{result.alias}[/]: {result.templates} face template(s), "
+        f"{result.own_media} own file(s) hashed; {result.findings} finding(s) in items already "
+        "scanned. The photos were not stored.",
+        highlight=False,
+    )
+
+
+@app.command("persons")
+def persons_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per person.")] = False,
+) -> None:
+    """List enrolled persons with their consent record and what is stored for them."""
+    table = Table()
+    for col in ("alias", "enrolled", "consent by", "for", "scope", "verified"):
+        table.add_column(col)
+    for col in ("templates", "own files", "findings"):
+        table.add_column(col, justify="right")
+    with state.db().session() as s:
+        for p in s.scalars(select(Person).order_by(Person.alias)):
+            c = s.scalars(
+                select(ConsentRecord).where(ConsentRecord.person_id == p.id).limit(1)
+            ).first()
+            n_t = s.scalar(select(func.count()).where(FaceTemplate.person_id == p.id)) or 0
+            n_o = s.scalar(select(func.count()).where(OwnMediaHash.person_id == p.id)) or 0
+            n_f = s.scalar(select(func.count()).where(Finding.person_id == p.id)) or 0
+            row: dict[str, Any] = {
+                "alias": p.alias,
+                "enrolled_at": p.created_at.isoformat(),
+                "consent": None
+                if c is None
+                else {
+                    "text": c.text,
+                    "by": c.consented_by,
+                    "for": c.for_whom,
+                    "scope": c.scope,
+                    "verified_how": c.verified_how,
+                    "given_at": c.given_at.isoformat(),
+                },
+                "templates": n_t,
+                "own_media": n_o,
+                "findings": n_f,
+            }
+            if as_json:
+                print_json(row)
+                continue
+            table.add_row(
+                p.alias,
+                p.created_at.strftime("%Y-%m-%d"),
+                c.consented_by if c else "-",
+                c.for_whom if c else "-",
+                c.scope if c else "-",
+                c.verified_how if c else "-",
+                str(n_t),
+                str(n_o),
+                str(n_f),
+            )
+    if not as_json:
+        out.print(table)
+
+
+@app.command("forget")
+def forget_cmd(
+    alias: Annotated[str, typer.Argument(help="The alias of the enrolled person.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person completely: consent, templates, own-media hashes, their findings and
+    index entries; the database files are rewritten so nothing of it remains on disk."""
+    if not yes and not typer.confirm(f"Erase everything about {alias!r}? This cannot be undone"):
+        raise typer.Exit(1)
+    result = forget(state.db(), state.settings(), alias)
+    removed = ", ".join(f"{n} {what}" for what, n in result.removed)
+    out.print(f"forgot {result.alias}: removed {removed}", highlight=False)
+
+
+@app.command("findings")
+def findings_cmd(
+    person: Annotated[str | None, typer.Option(help="Only findings about this alias.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind: face_match, own_media_match, …")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per finding.")] = False,
+) -> None:
+    """Findings to review: which item, whose face or file, how similar, where and when."""
+    table = Table()
+    for col in ("id", "kind", "person", "item", "where seen", "t (s)", "score", "box", "status"):
+        table.add_column(col)
+    n = 0
+    with state.db().session() as s:
+        q = (
+            select(Finding, Person.alias)
+            .join(Person, Person.id == Finding.person_id, isouter=True)
+            .order_by(Finding.item_sha256, Finding.id)
+        )
+        if person:
+            q = q.where(Person.alias == person)
+        if kind:
+            q = q.where(Finding.kind == kind)
+        if status:
+            q = q.where(Finding.status == status)
+        for f, alias in s.execute(q):
+            places = [
+                sighting_path(sg.source, sg.locator)
+                for sg in s.scalars(select(Sighting).where(Sighting.item_sha256 == f.item_sha256))
+            ]
+            d = f.details or {}
+            n += 1
+            if as_json:
+                print_json(
+                    {
+                        "id": f.id,
+                        "kind": f.kind,
+                        "person": alias,
+                        "item_sha256": f.item_sha256,
+                        "path": places[0] if places else None,
+                        "seen_at": places,
+                        "similarity": f.score if f.kind == "face_match" else None,
+                        "score": f.score,
+                        "threshold": f.threshold,
+                        "box": d.get("box"),
+                        "t": d.get("t"),
+                        "reason": f.reason,
+                        "status": f.status,
+                        "possible_minor": f.possible_minor,
+                        "created_at": f.created_at.isoformat(),
+                    }
+                )
+                continue
+            table.add_row(
+                str(f.id),
+                f.kind,
+                alias or "-",
+                f.item_sha256[:12],
+                places[0] if places else "-",
+                "-" if d.get("t") is None else f"{d['t']:.2f}",
+                f"{f.score:.3f}" if f.kind == "face_match" else f"d={f.score:.0f}",
+                ",".join(map(str, d["box"])) if d.get("box") else "-",
+                f.status,
+            )
+    if not as_json:
+        out.print(table)
+        out.print(f"{n} finding(s)")
+    elif n == 0:
+        err.print("no findings")

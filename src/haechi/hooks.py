@@ -1,0 +1,48 @@
+"""Call sites for parts built elsewhere, so they plug in without the matchers knowing them.
+
+- `on_finding`: called after new findings are committed (evidence capture into the vault).
+- `on_forget`: called after a person is erased (the custody log records that a forget happened:
+  the event carries no alias, no template, nothing about who was forgotten).
+
+Each hook receives the database and the event; a failing hook raises (the work it follows is
+already committed and is not undone)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from haechi.store.db import Database
+
+
+@dataclass(frozen=True)
+class FindingsCreated:
+    finding_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PersonForgotten:
+    """That a forget happened and when; deliberately nothing that identifies the person."""
+
+    at: datetime
+    removed_counts: tuple[tuple[str, int], ...]  # ("templates", 3), ("findings", 2) …
+
+
+on_finding: list[Callable[[Database, FindingsCreated], None]] = []
+on_forget: list[Callable[[Database, PersonForgotten], None]] = []
+
+
+def findings_created(db: Database, ids: Sequence[int]) -> None:
+    if not ids:
+        return
+    event = FindingsCreated(tuple(ids))
+    for hook in list(on_finding):
+        hook(db, event)
+
+
+def person_forgotten(db: Database, event: PersonForgotten) -> None:
+    for hook in list(on_forget):
+        hook(db, event)

@@ -1,0 +1,1 @@
+"""Enrolled persons: consented enrolment (templates, own-media hashes) and complete erasure."""

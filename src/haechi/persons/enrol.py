@@ -1,0 +1,235 @@
+"""Enrolment: a consent record first, then photos turned into face templates and the person's
+own files turned into hashes. Photos and files are read into memory and never written anywhere
+(no copy, no temporary file, not their names); only embeddings and hashes are stored.
+
+After enrolment the person is matched at once against every item already scanned, from the
+stored embeddings and hashes (no media is decoded again)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from haechi import hooks
+from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face
+from haechi.analyzers.faces import faces_in_frame
+from haechi.analyzers.pdq import pdq_hex
+from haechi.config import Settings
+from haechi.errors import HaechiError, InputError
+from haechi.matching.faces import TemplateIndex
+from haechi.matching.findings import match_stored
+from haechi.media import BytesContent, decode_media
+from haechi.store.db import Database
+from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
+MAX_PHOTOS = 20
+# An enrolment photo must show the face larger than the scan's usability floor: a template
+# from a poor photo would weaken every later match.
+MIN_ENROL_FACE_PX = 64
+MIN_ENROL_SCORE = 0.8
+# Sharpness (var. of Laplacian / var. of grey on the aligned face) above which faces matched
+# their own template every time in the calibration (docs/evaluation/faces.md, sharpness bands).
+MIN_ENROL_SHARPNESS = 0.2
+
+
+@dataclass(frozen=True)
+class Consent:
+    text: str  # what was agreed, in the words of the person (or the form)
+    consented_by: str  # who gave consent
+    for_whom: str  # whose face and files (the person, or a minor/relative they act for)
+    scope: str  # what haechi may do: e.g. "match faces and own-media hashes in scans"
+    verified_how: str  # how the counsellor checked identity and authority
+    given_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    person_id: int
+    alias: str
+    templates: int
+    own_media: int
+    refused: tuple[Refusal, ...]
+    findings: int
+
+
+def check_consent(consent: Consent | None) -> Consent:
+    if consent is None or not consent.text.strip():
+        raise InputError("no enrolment without consent: give the consent text (--consent)")
+    for field, label in (
+        (consent.consented_by, "who consents (--consent-by)"),
+        (consent.for_whom, "for whom (--for-whom)"),
+        (consent.scope, "the scope (--scope)"),
+        (consent.verified_how, "how consent was verified (--verified-how)"),
+    ):
+        if not field.strip():
+            raise InputError(f"the consent record needs {label}")
+    return consent
+
+
+def template_from_photo(data: bytes, name: str, settings: Settings) -> Face:
+    """The one face of an enrolment photo, or InputError saying why the photo is refused."""
+    try:
+        media = decode_media(BytesContent(data, name), settings.limits)
+    except HaechiError as exc:
+        raise InputError(f"{name}: {getattr(exc, 'reason', exc)}") from None
+    if media.kind != "image":
+        raise InputError(f"{name}: enrolment takes still photos, not {media.kind}")
+    faces = faces_in_frame(media.frames[0])
+    if not faces:
+        raise InputError(f"{name}: no face found")
+    if len(faces) > 1:
+        raise InputError(
+            f"{name}: {len(faces)} faces found; use a photo that shows only the person"
+        )
+    face = faces[0]
+    q = face.quality
+    if not q.usable or face.embedding is None:
+        raise InputError(f"{name}: the face cannot be used: {q.reason}")
+    if q.size_px < MIN_ENROL_FACE_PX:
+        raise InputError(
+            f"{name}: the face is too small ({q.size_px} px wide; at least "
+            f"{MIN_ENROL_FACE_PX} px is needed for a template)"
+        )
+    if q.blur < MIN_ENROL_SHARPNESS:
+        raise InputError(
+            f"{name}: the face is too blurred for a template (sharpness {q.blur:.2f}, at least "
+            f"{MIN_ENROL_SHARPNESS} is needed)"
+        )
+    if face.det_score < MIN_ENROL_SCORE:
+        raise InputError(
+            f"{name}: the face is not clear enough (detector confidence {face.det_score:.2f})"
+        )
+    return face
+
+
+def _read(path: Path, settings: Settings) -> bytes:
+    try:
+        if path.stat().st_size > settings.limits.max_file_bytes:
+            raise InputError(f"{path}: larger than the file size limit")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
+
+
+def own_media_hashes(
+    data: bytes, name: str, settings: Settings
+) -> tuple[str, str, list[list[object]]]:
+    """(kind, md5, [[pdq hex, quality, t], ...]) of one of the person's own files."""
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    try:
+        media = decode_media(BytesContent(data, name), settings.limits)
+    except HaechiError as exc:
+        raise InputError(f"{name}: {getattr(exc, 'reason', exc)}") from None
+    hashes: list[list[object]] = []
+    for frame in media.frames:
+        h, q = pdq_hex(frame.rgb)
+        hashes.append([h, q, frame.t])
+    return media.kind, md5, hashes
+
+
+def enrol(
+    db: Database,
+    settings: Settings,
+    alias: str,
+    consent: Consent | None,
+    photos: Sequence[Path],
+    own_media: Sequence[Path] = (),
+) -> EnrolResult:
+    consent = check_consent(consent)
+    alias = alias.strip()
+    if not alias:
+        raise InputError("give an alias for the person (--alias)")
+    if not photos and not own_media:
+        raise InputError("give at least one photo of the person, or --own-media files")
+    if len(photos) > MAX_PHOTOS:
+        raise InputError(f"at most {MAX_PHOTOS} photos per enrolment ({len(photos)} given)")
+    refused: list[Refusal] = []
+    faces: list[Face] = []
+    for p in photos:
+        try:
+            faces.append(template_from_photo(_read(p, settings), p.name, settings))
+        except InputError as exc:
+            refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
+    _check_same_person(faces, settings.thresholds.face_min_similarity)
+    hashed: list[tuple[str, str, list[list[object]]]] = []
+    for p in own_media:
+        try:
+            hashed.append(own_media_hashes(_read(p, settings), p.name, settings))
+        except InputError as exc:
+            refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
+    if not faces and not hashed:
+        detail = "; ".join(f"{r.file}: {r.reason}" for r in refused)
+        raise InputError(f"nothing to enrol, every file was refused: {detail}")
+    with db.session() as s:
+        if s.scalar(select(Person.id).where(Person.alias == alias)) is not None:
+            raise InputError(f"{alias!r} is already enrolled (use another alias, or forget first)")
+        person = Person(alias=alias)
+        s.add(person)
+        s.flush()
+        s.add(
+            ConsentRecord(
+                person_id=person.id,
+                text=consent.text.strip(),
+                consented_by=consent.consented_by.strip(),
+                for_whom=consent.for_whom.strip(),
+                scope=consent.scope.strip(),
+                verified_how=consent.verified_how.strip(),
+                given_at=consent.given_at or datetime.now(UTC),
+            )
+        )
+        for f in faces:
+            assert f.embedding is not None
+            s.add(
+                FaceTemplate(
+                    person_id=person.id,
+                    embedding=np.asarray(f.embedding, dtype="<f4").tobytes(),
+                    model=MODEL_NAME,
+                    model_version=MODEL_VERSION,
+                    quality={
+                        "size_px": f.quality.size_px,
+                        "blur": round(f.quality.blur, 4),
+                        "pose": round(f.quality.pose, 3),
+                        "score": round(f.det_score, 4),
+                    },
+                )
+            )
+        seen_md5: set[str] = set()
+        for kind, md5, hashes in hashed:
+            if md5 in seen_md5:
+                continue
+            seen_md5.add(md5)
+            s.add(OwnMediaHash(person_id=person.id, kind=kind, md5=md5, pdq={"hashes": hashes}))
+        s.flush()
+        new = match_stored(s, settings, person.id)
+        person_id = person.id
+    with db.session() as s:
+        TemplateIndex.load(s, settings)  # writes the index file with the new templates
+    hooks.findings_created(db, new)
+    return EnrolResult(person_id, alias, len(faces), len(seen_md5), tuple(refused), len(new))
+
+
+def _check_same_person(faces: list[Face], threshold: float) -> None:
+    """Refuse an enrolment whose photos show different people: one wrong photo would make
+    every scan report someone else's face as this person's."""
+    if len(faces) < 2:
+        return
+    vecs = np.stack([f.embedding for f in faces if f.embedding is not None])
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -1.0)
+    if (sims.max(axis=1) < threshold).any():
+        raise InputError(
+            "the photos do not all show the same person (some face resembles none of the "
+            "others); enrol each person separately with their own consent"
+        )
