@@ -114,8 +114,10 @@ def _model() -> FaceModel:
 
 
 def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
-    """Faces of one frame, found on the frame's shared 640-px copy (see face_model)."""
-    return (model or _model()).detect(frame.rgb, frame.small)
+    """Faces of one frame, found on the frame's shared 640-px copy (see face_model). Memoised
+    on the frame: the synthetic-media cues look at the same faces without a second search."""
+    m = model or _model()
+    return frame.memo(("faces", m.model_version), lambda: m.detect(frame.rgb, frame.small))
 
 
 class FacesAnalyzer(MediaAnalyzer[Faces]):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ RGB = npt.NDArray[np.uint8]
 
 # Models (faces, nudity) look at a copy reduced to this long side; hashes use full resolution.
 MODEL_SIDE = 640
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,15 @@ class Frame:
     rgb: RGB = field(repr=False)
     t: float | None = None
     key: bool = False
+    # Results that several analyzers need from this frame (face detections), computed once.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per frame and key; later callers get the same result."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        result: T = self._memo[key]
+        return result
 
     @property
     def width(self) -> int:

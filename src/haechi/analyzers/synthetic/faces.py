@@ -38,6 +38,23 @@ def _detector() -> Any:
 
 
 def detect_faces(frame: Frame, max_faces: int = 3) -> list[FaceBox]:
+    """Faces for the cues: those the face analyzer found in this frame when it ran (memoised on
+    the frame, so no second search), else one cheap YuNet look at 320 px."""
+    from haechi.analyzers.faces import faces_in_frame
+
+    try:
+        found = faces_in_frame(frame)
+    except Exception:  # the face model is missing: fall back to the small look below
+        return _detect_small(frame, max_faces)
+    boxes = [
+        FaceBox(f.box[0], f.box[1], f.box[2], f.box[3], round(float(f.det_score), 3))
+        for f in found
+        if f.det_score >= SCORE_MIN and min(f.box[2], f.box[3]) >= 8
+    ]
+    return sorted(boxes, key=lambda b: -b.w * b.h)[:max_faces]
+
+
+def _detect_small(frame: Frame, max_faces: int) -> list[FaceBox]:
     import cv2
 
     small = frame.small
