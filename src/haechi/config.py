@@ -119,6 +119,8 @@ class VaultSettings(BaseModel):
     tsa_url: str | None = None
     tsa_cert: Path | None = None  # the TSA's signing certificate (PEM or DER), pinned
     chunk_size: int = Field(default=1 * MiB, ge=4096, le=64 * MiB)
+    # A new finding preserves its item in the vault at once (custody from the first moment).
+    capture_findings: bool = True
 
     @field_validator("tsa_url")
     @classmethod

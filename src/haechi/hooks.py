@@ -35,14 +35,21 @@ on_finding: list[Callable[[Database, FindingsCreated], None]] = []
 on_forget: list[Callable[[Database, PersonForgotten], None]] = []
 
 
+def _builtins() -> None:
+    """The project's own hooks register on first use, like a plug-in would."""
+    import haechi.evidence.wiring  # noqa: F401
+
+
 def findings_created(db: Database, ids: Sequence[int]) -> None:
     if not ids:
         return
+    _builtins()
     event = FindingsCreated(tuple(ids))
     for hook in list(on_finding):
         hook(db, event)
 
 
 def person_forgotten(db: Database, event: PersonForgotten) -> None:
+    _builtins()
     for hook in list(on_forget):
         hook(db, event)

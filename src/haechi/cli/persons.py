@@ -16,7 +16,7 @@ from haechi.cli.app import app, err, out, print_json, state
 from haechi.persons.enrol import Consent, enrol
 from haechi.persons.forget import forget
 from haechi.store.findings import Finding
-from haechi.store.items import sighting_path
+from haechi.store.items import get_item, sighting_path
 from haechi.store.models import Sighting
 from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
 
@@ -165,7 +165,18 @@ def findings_cmd(
 ) -> None:
     """Findings to review: which item, whose face or file, how similar, where and when."""
     table = Table()
-    for col in ("id", "kind", "person", "item", "where seen", "t (s)", "score", "box", "status"):
+    for col in (
+        "id",
+        "kind",
+        "person",
+        "item",
+        "where seen",
+        "t (s)",
+        "score",
+        "box",
+        "risk",
+        "status",
+    ):
         table.add_column(col)
     n = 0
     with state.db().session() as s:
@@ -180,7 +191,13 @@ def findings_cmd(
             q = q.where(Finding.kind == kind)
         if status:
             q = q.where(Finding.status == status)
-        for f, alias in s.execute(q):
+        rows = list(s.execute(q))
+        # Highest risk first (enrolled face × sexual score × synthetic evidence): what a
+        # counsellor should look at first.
+        risks = {sha: get_item(s, sha).risk() for sha in {f.item_sha256 for f, _ in rows}}
+        rows.sort(key=lambda r: (-risks[r[0].item_sha256].score, r[0].item_sha256, r[0].id))
+        for f, alias in rows:
+            item_risk = risks[f.item_sha256]
             places = [
                 sighting_path(sg.source, sg.locator)
                 for sg in s.scalars(select(Sighting).where(Sighting.item_sha256 == f.item_sha256))
@@ -205,6 +222,7 @@ def findings_cmd(
                         "status": f.status,
                         "possible_minor": f.possible_minor,
                         "created_at": f.created_at.isoformat(),
+                        "risk": item_risk.to_json(),
                     }
                 )
                 continue
@@ -217,6 +235,7 @@ def findings_cmd(
                 "-" if d.get("t") is None else f"{d['t']:.2f}",
                 f"{f.score:.3f}" if f.kind == "face_match" else f"d={f.score:.0f}",
                 ",".join(map(str, d["box"])) if d.get("box") else "-",
+                f"{item_risk.score:.2f}",
                 f.status,
             )
     if not as_json:

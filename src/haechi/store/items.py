@@ -154,15 +154,17 @@ class ItemView:
     signals: dict[str, dict[str, Any]]
     sightings: tuple[SightingView, ...]
     errors: tuple[str, ...]
+    # The strongest finding about an enrolled person (face similarity; 1.0 for the person's
+    # own file), or None when no enrolled person was found in it.
+    face_match: float | None = None
 
     @property
     def pdq(self) -> dict[str, Any]:
         return self.signals.get("pdq", {})
 
-    def risk(self, face_match: float | None = None) -> Risk:
-        """Ranking risk from this item's signals; `face_match` is where enrolled-face
-        matches come in once a matcher provides them."""
-        return risk(inputs_from_signals(self.signals, face_match))
+    def risk(self) -> Risk:
+        """Ranking risk from this item's signals and its matches with enrolled persons."""
+        return risk(inputs_from_signals(self.signals, self.face_match))
 
     def to_json(self, path: str | None = None) -> dict[str, Any]:
         """The machine interface line. Each analyzer adds its own keys (see
@@ -209,7 +211,7 @@ def sighting_path_for(kind: str, root: str, locator: str) -> str:
     return f"{root}#{locator}"
 
 
-def _view(item: Item, errors: list[ItemError]) -> ItemView:
+def _view(item: Item, errors: list[ItemError], face_match: float | None = None) -> ItemView:
     latest: dict[str, SignalRow] = {}
     for s in item.signals:
         if s.analyzer not in latest or s.created_at >= latest[s.analyzer].created_at:
@@ -246,7 +248,26 @@ def _view(item: Item, errors: list[ItemError]) -> ItemView:
             for s in item.sightings
         ),
         errors=tuple(f"{e.stage}: {e.reason}" for e in errors),
+        face_match=face_match,
     )
+
+
+def best_matches(session: Session, shas: list[str]) -> dict[str, float]:
+    """Per item, its strongest finding about an enrolled person (see ItemView.face_match)."""
+    from haechi.store.findings import Finding
+
+    if not shas:
+        return {}
+    out: dict[str, float] = {}
+    rows = session.execute(
+        select(Finding.item_sha256, Finding.kind, func.max(Finding.score))
+        .where(Finding.item_sha256.in_(shas), Finding.person_id.is_not(None))
+        .group_by(Finding.item_sha256, Finding.kind)
+    )
+    for sha, kind, score in rows:
+        value = 1.0 if kind == "own_media_match" else float(score)
+        out[sha] = max(out.get(sha, 0.0), min(1.0, value))
+    return out
 
 
 def _errors_by_item(session: Session, shas: list[str]) -> dict[str, list[ItemError]]:
@@ -280,7 +301,8 @@ def get_item(session: Session, ref: str) -> ItemView:
     if len(matches) > 1:
         raise InputError(f"{ref} is ambiguous: give more of the SHA-256")
     item = matches[0]
-    return _view(item, _errors_by_item(session, [item.sha256]).get(item.sha256, []))
+    errors = _errors_by_item(session, [item.sha256]).get(item.sha256, [])
+    return _view(item, errors, best_matches(session, [item.sha256]).get(item.sha256))
 
 
 def iter_items(
@@ -298,8 +320,9 @@ def iter_items(
         if not items:
             return
         errs = _errors_by_item(session, [i.sha256 for i in items])
+        matches = best_matches(session, [i.sha256 for i in items])
         for it in items:
-            yield _view(it, errs.get(it.sha256, []))
+            yield _view(it, errs.get(it.sha256, []), matches.get(it.sha256))
         after = items[-1].sha256
 
 

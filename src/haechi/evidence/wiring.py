@@ -1,0 +1,56 @@
+"""The evidence side of the hooks in `haechi.hooks`: a new finding preserves its item in the
+vault, and a forget is recorded in the custody log (that it happened, never who)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from haechi import hooks
+from haechi.errors import HaechiError
+from haechi.evidence.capture import capture_item
+from haechi.evidence.context import actor_name
+from haechi.store.custody import CustodyAction, CustodyEvent, append
+from haechi.store.db import Database
+from haechi.store.findings import Finding
+
+log = logging.getLogger("haechi.evidence")
+
+
+def capture_findings(db: Database, event: hooks.FindingsCreated) -> None:
+    """Preserve each item a new finding points at. An item whose bytes are no longer readable
+    is reported and skipped: the finding stands, and `haechi evidence capture` can retry."""
+    settings = db.settings
+    if not settings.vault.capture_findings:
+        return
+    with db.session() as s:
+        rows = s.execute(
+            select(Finding.id, Finding.item_sha256, Finding.kind).where(
+                Finding.id.in_(event.finding_ids)
+            )
+        ).all()
+    actor = actor_name(settings)
+    for fid, sha, kind in sorted(rows):
+        try:
+            capture_item(db, settings, sha, actor, reason=f"finding {fid} ({kind})")
+        except HaechiError as exc:
+            log.warning("finding %s: item %s not preserved: %s", fid, sha[:12], exc)
+
+
+def record_forget(db: Database, event: hooks.PersonForgotten) -> None:
+    """A `forgotten` entry with an opaque id and no details: the permanent log must keep
+    nothing about the person, only that an erasure was carried out."""
+    with db.session() as s:
+        append(
+            s,
+            CustodyEvent(
+                actor_name(db.settings), CustodyAction.FORGOTTEN, f"person:{uuid.uuid4().hex}"
+            ),
+            at=event.at,
+        )
+
+
+hooks.on_finding.append(capture_findings)
+hooks.on_forget.append(record_forget)
