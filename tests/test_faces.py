@@ -300,6 +300,7 @@ def test_the_index_is_rebuilt_when_missing_or_stale(db: Database, settings: Sett
 # -- forget ----------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_forget_leaves_no_trace(tmp_path: Path, db: Database, settings: Settings) -> None:
     _corpus(tmp_path / "c")
     own = tmp_path / "own.jpg"
