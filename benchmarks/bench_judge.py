@@ -160,6 +160,13 @@ def _naive_rate(paths: list[Path]) -> float:
         return 0.0
 
 
+def _haechi() -> list[str]:
+    """The console script a user runs (its worker processes re-run it under 'spawn'), else
+    `python -m haechi`."""
+    script = Path(sys.executable).with_name("haechi")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "haechi"]
+
+
 def _per_image_ms(analyzer: object, media: list[object]) -> float:
     analyzer.analyze(media[0])  # type: ignore[attr-defined]
     t = time.perf_counter()
@@ -177,9 +184,7 @@ def run(work: Path) -> list[Result]:
     t = time.perf_counter()
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "haechi",
+            *_haechi(),
             "--home",
             str(work / "home"),
             "scan",
