@@ -121,23 +121,32 @@ def scan_source(
     writer = run.writer
     todo: list[Sighting] = []
     unchanged: list[tuple[Sighting, str]] = []
-    # Messages stream straight to the writer; media wait for the workers.
-    for place in source.sightings():
-        if isinstance(place, ChatMessage):
-            writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
-        elif isinstance(place, SourceProblem):
-            writer.problem(place)
-        elif (sha := run.unchanged_sha(place)) is not None:
-            unchanged.append((place, sha))
-        else:
-            todo.append(place)
-    observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
-    for place, sha in unchanged:
-        writer.unchanged(place, sha)
-    writer.flush()
-    for place, result in _run(settings, run.complete, todo):
-        writer.result(place, result)
-    return run.finish()
+    runner: _PoolRunner | None = None
+    try:
+        # Messages stream straight to the writer; media wait for the workers.
+        for place in source.sightings():
+            if isinstance(place, ChatMessage):
+                writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+            elif isinstance(place, SourceProblem):
+                writer.problem(place)
+            elif (sha := run.unchanged_sha(place)) is not None:
+                unchanged.append((place, sha))
+            else:
+                todo.append(place)
+                if runner is None and settings.workers > 1:
+                    # The worker processes start (import, load models) while the source is still
+                    # being read; a rescan with nothing new never starts them.
+                    runner = _PoolRunner(settings, run.complete).start()
+        observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
+        for place, sha in unchanged:
+            writer.unchanged(place, sha)
+        writer.flush()
+        for place, result in _run(settings, run.complete, todo, runner):
+            writer.result(place, result)
+        return run.finish()
+    finally:
+        if runner is not None:
+            runner.close()
 
 
 class ScanRun:
@@ -189,7 +198,6 @@ class ScanRun:
             self.scan_id,
             self.summary,
             observer or Observer(),
-            text_analyzer(settings),
         )
         self._worker: Worker | None = None
 
@@ -234,10 +242,17 @@ class ScanRun:
 
 
 def _run(
-    settings: Settings, complete: frozenset[str], todo: list[Sighting]
+    settings: Settings,
+    complete: frozenset[str],
+    todo: list[Sighting],
+    runner: _PoolRunner | None = None,
 ) -> Iterable[tuple[Sighting, WorkResult]]:
-    """Results in the order of `todo`. One process: inline. More: a pool, a bounded window of
-    files in flight, and a pool restart when a file hangs or kills its worker."""
+    """Results in the order of `todo`. One process: inline. More: a pool (`runner`, when it was
+    started already), a bounded window of files in flight, and a pool restart when a file hangs
+    or kills its worker."""
+    if runner is not None:
+        yield from runner.run(todo)
+        return
     if not todo:
         return
     if settings.workers == 1 or len(todo) == 1:
@@ -255,6 +270,19 @@ class _PoolRunner:
         self.ctx = mp.get_context("spawn")
         # Decode has its own deadline; this margin only catches native hangs and crashes.
         self.timeout = settings.limits.decode_timeout_seconds + 30
+        self._started: Pool | None = None
+
+    def start(self) -> _PoolRunner:
+        """Start the worker processes now; `run` uses them."""
+        self._started = self._pool()
+        return self
+
+    def close(self) -> None:
+        """End worker processes started but never used (the scan failed before `run`)."""
+        if self._started is not None:
+            self._started.terminate()
+            self._started.join()
+            self._started = None
 
     def _pool(self) -> Pool:
         return self.ctx.Pool(
@@ -262,7 +290,8 @@ class _PoolRunner:
         )
 
     def run(self, todo: list[Sighting]) -> Iterable[tuple[Sighting, WorkResult]]:
-        pool = self._pool()
+        pool = self._started or self._pool()
+        self._started = None
         window: deque[tuple[Sighting, AsyncResult[WorkResult]]] = deque()
         pending = iter(todo)
         depth = self.settings.workers * 4
@@ -312,12 +341,14 @@ class _Writer:
         scan_id: int,
         summary: ScanSummary,
         observer: Observer,
-        analyzer: ChatTextAnalyzer | None = None,
     ) -> None:
         self.db = db
+        self.settings = settings
         self.kind = kind
         self.locator = locator
-        self.analyzer = analyzer
+        # Built with the first message: a scan of media only never loads the lexicon.
+        self._analyzer: ChatTextAnalyzer | None = None
+        self._analyzer_loaded = False
         self.rooms: dict[str, int] = {}
         self.chat: list[ChatMessage] = []
         self.source_id = source_id
@@ -390,6 +421,13 @@ class _Writer:
         for e in events:
             self.observer.handled(e)
         self.observer.committed([e.sha256 for e in events if e.sha256])
+
+    @property
+    def analyzer(self) -> ChatTextAnalyzer | None:
+        if not self._analyzer_loaded:
+            self._analyzer = text_analyzer(self.settings)
+            self._analyzer_loaded = True
+        return self._analyzer
 
     def _store_chat(self, s: Session) -> None:
         rows = []

@@ -396,6 +396,16 @@ class FaceModel:
         small: npt.NDArray[np.uint8] | None = None,
     ) -> npt.NDArray[np.float32]:
         """Deduplicated YuNet rows (x, y, w, h, 5x(x, y), score) in original pixels.
+        (See `_detect_rows`.)"""
+        return self._detect_rows(rgb, small)[0]
+
+    def _detect_rows(
+        self,
+        rgb: npt.NDArray[np.uint8],
+        small: npt.NDArray[np.uint8] | None = None,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8] | None]:
+        """Deduplicated YuNet rows (x, y, w, h, 5x(x, y), score) in original pixels, and the
+        full-resolution BGR copy when one was made (so `detect` does not make it again).
 
         `small` is a reduced copy of `rgb` (the frame's shared 640-px copy); passing it saves
         the resize. The cost is one YuNet pass on that copy; a fine pass (tiled) runs only for
@@ -429,13 +439,13 @@ class FaceModel:
         dets = np.concatenate(found, axis=0)
         dets = _nms(dets[dets[:, 14] >= _CANDIDATE_MIN])
         if not len(dets):
-            return dets
+            return dets, bgr
         bgr = self._to_bgr(rgb) if bgr is None else bgr
         refined = [self._refine(bgr, row) for row in dets]
         kept = [r for r in refined if r[14] >= DET_SCORE_MIN]
         if not kept:
-            return np.zeros((0, 15), np.float32)
-        return _nms(np.stack(kept))
+            return np.zeros((0, 15), np.float32), bgr
+        return _nms(np.stack(kept)), bgr
 
     def _refine(
         self, bgr: npt.NDArray[np.uint8], row: npt.NDArray[np.float32]
@@ -483,7 +493,8 @@ class FaceModel:
             raise ValueError(
                 f"expected an HxWx3 uint8 RGB image, got shape {arr.shape} dtype {arr.dtype}"
             )
-        return np.ascontiguousarray(arr[:, :, ::-1])
+        # cvtColor swaps the channels like arr[:, :, ::-1] does, ~40x faster than numpy's copy.
+        return np.asarray(cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2BGR), np.uint8)
 
     # -- per face -----------------------------------------------------------
 
@@ -522,11 +533,11 @@ class FaceModel:
         Usable faces carry an embedding; unusable ones carry ``None`` and a
         ``quality.reason``.
         """
-        rows = self.detect_raw(rgb, small)
+        rows, bgr = self._detect_rows(rgb, small)
         faces: list[Face] = []
         if not len(rows):
             return faces
-        bgr = self._to_bgr(rgb)
+        bgr = self._to_bgr(rgb) if bgr is None else bgr
         h, w = bgr.shape[:2]
         for row in rows:
             x, y, bw, bh = (float(v) for v in row[:4])

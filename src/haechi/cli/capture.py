@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy import select
 
-from haechi.capture import Capture, capture_page
 from haechi.cli.app import app, err, human_size, out, print_json, state
 from haechi.errors import InputError
 from haechi.scan import Observer, ScanEvent, ScanSummary, scan_paths
 from haechi.store.models import Sighting
+
+if TYPE_CHECKING:  # the capture code (httpx, warcio) is imported when `capture` runs
+    from haechi.capture import Capture
 
 
 class _Events(Observer):
@@ -31,6 +33,8 @@ def capture(
 ) -> None:
     """Capture web pages with their images and videos into WARC files (the evidentiary copy),
     then scan the media. This command uses the network; analysing the media does not."""
+    from haechi.capture import capture_page
+
     settings = state.settings()
     db = state.db()
     failed = 0

@@ -13,11 +13,10 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+# The evidence modules (vault, cryptography, reportlab) are imported by the commands that use
+# them: `haechi scan` should not pay for them at start-up.
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.errors import HaechiError, InputError, IntegrityError
-from haechi.evidence.capture import capture_item
-from haechi.evidence.context import actor_name, open_vault, tsa_config
-from haechi.evidence.package import export_package
 from haechi.store import items as store
 from haechi.store.custody import (
     CustodyAction,
@@ -32,7 +31,6 @@ from haechi.store.custody import (
     write_head_file,
 )
 from haechi.store.evidence_models import EvidenceItem
-from haechi.store.tsa import TimestampError, anchors_from_timestamps, timestamp_head
 
 evidence_app = typer.Typer(
     help="Preserve evidence: encrypted vault, custody log, evidence packages.",
@@ -42,6 +40,9 @@ app.add_typer(evidence_app, name="evidence")
 
 
 def _timestamp_if_configured() -> None:
+    from haechi.evidence.context import tsa_config
+    from haechi.store.tsa import TimestampError, timestamp_head
+
     cfg = tsa_config(state.settings())
     if cfg is None:
         return
@@ -61,6 +62,9 @@ def capture_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per item.")] = False,
 ) -> None:
     """Preserve items: their bytes go into the encrypted vault, their sightings into the log."""
+    from haechi.evidence.capture import capture_item
+    from haechi.evidence.context import actor_name
+
     settings, db = state.settings(), state.db()
     actor = actor_name(settings)
     failed = 0
@@ -101,6 +105,9 @@ def verify_cmd(
 ) -> None:
     """Check the custody chain, its head and anchors, and decrypt every preserved blob.
     Exits 5 and names what was altered, deleted, reordered or inserted when anything is wrong."""
+    from haechi.evidence.context import open_vault, tsa_config
+    from haechi.store.tsa import anchors_from_timestamps
+
     settings, db = state.settings(), state.db()
     vault = open_vault(settings)
     anchors: list[HeadAnchor] = []
@@ -160,6 +167,9 @@ def export_cmd(
 ) -> None:
     """Write an evidence package: manifest.json, media, custody excerpt, report (Korean and
     English, HTML and PDF) and SHA256SUMS."""
+    from haechi.evidence.context import actor_name
+    from haechi.evidence.package import export_package
+
     settings, db = state.settings(), state.db()
     res = export_package(
         db,
@@ -237,6 +247,8 @@ def shared_cmd(
     note: Annotated[str | None, typer.Option(help="How it was handed over.")] = None,
 ) -> None:
     """Record that preserved items (or their package) were handed to someone."""
+    from haechi.evidence.context import actor_name
+
     settings = state.settings()
     with state.db().session() as s:
         for ref in items:
@@ -267,6 +279,9 @@ def head_cmd(
 @evidence_app.command("timestamp")
 def timestamp_cmd() -> None:
     """Have the configured RFC 3161 timestamp authority sign the custody head (network)."""
+    from haechi.evidence.context import tsa_config
+    from haechi.store.tsa import timestamp_head
+
     cfg = tsa_config(state.settings())
     if cfg is None:
         raise InputError("no timestamp authority configured (HAECHI_VAULT__TSA_URL and _TSA_CERT)")
@@ -284,6 +299,8 @@ def open_cmd(
     reason: Annotated[str | None, typer.Option(help="Why it is viewed (logged).")] = None,
 ) -> None:
     """Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."""
+    from haechi.evidence.context import actor_name, open_vault
+
     if sys.stdout.isatty():
         raise InputError("refusing to write media to a terminal; pipe it to a viewer")
     settings, db = state.settings(), state.db()
