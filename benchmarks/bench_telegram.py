@@ -22,13 +22,21 @@ MB = float(os.environ.get("HAECHI_BENCH_TELEGRAM_MB", "100"))
 JSON_LOAD_MB = float(os.environ.get("HAECHI_BENCH_JSON_LOAD_MB", "300"))
 SCAN_MB = 10.0
 
+# Peak RSS is read from /proc's VmHWM: it belongs to this process's own memory map, which exec
+# starts afresh. (getrusage's ru_maxrss is inherited from the parent across fork and exec, so a
+# child of a big benchmark process would report the parent's size.)
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+def hwm_kb():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1])
+    return 0
 mode, path = sys.argv[1], Path(sys.argv[2])
 if mode == "parse":
     from haechi.sources.tdesktop import iter_messages
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Python and imports, before reading
+base = hwm_kb()  # Python and imports, before reading
 t = time.perf_counter()
 if mode == "parse":
     problems = []
@@ -39,7 +47,7 @@ else:
         n = len(json.load(fh)["messages"])
 s = time.perf_counter() - t
 print(json.dumps({"n": n, "s": s, "base_kb": base,
-                  "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "peak_kb": hwm_kb()}))
 """
 
 

@@ -15,6 +15,7 @@ from conftest import jpeg_bytes, noise_image, write_video
 from sqlalchemy import func, select
 
 from haechi.config import Settings, load_settings
+from haechi.errors import ConfigError
 from haechi.scan import analyzer_versions, scan_paths
 from haechi.store.db import Database
 from haechi.store.items import complete_items
@@ -164,3 +165,17 @@ try:
 except sqlite3.OperationalError:
     print(0)
 """
+
+
+def test_the_analyzers_setting_limits_what_a_scan_runs(tmp_path: Path) -> None:
+    _corpus(tmp_path / "c")
+    settings = load_settings(home=tmp_path / "h", workers=1, analyzers=["pdq"])
+    db = Database(settings)
+    scan_paths(db, settings, [tmp_path / "c"])
+    with db.session() as s:
+        ran = set(s.scalars(select(SignalRow.analyzer)))
+    db.close()
+    assert ran == {"hashes", "pdq"}
+    bad = load_settings(home=tmp_path / "h", analyzers=["pdq", "astrology"])
+    with pytest.raises(ConfigError, match="no analyzer named astrology"):
+        analyzer_versions(bad)

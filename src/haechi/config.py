@@ -163,6 +163,9 @@ class Settings(BaseSettings):
 
     home: Path = Path("./haechi-data")
     database_url: str | None = None
+    # Only these file analyzers run (e.g. '["pdq"]' for a quick hash-only pass; hashes always
+    # run). None: every installed analyzer.
+    analyzers: list[str] | None = None
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
     limits: Limits = Field(default_factory=Limits)
     thresholds: Thresholds = Field(default_factory=Thresholds)

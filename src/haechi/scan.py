@@ -25,9 +25,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haechi import hooks
-from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
 from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
-from haechi.analyzers.registry import default_registry, load_registry
+from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
@@ -81,13 +80,9 @@ class Observer:
     def committed(self, shas: Sequence[str]) -> None: ...
 
 
-def analyzer_versions() -> dict[str, str]:
+def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
     """The analyzers every stored item must have run (text analyzers read messages instead)."""
-    return {
-        cls.name: cls.version
-        for cls in default_registry()
-        if issubclass(cls, ContentAnalyzer | MediaAnalyzer)
-    }
+    return {cls.name: cls.version for cls in enabled_analyzers(settings)}
 
 
 def text_analyzer(settings: Settings) -> ChatTextAnalyzer | None:
@@ -168,7 +163,7 @@ class ScanRun:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.versions = analyzer_versions()
+        self.versions = analyzer_versions(settings)
         self.started = time.monotonic()
         with db.session() as s:
             row = store.get_or_create_source(s, kind, locator, name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
 from haechi.analyzers.hashes import Hashes, HashesAnalyzer
-from haechi.analyzers.registry import default_registry
+from haechi.analyzers.registry import enabled_analyzers
 from haechi.config import Settings
 from haechi.errors import HaechiError
 from haechi.media import Content, decode_media
@@ -49,11 +49,10 @@ class Worker:
     complete: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        registry = default_registry()
         self.hasher = HashesAnalyzer(self.settings)
         self.content_analyzers: list[ContentAnalyzer[Any]] = []
         self.media_analyzers: list[MediaAnalyzer[Any]] = []
-        for cls in registry:
+        for cls in enabled_analyzers(self.settings):
             if cls is HashesAnalyzer:
                 continue
             if issubclass(cls, MediaAnalyzer):

@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from haechi.analyzers.base import Analyzer
+from haechi.config import Settings
 from haechi.errors import ConfigError
 
 AnalyzerClass = type[Analyzer[Any, Any]]
@@ -59,3 +60,24 @@ def load_registry(group: str = "haechi.analyzers") -> AnalyzerRegistry:
 def default_registry() -> AnalyzerRegistry:
     """The installed analyzers, loaded once per process (entry-point lookup is not free)."""
     return load_registry()
+
+
+def enabled_analyzers(settings: Settings | None = None) -> list[AnalyzerClass]:
+    """The file analyzers a scan runs: every installed one, or those named in the `analyzers`
+    setting (hashes always: they are the item's identity)."""
+    from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
+
+    registry = default_registry()
+    chosen: list[AnalyzerClass] = [
+        c for c in registry if issubclass(c, ContentAnalyzer | MediaAnalyzer)
+    ]
+    wanted = settings.analyzers if settings is not None else None
+    if wanted is None:
+        return chosen
+    known = {c.name for c in chosen}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise ConfigError(
+            f"analyzers: no analyzer named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return [c for c in chosen if c.name in wanted or c.name == "hashes"]
