@@ -43,11 +43,12 @@ lint: $(STAMP)
 # Outside CI, a machine that cannot run PostgreSQL skips the second leg and says so.
 test: sysdeps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=10
-	@url=$$(scripts/postgres-test-server) || { \
+	@url=$$(scripts/postgres-test-server start) || { \
 	  if [ -n "$$CI" ]; then echo "PostgreSQL test server failed to start" >&2; exit 1; fi; \
 	  echo "skipping the PostgreSQL leg: no server could be started"; exit 0; }; \
 	echo "== the same suite on PostgreSQL ($$url)"; \
-	HAECHI_TEST_POSTGRES="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	HAECHI_TEST_POSTGRES="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q; status=$$?; \
+	scripts/postgres-test-server stop "$$url"; exit $$status
 
 bench: $(STAMP)
 	@# The naive face baseline (dlib) is a bench-only extra; the benchmark says so if it cannot install.
