@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, noise_image, write_video
+from conftest import jpeg_bytes, kill_scan_midway, noise_image, write_video
 from sqlalchemy import func, select
 
 from haechi.config import Settings, load_settings
@@ -120,26 +115,7 @@ def test_a_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> N
         shutil.copy(root / f"{i:03d}.jpg", root / f"copy-{i:03d}.jpg")
     files = len(list(root.iterdir()))
     home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2", "scan"]
-    proc = subprocess.Popen([*cmd, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    db_path = home / "haechi.db"
-    deadline = time.monotonic() + 120
-    committed = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        if db_path.exists():
-            try:
-                out = subprocess.run(
-                    [sys.executable, "-c", _COUNT, str(db_path)], capture_output=True, text=True
-                )
-                committed = int(out.stdout.strip() or 0)
-            except ValueError:
-                committed = 0
-            if committed >= 20:
-                break
-    assert proc.poll() is None, "the scan ended before it could be killed; make the corpus larger"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_scan_midway(home, root, workers=2, table="sightings", rows=20)
     settings = load_settings(home=home, workers=2)
     db = Database(settings)
     assert 0 < _count(db, Sighting) < files
@@ -155,16 +131,6 @@ def test_a_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> N
     assert statuses == ["interrupted", "completed"]
     assert summary.unchanged >= 20 and summary.errors == 0
     db.close()
-
-
-_COUNT = """
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], timeout=5)
-try:
-    print(c.execute('select count(*) from sightings').fetchone()[0])
-except sqlite3.OperationalError:
-    print(0)
-"""
 
 
 def test_the_analyzers_setting_limits_what_a_scan_runs(tmp_path: Path) -> None:

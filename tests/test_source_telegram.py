@@ -5,16 +5,11 @@ and a killed scan resumed."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, haechi, jpeg_bytes, noise_image
+from conftest import SHARED, haechi, jpeg_bytes, kill_scan_midway, noise_image
 from sqlalchemy import func, select
 from telegram_exports import write_big_export
 from test_tdesktop import _write_html_chat
@@ -247,23 +242,7 @@ def test_a_killed_export_scan_resumes_with_every_message_once(tmp_path: Path) ->
     root = tmp_path / "export"
     _path, count = write_big_export(root, 12 * 1024 * 1024)
     home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "1", "scan"]
-    proc = subprocess.Popen([*cmd, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    db_path = home / "haechi.db"
-    deadline = time.monotonic() + 120
-    committed = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        if db_path.exists():
-            out = subprocess.run(
-                [sys.executable, "-c", _COUNT, str(db_path)], capture_output=True, text=True
-            )
-            committed = int(out.stdout.strip() or 0)
-            if committed >= 2000:
-                break
-    assert proc.poll() is None, "the scan ended before it could be killed; make the export larger"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_scan_midway(home, root, workers=1, table="messages", rows=2000)
     settings = load_settings(home=home, workers=1)
     db = Database(settings)
     with db.session() as s:
@@ -282,13 +261,3 @@ def test_a_killed_export_scan_resumes_with_every_message_once(tmp_path: Path) ->
     assert statuses == ["interrupted", "completed"]
     assert min(resumed_ids) >= before  # committed work was not redone
     db.close()
-
-
-_COUNT = """
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], timeout=5)
-try:
-    print(c.execute('select count(*) from messages').fetchone()[0])
-except sqlite3.OperationalError:
-    print(0)
-"""
