@@ -459,35 +459,22 @@ class _Builder:
             )
         # The hop itself: the latest earlier room holding the content that this account was in.
         via = [q for q in earlier if q.room in member_of.get(p.account or "", set())]
+        guess: tuple[Post, str] | None = None
         if via and via[-1].room != origin_room:
-            q = via[-1]
-            out.append(
-                ForwardLink(
-                    cid,
-                    p.room,
-                    p.message_id,
-                    p.at,
-                    p.account,
-                    q.account,
-                    q.room,
-                    "uncertain",
-                    "path guessed: the poster was in a room where this content was posted earlier",
-                )
+            guess = (
+                via[-1],
+                "path guessed: the poster was in a room where this content was posted earlier",
             )
         elif not via and p.forward is None and earlier:
-            q = earlier[0]
+            guess = (
+                earlier[0],
+                "re-post: the same content was seen earlier there; how it travelled is not shown",
+            )
+        if guess is not None:
+            q, why = guess
             out.append(
                 ForwardLink(
-                    cid,
-                    p.room,
-                    p.message_id,
-                    p.at,
-                    p.account,
-                    q.account,
-                    q.room,
-                    "uncertain",
-                    "re-post: the same content was seen earlier there; "
-                    "how it travelled is not shown",
+                    cid, p.room, p.message_id, p.at, p.account, q.account, q.room, "uncertain", why
                 )
             )
         return out
