@@ -9,8 +9,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from haechi.store.db import Database
+from haechi.store.db import HEAD_REVISION, Database, alembic_config, current_revision
 from haechi.store.models import Base
+
+
+def test_the_database_is_at_the_newest_migration_and_the_code_knows_which(db: Database) -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config(db.url)).get_current_head() == HEAD_REVISION
+    with db.engine.connect() as conn:
+        assert current_revision(conn) == HEAD_REVISION
 
 
 def test_models_and_migrations_agree(db: Database) -> None:

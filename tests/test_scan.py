@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, kill_scan_midway, noise_image, write_video
+from conftest import haechi, jpeg_bytes, kill_scan_midway, noise_image, write_video
 from sqlalchemy import func, select
 
 from haechi.config import Settings, load_settings
@@ -145,3 +146,24 @@ def test_the_analyzers_setting_limits_what_a_scan_runs(tmp_path: Path) -> None:
     bad = load_settings(home=tmp_path / "h", analyzers=["pdq", "astrology"])
     with pytest.raises(ConfigError, match="no analyzer named astrology"):
         analyzer_versions(bad)
+
+
+def test_cli_workers_skip_content_finished_in_an_earlier_scan(tmp_path: Path) -> None:
+    """The CLI starts its workers before it opens the database; they must still learn which
+    items are finished. A truncated photo shows it: analysed again it would be reported as
+    a decode error a second time; known as finished, its copy elsewhere is only hashed."""
+    home = tmp_path / "home"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    broken = jpeg_bytes(noise_image(7, (640, 480)))[:900]
+    (first / "cut.jpg").write_bytes(broken)
+    (first / "fine.jpg").write_bytes(jpeg_bytes(noise_image(8, (640, 480))))
+    (second / "cut-again.jpg").write_bytes(broken)
+    (second / "fine-again.jpg").write_bytes(jpeg_bytes(noise_image(8, (640, 480))))
+    (second / "other.jpg").write_bytes(jpeg_bytes(noise_image(9, (640, 480))))
+    lines = haechi(home, "--workers", "2", "scan", "--json", str(first)).stdout.splitlines()
+    assert [json.loads(x)["status"] for x in lines] == ["error", "new"]
+    lines = haechi(home, "--workers", "2", "scan", "--json", str(second)).stdout.splitlines()
+    got = {json.loads(x)["path"].rsplit("/", 1)[-1]: json.loads(x)["status"] for x in lines}
+    assert got == {"cut-again.jpg": "known", "fine-again.jpg": "known", "other.jpg": "new"}

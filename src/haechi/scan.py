@@ -11,13 +11,10 @@ large export never sits in memory; only the media waiting for workers do."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
-from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
-from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -29,55 +26,19 @@ from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
 from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
+from haechi.pool import WorkerPool
+from haechi.progress import Observer, ScanEvent, ScanSummary
 from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
 from haechi.store import items as store
 from haechi.store.db import Database
 from haechi.store.models import Scan
-from haechi.work import Worker, WorkResult, init_process, run_in_process
+from haechi.work import MediaInfo, Worker, WorkResult
 
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class ScanEvent:
-    """One place handled by the scan, as reported to the CLI."""
-
-    locator: str
-    path: str
-    status: str  # "new", "known", "unchanged", "error"
-    sha256: str | None
-    errors: tuple[str, ...] = ()
-
-
-@dataclass
-class ScanSummary:
-    scan_id: int
-    source: str
-    kind: str
-    seen: int = 0
-    new_items: int = 0
-    known_items: int = 0
-    unchanged: int = 0
-    errors: int = 0
-    messages: int = 0
-    rooms: int = 0
-    media_missing: int = 0
-    seconds: float = 0.0
-    error_lines: list[str] = field(default_factory=list)
-
-
-class Observer:
-    """Receives progress; the CLI draws bars from it, tests may count."""
-
-    def started(self, source: Source, total: int) -> None: ...
-
-    def handled(self, event: ScanEvent) -> None: ...
-
-    def committed(self, shas: Sequence[str]) -> None: ...
 
 
 def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
@@ -103,20 +64,32 @@ def scan_paths(
     *,
     observer: Observer | None = None,
     source_kind: str | None = None,
+    pool: WorkerPool | None = None,
 ) -> list[ScanSummary]:
+    """Scan each path as one source. `pool`: worker processes the caller started early (the
+    CLI does, before it opens the database); the caller closes it."""
     sources = load_sources()
     opened = [sources.open(p, settings, source_kind) for p in paths]
-    return [scan_source(db, settings, s, observer=observer or Observer()) for s in opened]
+    return [
+        scan_source(db, settings, s, observer=observer or Observer(), pool=pool) for s in opened
+    ]
 
 
 def scan_source(
-    db: Database, settings: Settings, source: Source, *, observer: Observer
+    db: Database,
+    settings: Settings,
+    source: Source,
+    *,
+    observer: Observer,
+    pool: WorkerPool | None = None,
 ) -> ScanSummary:
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
     writer = run.writer
     todo: list[Sighting] = []
     unchanged: list[tuple[Sighting, str]] = []
-    runner: _PoolRunner | None = None
+    own: WorkerPool | None = None
+    if pool is not None:
+        pool.set_complete(run.complete)
     try:
         # Messages stream straight to the writer; media wait for the workers.
         for place in source.sightings():
@@ -128,20 +101,22 @@ def scan_source(
                 unchanged.append((place, sha))
             else:
                 todo.append(place)
-                if runner is None and settings.workers > 1:
+                if pool is None and own is None and settings.workers > 1:
                     # The worker processes start (import, load models) while the source is still
                     # being read; a rescan with nothing new never starts them.
-                    runner = _PoolRunner(settings, run.complete).start()
+                    own = WorkerPool(settings)
+                    own.set_complete(run.complete)
+                    own.start()
         observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
         for place, sha in unchanged:
             writer.unchanged(place, sha)
         writer.flush()
-        for place, result in _run(settings, run.complete, todo, runner):
+        for place, result in _run(settings, run.complete, todo, pool or own):
             writer.result(place, result)
         return run.finish()
     finally:
-        if runner is not None:
-            runner.close()
+        if own is not None:
+            own.close()
 
 
 class ScanRun:
@@ -240,13 +215,12 @@ def _run(
     settings: Settings,
     complete: frozenset[str],
     todo: list[Sighting],
-    runner: _PoolRunner | None = None,
+    pool: WorkerPool | None = None,
 ) -> Iterable[tuple[Sighting, WorkResult]]:
-    """Results in the order of `todo`. One process: inline. More: a pool (`runner`, when it was
-    started already), a bounded window of files in flight, and a pool restart when a file hangs
-    or kills its worker."""
-    if runner is not None:
-        yield from runner.run(todo)
+    """Results in the order of `todo`: in this process when there is one worker or one file,
+    else in the worker pool."""
+    if pool is not None:
+        yield from pool.run(todo)
         return
     if not todo:
         return
@@ -255,70 +229,12 @@ def _run(
         for place in todo:
             yield place, worker.run(place.content)
         return
-    yield from _PoolRunner(settings, complete).run(todo)
-
-
-class _PoolRunner:
-    def __init__(self, settings: Settings, complete: frozenset[str]) -> None:
-        self.settings = settings
-        self.complete = complete
-        self.ctx = mp.get_context("spawn")
-        # Decode has its own deadline; this margin only catches native hangs and crashes.
-        self.timeout = settings.limits.decode_timeout_seconds + 30
-        self._started: Pool | None = None
-
-    def start(self) -> _PoolRunner:
-        """Start the worker processes now; `run` uses them."""
-        self._started = self._pool()
-        return self
-
-    def close(self) -> None:
-        """End worker processes started but never used (the scan failed before `run`)."""
-        if self._started is not None:
-            self._started.terminate()
-            self._started.join()
-            self._started = None
-
-    def _pool(self) -> Pool:
-        return self.ctx.Pool(
-            self.settings.workers, initializer=init_process, initargs=(self.settings, self.complete)
-        )
-
-    def run(self, todo: list[Sighting]) -> Iterable[tuple[Sighting, WorkResult]]:
-        pool = self._started or self._pool()
-        self._started = None
-        window: deque[tuple[Sighting, AsyncResult[WorkResult]]] = deque()
-        pending = iter(todo)
-        depth = self.settings.workers * 4
-        try:
-            while True:
-                while len(window) < depth and (place := next(pending, None)) is not None:
-                    window.append((place, pool.apply_async(run_in_process, (place.content,))))
-                if not window:
-                    return
-                place, res = window.popleft()
-                try:
-                    result = res.get(timeout=self.timeout)
-                except mp.TimeoutError:
-                    reason = (
-                        f"no result after {self.timeout:.0f} s: "
-                        "the file hangs or crashes the decoder"
-                    )
-                    result = WorkResult(hashes=None, errors=(("decode", reason),))
-                    # The only way to stop native code is to end its process; the files that
-                    # were in flight beside it start again in a fresh pool.
-                    pool.terminate()
-                    pool.join()
-                    pool = self._pool()
-                    window = deque(
-                        (p, pool.apply_async(run_in_process, (p.content,))) for p, _ in window
-                    )
-                except Exception as exc:  # an unpicklable result or a worker bug: that file's error
-                    result = WorkResult(hashes=None, errors=(("worker", str(exc) or repr(exc)),))
-                yield place, result
-        finally:
-            pool.terminate()
-            pool.join()
+    own = WorkerPool(settings)
+    own.set_complete(complete)
+    try:
+        yield from own.run(todo)
+    finally:
+        own.close()
 
 
 class _Writer:
@@ -389,11 +305,12 @@ class _Writer:
     def flush(self, *, force_cursor: bool = False) -> None:
         if not self.buffer and not self.chat and not (force_cursor and self.cursor is not None):
             return
-        events: list[ScanEvent] = []
+        batch = store.Batch(self.source_id, self.scan_id)
+        staged = [self._stage(batch, place, what) for place, what in self.buffer]
         with self.db.session() as s:
             self._store_chat(s)
-            for place, what in self.buffer:
-                events.append(self._apply(s, place, what))
+            new = store.write_batch(s, batch)
+            events = [self._event(e, new) for e in staged]
             new_findings = self.matcher.match(s, self.to_match)
             sm = self.summary
             s.execute(
@@ -437,67 +354,72 @@ class _Writer:
             rows.append(chat_store.message_row(msg, pk, self.scan_id, risk))
         chat_store.record_messages(s, rows)
 
-    def _apply(
-        self, s: Session, place: Sighting | SourceProblem, what: WorkResult | str | None
+    def _stage(
+        self, batch: store.Batch, place: Sighting | SourceProblem, what: WorkResult | str | None
     ) -> ScanEvent:
-        sm = self.summary
-        sm.seen += 1
+        """Add one handled place's rows to `batch`; its event, with status "item" when the
+        batch's write decides between new and known."""
         path = store.sighting_path_for(self.kind, self.locator, place.locator)
         if isinstance(place, SourceProblem):
-            store.replace_errors(
-                s, self.source_id, place.locator, [("source", place.reason)],
-                scan_id=self.scan_id, sha256=None,
-            )  # fmt: skip
-            return self._error(place.locator, path, None, [f"source: {place.reason}"])
+            batch.replace_errors(place.locator, [("source", place.reason)], None)
+            return ScanEvent(place.locator, path, "error", None, (f"source: {place.reason}",))
         if isinstance(what, str):
-            sm.unchanged += 1
             return ScanEvent(place.locator, path, "unchanged", what)
         assert what is not None
-        errors = [f"{stage}: {reason}" for stage, reason in what.errors]
+        errors = tuple(f"{stage}: {reason}" for stage, reason in what.errors)
         if what.hashes is None:
-            store.replace_errors(
-                s, self.source_id, place.locator, what.errors, scan_id=self.scan_id, sha256=None
-            )
-            return self._error(place.locator, path, None, errors)
+            batch.replace_errors(place.locator, what.errors, None)
+            return ScanEvent(place.locator, path, "error", None, errors)
         h = what.hashes
         info = what.media
-        media: dict[str, Any] = {}
-        if info is not None:
-            media = {
-                "kind": info.kind,
-                "format": info.format,
-                "width": info.width,
-                "height": info.height,
-                "duration": info.duration,
-                "notes": "; ".join(info.notes) or None,
-            }
-        is_new = store.record_item(s, h.sha256, h.md5, h.size, **media)
+        batch.item(h.sha256, h.md5, h.size, {} if info is None else _media_row(info))
         payloads: dict[str, dict[str, Any]] = {}
         for sig in what.signals:
-            store.record_signal(s, h.sha256, sig.analyzer, sig.version, sig.payload)
+            batch.signal(h.sha256, sig.analyzer, sig.version, sig.payload)
             payloads[sig.analyzer] = sig.payload
+        batch.sightings.append(_sighting_row(place, self.source_id, self.scan_id, h.sha256))
         if not what.already_complete:
             self.to_match.append(
                 ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
             )
-        store.record_sighting(s, _sighting_row(place, self.source_id, self.scan_id, h.sha256))
-        if not what.already_complete:
-            store.replace_errors(
-                s, self.source_id, place.locator, what.errors, scan_id=self.scan_id,
-                sha256=h.sha256,
-            )  # fmt: skip
-        if is_new:
-            sm.new_items += 1
-        else:
-            sm.known_items += 1
-        if errors:
-            return self._error(place.locator, path, h.sha256, errors)
-        return ScanEvent(place.locator, path, "new" if is_new else "known", h.sha256)
+            batch.replace_errors(place.locator, what.errors, h.sha256)
+        return ScanEvent(place.locator, path, "item", h.sha256, errors)
+
+    def _event(self, staged: ScanEvent, new: set[str]) -> ScanEvent:
+        """The final event of a staged place, counted in the summary. An item new to the
+        store is "new" at its first place in the batch, "known" at any later one."""
+        sm = self.summary
+        sm.seen += 1
+        if staged.status == "unchanged":
+            sm.unchanged += 1
+            return staged
+        if staged.sha256 is not None and staged.status == "item":
+            if staged.sha256 in new:
+                new.discard(staged.sha256)
+                sm.new_items += 1
+                status = "new"
+            else:
+                sm.known_items += 1
+                status = "known"
+            if not staged.errors:
+                return replace(staged, status=status)
+        return self._error(staged.locator, staged.path, staged.sha256, list(staged.errors))
 
     def _error(self, locator: str, path: str, sha: str | None, errors: list[str]) -> ScanEvent:
         self.summary.errors += 1
         self.summary.error_lines.extend(f"{path}: {e}" for e in errors)
         return ScanEvent(locator, path, "error", sha, tuple(errors))
+
+
+def _media_row(info: MediaInfo) -> dict[str, Any]:
+    return {
+        "kind": info.kind,
+        "format": info.format,
+        "width": info.width,
+        "height": info.height,
+        "duration": info.duration,
+        "notes": "; ".join(info.notes) or None,
+    }
 
 
 def _sighting_row(place: Sighting, source_id: int, scan_id: int, sha256: str) -> dict[str, Any]:

@@ -60,6 +60,13 @@ class Worker:
             elif issubclass(cls, ContentAnalyzer):
                 self.content_analyzers.append(cls(self.settings))
 
+    def warm(self) -> None:
+        """Load every model now rather than on the first file."""
+        for ca in self.content_analyzers:
+            ca.warm()
+        for ma in self.media_analyzers:
+            ma.warm()
+
     def run(self, content: Content) -> WorkResult:
         try:
             hashes = self.hasher.analyze(content)
@@ -101,13 +108,22 @@ def _reason(exc: BaseException) -> str:
 
 
 _worker: Worker | None = None
+_inbox: Any = None  # where the set of finished items arrives (see haechi.pool)
 
 
-def init_process(settings: Settings, complete: frozenset[str]) -> None:
-    global _worker
-    _worker = Worker(settings, complete)
+def init_process(settings: Settings, inbox: Any = None) -> None:
+    """A worker process's start: build the analyzers and load their models now, while the
+    parent is still opening the database."""
+    global _worker, _inbox
+    _worker = Worker(settings)
+    _worker.warm()
+    _inbox = inbox
 
 
 def run_in_process(content: Content) -> WorkResult:
+    global _inbox
     assert _worker is not None, "init_process was not called in this worker"
+    if _inbox is not None:
+        _worker.complete = _inbox.get()
+        _inbox = None
     return _worker.run(content)

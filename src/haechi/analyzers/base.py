@@ -55,6 +55,10 @@ class Analyzer(ABC, Generic[I, S]):
     @abstractmethod
     def analyze(self, item: I) -> S: ...
 
+    def warm(self) -> None:
+        """Load what `analyze` loads on first use (models), so a worker is ready before its
+        first file. Nothing to do by default."""
+
     @classmethod
     def examples(cls) -> Iterable[Example[I, S]]:
         return ()

@@ -132,6 +132,9 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
             # compete with the other workers.
             cv2.setNumThreads(1)
 
+    def warm(self) -> None:
+        _model()
+
     def analyze(self, item: Media) -> Faces:
         model = _model()
         frames = []

@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from haechi import __version__
 from haechi.config import Settings, load_settings
-from haechi.store.db import Database
+
+if TYPE_CHECKING:
+    from haechi.store.db import Database
 
 app = typer.Typer(
     help="haechi: find, judge and preserve deepfake sexual abuse material, offline.",
@@ -39,6 +41,8 @@ class _State:
 
     def db(self) -> Database:
         if self._db is None:
+            from haechi.store.db import Database  # sqlalchemy and alembic: only when needed
+
             self._db = Database(self.settings())
         return self._db
 

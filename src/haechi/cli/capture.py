@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from haechi.cli.app import app, err, human_size, out, print_json, state
 from haechi.errors import InputError
-from haechi.scan import Observer, ScanEvent, ScanSummary, scan_paths
-from haechi.store.models import Sighting
+from haechi.progress import Observer, ScanEvent, ScanSummary
 
 if TYPE_CHECKING:  # the capture code (httpx, warcio) is imported when `capture` runs
     from haechi.capture import Capture
@@ -33,7 +31,11 @@ def capture(
 ) -> None:
     """Capture web pages with their images and videos into WARC files (the evidentiary copy),
     then scan the media. This command uses the network; analysing the media does not."""
+    from sqlalchemy import select
+
     from haechi.capture import capture_page
+    from haechi.scan import scan_paths
+    from haechi.store.models import Sighting
 
     settings = state.settings()
     db = state.db()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,10 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from haechi.cli.app import app, err, human_size, out, print_json, redact_url, state
-from haechi.scan import Observer, ScanEvent, ScanSummary, scan_paths
-from haechi.sources import Source
-from haechi.store import items as store
-from haechi.store.db import Database
+from haechi.pool import WorkerPool
+from haechi.progress import Observer, ScanEvent, ScanSummary
+
+# The pipeline, the store and their libraries load inside the commands: `haechi scan` starts its
+# worker processes first and imports them while the workers load their models.
+if TYPE_CHECKING:
+    from haechi.sources import Source
+    from haechi.store.db import Database
 
 
 @app.command()
@@ -68,6 +72,8 @@ class _CliObserver(Observer):
 
 
 def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
+    from haechi.store import items as store
+
     if event.sha256 is not None:
         with db.session() as s:
             obj = store.get_item(s, event.sha256).to_json(path=event.path)
@@ -100,6 +106,25 @@ def scan(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Scan folders, archives and exports: hash, decode and analyse every media file."""
+    settings = state.settings()
+    pool = WorkerPool(settings).start() if settings.workers > 1 else None
+    try:
+        summaries = _scan(paths, as_json, source, progress, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+    _print_summaries(summaries, err if as_json else out)
+
+
+def _scan(
+    paths: list[Path],
+    as_json: bool,
+    source: str | None,
+    progress: bool,
+    pool: WorkerPool | None,
+) -> list[ScanSummary]:
+    from haechi.scan import scan_paths
+
     db = state.db()
     observer = _CliObserver(db, as_json, None)
     if progress and err.is_terminal:
@@ -113,12 +138,10 @@ def scan(
         )
         observer.progress = bar
         with bar:
-            summaries = scan_paths(
-                db, state.settings(), paths, observer=observer, source_kind=source
+            return scan_paths(
+                db, state.settings(), paths, observer=observer, source_kind=source, pool=pool
             )
-    else:
-        summaries = scan_paths(db, state.settings(), paths, observer=observer, source_kind=source)
-    _print_summaries(summaries, err if as_json else out)
+    return scan_paths(db, state.settings(), paths, observer=observer, source_kind=source, pool=pool)
 
 
 def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None:
@@ -155,6 +178,8 @@ def items_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per item.")] = False,
 ) -> None:
     """List stored items, each once, with every place it was seen."""
+    from haechi.store import items as store
+
     db = state.db()
     table = Table()
     for col in ("sha256", "kind", "format", "size", "pixels", "pdq q", "seen", "first place"):
@@ -193,6 +218,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one item: hashes, media facts, signals, and where it was seen."""
+    from haechi.store import items as store
+
     with state.db().session() as s:
         view = store.get_item(s, item)
     if as_json:

@@ -11,26 +11,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-# The evidence modules (vault, cryptography, reportlab) are imported by the commands that use
-# them: `haechi scan` should not pay for them at start-up.
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.errors import HaechiError, InputError, IntegrityError
-from haechi.store import items as store
-from haechi.store.custody import (
-    CustodyAction,
-    CustodyEvent,
-    HeadAnchor,
-    append,
-    entries,
-    format_time,
-    read_head_file,
-    record_json,
-    verify,
-    write_head_file,
-)
-from haechi.store.evidence_models import EvidenceItem
+
+# Each command imports the store parts it uses: `haechi scan` loads this module too.
 
 evidence_app = typer.Typer(
     help="Preserve evidence: encrypted vault, custody log, evidence packages.",
@@ -105,7 +90,11 @@ def verify_cmd(
 ) -> None:
     """Check the custody chain, its head and anchors, and decrypt every preserved blob.
     Exits 5 and names what was altered, deleted, reordered or inserted when anything is wrong."""
+    from sqlalchemy import select
+
     from haechi.evidence.context import open_vault, tsa_config
+    from haechi.store.custody import HeadAnchor, read_head_file, verify
+    from haechi.store.evidence_models import EvidenceItem
     from haechi.store.tsa import anchors_from_timestamps
 
     settings, db = state.settings(), state.db()
@@ -197,6 +186,9 @@ def log_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per entry.")] = False,
 ) -> None:
     """Show custody log entries."""
+    from haechi.store import items as store
+    from haechi.store.custody import entries, format_time, record_json
+
     with state.db().session() as s:
         objects = None
         if item is not None:
@@ -248,6 +240,8 @@ def shared_cmd(
 ) -> None:
     """Record that preserved items (or their package) were handed to someone."""
     from haechi.evidence.context import actor_name
+    from haechi.store import items as store
+    from haechi.store.custody import CustodyAction, CustodyEvent, append
 
     settings = state.settings()
     with state.db().session() as s:
@@ -271,6 +265,8 @@ def head_cmd(
 ) -> None:
     """Write the custody head (seq and hash) to a file to keep on other media; give it to
     `verify --head-file` later to catch a rewritten log."""
+    from haechi.store.custody import write_head_file
+
     with state.db().session() as s:
         anchor = write_head_file(s, to)
     out.print(f"custody head seq {anchor.seq} {anchor.head_hash} written to {to}")
@@ -300,6 +296,8 @@ def open_cmd(
 ) -> None:
     """Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."""
     from haechi.evidence.context import actor_name, open_vault
+    from haechi.store import items as store
+    from haechi.store.custody import CustodyAction, CustodyEvent, append
 
     if sys.stdout.isatty():
         raise InputError("refusing to write media to a terminal; pipe it to a viewer")

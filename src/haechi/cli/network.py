@@ -13,7 +13,6 @@ from rich.table import Table
 
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.errors import InputError, NotFoundError
-from haechi.network.build import build_network
 from haechi.network.dossier import dossier as make_dossier
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 from haechi.network.summary import rooms_by_reach, top_roles
@@ -27,6 +26,8 @@ app.add_typer(network_app, name="network")
 
 
 def _network() -> Network:
+    from haechi.network.build import build_network  # the store: loaded when a command runs
+
     return build_network(state.db(), state.settings())
 
 

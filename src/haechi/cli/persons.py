@@ -10,15 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from haechi.cli.app import app, err, out, print_json, state
-from haechi.persons.enrol import Consent, enrol
-from haechi.persons.forget import forget
-from haechi.store.findings import Finding
-from haechi.store.items import get_item, sighting_path
-from haechi.store.models import Sighting
-from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
+# Each command imports what it uses (the store, the face model): `haechi scan` loads this
+# module too, and must not wait for them.
 
 
 @app.command("enrol")
@@ -51,6 +47,8 @@ def enrol_cmd(
 ) -> None:
     """Enrol a person, with their consent: photos become face templates, own files become
     hashes (PDQ, MD5); nothing else is stored. Already scanned items are matched at once."""
+    from haechi.persons.enrol import Consent, enrol
+
     result = enrol(
         state.db(),
         state.settings(),
@@ -92,6 +90,11 @@ def persons_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per person.")] = False,
 ) -> None:
     """List enrolled persons with their consent record and what is stored for them."""
+    from sqlalchemy import func, select
+
+    from haechi.store.findings import Finding
+    from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
     table = Table()
     for col in ("alias", "enrolled", "consent by", "for", "scope", "verified"):
         table.add_column(col)
@@ -147,6 +150,8 @@ def forget_cmd(
 ) -> None:
     """Erase a person completely: consent, templates, own-media hashes, their findings and
     index entries; the database files are rewritten so nothing of it remains on disk."""
+    from haechi.persons.forget import forget
+
     if not yes and not typer.confirm(f"Erase everything about {alias!r}? This cannot be undone"):
         raise typer.Exit(1)
     result = forget(state.db(), state.settings(), alias)
@@ -164,6 +169,13 @@ def findings_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per finding.")] = False,
 ) -> None:
     """Findings to review: which item, whose face or file, how similar, where and when."""
+    from sqlalchemy import select
+
+    from haechi.store.findings import Finding
+    from haechi.store.items import get_item, sighting_path
+    from haechi.store.models import Sighting
+    from haechi.store.persons import Person
+
     table = Table()
     for col in (
         "id",

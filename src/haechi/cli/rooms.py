@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from haechi.cli.app import app, out, print_json, state
-from haechi.network.rooms import rank_rooms
 
 
 @app.command()
@@ -21,6 +20,8 @@ def rooms(
     """Rank chat rooms from scanned exports by how much they read like deepfake trading.
 
     The score orders a review queue; it is not a verdict. Reasons name the messages behind it."""
+    from haechi.network.rooms import rank_rooms
+
     ranked = rank_rooms(state.db(), state.settings())
     shown = ranked[:limit] if limit > 0 else ranked
     if as_json:

@@ -9,7 +9,7 @@ import typer
 
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.errors import ConfigError
-from haechi.scan import ScanSummary
+from haechi.progress import ScanSummary
 
 watch_app = typer.Typer(
     help="Watch live sources (Telegram) and scan new media as it is posted.",

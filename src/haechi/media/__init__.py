@@ -1,8 +1,12 @@
 """Safe decoding of images and video frames. Never trusts a file's name, size or header."""
 
+from typing import TYPE_CHECKING, Any
+
 from haechi.media.content import BytesContent, Content, FileContent
-from haechi.media.decode import decode_media, sniff
 from haechi.media.types import Frame, Media, MediaKind
+
+if TYPE_CHECKING:
+    from haechi.media.decode import decode_media, sniff
 
 __all__ = [
     "BytesContent",
@@ -14,3 +18,13 @@ __all__ = [
     "decode_media",
     "sniff",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The decoders (Pillow plug-ins, PyAV) load on first use: the scan's parent process only
+    # names media types, its workers decode.
+    if name in ("decode_media", "sniff"):
+        from haechi.media import decode
+
+        return getattr(decode, name)
+    raise AttributeError(f"module 'haechi.media' has no attribute {name!r}")

@@ -9,7 +9,6 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from haechi.media.content import Content
 
@@ -63,8 +62,13 @@ class Frame:
             return self.rgb
         s = side / max(w, h)
         size = (max(1, round(w * s)), max(1, round(h * s)))
-        im = Image.fromarray(self.rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        return np.asarray(im, dtype=np.uint8)
+        # Down to half size, bilinear reads every source pixel and costs ~0.4 ms for 1 MP; below
+        # half it would skip pixels (aliasing), so area averaging takes over there.
+        import cv2  # here, not at the top: the scan's main process never resizes
+
+        interp = cv2.INTER_LINEAR if s >= 0.5 else cv2.INTER_AREA
+        small = cv2.resize(np.ascontiguousarray(self.rgb), size, interpolation=interp)
+        return np.asarray(small, dtype=np.uint8)
 
 
 @dataclass(frozen=True)

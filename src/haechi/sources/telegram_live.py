@@ -28,7 +28,8 @@ from telethon.tl import types
 from haechi.config import Settings
 from haechi.errors import ConfigError, HaechiError
 from haechi.media import BytesContent
-from haechi.scan import ScanRun, ScanSummary
+from haechi.progress import ScanSummary
+from haechi.scan import ScanRun
 from haechi.sources.base import Sighting, SourceProblem
 from haechi.store.db import Database
 from haechi.store.models import Scan

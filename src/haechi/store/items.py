@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from haechi.errors import InputError, NotFoundError
 from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
-from haechi.store.upsert import insert_ignore, upsert
+from haechi.store.upsert import insert_ignore, insert_ignore_many, upsert_many
 
 
 def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
@@ -55,68 +55,89 @@ def get_or_create_source(session: Session, kind: str, locator: str, name: str) -
     ).scalar_one()
 
 
-def record_item(session: Session, sha256: str, md5: str, size: int, **media: Any) -> bool:
-    """Store the item once; fill in media facts learnt later. True when the item is new."""
-    existing = session.get(Item, sha256)
-    if existing is None:
-        insert_ignore(
-            session,
-            Item.__table__,
-            {"sha256": sha256, "md5": md5, "size": size, **media},
-            ["sha256"],
+MEDIA_FIELDS = ("kind", "format", "width", "height", "duration", "notes")
+
+
+@dataclass
+class Batch:
+    """The rows of one writer commit, written with one statement per table: a scan's commits
+    then cost a handful of statements, not ten per file."""
+
+    source_id: int
+    scan_id: int
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 → row; first wins
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    sightings: list[dict[str, Any]] = field(default_factory=list)
+    # Places whose stored errors are replaced by this batch's verdict (possibly none).
+    cleared: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def item(self, sha256: str, md5: str, size: int, media: Mapping[str, Any]) -> None:
+        row = {"sha256": sha256, "md5": md5, "size": size}
+        row.update({k: media.get(k) for k in MEDIA_FIELDS})
+        self.items.setdefault(sha256, row)
+
+    def signal(self, sha256: str, analyzer: str, version: str, payload: dict[str, Any]) -> None:
+        self.signals.append(
+            {"item_sha256": sha256, "analyzer": analyzer, "version": version, "payload": payload}
         )
-        return True
-    for k, v in media.items():
-        if v is not None and getattr(existing, k) is None:
-            setattr(existing, k, v)
-    return False
+
+    def replace_errors(
+        self, locator: str, errors: Iterable[tuple[str, str]], sha256: str | None
+    ) -> None:
+        """A rescan's verdict on a place replaces the last one: errors that went away go."""
+        self.cleared.append(locator)
+        self.errors.extend(
+            {
+                "source_id": self.source_id,
+                "scan_id": self.scan_id,
+                "locator": locator,
+                "item_sha256": sha256,
+                "stage": stage,
+                "reason": reason,
+            }
+            for stage, reason in errors
+        )
 
 
-def record_signal(
-    session: Session, sha256: str, analyzer: str, version: str, payload: dict[str, Any]
-) -> None:
-    insert_ignore(
-        session,
-        SignalRow.__table__,
-        {"item_sha256": sha256, "analyzer": analyzer, "version": version, "payload": payload},
-        ["item_sha256", "analyzer", "version"],
-    )
-
-
-def record_sighting(session: Session, values: dict[str, Any]) -> None:
-    upsert(
-        session,
-        Sighting.__table__,
-        values,
-        ["source_id", "locator", "item_sha256"],
-        ["file_size", "file_mtime_ns", "scan_id"],
-    )
-
-
-def replace_errors(
-    session: Session,
-    source_id: int,
-    locator: str,
-    errors: Iterable[tuple[str, str]],
-    *,
-    scan_id: int | None,
-    sha256: str | None,
-) -> None:
-    """A rescan's verdict on a place replaces the last one: errors that went away go away."""
-    session.execute(
-        delete(ItemError).where(ItemError.source_id == source_id, ItemError.locator == locator)
-    )
-    for stage, reason in errors:
-        session.add(
-            ItemError(
-                source_id=source_id,
-                scan_id=scan_id,
-                locator=locator,
-                item_sha256=sha256,
-                stage=stage,
-                reason=reason,
+def write_batch(session: Session, batch: Batch) -> set[str]:
+    """Store the batch (items before what refers to them); returns the items that are new.
+    Every write is an insert-or-ignore or an upsert: a batch replayed after a crash adds
+    nothing twice."""
+    known = {
+        row.sha256: row
+        for row in session.scalars(select(Item).where(Item.sha256.in_(list(batch.items))))
+    }
+    for sha, row in batch.items.items():
+        if (existing := known.get(sha)) is not None:
+            # Media facts learnt later (a file that failed to decode once) fill the gaps.
+            for k in MEDIA_FIELDS:
+                if row[k] is not None and getattr(existing, k) is None:
+                    setattr(existing, k, row[k])
+    new = [row for sha, row in batch.items.items() if sha not in known]
+    if new:
+        insert_ignore_many(session, Item.__table__, new, ["sha256"])
+    if batch.signals:
+        insert_ignore_many(
+            session, SignalRow.__table__, batch.signals, ["item_sha256", "analyzer", "version"]
+        )
+    if batch.sightings:
+        upsert_many(
+            session,
+            Sighting.__table__,
+            batch.sightings,
+            ["source_id", "locator", "item_sha256"],
+            ["file_size", "file_mtime_ns", "scan_id"],
+        )
+    if batch.cleared:
+        session.execute(
+            delete(ItemError).where(
+                ItemError.source_id == batch.source_id, ItemError.locator.in_(batch.cleared)
             )
         )
+    if batch.errors:
+        session.execute(insert(ItemError), batch.errors)
+    return {row["sha256"] for row in new}
 
 
 @dataclass(frozen=True)

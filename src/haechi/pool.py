@@ -1,0 +1,115 @@
+"""The scan's worker processes: started before the database is open (they spend most of a
+second importing libraries and loading models), handed the set of finished items once it is
+known, and replaced when a file hangs or kills its worker.
+
+This module imports nothing heavy: the CLI starts the pool first and loads the rest of the
+scan while the workers warm up."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections import deque
+from collections.abc import Iterable
+from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.queues import SimpleQueue
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from haechi.config import Settings
+    from haechi.media import Content
+    from haechi.sources import Sighting
+    from haechi.work import WorkResult
+
+
+class WorkerPool:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ctx = mp.get_context("spawn")
+        # Decode has its own deadline; this margin only catches native hangs and crashes.
+        self.timeout = settings.limits.decode_timeout_seconds + 30
+        self._pool: Pool | None = None
+        self._inbox: SimpleQueue[frozenset[str]] | None = None
+        self._complete: frozenset[str] | None = None
+
+    def start(self) -> WorkerPool:
+        """Start the worker processes now; `run` uses them."""
+        if self._pool is None:
+            self._pool, self._inbox = self._new()
+        return self
+
+    def set_complete(self, complete: frozenset[str]) -> None:
+        """Items that need no analysis (hashed, then skipped). Delivered once: a pool that
+        serves several sources keeps the first set, which only costs repeated work on items
+        the earlier sources finished; the writer stores nothing twice."""
+        if self._complete is not None:
+            return
+        self._complete = complete
+        if self._inbox is not None:
+            self._deliver(self._inbox)
+
+    def _deliver(self, inbox: SimpleQueue[frozenset[str]]) -> None:
+        assert self._complete is not None
+        for _ in range(self.settings.workers):
+            inbox.put(self._complete)
+
+    def _new(self) -> tuple[Pool, SimpleQueue[frozenset[str]]]:
+        inbox: SimpleQueue[frozenset[str]] = self.ctx.SimpleQueue()
+        pool = self.ctx.Pool(
+            self.settings.workers, initializer=_init, initargs=(self.settings, inbox)
+        )
+        if self._complete is not None:
+            self._deliver(inbox)
+        return pool, inbox
+
+    def close(self) -> None:
+        """End the worker processes (also those started but never used)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def run(self, todo: list[Sighting]) -> Iterable[tuple[Sighting, WorkResult]]:
+        """Results in the order of `todo`: a bounded window of files in flight, and a fresh
+        pool when a file hangs or kills its worker."""
+        from haechi.work import WorkResult
+
+        self.set_complete(frozenset())  # no-op when the scan delivered its set
+        self.start()
+        assert self._pool is not None
+        window: deque[tuple[Sighting, AsyncResult[WorkResult]]] = deque()
+        pending = iter(todo)
+        depth = self.settings.workers * 4
+        while True:
+            while len(window) < depth and (place := next(pending, None)) is not None:
+                window.append((place, self._pool.apply_async(_one, (place.content,))))
+            if not window:
+                return
+            place, res = window.popleft()
+            try:
+                result = res.get(timeout=self.timeout)
+            except mp.TimeoutError:
+                reason = (
+                    f"no result after {self.timeout:.0f} s: the file hangs or crashes the decoder"
+                )
+                result = WorkResult(hashes=None, errors=(("decode", reason),))
+                # The only way to stop native code is to end its process; the files that were
+                # in flight beside it start again in a fresh pool.
+                self.close()
+                self.start()
+                window = deque((p, self._pool.apply_async(_one, (p.content,))) for p, _ in window)
+            except Exception as exc:  # an unpicklable result or a worker bug: that file's error
+                result = WorkResult(hashes=None, errors=(("worker", str(exc) or repr(exc)),))
+            yield place, result
+
+
+# The worker side, named here so the parent need not import haechi.work to start the pool.
+def _init(settings: Settings, inbox: SimpleQueue[frozenset[str]]) -> None:
+    from haechi.work import init_process
+
+    init_process(settings, inbox)
+
+
+def _one(content: Content) -> WorkResult:
+    from haechi.work import run_in_process
+
+    return run_in_process(content)

@@ -1,0 +1,50 @@
+"""What a scan reports as it goes: one event per place, a summary per source, and the
+observer that receives them (the CLI draws its progress bar from it). Kept apart from the
+pipeline so the CLI can name these types without loading the pipeline's libraries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from haechi.sources import Source
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """One place handled by the scan, as reported to the CLI."""
+
+    locator: str
+    path: str
+    status: str  # "new", "known", "unchanged", "error"
+    sha256: str | None
+    errors: tuple[str, ...] = ()
+
+
+@dataclass
+class ScanSummary:
+    scan_id: int
+    source: str
+    kind: str
+    seen: int = 0
+    new_items: int = 0
+    known_items: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    messages: int = 0
+    rooms: int = 0
+    media_missing: int = 0
+    seconds: float = 0.0
+    error_lines: list[str] = field(default_factory=list)
+
+
+class Observer:
+    """Receives progress; the CLI draws bars from it, tests may count."""
+
+    def started(self, source: Source, total: int) -> None: ...
+
+    def handled(self, event: ScanEvent) -> None: ...
+
+    def committed(self, shas: Sequence[str]) -> None: ...
