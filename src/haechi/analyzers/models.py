@@ -36,6 +36,29 @@ def bundled_file(distribution: str, filename: str) -> Path:
 def onnx_session(path: Path) -> Any:
     """One CPU session per model per process, created on first use. One thread per session:
     the scan parallelises by process, and more threads per session only contend for cores."""
+    return _session(str(path), path, {})
+
+
+@functools.cache
+def float_weight_session(path: Path) -> Any:
+    """A session for a model whose weights are stored int8 behind DequantizeLinear nodes
+    (OpenCV Zoo's "int8bq" files), computed in float with the weights dequantized once, when
+    the session is built. Two things stop onnxruntime from doing that by itself: the exporter
+    also listed every weight as a graph input (overridable at run time, so never folded), and
+    onnxruntime keeps DequantizeLinear for its int8 kernels. The outputs equal OpenCV DNN's."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    weights = {w.name for w in graph.initializer}
+    used = {name for node in graph.node for name in node.input}
+    inputs = [i for i in graph.input if i.name in used and i.name not in weights]
+    del graph.input[:]
+    graph.input.extend(inputs)
+    return _session(model.SerializeToString(), path, {"session.disable_quant_qdq": "1"})
+
+
+def _session(model: str | bytes, path: Path, config: dict[str, str]) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -43,7 +66,9 @@ def onnx_session(path: Path) -> Any:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    for key, value in config.items():
+        opts.add_session_config_entry(key, value)
     try:
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad file
         raise ConfigError(f"{path}: not a usable ONNX model: {exc}") from exc
