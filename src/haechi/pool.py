@@ -8,6 +8,7 @@ scan while the workers warm up."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections import deque
 from collections.abc import Iterable
 from multiprocessing.pool import AsyncResult, Pool
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from haechi.media import Content
     from haechi.sources import Sighting
     from haechi.work import WorkResult
+
+
+WORKER_NICENESS = 5
 
 
 class WorkerPool:
@@ -104,6 +108,11 @@ class WorkerPool:
 
 # The worker side, named here so the parent need not import haechi.work to start the pool.
 def _init(settings: Settings, inbox: SimpleQueue[frozenset[str]]) -> None:
+    # Workers run one step below the parent: with one worker per core the parent shares a
+    # core with them, and the writer (and its start-up, while the workers load their
+    # models) should not wait for a core. Its work is small; they take whatever it leaves.
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     from haechi.work import init_process
 
     init_process(settings, inbox)

@@ -16,13 +16,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haechi import hooks
-from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
 from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
@@ -36,6 +35,9 @@ from haechi.store.db import Database
 from haechi.store.models import Scan
 from haechi.work import MediaInfo, Worker, WorkResult
 
+if TYPE_CHECKING:
+    from haechi.analyzers.chat_text import ChatTextAnalyzer
+
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
@@ -48,6 +50,8 @@ def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
 
 def text_analyzer(settings: Settings) -> ChatTextAnalyzer | None:
     """The chat-text analyzer, registered like any plug-in (group `haechi.text_analyzers`)."""
+    from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
+
     registry = load_registry("haechi.text_analyzers")
     if "chat_text" not in registry.names():
         return None

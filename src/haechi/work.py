@@ -11,7 +11,7 @@ from haechi.analyzers.hashes import Hashes, HashesAnalyzer
 from haechi.analyzers.registry import enabled_analyzers
 from haechi.config import Settings
 from haechi.errors import HaechiError
-from haechi.media import Content, decode_media
+from haechi.media import Content
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ class Worker:
                 signals.append(StoredSignal(ca.name, ca.version, ca.analyze(content).to_payload()))
             except Exception as exc:  # one analyzer's failure must not lose the others' work
                 errors.append((ca.name, _reason(exc)))
+        from haechi.media import decode_media  # the decoders load in workers, not the parent
+
         try:
             media = decode_media(content, self.settings.limits)
         except HaechiError as exc:

@@ -15,8 +15,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session
 from haechi.analyzers.face_model import MODEL_VERSION
 from haechi.config import Settings
 from haechi.store.persons import FaceTemplate
+
+if TYPE_CHECKING:
+    import faiss
 
 Vectors = npt.NDArray[np.float32]
 DIM = 128
@@ -146,6 +149,8 @@ class TemplateIndex:
             meta = json.loads(meta_file.read_text())
             if meta.get("fingerprint") != fingerprint:
                 return None
+            import faiss  # only once someone is enrolled
+
             index = faiss.read_index(str(index_file))
         except (OSError, ValueError, RuntimeError):
             return None  # missing or damaged: rebuilt from the database
@@ -165,6 +170,8 @@ class TemplateIndex:
             "person_ids": self._person_ids.tolist(),
         }
         tmp_index = index_file.with_suffix(".tmp")
+        import faiss
+
         faiss.write_index(self._index, str(tmp_index))
         tmp_index.replace(index_file)
         tmp_meta = meta_file.with_suffix(".tmp")
@@ -187,6 +194,8 @@ def rewrite_index(session: Session, settings: Settings) -> None:
 
 
 def _make_index(vecs: Vectors) -> faiss.Index:
+    import faiss
+
     index: faiss.Index
     if len(vecs) > EXACT_UP_TO:
         index = faiss.IndexHNSWFlat(DIM, HNSW_M, faiss.METRIC_INNER_PRODUCT)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. Checked with one query on every open, so alembic (~0.1 s to import and
-# read its scripts) loads only to migrate; tests/test_migrations.py keeps it equal to alembic's.
+# read its scripts) loads only to upgrade an older database; tests/test_migrations.py keeps it
+# equal to alembic's head.
 HEAD_REVISION = "0005"
 
 
@@ -39,7 +40,11 @@ class Database:
     def migrate(self) -> None:
         try:
             with self.engine.begin() as conn:
-                if current_revision(conn) == HEAD_REVISION:
+                current = current_revision(conn)
+                if current == HEAD_REVISION:
+                    return
+                if current is None and not inspect(conn).get_table_names():
+                    create_current_schema(conn)
                     return
                 from alembic import command
 
@@ -75,6 +80,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def create_current_schema(conn: Connection) -> None:
+    """A new, empty database gets the models' tables at once and is stamped with the newest
+    migration, as Alembic's own "create_all, then stamp" recipe does; running each migration
+    in turn builds the same schema (tests/test_migrations.py), only slower."""
+    from haechi.store.models import Base
+
+    Base.metadata.create_all(conn)
+    # Alembic's version table, as Alembic creates it.
+    conn.execute(
+        text(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    conn.execute(
+        text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD_REVISION}
+    )
 
 
 def current_revision(conn: Connection) -> str | None:
