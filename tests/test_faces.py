@@ -83,6 +83,45 @@ def small_face_scene(face_src: str, face_px: int, size: tuple[int, int]) -> np.n
 # -- the analyzer ---------------------------------------------------------------------------
 
 
+def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
+    """haechi runs YuNet and SFace in onnxruntime (faster) and decodes YuNet itself; the
+    calibration was made with OpenCV's FaceDetectorYN and FaceRecognizerSF. On every public
+    photo, at two sizes, the detections and the features must be OpenCV's."""
+    import cv2
+
+    from haechi.analyzers import face_model as fm
+    from haechi.analyzers.models import float_weight_session
+    from haechi.analyzers.yunet import YuNet
+
+    models = fm._bundled_model_dir()
+    ours = YuNet(models / fm.DETECTOR_FILE, 0.3, 0.3, 5000)
+    theirs = cv2.FaceDetectorYN.create(str(models / fm.DETECTOR_FILE), "", (320, 320), 0.3, 0.3)
+    sface = float_weight_session(models / fm.RECOGNISER_FILE)
+    recogniser = cv2.FaceRecognizerSF.create(str(models / fm.RECOGNISER_FILE), "")
+    photos = sorted(shared("faces").glob("*.jpg"))
+    faces = 0
+    for photo in photos:
+        full = cv2.imread(str(photo))
+        for side in (640, 300):
+            k = side / max(full.shape[:2])
+            bgr = cv2.resize(full, (round(full.shape[1] * k), round(full.shape[0] * k)))
+            theirs.setInputSize((bgr.shape[1], bgr.shape[0]))
+            _, expected = theirs.detect(bgr)
+            got = ours.detect(bgr)
+            assert len(got) == (0 if expected is None else len(expected)), photo.name
+            if expected is None:
+                continue
+            assert np.abs(got - expected).max() < 1e-2, photo.name
+            for row in expected:
+                crop = recogniser.alignCrop(bgr, row.reshape(1, 15))
+                blob = cv2.dnn.blobFromImage(crop, 1.0, (112, 112), (0, 0, 0), swapRB=True)
+                a = sface.run(None, {"data": blob})[0].ravel()
+                b = recogniser.feature(crop).ravel()
+                assert np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b) > 0.9999, photo.name
+                faces += 1
+    assert len(photos) >= 30 and faces >= 60
+
+
 def test_a_40px_face_in_a_one_megapixel_picture_is_found_and_usable() -> None:
     from haechi.analyzers.faces import faces_in_frame
 

@@ -31,10 +31,9 @@ class FaceBox:
 
 @functools.cache
 def _detector() -> Any:
-    import cv2
+    from haechi.analyzers.yunet import YuNet
 
-    cv2.setNumThreads(1)
-    return cv2.FaceDetectorYN.create(str(bundled_file(*YUNET)), "", (320, 320), SCORE_MIN, 0.3, 20)
+    return YuNet(bundled_file(*YUNET), SCORE_MIN, 0.3, 20)
 
 
 def detect_faces(frame: Frame, max_faces: int = 3) -> list[FaceBox]:
@@ -68,11 +67,7 @@ def _detect_small(frame: Frame, max_faces: int) -> list[FaceBox]:
         )
     )
     bgr = np.ascontiguousarray(look[:, :, ::-1])
-    det = _detector()
-    det.setInputSize((bgr.shape[1], bgr.shape[0]))
-    _, faces = det.detect(bgr)
-    if faces is None:
-        return []
+    faces = _detector().detect(bgr)
     k = frame.small_scale / s
     out = []
     for f in faces:
