@@ -9,6 +9,7 @@ they are reasons to look, never proof."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -85,13 +86,21 @@ def _hf_share(gray: F32, box: tuple[int, int, int, int]) -> float:
     if patch.shape[0] < 16 or patch.shape[1] < 16:
         return 0.0
     patch = patch - patch.mean()
-    win = np.outer(np.hanning(patch.shape[0]), np.hanning(patch.shape[1])).astype(np.float32)
+    win, low, high = _spectrum_masks(*patch.shape)
     p = np.abs(np.fft.rfft2(patch * win)) ** 2
-    fy = np.fft.fftfreq(patch.shape[0])[:, None]
-    fx = np.fft.rfftfreq(patch.shape[1])[None, :]
+    total = p[low].sum()
+    return float(p[high].sum() / (total + 1e-6))
+
+
+@functools.lru_cache(maxsize=64)
+def _spectrum_masks(h: int, w: int) -> tuple[F32, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The Hann window of an h × w patch and its spectrum's bands above 0.02 and 0.25 cycles
+    per pixel; the same for every face of that size, so made once."""
+    win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
     rad = np.sqrt(fx**2 + fy**2)
-    total = p[rad > 0.02].sum()
-    return float(p[rad > 0.25].sum() / (total + 1e-6))
+    return win, rad > 0.02, rad > 0.25
 
 
 def measure(rgb: RGB, face: FaceBox) -> dict[str, float] | None:
@@ -108,14 +117,15 @@ def measure(rgb: RGB, face: FaceBox) -> dict[str, float] | None:
     h, w = gray.shape
     step = max(1, min(face.w, face.h) // WORK_FACE)
     # JPEG grid first, along full-resolution rows (any resize destroys it); every step-th row.
-    rc, _, rr = _masks(h, w, box, step)
+    masks = _masks(h, w, box, step)
     rows = gray[::step]
-    blk = _ratio(_blockiness(rows, rc), _blockiness(rows, rr))
+    blk = _ratio(_blockiness(rows, masks[0]), _blockiness(rows, masks[2]))
     if step > 1:
         gray = np.ascontiguousarray(gray[::step, ::step])
         box = tuple(v // step for v in box)  # type: ignore[assignment]
         h, w = gray.shape
-    core, band, ring = _masks(h, w, box)
+        masks = _masks(h, w, box)
+    core, band, ring = masks
     if ring.sum() < 200 or core.sum() < 200:
         return None
     residual = gray - cv2.medianBlur(gray, 3)
