@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from conftest import haechi, jpeg_bytes, kill_scan_midway, noise_image, write_video
@@ -12,7 +15,10 @@ from sqlalchemy import func, select
 
 from haechi.config import Settings, load_settings
 from haechi.errors import ConfigError
+from haechi.media import FileContent
+from haechi.pool import WorkerPool
 from haechi.scan import analyzer_versions, scan_paths
+from haechi.sources import load_registry as load_sources
 from haechi.store.db import Database
 from haechi.store.items import complete_items
 from haechi.store.models import Item, ItemError, Scan, Sighting, SignalRow
@@ -167,3 +173,71 @@ def test_cli_workers_skip_content_finished_in_an_earlier_scan(tmp_path: Path) ->
     lines = haechi(home, "--workers", "2", "scan", "--json", str(second)).stdout.splitlines()
     got = {json.loads(x)["path"].rsplit("/", 1)[-1]: json.loads(x)["status"] for x in lines}
     assert got == {"cut-again.jpg": "known", "fine-again.jpg": "known", "other.jpg": "new"}
+
+
+@dataclass(frozen=True)
+class _CrashingDecoder(FileContent):
+    """Stands in for a file that makes a decoder crash in native code, which no safe test file
+    can be made to do on purpose: reading it ends the worker process at once, as a segfault
+    would."""
+
+    def open(self) -> BinaryIO:
+        os._exit(139)
+
+
+def test_a_worker_that_dies_costs_only_the_file_it_held(tmp_path: Path) -> None:
+    """That file is reported with the reason; every other file is analysed; the scan goes on
+    in a fresh pool and nothing hangs."""
+    root = tmp_path / "c"
+    root.mkdir()
+    for i in range(6):
+        (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, (640, 480))))
+    settings = load_settings(home=tmp_path / "h", workers=2)
+    places = list(load_sources().open(root, settings).sightings())
+    places[2] = replace(places[2], content=_CrashingDecoder(places[2].content.path, "2.jpg"))
+    pool = WorkerPool(settings)
+    pool.timeout = 10  # the deadline that catches a dead worker, shortened for the test
+    pool.set_complete(frozenset())
+    try:
+        results = list(pool.run(places))
+    finally:
+        pool.close()
+    assert [p.locator for p, _ in results] == [p.locator for p in places]
+    for i, (_, result) in enumerate(results):
+        if i == 2:
+            assert result.hashes is None
+            assert "hangs or crashes the decoder" in result.errors[0][1]
+        else:
+            assert result.errors == () and result.hashes is not None
+            assert {sig.analyzer for sig in result.signals} >= {"pdq", "faces", "nudity"}
+
+
+def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:
+    """A data directory with thousands of finished items: the set (far more than a pipe
+    buffer holds) reaches both workers without blocking anyone, and a copy of a finished
+    item is only hashed, not decoded again."""
+    import hashlib
+    import threading
+
+    root = tmp_path / "c"
+    root.mkdir()
+    for i in range(4):
+        (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, (320, 240))))
+    settings = load_settings(home=tmp_path / "h", workers=2)
+    places = list(load_sources().open(root, settings).sightings())
+    finished = hashlib.sha256((root / "0.jpg").read_bytes()).hexdigest()
+    pool = WorkerPool(settings).start()
+    results: list[tuple[str, bool]] = []
+
+    def scan() -> None:
+        pool.set_complete(frozenset({f"{i:064x}" for i in range(20_000)} | {finished}))
+        results.extend((p.locator, r.already_complete) for p, r in pool.run(places))
+
+    worker = threading.Thread(target=scan, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    done = not worker.is_alive()
+    pool.close()
+    assert done, "the workers never received the finished items"
+    assert results == [("0.jpg", True), ("1.jpg", False), ("2.jpg", False), ("3.jpg", False)]
+    assert not list((settings.home_dir / "tmp").iterdir())  # the hand-over file is gone

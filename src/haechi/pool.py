@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import tempfile
 from collections import deque
 from collections.abc import Iterable
 from multiprocessing.pool import AsyncResult, Pool
-from multiprocessing.queues import SimpleQueue
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,41 +33,44 @@ class WorkerPool:
         # Decode has its own deadline; this margin only catches native hangs and crashes.
         self.timeout = settings.limits.decode_timeout_seconds + 30
         self._pool: Pool | None = None
-        self._inbox: SimpleQueue[frozenset[str]] | None = None
         self._complete: frozenset[str] | None = None
+        # The finished items reach the workers through a file in the data directory: a pipe
+        # would block the parent once the set outgrew its buffer (64 KB, ~1000 items) before
+        # any worker had a file to ask for it.
+        folder = settings.home_dir / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="finished-", suffix=".txt", dir=folder)
+        os.close(fd)
+        self._complete_file = Path(name)
 
     def start(self) -> WorkerPool:
         """Start the worker processes now; `run` uses them."""
         if self._pool is None:
-            self._pool, self._inbox = self._new()
+            self._pool = self.ctx.Pool(
+                self.settings.workers,
+                initializer=_init,
+                initargs=(self.settings, self._complete_file),
+            )
         return self
 
     def set_complete(self, complete: frozenset[str]) -> None:
-        """Items that need no analysis (hashed, then skipped). Delivered once: a pool that
-        serves several sources keeps the first set, which only costs repeated work on items
-        the earlier sources finished; the writer stores nothing twice."""
+        """Items that need no analysis (hashed, then skipped); workers read the set before
+        their first file. Set once: a pool that serves several sources keeps the first set,
+        which only costs repeated work on items the earlier sources finished (the writer
+        stores nothing twice)."""
         if self._complete is not None:
             return
         self._complete = complete
-        if self._inbox is not None:
-            self._deliver(self._inbox)
-
-    def _deliver(self, inbox: SimpleQueue[frozenset[str]]) -> None:
-        assert self._complete is not None
-        for _ in range(self.settings.workers):
-            inbox.put(self._complete)
-
-    def _new(self) -> tuple[Pool, SimpleQueue[frozenset[str]]]:
-        inbox: SimpleQueue[frozenset[str]] = self.ctx.SimpleQueue()
-        pool = self.ctx.Pool(
-            self.settings.workers, initializer=_init, initargs=(self.settings, inbox)
-        )
-        if self._complete is not None:
-            self._deliver(inbox)
-        return pool, inbox
+        part = self._complete_file.with_suffix(".part")
+        part.write_text("\n".join(sorted(complete)), encoding="ascii")
+        part.replace(self._complete_file)  # whole or not at all for a worker that reads it
 
     def close(self) -> None:
         """End the worker processes (also those started but never used)."""
+        self._stop()
+        self._complete_file.unlink(missing_ok=True)
+
+    def _stop(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
@@ -98,7 +102,7 @@ class WorkerPool:
                 result = WorkResult(hashes=None, errors=(("decode", reason),))
                 # The only way to stop native code is to end its process; the files that were
                 # in flight beside it start again in a fresh pool.
-                self.close()
+                self._stop()
                 self.start()
                 window = deque((p, self._pool.apply_async(_one, (p.content,))) for p, _ in window)
             except Exception as exc:  # an unpicklable result or a worker bug: that file's error
@@ -107,7 +111,7 @@ class WorkerPool:
 
 
 # The worker side, named here so the parent need not import haechi.work to start the pool.
-def _init(settings: Settings, inbox: SimpleQueue[frozenset[str]]) -> None:
+def _init(settings: Settings, complete_file: Path) -> None:
     # Workers run one step below the parent: with one worker per core the parent shares a
     # core with them, and the writer (and its start-up, while the workers load their
     # models) should not wait for a core. Its work is small; they take whatever it leaves.
@@ -115,7 +119,7 @@ def _init(settings: Settings, inbox: SimpleQueue[frozenset[str]]) -> None:
         os.nice(WORKER_NICENESS)
     from haechi.work import init_process
 
-    init_process(settings, inbox)
+    init_process(settings, complete_file)
 
 
 def _one(content: Content) -> WorkResult:

@@ -4,6 +4,7 @@ analysed, decode it and run every media analyzer. Workers never touch the databa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from haechi.analyzers.base import ContentAnalyzer, MediaAnalyzer
@@ -110,22 +111,23 @@ def _reason(exc: BaseException) -> str:
 
 
 _worker: Worker | None = None
-_inbox: Any = None  # where the set of finished items arrives (see haechi.pool)
+_complete_file: Path | None = None  # where the parent writes the finished items (haechi.pool)
 
 
-def init_process(settings: Settings, inbox: Any = None) -> None:
+def init_process(settings: Settings, complete_file: Path | None = None) -> None:
     """A worker process's start: build the analyzers and load their models now, while the
     parent is still opening the database."""
-    global _worker, _inbox
+    global _worker, _complete_file
     _worker = Worker(settings)
     _worker.warm()
-    _inbox = inbox
+    _complete_file = complete_file
 
 
 def run_in_process(content: Content) -> WorkResult:
-    global _inbox
+    global _complete_file
     assert _worker is not None, "init_process was not called in this worker"
-    if _inbox is not None:
-        _worker.complete = _inbox.get()
-        _inbox = None
+    if _complete_file is not None:
+        # Written before the parent hands out the first file.
+        _worker.complete = frozenset(_complete_file.read_text(encoding="ascii").split())
+        _complete_file = None
     return _worker.run(content)
