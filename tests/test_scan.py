@@ -18,6 +18,7 @@ from haechi.errors import ConfigError
 from haechi.media import FileContent
 from haechi.pool import WorkerPool
 from haechi.scan import analyzer_versions, scan_paths
+from haechi.sources import Sighting as Place
 from haechi.sources import load_registry as load_sources
 from haechi.store.db import Database
 from haechi.store.items import complete_items
@@ -175,6 +176,17 @@ def test_cli_workers_skip_content_finished_in_an_earlier_scan(tmp_path: Path) ->
     assert got == {"cut-again.jpg": "known", "fine-again.jpg": "known", "other.jpg": "new"}
 
 
+def _photos_for_two_workers(
+    tmp_path: Path, n: int, size: tuple[int, int]
+) -> tuple[Settings, list[Place]]:
+    root = tmp_path / "c"
+    root.mkdir()
+    for i in range(n):
+        (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, size)))
+    settings = load_settings(home=tmp_path / "h", workers=2)
+    return settings, list(load_sources().open(root, settings).sightings())
+
+
 @dataclass(frozen=True)
 class _CrashingDecoder(FileContent):
     """Stands in for a file that makes a decoder crash in native code, which no safe test file
@@ -188,12 +200,7 @@ class _CrashingDecoder(FileContent):
 def test_a_worker_that_dies_costs_only_the_file_it_held(tmp_path: Path) -> None:
     """That file is reported with the reason; every other file is analysed; the scan goes on
     in a fresh pool and nothing hangs."""
-    root = tmp_path / "c"
-    root.mkdir()
-    for i in range(6):
-        (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, (640, 480))))
-    settings = load_settings(home=tmp_path / "h", workers=2)
-    places = list(load_sources().open(root, settings).sightings())
+    settings, places = _photos_for_two_workers(tmp_path, 6, (640, 480))
     places[2] = replace(places[2], content=_CrashingDecoder(places[2].content.path, "2.jpg"))
     pool = WorkerPool(settings)
     pool.timeout = 10  # the deadline that catches a dead worker, shortened for the test
@@ -219,13 +226,9 @@ def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:
     import hashlib
     import threading
 
-    root = tmp_path / "c"
-    root.mkdir()
-    for i in range(4):
-        (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, (320, 240))))
-    settings = load_settings(home=tmp_path / "h", workers=2)
-    places = list(load_sources().open(root, settings).sightings())
-    finished = hashlib.sha256((root / "0.jpg").read_bytes()).hexdigest()
+    settings, places = _photos_for_two_workers(tmp_path, 4, (320, 240))
+    with places[0].content.open() as fh:
+        finished = hashlib.sha256(fh.read()).hexdigest()
     pool = WorkerPool(settings).start()
     results: list[tuple[str, bool]] = []
 
