@@ -59,15 +59,15 @@ def _fingerprint(rows: list[tuple[int, int]], model_version: str) -> str:
 class TemplateIndex:
     """Enrolled templates only. Build it with `load` (or `for_person`), query with `search`."""
 
-    def __init__(self, index: faiss.Index, template_ids: npt.NDArray[np.int64],
+    def __init__(self, index: faiss.Index | None, template_ids: npt.NDArray[np.int64],
                  person_ids: npt.NDArray[np.int64], fingerprint: str) -> None:  # fmt: skip
-        self._index = index
+        self._index = index  # None: nobody is enrolled
         self._template_ids = template_ids
         self._person_ids = person_ids
         self.fingerprint = fingerprint
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return 0 if self._index is None else int(self._index.ntotal)
 
     @classmethod
     def load(
@@ -87,6 +87,12 @@ class TemplateIndex:
         if cached is not None and cached.fingerprint == fp:
             return cached
         paths = index_paths(settings)
+        if not rows:
+            # Nobody enrolled: nothing to search, and no file may keep a removed template.
+            for p in paths:
+                p.unlink(missing_ok=True)
+            none = np.zeros(0, np.int64)
+            return cls(None, none, none, fp)
         cached = cls._read(paths, fp)
         if cached is not None:
             return cached
@@ -126,6 +132,7 @@ class TemplateIndex:
         n = len(faces)
         if n == 0 or len(self) == 0:
             return [[] for _ in range(n)]
+        assert self._index is not None
         q = np.ascontiguousarray(faces, dtype=np.float32).reshape(n, DIM)
         sims, idx = self._index.search(q, min(k, len(self)))
         out: list[list[TemplateHit]] = []
@@ -171,6 +178,8 @@ class TemplateIndex:
         }
         tmp_index = index_file.with_suffix(".tmp")
         import faiss
+
+        assert self._index is not None, "an empty index is never written"
 
         faiss.write_index(self._index, str(tmp_index))
         tmp_index.replace(index_file)
