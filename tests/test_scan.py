@@ -244,3 +244,22 @@ def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:
     assert done, "the workers never received the finished items"
     assert results == [("0.jpg", True), ("1.jpg", False), ("2.jpg", False), ("3.jpg", False)]
     assert not list((settings.home_dir / "tmp").iterdir())  # the hand-over file is gone
+
+
+def test_a_killed_scans_hand_over_file_is_removed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    settings = load_settings(home=tmp_path / "h", workers=2)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    folder = settings.home_dir / "tmp"
+    folder.mkdir(parents=True)
+    orphan = folder / f"finished-{gone}-abc.txt"
+    orphan.write_text("0" * 64)
+    live = folder / f"finished-{os.getpid()}-abc.txt"  # a scan still running here
+    live.write_text("0" * 64)
+    pool = WorkerPool(settings)
+    pool.close()
+    assert not orphan.exists() and live.exists()
+    assert len(list(folder.iterdir())) == 1

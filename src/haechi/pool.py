@@ -39,7 +39,8 @@ class WorkerPool:
         # any worker had a file to ask for it.
         folder = settings.home_dir / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="finished-", suffix=".txt", dir=folder)
+        _remove_orphans(folder)
+        fd, name = tempfile.mkstemp(prefix=f"finished-{os.getpid()}-", suffix=".txt", dir=folder)
         os.close(fd)
         self._complete_file = Path(name)
 
@@ -108,6 +109,20 @@ class WorkerPool:
             except Exception as exc:  # an unpicklable result or a worker bug: that file's error
                 result = WorkResult(hashes=None, errors=(("worker", str(exc) or repr(exc)),))
             yield place, result
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Hand-over files of scans that were killed (their process is gone)."""
+    for path in folder.glob("finished-*"):
+        pid = path.name.split("-")[1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # alive, someone else's
 
 
 # The worker side, named here so the parent need not import haechi.work to start the pool.
