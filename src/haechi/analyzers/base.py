@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from haechi.config import Settings
-from haechi.media import Content, Media
+from haechi.media import BytesContent, Content, Frame, Media
+from haechi.media.types import RGB
 
 JSON = Any
 
@@ -39,6 +40,19 @@ class Example(Generic[I, S]):
 
     input: I
     expected: S
+
+
+def example_media(rgb: RGB) -> Media:
+    """A still picture (H × W × 3 uint8 RGB) as the Media an analyzer receives, for examples."""
+    frame = Frame(rgb=rgb)
+    return Media(
+        content=BytesContent(b"", "example"),
+        kind="image",
+        format="png",
+        width=frame.width,
+        height=frame.height,
+        frames=(frame,),
+    )
 
 
 class Analyzer(ABC, Generic[I, S]):

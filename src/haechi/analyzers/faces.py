@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from haechi.analyzers.base import Example, MediaAnalyzer, Signal
+from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face, FaceModel
 from haechi.config import Settings
-from haechi.media import BytesContent, Frame, Media
+from haechi.media import Frame, Media
 
 Vector = npt.NDArray[np.float32]
 
@@ -209,24 +209,12 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
             embedding=None,
         )
         yield Example(
-            _media(rgb),
+            example_media(np.ascontiguousarray(rgb)),
             Faces(MODEL_NAME, version, 1, (FaceFrame(t=None, faces=(face,)),)),
         )
         y, x = np.mgrid[0:240, 0:320]
         plain = np.stack([(x % 256), (y % 256), ((x + y) % 256)], axis=-1).astype(np.uint8)
-        yield Example(_media(plain), Faces(MODEL_NAME, version, 1, ()))
-
-
-def _media(rgb: npt.NDArray[np.uint8]) -> Media:
-    frame = Frame(rgb=np.ascontiguousarray(rgb))
-    return Media(
-        content=BytesContent(b"", "example"),
-        kind="image",
-        format="png",
-        width=frame.width,
-        height=frame.height,
-        frames=(frame,),
-    )
+        yield Example(example_media(plain), Faces(MODEL_NAME, version, 1, ()))
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

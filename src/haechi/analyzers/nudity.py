@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from haechi.analyzers.base import Example, MediaAnalyzer, Signal
+from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
 from haechi.analyzers.models import bundled_file, onnx_session
-from haechi.media import BytesContent, Frame, Media
+from haechi.media import Frame, Media
 from haechi.media.types import RGB
 
 F32 = npt.NDArray[np.float32]
@@ -272,16 +272,7 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
         # A flat grey card and a colour gradient: nothing in them is a body. The expected
         # scores were computed once with the pinned models; they pin pre- and post-processing.
         for rgb, global_score in _REFERENCE:
-            frame = Frame(rgb=rgb())
-            media = Media(
-                content=BytesContent(b"", "example"),
-                kind="image",
-                format="png",
-                width=frame.width,
-                height=frame.height,
-                frames=(frame,),
-            )
-            yield Example(media, Nudity(global_score, global_score, 0.0, (), None))
+            yield Example(example_media(rgb()), Nudity(global_score, global_score, 0.0, (), None))
 
 
 def _grey() -> RGB:

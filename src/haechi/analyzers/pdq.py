@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pdqhash
 
-from haechi.analyzers.base import Example, MediaAnalyzer, Signal
-from haechi.media import BytesContent, Frame, Media
+from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
+from haechi.media import Media
 from haechi.media.types import RGB
 
 
@@ -78,16 +78,7 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
         # Hashes of synthetic images computed once with the reference implementation; they pin
         # the conversion and bit order, which a refactor could silently change.
         for rgb, expected, quality in _REFERENCE:
-            frame = Frame(rgb=rgb())
-            media = Media(
-                content=BytesContent(b"", "example"),
-                kind="image",
-                format="png",
-                width=frame.width,
-                height=frame.height,
-                frames=(frame,),
-            )
-            yield Example(media, Pdq(pdq=expected, quality=quality))
+            yield Example(example_media(rgb()), Pdq(pdq=expected, quality=quality))
 
 
 def _diagonal() -> RGB:
