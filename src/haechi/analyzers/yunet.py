@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from haechi.analyzers.models import float_weight_model, session_for
+from haechi.analyzers.models import cached_session, float_weight_model
 
 Rows = npt.NDArray[np.float32]  # x, y, w, h, 5 × (x, y) landmarks, score; input pixels
 STRIDES: Final[tuple[int, ...]] = (8, 16, 32)
@@ -26,16 +26,7 @@ class YuNet:
     def __init__(
         self, path: Path, score_threshold: float, nms_threshold: float, top_k: int = 5000
     ) -> None:
-        model = float_weight_model(path)
-        # The file fixes a 640 × 640 input; the network is fully convolutional, and OpenCV
-        # reshapes it to each image's size, so the sizes are left open here too.
-        for value in (*model.graph.input, *model.graph.output):
-            for i, dim in enumerate(value.type.tensor_type.shape.dim):
-                if value.name == model.graph.input[0].name and i < 2:
-                    continue
-                dim.ClearField("dim_value")
-                dim.dim_param = f"{value.name}_{i}"
-        self.session: Any = session_for(model, path)
+        self.session: Any = cached_session(path, "float-any-size", lambda: _any_size(path))
         self.input = self.session.get_inputs()[0].name
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
@@ -90,3 +81,16 @@ class YuNet:
         rows[:, 5:14:2] = (kps[:, 1::2] + r[:, None]) * stride
         rows[:, 14] = score[idx]
         return rows
+
+
+def _any_size(path: Path) -> Any:
+    """The network with float weights and open input sizes: the file fixes 640 × 640, but the
+    network is fully convolutional and OpenCV reshapes it to each image's size."""
+    model = float_weight_model(path)
+    for value in (*model.graph.input, *model.graph.output):
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if value.name == model.graph.input[0].name and i < 2:
+                continue
+            dim.ClearField("dim_value")
+            dim.dim_param = f"{value.name}_{i}"
+    return model
