@@ -357,6 +357,11 @@ class FaceModel:
         self.model = MODEL_NAME
         self.model_version = MODEL_VERSION
 
+    def warm(self) -> None:
+        """Run each network once: onnxruntime sets up its buffers on the first run."""
+        self.detect(np.zeros((480, 640, 3), np.uint8))
+        self._embed_aligned(np.zeros((112, 112, 3), np.uint8))
+
     # -- detection ---------------------------------------------------------
 
     def _run(self, img: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

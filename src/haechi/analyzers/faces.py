@@ -108,15 +108,16 @@ class Faces(Signal):
 
 
 @functools.cache
-def _model() -> FaceModel:
-    """One model per process: the scan's workers each load it once, on first use."""
+def shared_model() -> FaceModel:
+    """One model per process, loaded on first use (or by the scan's fork server, which its
+    workers inherit it from)."""
     return FaceModel()
 
 
 def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
     """Faces of one frame, found on the frame's shared 640-px copy (see face_model). Memoised
     on the frame: the synthetic-media cues look at the same faces without a second search."""
-    m = model or _model()
+    m = model or shared_model()
     return frame.memo(("faces", m.model_version), lambda: m.detect(frame.rgb, frame.small))
 
 
@@ -133,10 +134,10 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
             cv2.setNumThreads(1)
 
     def warm(self) -> None:
-        _model()
+        shared_model()
 
     def analyze(self, item: Media) -> Faces:
-        model = _model()
+        model = shared_model()
         frames = []
         for frame in item.frames:
             found = faces_in_frame(frame, model)

