@@ -14,7 +14,7 @@ from conftest import haechi, jpeg_bytes, kill_scan_midway, noise_image, write_vi
 from sqlalchemy import func, select
 
 from haechi.config import Settings, load_settings
-from haechi.errors import ConfigError
+from haechi.errors import ConfigError, HaechiError
 from haechi.media import FileContent
 from haechi.pool import WorkerPool
 from haechi.scan import analyzer_versions, scan_paths
@@ -217,6 +217,25 @@ def test_a_worker_that_dies_costs_only_the_file_it_held(tmp_path: Path) -> None:
         else:
             assert result.errors == () and result.hashes is not None
             assert {sig.analyzer for sig in result.signals} >= {"pdq", "faces", "nudity"}
+
+
+def test_workers_that_cannot_start_stop_the_scan_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool starts in a background thread; when the system refuses the processes (here:
+    the fork fails as under a process limit), the scan says so instead of waiting."""
+    settings, places = _photos_for_two_workers(tmp_path, 2, (320, 240))
+    pool = WorkerPool(settings)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pool.ctx, "Pool", refused)
+    try:
+        with pytest.raises(HaechiError, match=r"could not be started: .*temporarily unavailable"):
+            list(pool.run(places))
+    finally:
+        pool.close()
 
 
 def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:

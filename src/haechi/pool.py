@@ -22,6 +22,8 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from haechi.errors import HaechiError
+
 if TYPE_CHECKING:
     from haechi.config import Settings
     from haechi.media import Content
@@ -52,6 +54,7 @@ class WorkerPool:
         self.timeout = settings.limits.decode_timeout_seconds + 30
         self._pool: Pool | None = None
         self._opening: threading.Thread | None = None
+        self._failed: Exception | None = None
         self._complete: frozenset[str] | None = None
         # The finished items reach the workers through a file in the data directory: a pipe
         # would block the parent once the set outgrew its buffer (64 KB, ~1000 items) before
@@ -71,9 +74,14 @@ class WorkerPool:
         return self
 
     def _open(self) -> None:
-        self._pool = self.ctx.Pool(
-            self.settings.workers, initializer=_init, initargs=(self.settings, self._complete_file)
-        )
+        try:
+            self._pool = self.ctx.Pool(
+                self.settings.workers,
+                initializer=_init,
+                initargs=(self.settings, self._complete_file),
+            )
+        except Exception as exc:  # raised again by `_ready`, in the thread that scans
+            self._failed = exc
 
     def _ready(self) -> Pool:
         self.start()
@@ -81,7 +89,8 @@ class WorkerPool:
             self._opening.join()
             self._opening = None
         if self._pool is None:
-            raise RuntimeError("the worker processes could not be started")
+            failed, self._failed = self._failed, None
+            raise HaechiError(f"the worker processes could not be started: {failed}") from failed
         return self._pool
 
     def set_complete(self, complete: frozenset[str]) -> None:
