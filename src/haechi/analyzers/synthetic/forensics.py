@@ -60,7 +60,8 @@ def _masks(
     rows 0, row_step, 2*row_step, ... of a window h × w."""
     x, y, bw, bh = box
     yy, xx = np.ogrid[0:h:row_step, 0:w]
-    # Squared radii against squared bounds: the same regions without a square root per pixel.
+    # Squared radii against squared bounds: no square root per pixel (a pixel lying exactly on
+    # a bound may fall the other way, which moves a cue by ~1e-4 at most).
     r2 = ((xx - (x + bw / 2)) / (bw / 2)) ** 2 + ((yy - (y + bh / 2)) / (bh / 2)) ** 2
     core, band_in, band_out, ring_in, ring_out = _BOUNDS2
     return r2 < core, (r2 >= band_in) & (r2 < band_out), (r2 >= ring_in) & (r2 < ring_out)
