@@ -6,8 +6,9 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, replace
+from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from conftest import haechi, jpeg_bytes, kill_scan_midway, noise_image, write_video
@@ -223,19 +224,47 @@ def test_workers_that_cannot_start_stop_the_scan_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pool starts in a background thread; when the system refuses the processes (here:
-    the fork fails as under a process limit), the scan says so instead of waiting."""
+    every start method fails as under a process limit), the scan says so instead of
+    waiting."""
     settings, places = _photos_for_two_workers(tmp_path, 2, (320, 240))
     pool = WorkerPool(settings)
 
     def refused(*args: object, **kwargs: object) -> None:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(pool.ctx, "Pool", refused)
+    monkeypatch.setattr(BaseContext, "Pool", refused)
     try:
         with pytest.raises(HaechiError, match=r"could not be started: .*temporarily unavailable"):
             list(pool.run(places))
     finally:
         pool.close()
+
+
+def test_without_a_fork_server_the_workers_are_fresh_interpreters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the fork server cannot run, the scan still gets its workers (started with
+    'spawn', which loads the models in each) and the same results."""
+    settings, places = _photos_for_two_workers(tmp_path, 4, (320, 240))
+    real_pool = BaseContext.Pool
+
+    def no_fork_server(ctx: BaseContext, *args: Any, **kwargs: Any) -> Any:
+        if ctx.get_start_method() == "forkserver":
+            raise OSError(28, "No space left on device")
+        return real_pool(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(BaseContext, "Pool", no_fork_server)
+    pool = WorkerPool(settings)
+    pool.set_complete(frozenset())
+    try:
+        results = list(pool.run(places))
+    finally:
+        pool.close()
+    assert pool.ctx.get_start_method() == "spawn"
+    assert [p.locator for p, _ in results] == [p.locator for p in places]
+    assert all(
+        r.errors == () and {"pdq", "faces"} <= {s.analyzer for s in r.signals} for _, r in results
+    )
 
 
 def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:

@@ -6,18 +6,22 @@ Workers are forks of one server process (multiprocessing's 'forkserver') that im
 libraries and loaded the bundled models once (haechi.preload): one process pays the ~0.5 s of
 start-up per worker that 'spawn' paid in each, while the parent opens the database on the
 other core. The server holds no database connection and no thread of ours, unlike the parent.
+Where there is no fork server (Windows) or it cannot start, workers are fresh interpreters
+('spawn') that load the models themselves.
 
 This module imports nothing heavy: the CLI starts the pool first and loads the rest of the
 scan while the server warms up."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterable
+from multiprocessing.context import BaseContext
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,18 +42,26 @@ PRELOAD = ["haechi.preload"]
 def start_fork_server() -> None:
     """Start the workers' fork server now (it loads the models, ~0.6 s, in its own process);
     the CLI calls this first thing for a scan, before its own imports and the database."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _context() -> BaseContext:
+    """'forkserver' where the system has it (Linux, macOS); else 'spawn' (Windows), where each
+    worker imports and loads the models itself."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
+    return ctx
 
 
 class WorkerPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ctx = mp.get_context("forkserver")
-        self.ctx.set_forkserver_preload(PRELOAD)
+        self.ctx = _context()
         # Decode has its own deadline; this margin only catches native hangs and crashes.
         self.timeout = settings.limits.decode_timeout_seconds + 30
         self._pool: Pool | None = None
@@ -74,14 +86,18 @@ class WorkerPool:
         return self
 
     def _open(self) -> None:
+        args = (self.settings, self._complete_file)
+        self._failed = None
         try:
-            self._pool = self.ctx.Pool(
-                self.settings.workers,
-                initializer=_init,
-                initargs=(self.settings, self._complete_file),
-            )
+            self._pool = self.ctx.Pool(self.settings.workers, initializer=_init, initargs=args)
         except Exception as exc:  # raised again by `_ready`, in the thread that scans
             self._failed = exc
+        if self._pool is None and self.ctx.get_start_method() != "spawn":
+            # A fork server that cannot run (no room for its socket, say): fresh interpreters
+            # are slower to start but need nothing more.
+            self.ctx = mp.get_context("spawn")
+            with contextlib.suppress(Exception):
+                self._pool = self.ctx.Pool(self.settings.workers, initializer=_init, initargs=args)
 
     def _ready(self) -> Pool:
         self.start()
