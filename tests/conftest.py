@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from haechi.config import Settings, load_settings
+from haechi.persons.enrol import Consent
 from haechi.store.db import Database
 from haechi.store.vault import KeyFile, Vault
 
@@ -236,3 +237,14 @@ def kill_scan_midway(home: Path, root: Path, *, workers: int, table: str, rows: 
     assert proc.poll() is None, "the scan ended before it could be killed; give it more work"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def person_consent(scope: str) -> Consent:
+    """person_01's consent to `scope`, as the enrolment tests record it."""
+    return Consent(
+        text="I agree that haechi matches my face in collected material.",
+        consented_by="person_01 (test)",
+        for_whom="person_01",
+        scope=scope,
+        verified_how="test fixture",
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, shared
+from conftest import haechi, jpeg_bytes, noise_image, person_consent, shared
 from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
@@ -31,13 +31,7 @@ from haechi.store.db import Database
 from haechi.store.findings import Finding
 from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
 
-CONSENT = Consent(
-    text="I agree that haechi matches my face in collected material.",
-    consented_by="person_01 (test)",
-    for_whom="person_01",
-    scope="match faces and own-media hashes",
-    verified_how="test fixture",
-)
+CONSENT = person_consent("match faces and own-media hashes")
 
 
 def photo(name: str) -> Path:

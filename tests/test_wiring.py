@@ -6,12 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import haechi, shared
+from conftest import haechi, person_consent, shared
 from sqlalchemy import select
 
 from haechi.config import Settings
 from haechi.evidence.context import open_vault
-from haechi.persons.enrol import Consent, enrol
+from haechi.persons.enrol import enrol
 from haechi.persons.forget import forget
 from haechi.scan import scan_paths
 from haechi.store.custody import CustodyLogEntry, verify
@@ -20,13 +20,7 @@ from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
 from haechi.store.items import iter_items
 
-CONSENT = Consent(
-    text="I agree that haechi matches my face in collected material.",
-    consented_by="person_01 (test)",
-    for_whom="person_01",
-    scope="match faces",
-    verified_how="test fixture",
-)
+CONSENT = person_consent("match faces")
 
 
 def test_a_finding_preserves_its_item_and_forget_is_logged_anonymously(
