@@ -10,12 +10,12 @@ PYTEST_WORKERS ?= 2
 # pictures). PostgreSQL for the second test leg is installed by scripts/postgres-test-server.
 SYSDEPS := fonts-nanum
 
-.PHONY: demo test lint bench evaluate-faces install clean sysdeps
+.PHONY: demo test check lint bench evaluate-faces install clean sysdeps
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,demo]'
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
 
 install: $(STAMP)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The fast lane for everyday work (under two minutes): lint, types and every test not marked slow,
+# on SQLite. `make test` runs everything, on both databases.
+check: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not slow"
 
 # The same suite twice: on SQLite files, then on a throwaway PostgreSQL server
 # (scripts/postgres-test-server installs Debian's postgresql when missing; needs root then).

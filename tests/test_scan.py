@@ -112,6 +112,7 @@ def test_parallel_scan_equals_serial_scan(tmp_path: Path) -> None:
     assert results[0] == results[1]
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_a_killed_scan_resumes_with_every_item_exactly_once(tmp_path: Path) -> None:
     root = tmp_path / "big"

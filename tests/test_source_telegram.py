@@ -90,8 +90,6 @@ def test_every_shared_export_scans_with_counts_matching_the_file(
 
 
 def test_shared_exports_are_present() -> None:
-    if not SHARED.exists():
-        pytest.skip(f"shared test data missing: {SHARED}")
     assert len(_exports()) == 6
 
 
@@ -237,6 +235,7 @@ def test_scan_and_rooms_json_through_the_cli(tmp_path: Path) -> None:
     assert isinstance(room["risk"], float) and isinstance(room["reasons"], list)
 
 
+@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_a_killed_export_scan_resumes_with_every_message_once(tmp_path: Path) -> None:
     root = tmp_path / "export"

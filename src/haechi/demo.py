@@ -7,7 +7,6 @@ import io
 import shutil
 import zipfile
 import zlib
-from importlib.util import find_spec
 from pathlib import Path
 
 import av
@@ -19,7 +18,7 @@ from sqlalchemy import select
 
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
-from haechi.errors import ConfigError
+from haechi.examples import example_photo, example_photo_path
 from haechi.matching.pdq import compare_frames, distance
 from haechi.persons.enrol import Consent, enrol
 from haechi.scan import scan_paths
@@ -33,20 +32,12 @@ DEMO_ALIAS = "astronaut-demo"
 
 
 def astronaut_path() -> Path:
-    """NASA's portrait of Eileen Collins (public domain), as bundled in scikit-image's wheel.
-    Read from the package folder, so nothing is fetched."""
-    spec = find_spec("skimage")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the demo needs scikit-image (pip install 'haechi[demo]')")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "astronaut.png"
-    if not path.is_file():
-        raise ConfigError(f"scikit-image is installed but {path} is missing")
-    return path
+    """NASA's portrait of Eileen Collins (public domain), shipped inside the package."""
+    return example_photo_path()
 
 
 def astronaut() -> Image.Image:
-    with Image.open(astronaut_path()) as im:
-        return im.convert("RGB")
+    return example_photo()
 
 
 def _jpeg(im: Image.Image, quality: int) -> bytes:
@@ -253,7 +244,7 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
 
 
 def _enrol_demo_person(settings: Settings, db: Database, console: Console) -> None:
-    """Enrol the astronaut from one photo, read where scikit-image installed it (nothing is
+    """Enrol the astronaut from one photo, shipped inside the package (nothing is
     copied), with a consent record marked as a demo."""
     with db.session() as s:
         if s.scalar(select(Person.id).where(Person.alias == DEMO_ALIAS)) is not None:

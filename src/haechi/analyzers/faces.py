@@ -192,12 +192,12 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Media, Faces]]:
-        # NASA's public-domain astronaut portrait (bundled in scikit-image): one frontal face;
-        # box measured once with the pinned weights. And a generated picture with no face.
-        from haechi.demo import astronaut
+        # NASA's public-domain astronaut portrait (package data): one frontal face; box
+        # measured once with the pinned weights. And a generated picture with no face.
+        from haechi.examples import example_photo
 
         version = MODEL_VERSION
-        rgb = np.asarray(astronaut())
+        rgb = np.asarray(example_photo())
         face = FaceRecord(
             box=(178, 64, 90, 108),
             landmarks=(),
