@@ -43,26 +43,40 @@ def enrol_cmd(
         list[Path] | None,
         typer.Option(help="The person's own image or video to look for (hashed, never kept)."),
     ] = None,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add",
+            help="Add the photos / --own-media to an already enrolled alias, under her recorded "
+            "consent (her findings stay).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Enrol a person, with their consent: photos become face templates, own files become
-    hashes (PDQ, MD5); nothing else is stored. Already scanned items are matched at once."""
-    from haechi.persons.enrol import Consent, enrol
+    hashes (PDQ, MD5); nothing else is stored. Already scanned items are matched at once.
+    With --add, more photos or own files join an enrolled person."""
+    from haechi.persons.enrol import Consent, add_to_person, enrol
 
-    result = enrol(
-        state.db(),
-        state.settings(),
-        alias,
-        Consent(
-            text=consent,
-            consented_by=consent_by if consent_by is not None else alias,
-            for_whom=for_whom if for_whom is not None else alias,
-            scope=scope,
-            verified_how=verified_how,
-        ),
-        photos or [],
-        own_media or [],
-    )
+    if add:
+        if consent:
+            raise typer.BadParameter("--add uses the consent already recorded; leave out --consent")
+        result = add_to_person(state.db(), state.settings(), alias, photos or [], own_media or [])
+    else:
+        result = enrol(
+            state.db(),
+            state.settings(),
+            alias,
+            Consent(
+                text=consent,
+                consented_by=consent_by if consent_by is not None else alias,
+                for_whom=for_whom if for_whom is not None else alias,
+                scope=scope,
+                verified_how=verified_how,
+            ),
+            photos or [],
+            own_media or [],
+        )
     if as_json:
         print_json(
             {
@@ -78,9 +92,15 @@ def enrol_cmd(
     for r in result.refused:
         console.print(f"[yellow]refused[/] {r.file}: {r.reason}", highlight=False)
     console.print(
-        f"enrolled [bold]{result.alias}[/]: {result.templates} face template(s), "
+        f"{'added to' if add else 'enrolled'} [bold]{result.alias}[/]: "
+        f"{result.templates} face template(s), "
         f"{result.own_media} own file(s) hashed; {result.findings} finding(s) in items already "
         "scanned. The photos were not stored.",
+        highlight=False,
+    )
+    console.print(
+        f"next: `haechi scan PATH…` to look for her, `haechi findings --person {result.alias}`",
+        markup=False,
         highlight=False,
     )
 

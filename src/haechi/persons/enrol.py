@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from haechi import hooks
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face
@@ -25,6 +26,7 @@ from haechi.errors import HaechiError, InputError
 from haechi.matching.faces import TemplateIndex
 from haechi.matching.findings import match_stored
 from haechi.media import BytesContent, decode_media
+from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
 from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
 
@@ -139,22 +141,22 @@ def own_media_hashes(
     return media.kind, md5, hashes
 
 
-def enrol(
-    db: Database,
-    settings: Settings,
-    alias: str,
-    consent: Consent | None,
-    photos: Sequence[Path],
-    own_media: Sequence[Path] = (),
-) -> EnrolResult:
-    consent = check_consent(consent)
-    alias = alias.strip()
-    if not alias:
-        raise InputError("give an alias for the person (--alias)")
+@dataclass(frozen=True)
+class _Prepared:
+    """What an enrolment keeps of the files it was given: templates and hashes, never bytes."""
+
+    faces: tuple[Face, ...]
+    hashed: tuple[tuple[str, str, list[list[object]]], ...]  # (kind, md5, pdq frames)
+    refused: tuple[Refusal, ...]
+
+
+def _prepare(
+    settings: Settings, photos: Sequence[Path], own_media: Sequence[Path], limit: int
+) -> _Prepared:
     if not photos and not own_media:
         raise InputError("give at least one photo of the person, or --own-media files")
-    if len(photos) > MAX_PHOTOS:
-        raise InputError(f"at most {MAX_PHOTOS} photos per enrolment ({len(photos)} given)")
+    if len(photos) > limit:
+        raise InputError(f"at most {MAX_PHOTOS} photos per person ({len(photos)} given)")
     refused: list[Refusal] = []
     faces: list[Face] = []
     for p in photos:
@@ -162,7 +164,6 @@ def enrol(
             faces.append(template_from_photo(_read(p, settings), p.name, settings))
         except InputError as exc:
             refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
-    _check_same_person(faces, settings.thresholds.face_min_similarity)
     hashed: list[tuple[str, str, list[list[object]]]] = []
     for p in own_media:
         try:
@@ -172,9 +173,79 @@ def enrol(
     if not faces and not hashed:
         detail = "; ".join(f"{r.file}: {r.reason}" for r in refused)
         raise InputError(f"nothing to enrol, every file was refused: {detail}")
+    return _Prepared(tuple(faces), tuple(hashed), tuple(refused))
+
+
+def _store(s: Session, person_id: int, prepared: _Prepared) -> tuple[int, int]:
+    """Adds the templates and the own-media hashes not already held; (templates, files) added."""
+    for f in prepared.faces:
+        assert f.embedding is not None
+        s.add(
+            FaceTemplate(
+                person_id=person_id,
+                embedding=np.asarray(f.embedding, dtype="<f4").tobytes(),
+                model=MODEL_NAME,
+                model_version=MODEL_VERSION,
+                quality={
+                    "size_px": f.quality.size_px,
+                    "blur": round(f.quality.blur, 4),
+                    "pose": round(f.quality.pose, 3),
+                    "score": round(f.det_score, 4),
+                },
+            )
+        )
+    seen_md5 = set(s.scalars(select(OwnMediaHash.md5).where(OwnMediaHash.person_id == person_id)))
+    added = 0
+    for kind, md5, hashes in prepared.hashed:
+        if md5 in seen_md5:
+            continue
+        seen_md5.add(md5)
+        added += 1
+        s.add(OwnMediaHash(person_id=person_id, kind=kind, md5=md5, pdq={"hashes": hashes}))
+    s.flush()
+    return len(prepared.faces), added
+
+
+def _log(
+    s: Session, settings: Settings, person_id: int, what: str, counts: tuple[int, int]
+) -> None:
+    # Counts only, under the person's row id: the permanent log must hold nothing that names
+    # her or describes her face (see forget).
+    from haechi.evidence.context import actor_name
+
+    append(
+        s,
+        CustodyEvent(
+            actor_name(settings),
+            CustodyAction.ENROLLED,
+            f"person:{person_id}",
+            {"what": what, "templates": counts[0], "own_media": counts[1]},
+        ),
+    )
+
+
+def enrol(
+    db: Database,
+    settings: Settings,
+    alias: str,
+    consent: Consent | None,
+    photos: Sequence[Path],
+    own_media: Sequence[Path] = (),
+) -> EnrolResult:
+    """Enrol a new person under `alias` with her consent record; see the module docstring."""
+    consent = check_consent(consent)
+    alias = alias.strip()
+    if not alias:
+        raise InputError("give an alias for the person (--alias)")
     with db.session() as s:
         if s.scalar(select(Person.id).where(Person.alias == alias)) is not None:
-            raise InputError(f"{alias!r} is already enrolled (use another alias, or forget first)")
+            raise InputError(
+                f"{alias!r} is already enrolled: add photos or files to her record with "
+                "`haechi enrol --alias ALIAS --add PHOTO…` (or --own-media), or use another alias"
+            )
+    prepared = _prepare(settings, photos, own_media, MAX_PHOTOS)
+    _check_same_person(list(prepared.faces), settings.thresholds.face_min_similarity)
+    with db.session() as s:
         person = Person(alias=alias)
         s.add(person)
         s.flush()
@@ -189,35 +260,53 @@ def enrol(
                 given_at=consent.given_at or datetime.now(UTC),
             )
         )
-        for f in faces:
-            assert f.embedding is not None
-            s.add(
-                FaceTemplate(
-                    person_id=person.id,
-                    embedding=np.asarray(f.embedding, dtype="<f4").tobytes(),
-                    model=MODEL_NAME,
-                    model_version=MODEL_VERSION,
-                    quality={
-                        "size_px": f.quality.size_px,
-                        "blur": round(f.quality.blur, 4),
-                        "pose": round(f.quality.pose, 3),
-                        "score": round(f.det_score, 4),
-                    },
-                )
-            )
-        seen_md5: set[str] = set()
-        for kind, md5, hashes in hashed:
-            if md5 in seen_md5:
-                continue
-            seen_md5.add(md5)
-            s.add(OwnMediaHash(person_id=person.id, kind=kind, md5=md5, pdq={"hashes": hashes}))
-        s.flush()
+        counts = _store(s, person.id, prepared)
+        _log(s, settings, person.id, "enrolled", counts)
         new = match_stored(s, settings, person.id)
         person_id = person.id
     with db.session() as s:
         TemplateIndex.load(s, settings)  # writes the index file with the new templates
     hooks.findings_created(db, new)
-    return EnrolResult(person_id, alias, len(faces), len(seen_md5), tuple(refused), len(new))
+    return EnrolResult(person_id, alias, counts[0], counts[1], prepared.refused, len(new))
+
+
+def add_to_person(
+    db: Database,
+    settings: Settings,
+    alias: str,
+    photos: Sequence[Path],
+    own_media: Sequence[Path] = (),
+) -> EnrolResult:
+    """Add photos (as templates) or own files (as hashes) to an enrolled person, under the
+    consent already recorded; her findings stay. New photos must show the same person as her
+    templates. Already scanned items are matched again with what was added."""
+    alias = alias.strip()
+    with db.session() as s:
+        person_id = s.scalar(select(Person.id).where(Person.alias == alias))
+        if person_id is None:
+            raise InputError(f"{alias!r} is not enrolled: enrol her first (with her consent)")
+        held = list(s.scalars(select(FaceTemplate).where(FaceTemplate.person_id == person_id)))
+    prepared = _prepare(settings, photos, own_media, MAX_PHOTOS - len(held))
+    thr = settings.thresholds.face_min_similarity
+    if prepared.faces and held:
+        stored = np.stack([np.frombuffer(t.embedding, dtype="<f4") for t in held])
+        for face in prepared.faces:
+            assert face.embedding is not None
+            if float((stored @ np.asarray(face.embedding, dtype=np.float32)).max()) < thr:
+                raise InputError(
+                    f"a new photo does not show the person enrolled as {alias!r} (it resembles "
+                    "none of her templates); nothing was added"
+                )
+    else:
+        _check_same_person(list(prepared.faces), thr)
+    with db.session() as s:
+        counts = _store(s, person_id, prepared)
+        _log(s, settings, person_id, "added", counts)
+        new = match_stored(s, settings, person_id)
+    with db.session() as s:
+        TemplateIndex.load(s, settings)
+    hooks.findings_created(db, new)
+    return EnrolResult(person_id, alias, counts[0], counts[1], prepared.refused, len(new))
 
 
 def _check_same_person(faces: list[Face], threshold: float) -> None:

@@ -108,6 +108,7 @@ class CustodyAction(StrEnum):
     TIMESTAMPED = "timestamped"
     DELETED = "deleted"
     FORGOTTEN = "forgotten"
+    ENROLLED = "enrolled"  # templates or own-media hashes added to a person (counts only)
     KEY_ROTATED = "key_rotated"
 
 
