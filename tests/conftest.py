@@ -27,6 +27,8 @@ from haechi.store.vault import KeyFile, Vault
 # The public test data, copied into the repository (tests/data/SOURCES.md gives each file's origin
 # and licence) so that a clone alone passes the suite; HAECHI_TESTDATA points elsewhere for trials.
 SHARED = Path(os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parent / "data")
+# Tests read English messages whatever the machine's locale; test_i18n asks for Korean itself.
+os.environ["HAECHI_LANG"] = "en"
 # When set (an admin URL of a PostgreSQL server), every test runs on its own fresh PostgreSQL
 # database instead of an SQLite file: the same suite, the other backend.
 POSTGRES = os.environ.get("HAECHI_TEST_POSTGRES")

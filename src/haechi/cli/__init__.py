@@ -20,6 +20,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
 )
 from haechi.cli.app import app, err, state
 from haechi.errors import HaechiError
+from haechi.i18n import _
 
 __all__ = ["app", "main"]
 
@@ -30,10 +31,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except HaechiError as exc:
         if state.debug:
             raise
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        label = _("error:")
+        err.print(f"[red]{label}[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted; work committed so far is kept, run the same command to resume")
+        err.print(_("interrupted; work committed so far is kept, run the same command to resume"))
         sys.exit(130)
 
 

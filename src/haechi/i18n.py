@@ -1,0 +1,45 @@
+"""The language people read haechi in: Korean or English, from `HAECHI_LANG` or the system
+locale. Messages are written in English inside `_()` and translated from gettext catalogues
+(`haechi/locale/<lang>/LC_MESSAGES/haechi.mo`, compiled from the `.po` files with Babel: `make
+i18n`). Machine output (`--json`, file formats, custody entries) is never translated.
+
+This module sits at the bottom of the layers: any module that words a message for a person may
+import `_` from here."""
+
+from __future__ import annotations
+
+import gettext
+import os
+from functools import cache
+from importlib.resources import files
+
+DOMAIN = "haechi"
+LANGUAGES = ("en", "ko")
+
+
+def language() -> str:
+    """'ko' or 'en': `HAECHI_LANG` first, then the locale variables gettext reads."""
+    for var in ("HAECHI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "").strip().lower()
+        if not value:
+            continue
+        code = value.split(":")[0].split("_")[0].split(".")[0].split("-")[0]
+        return code if code in LANGUAGES else "en"
+    return "en"
+
+
+@cache
+def _translations(lang: str) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    localedir = files("haechi") / "locale"
+    return gettext.translation(DOMAIN, str(localedir), languages=[lang], fallback=True)
+
+
+def _(message: str) -> str:
+    """`message` in the reader's language (English when no translation exists)."""
+    return _translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations(language()).ngettext(singular, plural, n)
