@@ -37,7 +37,8 @@ on_forget: list[Callable[[Database, PersonForgotten], None]] = []
 
 def _builtins() -> None:
     """The project's own hooks register on first use, like a plug-in would."""
-    import haechi.evidence.wiring  # noqa: F401
+    import haechi.evidence.wiring
+    import haechi.services.wiring  # noqa: F401
 
 
 def findings_created(db: Database, ids: Sequence[int]) -> None:

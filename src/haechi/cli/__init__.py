@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from haechi.cli import (  # noqa: F401  (each module registers its commands)
     capture,
+    cases,
     core,
     evidence,
     network,

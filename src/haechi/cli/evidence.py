@@ -140,8 +140,15 @@ def verify_cmd(
 
 @evidence_app.command("export")
 def export_cmd(
-    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
-    to: Annotated[Path, typer.Option("--to", help="New folder, or a path ending in .zip.")],
+    items: Annotated[
+        list[str] | None, typer.Argument(help="Items: SHA-256 or a unique prefix.")
+    ] = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="New folder, or a path ending in .zip.")
+    ] = None,
+    case: Annotated[
+        int | None, typer.Option("--case", help="Package every item of this case.")
+    ] = None,
     recipient: Annotated[
         list[str] | None,
         typer.Option("--recipient", "-r", help="The investigator's age public key (age1…)."),
@@ -160,17 +167,32 @@ def export_cmd(
     from haechi.evidence.package import export_package
 
     settings, db = state.settings(), state.db()
+    if to is None:
+        raise InputError("say where the package goes: --to FOLDER (or a path ending in .zip)")
+    refs = list(items or [])
+    case_ref = None
+    if case is not None:
+        from haechi.services.cases import case_item_shas, get_case
+
+        refs += case_item_shas(db, case)
+        case_ref = f"case {case}"
+        title = title or get_case(db, case).case.title or case_ref
     res = export_package(
         db,
         settings,
-        items,
+        refs,
         to,
         actor=actor_name(settings),
         title=title,
+        case_ref=case_ref,
         recipients=recipient or [],
         plain_media=plain_media,
         include_media=not no_media,
     )
+    if case is not None:
+        from haechi.services.cases import record
+
+        record(db, case, actor_name(settings), "exported", items=len(res.items), to=res.path.name)
     out.print(f"evidence package written: {res.path}")
     out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
     seqs = ", ".join(map(str, res.custody_seqs))

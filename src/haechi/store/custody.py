@@ -109,6 +109,7 @@ class CustodyAction(StrEnum):
     DELETED = "deleted"
     FORGOTTEN = "forgotten"
     ENROLLED = "enrolled"  # templates or own-media hashes added to a person (counts only)
+    CASE = "case"  # a case opened or changed (free text only by its SHA-256)
     KEY_ROTATED = "key_rotated"
 
 
