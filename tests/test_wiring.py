@@ -57,7 +57,8 @@ def test_a_finding_preserves_its_item_and_forget_is_logged_anonymously(
     with db.session() as s:
         entries = s.scalars(select(CustodyLogEntry).order_by(CustodyLogEntry.seq)).all()
         actions = [e.action for e in entries]
-        assert actions == ["captured", "forgotten"]
+        assert actions == ["enrolled", "captured", "forgotten"]
+        assert "minji" not in str([(e.object_ref, e.details) for e in entries])
         gone = entries[-1]
         assert gone.object_ref.startswith("person:") and "minji" not in gone.object_ref
         assert not gone.details

@@ -16,6 +16,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     evidence,
     network,
     persons,
+    review,
     rooms,
     watch,
 )

@@ -160,6 +160,14 @@ def export_cmd(
         bool, typer.Option("--no-media", help="Hashes, sightings and log only; no media.")
     ] = False,
     title: Annotated[str | None, typer.Option(help="Case title for the report.")] = None,
+    authorise_minor: Annotated[
+        bool,
+        typer.Option(
+            "--authorise-minor",
+            help="Include media of items flagged as a possible minor (logged; authorised "
+            "investigators only).",
+        ),
+    ] = False,
 ) -> None:
     """Write an evidence package: manifest.json, media, custody excerpt, report (Korean and
     English, HTML and PDF) and SHA256SUMS."""
@@ -172,11 +180,11 @@ def export_cmd(
     refs = list(items or [])
     case_ref = None
     if case is not None:
-        from haechi.services.cases import case_item_shas, get_case
+        from haechi.services.cases import case_item_shas
 
         refs += case_item_shas(db, case)
         case_ref = f"case {case}"
-        title = title or get_case(db, case).case.title or case_ref
+        title = title or case_ref  # the case title is free text: it stays out of the log
     res = export_package(
         db,
         settings,
@@ -188,6 +196,7 @@ def export_cmd(
         recipients=recipient or [],
         plain_media=plain_media,
         include_media=not no_media,
+        authorise_minor=authorise_minor,
     )
     if case is not None:
         from haechi.services.cases import record

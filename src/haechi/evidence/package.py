@@ -49,6 +49,7 @@ from haechi.store.custody import (
 )
 from haechi.store.db import Database
 from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
+from haechi.store.findings import minor_items
 from haechi.store.models import SignalRow
 from haechi.store.vault import Vault
 
@@ -90,6 +91,7 @@ def export_package(
     plain_media: bool = False,
     include_media: bool = True,
     as_zip: bool | None = None,
+    authorise_minor: bool = False,
 ) -> PackageResult:
     """Build an evidence package of `items` (SHA-256s or unique prefixes). Items not yet in
     the vault are captured first. `case_ref`/`title` name the case the package is for (cases
@@ -123,6 +125,8 @@ def export_package(
 
     with db.session() as s:
         shas = list(dict.fromkeys(store.get_item(s, ref).sha256 for ref in items))
+        minors = minor_items(s, shas)
+    withheld = set() if authorise_minor else minors
     for sha in shas:
         with db.session() as s:
             preserved = s.get(EvidenceItem, sha) is not None
@@ -141,7 +145,18 @@ def export_package(
     build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     try:
         manifest, custody_rows = _write_contents(
-            db, settings, vault, shas, build, mode, age_keys, recipients, actor, title, case_ref
+            db,
+            settings,
+            vault,
+            shas,
+            build,
+            mode,
+            age_keys,
+            recipients,
+            actor,
+            title,
+            case_ref,
+            withheld,
         )
         manifest["package_id"] = package_id
         _write_json(build / "manifest.json", manifest)
@@ -175,7 +190,12 @@ def export_package(
                             "recipients": list(recipients),
                             "case": case_ref,
                             "title": title,
-                        },
+                        }
+                        | (
+                            {"minor_media_authorised": True}
+                            if authorise_minor and sha in minors and mode != "none"
+                            else {}
+                        ),
                     ),
                 )
                 seqs.append(rec.seq)
@@ -201,6 +221,7 @@ def _write_contents(
     actor: str,
     title: str | None,
     case_ref: str | None,
+    withheld: set[str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     (build / "custody").mkdir()
     if mode != "none":
@@ -265,6 +286,9 @@ def _write_contents(
                 timestamp["cert_file"] = "custody/tsa-cert.pem"
     for it in items_json:
         if mode == "none":
+            continue
+        if it["sha256"] in withheld:  # a possible minor: no copy leaves without authorisation
+            it["media_withheld"] = "possible minor"
             continue
         ext = _extension(it)
         name = f"media/{it['sha256']}{ext}" + (".age" if mode == "age" else "")

@@ -4,16 +4,17 @@ so a rescan or a repeated match never adds a second row."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from haechi.store.models import Base, utcnow
 
 KINDS = ("face_match", "own_media_match", "hash_bank_match")
-STATUSES = ("open", "confirmed", "dismissed")
+STATUSES = ("open", "escalated", "confirmed", "dismissed")
 
 
 class Finding(Base):
@@ -42,3 +43,18 @@ class Finding(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     possible_minor: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def minor_items(session: Session, shas: Iterable[str]) -> set[str]:
+    """Items with a finding flagged as a possible minor: their media stays out of exports,
+    reports and drafts unless an authorisation is given (and logged)."""
+    wanted = list(shas)
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(Finding.item_sha256)
+            .where(Finding.item_sha256.in_(wanted), Finding.possible_minor.is_(True))
+            .distinct()
+        )
+    )
