@@ -10,6 +10,7 @@ sits in a payload, so a new analyzer or a new output cannot leak one by forgetti
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, TypeVar
 
@@ -19,10 +20,15 @@ _BIOMETRIC_KEY = re.compile(r"embedding|template|vector|feature_?vec", re.IGNORE
 T = TypeVar("T")
 
 
+@functools.lru_cache(maxsize=4096)
+def _biometric_name(key: str) -> bool:
+    return _BIOMETRIC_KEY.search(key) is not None
+
+
 def is_biometric_field(key: str, value: Any) -> bool:
     """A field that may carry a face vector. Counts and ids (`templates: 3`,
     `template_id: 12`) and empty values say nothing about a face and may stay."""
-    if not _BIOMETRIC_KEY.search(key):
+    if not _biometric_name(key):
         return False
     return not (value is None or isinstance(value, bool | int))
 
@@ -33,15 +39,20 @@ def without_biometrics(obj: T) -> T:
     return _strip(obj)  # type: ignore[no-any-return]
 
 
+# Values with nothing inside: returned without a call (most of every payload).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _strip(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {
-            k: _strip(v)
-            for k, v in obj.items()
-            if not (isinstance(k, str) and is_biometric_field(k, v))
-        }
+        out = {}
+        for k, v in obj.items():
+            if isinstance(k, str) and is_biometric_field(k, v):
+                continue
+            out[k] = v if type(v) in _LEAVES else _strip(v)
+        return out
     if isinstance(obj, list):
-        return [_strip(v) for v in obj]
+        return [v if type(v) in _LEAVES else _strip(v) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(_strip(v) for v in obj)
+        return tuple(v if type(v) in _LEAVES else _strip(v) for v in obj)
     return obj

@@ -52,5 +52,7 @@ def json_text(obj: Any, indent: int | None = None) -> str:
     """`obj` as JSON (one line unless `indent`), safe to print: decoding it gives back exactly
     `obj`."""
     text = json.dumps(obj, ensure_ascii=False, default=str, indent=indent)
+    if text.isascii():  # nearly every line: nothing to escape
+        return text
     # These characters can only occur inside JSON strings, where `\\uXXXX` means the same.
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
