@@ -21,6 +21,9 @@ from conftest import database_for, haechi, jpeg_bytes, noise_image
 from haechi.network.export import gexf13_problems
 from haechi.safe_text import json_text, visible, xml_safe
 
+# One scan of a folder and an export with every hostile name: ~8 s for the module.
+pytestmark = pytest.mark.slow
+
 # name -> how it must read on the terminal
 HOSTILE = {
     "[/]": "[/]",
