@@ -13,7 +13,9 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 
 from haechi.analyzers.pdq import PdqFrame
@@ -21,6 +23,7 @@ from haechi.config import Settings
 from haechi.examples import example_photo, example_photo_path
 from haechi.matching.pdq import compare_frames, distance
 from haechi.persons.enrol import Consent, enrol
+from haechi.safe_text import visible
 from haechi.scan import scan_paths
 from haechi.store import items as store
 from haechi.store.db import Database
@@ -160,15 +163,20 @@ def build_corpus(root: Path) -> dict[str, str]:
     return what
 
 
+def _esc(value: object) -> str:
+    # The data directory is the user's: a `[` in its path must not be read as markup.
+    return escape(visible(value))
+
+
 def run_demo(settings: Settings, db: Database, console: Console, *, fresh: bool = False) -> None:
     root = settings.home_dir / "demo-corpus"
     if fresh and root.exists():
         shutil.rmtree(root)
     if not root.exists():
-        console.print(f"building the demo corpus in {root} …")
+        console.print(f"building the demo corpus in {_esc(root)} …")
         build_corpus(root)
     _enrol_demo_person(settings, db, console)
-    console.print(f"scanning {root} …")
+    console.print(f"scanning {_esc(root)} …")
     (summary,) = scan_paths(db, settings, [root])
     console.print(
         f"\n[bold]{summary.seen}[/] files handled: {summary.new_items} new items, "
@@ -232,9 +240,9 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
         table.add_column("file")
         table.add_column("reason")
         for v, e in bad:
-            table.add_row(_where(v, root), e)
+            table.add_row(Text(visible(_where(v, root))), Text(visible(e)))
         for problem in errors:
-            table.add_row(problem.locator, problem.reason)
+            table.add_row(Text(visible(problem.locator)), Text(visible(problem.reason)))
         console.print(table)
     console.print(
         "\nNext: `haechi items` lists every item, `haechi show SHA256` shows one, "

@@ -20,7 +20,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     rooms,
     watch,
 )
-from haechi.cli.app import app, err, state
+from haechi.cli.app import app, err, esc, state
 from haechi.errors import HaechiError
 from haechi.i18n import _
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if state.debug:
             raise
         label = _("error:")
-        err.print(f"[red]{label}[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{label}[/] {esc(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print(_("interrupted; work committed so far is kept, run the same command to resume"))

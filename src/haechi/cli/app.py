@@ -1,18 +1,27 @@
 """The Typer app, the shared state (settings and database, built on first use) and output helpers.
-Command modules import `app` from here and register themselves."""
+Command modules import `app` from here and register themselves.
+
+Every printer goes through the helpers at the end: outside strings (names, titles, paths,
+messages, reasons) reach the terminal only through `esc` (inside our own markup), `text` or
+`add_row` (table cells), never as markup and never with raw control characters; JSON only
+through `print_json`, which drops biometric fields (haechi.redact)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from haechi import __version__
 from haechi.config import Settings, load_settings
+from haechi.redact import without_biometrics
+from haechi.safe_text import json_text, visible
 
 if TYPE_CHECKING:
     from haechi.store.db import Database
@@ -87,5 +96,28 @@ def redact_url(url: str) -> str:
 
 
 def print_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    """One JSON Lines record on stdout, without face vectors, safe for a terminal."""
+    sys.stdout.write(json_text(without_biometrics(obj)) + "\n")
     sys.stdout.flush()
+
+
+def esc(value: object) -> str:
+    """An outside value for an f-string printed with markup: control characters visible,
+    brackets escaped (a file named `[/]` crashed rich; `[bold red]x[/bold red].png` showed as
+    `x.png`)."""
+    return escape(visible(value))
+
+
+def text(value: object, style: str = "") -> Text:
+    """An outside value as rich text: never parsed as markup, control characters visible."""
+    return Text(visible(value), style=style)
+
+
+def text_block(value: object) -> Text:
+    """Outside text of several lines: each line as `text`, the line breaks kept."""
+    return Text("\n".join(visible(line) for line in str(value).split("\n")))
+
+
+def add_row(table: Table, *cells: object) -> None:
+    """A table row: `Text` cells (our own styling) as they are, every other cell as `text`."""
+    table.add_row(*(c if isinstance(c, Text) else text(c) for c in cells))

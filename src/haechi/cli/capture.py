@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from haechi.cli.app import app, err, human_size, out, print_json, state
+from haechi.cli.app import app, err, esc, human_size, out, print_json, state
 from haechi.errors import InputError
 from haechi.progress import Observer, ScanEvent, ScanSummary
 
@@ -49,7 +49,7 @@ def capture(
             if as_json:
                 print_json({"url": url, "error": str(exc)})
             else:
-                err.print(f"[red]not captured[/] {exc}", highlight=False, soft_wrap=True)
+                err.print(f"[red]not captured[/] {esc(exc)}", highlight=False, soft_wrap=True)
             continue
         events = _Events()
         (summary,) = scan_paths(db, settings, [cap.warc], observer=events, source_kind="warc")
@@ -96,15 +96,17 @@ def _print(
     events: list[ScanEvent],
     urls: dict[str, str | None],
 ) -> None:
-    console.print(f"[bold]{cap.url}[/]", highlight=False)
+    console.print(f"[bold]{esc(cap.url)}[/]", highlight=False)
     if cap.final_url != cap.url:
-        console.print(f"  redirected to {cap.final_url}", highlight=False)
+        console.print(f"  redirected to {esc(cap.final_url)}", highlight=False)
     ok = [f for f in cap.fetches if f.problem is None and f.redirected_to is None]
     total = sum(f.size for f in ok)
     console.print(f"  fetched {len(ok)} URL(s), {human_size(total)}", highlight=False)
     for f in cap.problems:
-        console.print(f"  [yellow]not captured[/] {f.problem}", highlight=False, soft_wrap=True)
-    console.print(f"  WARC {cap.warc}", highlight=False)
+        console.print(
+            f"  [yellow]not captured[/] {esc(f.problem)}", highlight=False, soft_wrap=True
+        )
+    console.print(f"  WARC {esc(cap.warc)}", highlight=False)
     console.print(f"  sha256 {cap.sha256}", highlight=False)
     console.print(
         f"  media: {summary.seen} scanned, {summary.new_items} new, "
@@ -114,7 +116,7 @@ def _print(
     for e in [e for e in events if e.status == "error"][:50]:
         where = urls.get(e.locator) or e.path
         console.print(
-            f"  [yellow]bad media[/] {where}: {'; '.join(e.errors)}",
+            f"  [yellow]bad media[/] {esc(where)}: {esc('; '.join(e.errors))}",
             highlight=False,
             soft_wrap=True,
         )

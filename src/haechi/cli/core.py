@@ -21,7 +21,17 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from haechi.cli.app import app, err, human_size, out, print_json, redact_url, state
+from haechi.cli.app import (
+    add_row,
+    app,
+    err,
+    esc,
+    human_size,
+    out,
+    print_json,
+    redact_url,
+    state,
+)
 from haechi.pool import WorkerPool
 from haechi.progress import Observer, ScanEvent, ScanSummary
 
@@ -37,13 +47,15 @@ def init() -> None:
     """Create the data directory and database (done on first use anyway)."""
     s = state.settings()
     state.db()
-    out.print(f"data directory ready: {s.home_dir}")
-    out.print(f"database: {redact_url(s.db_url)}")
+    out.print(f"data directory ready: {esc(s.home_dir)}")
+    out.print(f"database: {esc(redact_url(s.db_url))}")
     from haechi.evidence.context import init_vault
 
     _, created = init_vault(s)
     key = "passphrase (HAECHI_VAULT__PASSPHRASE)" if s.vault.passphrase else s.vault_key_file
-    out.print(f"evidence vault {'created' if created else 'ready'}: {s.vault_dir} (key: {key})")
+    out.print(
+        f"evidence vault {'created' if created else 'ready'}: {esc(s.vault_dir)} (key: {esc(key)})"
+    )
 
 
 class _RateColumn(ProgressColumn):
@@ -61,7 +73,7 @@ class _CliObserver(Observer):
 
     def started(self, source: Source, total: int) -> None:
         if self.progress is not None:
-            label = f"{source.kind} {source.name}"
+            label = esc(f"{source.kind} {source.name}")  # the bar renders it as markup
             self.task = self.progress.add_task(label, total=total)
 
     def handled(self, event: ScanEvent) -> None:
@@ -150,7 +162,8 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
         table.add_column(col, justify="left" if col == "source" else "right")
     for sm in summaries:
         rate = sm.seen / sm.seconds if sm.seconds > 0 else 0.0
-        table.add_row(
+        add_row(
+            table,
             f"{sm.kind}: {sm.source}",
             str(sm.seen),
             str(sm.new_items),
@@ -163,7 +176,7 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
     console.print(table)
     for sm in summaries:
         for line in sm.error_lines[:50]:
-            console.print(f"[yellow]skipped[/] {line}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]skipped[/] {esc(line)}", highlight=False, soft_wrap=True)
         if len(sm.error_lines) > 50:
             console.print(f"… and {len(sm.error_lines) - 50} more (see `haechi items --errors`)")
 
@@ -194,7 +207,8 @@ def items_cmd(
                 print_json(view.to_json())
                 continue
             q = view.pdq.get("quality")
-            table.add_row(
+            add_row(
+                table,
                 view.sha256[:12],
                 view.kind or "-",
                 view.format or "-",
@@ -209,7 +223,7 @@ def items_cmd(
         out.print(table)
         out.print(f"{n} item(s)")
         for e in orphans:
-            out.print(f"[yellow]unread[/] {e.locator}: {e.reason}", highlight=False)
+            out.print(f"[yellow]unread[/] {esc(e.locator)}: {esc(e.reason)}", highlight=False)
 
 
 @app.command()
@@ -241,9 +255,9 @@ def show(
     if len(pdq.get("frames", [])) > 20:
         out.print(f"  … {len(pdq['frames']) - 20} more frames")
     if view.notes:
-        out.print(f"notes: {view.notes}")
+        out.print(f"notes: {esc(view.notes)}", highlight=False)
     for e in view.errors:
-        out.print(f"[yellow]error[/] {e}")
+        out.print(f"[yellow]error[/] {esc(e)}", highlight=False)
     out.print(f"seen {len(view.sightings)} time(s):")
     for sg in view.sightings:
         extra = " ".join(
@@ -251,7 +265,7 @@ def show(
             for k, v in (("room", sg.room), ("message", sg.message_id), ("by", sg.poster))
             if v
         )
-        out.print(f"  {sg.path}  {extra}", highlight=False)
+        out.print(f"  {esc(sg.path)}  {esc(extra)}", highlight=False)
 
 
 @app.command()
@@ -262,7 +276,7 @@ def doctor() -> None:
     ok = True
     for check in run_checks(state.settings()):
         mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-        out.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
+        out.print(f"{mark}  {esc(check.name)}: {esc(check.detail)}", highlight=False)
         ok &= check.ok
     if not ok:
         raise typer.Exit(1)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haechi.cli.app import app, err, out, print_json, state
+from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
 from haechi.errors import HaechiError, InputError, IntegrityError
 
 # Each command imports the store parts it uses: `haechi scan` loads this module too.
@@ -35,9 +35,11 @@ def _timestamp_if_configured() -> None:
         with state.db().session() as s:
             row = timestamp_head(s, cfg)
             seq, gen = row.seq, row.gen_time
-        err.print(f"custody head (seq {seq}) timestamped by {cfg.url} at {gen:%Y-%m-%d %H:%M:%S}Z")
+        err.print(
+            f"custody head (seq {seq}) timestamped by {esc(cfg.url)} at {gen:%Y-%m-%d %H:%M:%S}Z"
+        )
     except TimestampError as exc:
-        err.print(f"[yellow]warning:[/] the custody head was not timestamped: {exc}")
+        err.print(f"[yellow]warning:[/] the custody head was not timestamped: {esc(exc)}")
 
 
 @evidence_app.command("capture")
@@ -58,12 +60,14 @@ def capture_cmd(
             res = capture_item(db, settings, ref, actor, reason)
         except HaechiError as exc:
             failed += 1
-            err.print(f"[red]not captured[/] {ref}: {exc}", highlight=False, soft_wrap=True)
+            err.print(
+                f"[red]not captured[/] {esc(ref)}: {esc(exc)}", highlight=False, soft_wrap=True
+            )
             continue
         if res.vault_created:
             err.print(
-                f"created the evidence vault in {settings.vault_dir} "
-                f"(key: {settings.vault_key_file})"
+                f"created the evidence vault in {esc(settings.vault_dir)} "
+                f"(key: {esc(settings.vault_key_file)})"
             )
         if as_json:
             print_json(res.__dict__)
@@ -133,7 +137,7 @@ def verify_cmd(
             }
         )
     else:
-        out.print(report.render(), highlight=False, markup=False, end="")
+        out.print(text_block(report.render()), highlight=False, end="")
     if not report.ok:
         raise typer.Exit(IntegrityError.exit_code)
 
@@ -202,7 +206,7 @@ def export_cmd(
         from haechi.services.cases import record
 
         record(db, case, actor_name(settings), "exported", items=len(res.items), to=res.path.name)
-    out.print(f"evidence package written: {res.path}")
+    out.print(f"evidence package written: {esc(res.path)}")
     out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
     seqs = ", ".join(map(str, res.custody_seqs))
     out.print(f"  SHA256SUMS sha256: {res.sha256sums} (custody seq {seqs})")
@@ -235,7 +239,8 @@ def log_cmd(
     for col in ("seq", "time (UTC)", "actor", "action", "object", "details"):
         table.add_column(col)
     for r in rows:
-        table.add_row(
+        add_row(
+            table,
             str(r.seq),
             format_time(r.at)[:19],
             r.actor,
@@ -287,7 +292,7 @@ def shared_cmd(
                     {"with": with_, "note": note},
                 ),
             )
-            out.print(f"{sha}  shared with {with_} (custody seq {rec.seq})")
+            out.print(f"{sha}  shared with {esc(with_)} (custody seq {rec.seq})")
 
 
 @evidence_app.command("head")
@@ -300,7 +305,7 @@ def head_cmd(
 
     with state.db().session() as s:
         anchor = write_head_file(s, to)
-    out.print(f"custody head seq {anchor.seq} {anchor.head_hash} written to {to}")
+    out.print(f"custody head seq {anchor.seq} {anchor.head_hash} written to {esc(to)}")
 
 
 @evidence_app.command("timestamp")

@@ -4,18 +4,20 @@ dossier per account."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from haechi.cli.app import app, err, out, print_json, state
+from haechi.cli.app import add_row, app, err, esc, out, print_json, state
 from haechi.errors import InputError, NotFoundError
 from haechi.network.dossier import dossier as make_dossier
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 from haechi.network.summary import rooms_by_reach, top_roles
+from haechi.redact import without_biometrics
+from haechi.safe_text import json_text
 
 network_app = typer.Typer(
     help="The distribution network: creator candidates, sellers, distributors, requesters and "
@@ -60,8 +62,9 @@ def network(
     for col in ("role", "account", "content", "evidence", "certainty", "for example"):
         table.add_column(col, justify="right" if col in ("content", "evidence") else "left")
     for r in rows:
-        table.add_row(
-            f"{ROLE_LABELS[r.role][0]}\n{ROLE_LABELS[r.role][1]}",
+        add_row(
+            table,
+            Text(f"{ROLE_LABELS[r.role][0]}\n{ROLE_LABELS[r.role][1]}"),
             f"{r.name} ({r.account})",
             str(r.content),
             str(r.evidence),
@@ -73,7 +76,8 @@ def network(
     for col in ("room", "risk", "content", "first seen here", "rooms reached", "accounts"):
         rt.add_column(col, justify="left" if col == "room" else "right")
     for room in rooms:
-        rt.add_row(
+        add_row(
+            rt,
             f"{room.name} ({room.room})",
             f"{room.risk:.2f}" + (" flagged" if room.flagged else ""),
             str(room.content),
@@ -113,7 +117,7 @@ def export(
     (write_graphml if kind == "graphml" else write_gexf)(net, tmp)
     tmp.replace(to)
     err.print(
-        f"wrote {to} ({kind}): {len(net.accounts)} accounts, {len(net.rooms)} rooms, "
+        f"wrote {esc(to)} ({kind}): {len(net.accounts)} accounts, {len(net.rooms)} rooms, "
         f"{len(net.clusters)} content clusters"
     )
 
@@ -144,7 +148,7 @@ def picture(
     from haechi.network.render import render_cluster
 
     render_cluster(net, cluster, to)
-    err.print(f"wrote {to} (content {cluster})")
+    err.print(f"wrote {esc(to)} (content {esc(cluster)})")
 
 
 @network_app.command("dossier")
@@ -158,5 +162,5 @@ def dossier(
         print_json(doc)
         return
     to.parent.mkdir(parents=True, exist_ok=True)
-    to.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    err.print(f"wrote {to}")
+    to.write_text(json_text(without_biometrics(doc), indent=2), encoding="utf-8")
+    err.print(f"wrote {esc(to)}")

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haechi.cli.app import app, err, out, print_json, state
+from haechi.cli.app import add_row, app, err, esc, out, print_json, state
 
 # Each command imports what it uses (the store, the face model): `haechi scan` loads this
 # module too, and must not wait for them.
@@ -90,9 +90,9 @@ def enrol_cmd(
         return
     console = out
     for r in result.refused:
-        console.print(f"[yellow]refused[/] {r.file}: {r.reason}", highlight=False)
+        console.print(f"[yellow]refused[/] {esc(r.file)}: {esc(r.reason)}", highlight=False)
     console.print(
-        f"{'added to' if add else 'enrolled'} [bold]{result.alias}[/]: "
+        f"{'added to' if add else 'enrolled'} [bold]{esc(result.alias)}[/]: "
         f"{result.templates} face template(s), "
         f"{result.own_media} own file(s) hashed; {result.findings} finding(s) in items already "
         "scanned. The photos were not stored.",
@@ -148,7 +148,8 @@ def persons_cmd(
             if as_json:
                 print_json(row)
                 continue
-            table.add_row(
+            add_row(
+                table,
                 p.alias,
                 p.created_at.strftime("%Y-%m-%d"),
                 c.consented_by if c else "-",
@@ -176,7 +177,7 @@ def forget_cmd(
         raise typer.Exit(1)
     result = forget(state.db(), state.settings(), alias)
     removed = ", ".join(f"{n} {what}" for what, n in result.removed)
-    out.print(f"forgot {result.alias}: removed {removed}", highlight=False)
+    out.print(f"forgot {esc(result.alias)}: removed {removed}", highlight=False)
 
 
 @app.command("findings")
@@ -258,7 +259,8 @@ def findings_cmd(
                     }
                 )
                 continue
-            table.add_row(
+            add_row(
+                table,
                 str(f.id),
                 f.kind,
                 alias or "-",

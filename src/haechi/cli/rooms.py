@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from haechi.cli.app import app, out, print_json, state
+from haechi.cli.app import add_row, app, out, print_json, state, text
 
 
 @app.command()
@@ -32,13 +33,13 @@ def rooms(
     for col in ("risk", "room", "kind", "messages", "media", "why"):
         table.add_column(col, justify="right" if col in ("risk", "messages", "media") else "left")
     for room in shown:
-        why = "; ".join(r.text for r in room.reasons[:3])
+        why = text("; ".join(r.text for r in room.reasons[:3]))
         if room.top_lines:
-            mid, score, text = room.top_lines[0]
-            why += f"\nline {mid} ({score:.2f}): {text[:80]}"
-        mark = "[bold red]" if room.flagged else ""
-        table.add_row(
-            f"{mark}{room.risk:.2f}",
+            mid, score, line = room.top_lines[0]
+            why.append("\n").append_text(text(f"line {mid} ({score:.2f}): {line[:80]}"))
+        add_row(
+            table,
+            Text(f"{room.risk:.2f}", style="bold red" if room.flagged else ""),
             f"{room.name or '-'} ({room.id})",
             room.kind or "-",
             str(room.messages),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from haechi.cli.app import app, err, out, print_json, state
+from haechi.cli.app import app, err, out, print_json, state, text
 from haechi.errors import ConfigError
 from haechi.progress import ScanSummary
 
@@ -57,7 +57,7 @@ def telegram(
         flood_sleep_threshold=0,
     )
     watcher = TelegramWatcher(
-        client, state.db(), settings, chats=chat or None, log=lambda m: err.print(m)
+        client, state.db(), settings, chats=chat or None, log=lambda m: err.print(text(m))
     )
 
     async def main() -> list[ScanSummary]:
@@ -81,7 +81,9 @@ def telegram(
             print_json(line)
         else:
             out.print(
-                f"{line['source']}: {line['messages_with_media']} media, {line['new']} new, "
-                f"{line['known']} known, {line['errors']} skipped",
+                text(
+                    f"{line['source']}: {line['messages_with_media']} media, {line['new']} new, "
+                    f"{line['known']} known, {line['errors']} skipped"
+                ),
                 highlight=False,
             )

@@ -37,6 +37,7 @@ from haechi.errors import InputError, IntegrityError, NotFoundError
 from haechi.evidence import report
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import open_vault, tsa_config
+from haechi.redact import without_biometrics
 from haechi.store import items as store
 from haechi.store.custody import (
     CustodyAction,
@@ -230,7 +231,10 @@ def _write_contents(
     analyzers: dict[str, str] = {}
     with db.session() as s:
         anchor = current_anchor(s)
-        custody_rows = [record_json(r) for r in entries(s, objects=[f"item:{sha}" for sha in shas])]
+        custody_rows = [
+            without_biometrics(record_json(r))
+            for r in entries(s, objects=[f"item:{sha}" for sha in shas])
+        ]
         for sha in shas:
             view = store.get_item(s, sha)
             ev = s.get(EvidenceItem, sha)
@@ -321,7 +325,8 @@ def _write_contents(
             "timestamp": timestamp,
         },
     }
-    return manifest, custody_rows
+    # Everything in the package and its reports passes the same gate as command output.
+    return without_biometrics(manifest), custody_rows
 
 
 def _enc(mode: MediaMode) -> str | None:
@@ -353,6 +358,7 @@ def _write_media(
 
 
 def _write_json(path: Path, obj: Any) -> None:
+    obj = without_biometrics(obj)
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
 
 

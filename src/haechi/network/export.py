@@ -4,7 +4,9 @@ GEXF 1.3 (root namespace and version, required elements and attributes, declared
 columns and their types) that needs no network and no schema download.
 
 Node ids: "account:<id>", "room:<id>", "content:<cluster id>". Every attribute is a plain
-string, number or boolean (GraphML and GEXF carry nothing else)."""
+string, number or boolean (GraphML and GEXF carry nothing else). Names come from exports and
+may hold characters XML 1.0 cannot carry (a title with \x1b or \x07 made a file no XML
+parser reads); the files get them as visible escapes (haechi.safe_text.xml_safe)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from typing import Any
 import networkx as nx
 
 from haechi.network.model import NOTICE_EN, ROLES, Network, Role
+from haechi.redact import without_biometrics
+from haechi.safe_text import xml_safe
 
 GEXF_NS = "http://gexf.net/1.3"
 VIZ_NS = "http://gexf.net/1.3/viz"
@@ -149,8 +153,26 @@ def to_networkx(net: Network) -> nx.MultiDiGraph:
     return g
 
 
+def for_xml(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of `g` that XML 1.0 can carry: ids and string values made XML-safe, and no
+    biometric field (haechi.redact), whatever a later attribute holds."""
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: xml_safe(v) if isinstance(v, str) else v for k, v in without_biometrics(d).items()
+        }
+
+    h = nx.MultiDiGraph(**clean(g.graph))
+    h.add_nodes_from((xml_safe(str(n)), clean(d)) for n, d in g.nodes(data=True))
+    h.add_edges_from(
+        (xml_safe(str(u)), xml_safe(str(v)), k, clean(d))
+        for u, v, k, d in g.edges(keys=True, data=True)
+    )
+    return h
+
+
 def write_graphml(net: Network, path: Path) -> None:
-    nx.write_graphml(to_networkx(net), path, encoding="utf-8")
+    nx.write_graphml(for_xml(to_networkx(net)), path, encoding="utf-8")
 
 
 # -- GEXF 1.3 --------------------------------------------------------------------------------
@@ -243,7 +265,7 @@ def _attvalues(el: ET.Element, d: dict[str, Any], ids: dict[str, str], skip: set
 
 
 def write_gexf(net: Network, path: Path) -> None:
-    gexf_tree(to_networkx(net)).write(path, encoding="utf-8", xml_declaration=True)
+    gexf_tree(for_xml(to_networkx(net))).write(path, encoding="utf-8", xml_declaration=True)
 
 
 _ATTR_TYPES = {
