@@ -23,6 +23,9 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 SEED = 20240828
 _HANGUL = re.compile(r"[가-힣]")
@@ -465,6 +468,34 @@ def generate_rooms(split: str = "dev", seed: int = SEED) -> list[Room]:
 def as_triples(rooms: Sequence[Room]) -> list[tuple[str, str, str]]:
     """(room_id, message_id, text) triples for ChatTextAnalyzer.rank_rooms."""
     return [(r.room_id, m.message_id, m.text) for r in rooms for m in r.messages]
+
+
+REPORTED = Path(__file__).resolve().parent / "data" / "rooms_reported_2024.yaml"
+
+
+def reported_rooms(path: Path = REPORTED) -> list[Room]:
+    """The hand-written, frozen rooms modelled on the 2024 reporting (split "reported"): each
+    room's lines with its filler spread evenly between them; a trading room's own lines are
+    label 1, its filler 0."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    filler: list[str] = doc["filler"]
+    rooms = []
+    for r in doc["rooms"]:
+        lines: list[str] = r["lines"]
+        pad = int(r.get("filler", 0))
+        n = len(lines) + pad
+        at = {round(i * n / len(lines)) for i in range(len(lines))}
+        texts: list[tuple[str, int]] = []
+        it, f = iter(lines), 0
+        for k in range(n):
+            if k in at:
+                texts.append((next(it), int(r["label"])))
+            else:
+                texts.append((filler[f % len(filler)], 0))
+                f += 1
+        msgs = tuple(Message(f"{r['id']}-m{k:03d}", t, y) for k, (t, y) in enumerate(texts))
+        rooms.append(Room(r["id"], r["kind"], int(r["label"]), "reported", msgs))
+    return rooms
 
 
 if __name__ == "__main__":
