@@ -84,6 +84,11 @@ def _report(name: str, f: Figures, flag: float) -> None:
         f"{name}: P={f.precision:.3f} R={f.recall:.3f} (tp={f.tp} fp={f.fp} fn={f.fn}) "
         f"AUC={f.auc:.3f}"
     )
+    # R-precision: of the top N rooms by score (N = trading rooms), how many trade. It reads
+    # the ranking a person works down, whatever the flag.
+    ranked = sorted(f.scores.values(), key=lambda v: -v[2])
+    n = sum(y for _k, y, _s in ranked)
+    print(f"  R-precision (top {n}): {sum(y for _k, y, _s in ranked[:n]) / max(1, n):.3f}")
     by_kind: dict[str, list[float]] = {}
     for kind, _label, s in f.scores.values():
         by_kind.setdefault(kind, []).append(s)

@@ -183,6 +183,9 @@ _TRADING: dict[str, list[str]] = {
         "send a pic to join the {ekw} room",
         "paid entry {price_usd} USDT, verify first",
         "custom {ekw} of your classmate, taking requests",
+        # plain sale lines, no solicitation word (issue 13): the sale itself is the signal
+        "신작 장당 {price} {gift} 받음 디엠",
+        "VIP방 입장료 {price}",
     ],
     "heldout": [
         "{kw} 전문 작업실 문의는 갠톡",
@@ -310,6 +313,16 @@ _NEGATIVE: dict[str, dict[str, list[str]]] = {
             "계좌 알려주면 보낼게",
             "얼굴 사진 인증하라는 앱 너무 귀찮아",
         ],
+        "secondhand": [
+            "포카 장당 5천원 문상 받음 디엠",
+            "미개봉 새상품 3만원 택배 가능",
+            "직거래 원하시면 디엠 주세요",
+            "기프티콘으로 결제 가능해요 반값택배",
+            "중고 게임기 5만원 문화상품권도 받아요",
+            "네고 안 됩니다",
+            "가격 문의 디엠",
+            "굿즈 공구 입금 2만원",
+        ],
         "quoting": [
             "애들 사이에서 '지인능욕 해드립니다' 같은 광고 돈다는데 신고했어요",
             "가정통신문: 겹지인방 초대 받으면 바로 신고하세요",
@@ -396,6 +409,7 @@ _ROOM_PLAN = {
         "trading": 22, "news": 6, "campaign": 5, "support": 5, "police": 4, "school_club": 6,
         "ordinary": 8,
         "quoting": 4,
+        "secondhand": 5,
     },
     "heldout": {
         "trading": 18, "news": 5, "campaign": 4, "support": 4, "police": 4, "school_club": 5,

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import haechi
 from rooms_dataset import REPORTED, SPLITS, Room, generate_rooms, reported_rooms
+from rooms_dataset import Message as Said
 from sqlalchemy import select
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer, Hit, TextRisk
@@ -187,7 +189,7 @@ def test_results_are_frozen(analyzer: ChatTextAnalyzer) -> None:
     assert isinstance(risk.hits[0], Hit)
     with pytest.raises(dataclasses.FrozenInstanceError):
         risk.score = 0.0  # type: ignore[misc]
-    assert analyzer.name == "chat_text" and analyzer.full_version.startswith("2+lexicon.")
+    assert analyzer.name == "chat_text" and analyzer.full_version.startswith("3+lexicon.")
     again = TextRisk.from_payload(json.loads(json.dumps(risk.to_payload())))
     assert again == risk  # what is stored reads back unchanged
 
@@ -361,3 +363,33 @@ def test_a_new_lexicon_rescores_stored_messages(
     with db.session() as s:
         versions = set(s.scalars(select(Message.risk_version)))
     assert versions == {ChatTextAnalyzer(more).full_version}
+
+
+def test_plain_sale_rooms_are_flagged_and_goods_sales_are_not(tmp_path: Path) -> None:
+    """Issue 13 point 8: price per piece, gift-card payment, paid VIP entry and "DM" in one
+    room are selling, with no solicitation word; the same parts around second-hand goods are
+    ordinary trading, and a news line quoting the prices is neither."""
+    rooms = [
+        Room("plain-sale", "trading", 1, "t", (
+            Said("a1", "신작 장당 5천원 문상 받음 디엠", 1),
+            Said("a2", "VIP방 입장료 2만원", 1),
+        )),
+        Room("secondhand", "secondhand", 0, "t", (
+            Said("b1", "포카 장당 5천원 문상 받음 디엠", 0),
+            Said("b2", "미개봉 앨범 2만원 택배 가능, 가격 문의 디엠", 0),
+        )),
+        Room("news", "news", 0, "t", (
+            Said("c1", "[기사] VIP방 입장료 2만원 문상으로 받은 일당 검거", 0),
+            Said("c2", "신작 장당 5천원에 판매했다는 보도", 0),
+        )),
+    ]  # fmt: skip
+    home = tmp_path / "home"
+    haechi(home, "scan", str(_as_export(tmp_path / "export", rooms)), "--no-progress")
+    ranked = {
+        r["name"]: r for r in map(json.loads, haechi(home, "rooms", "--json").stdout.splitlines())
+    }
+    sale = ranked["plain-sale"]
+    assert sale["flagged"] and sale["risk"] >= 0.5, sale
+    assert any(x["reason"].startswith("sale evidence") for x in sale["reasons"])
+    assert not ranked["secondhand"]["flagged"] and ranked["secondhand"]["risk"] < 0.3
+    assert not ranked["news"]["flagged"] and ranked["news"]["risk"] < 0.3
