@@ -65,6 +65,7 @@ class RoomRisk:
     by_category: dict[str, float]
     reasons: tuple[Reason, ...]
     top_lines: tuple[tuple[int, float, str], ...]
+    context: float = 0.0  # share of the room's lines with news, support, police … words
 
 
 def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> RoomRisk:
@@ -149,7 +150,7 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
     for k, v in ctx_counts.items():
         by_category[k] = round(v / total, 4)
     top_lines = tuple((mid, s, text) for s, mid, text in top)
-    return RoomRisk(score, n, by_category, tuple(reasons), top_lines)
+    return RoomRisk(score, n, by_category, tuple(reasons), top_lines, round(ctx_lines / total, 4))
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ class RankedRoom:
     flagged: bool
     reasons: tuple[Reason, ...]
     top_lines: tuple[tuple[int, float, str], ...]
+    context: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -225,6 +227,7 @@ def rank_rooms(db: Database, settings: Settings) -> list[RankedRoom]:
                     flagged=risk.score >= flag,
                     reasons=risk.reasons,
                     top_lines=risk.top_lines,
+                    context=risk.context,
                 )
             )
     ranked.sort(key=lambda r: (-r.risk, r.source, r.id))
