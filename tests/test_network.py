@@ -294,6 +294,17 @@ def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_
         assert en in text and ko in text
     for label in ("작업자K", "판매상", "지인능욕 작업방", "uncertain"):
         assert label in text
+    # 제작러 is creator candidate and seller of D: drawn as both (issue 13 point 9)
+    d = _cluster_of(net, "7001", 9)
+    assert {"creator_candidate", "seller"} <= {
+        c.role for c in net.claims if c.account == "user9002" and c.cluster == d
+    }
+    both = tmp_path / "d.svg"
+    haechi(home, "network", "picture", "--cluster", d, "--to", str(both))
+    drawn = both.read_text(encoding="utf-8")
+    assert "creator candidate + seller" in drawn
+    legend = 1  # the legend draws each role colour once
+    assert drawn.count('fill="#e68c00"') > legend and drawn.count('fill="#c82828"') > legend
     bad = haechi(home, "network", "picture", "--cluster", "cnope", "--to", str(svg), check=False)
     assert bad.returncode == 6 and "cnope" in bad.stderr
 
@@ -308,7 +319,13 @@ def test_dossier_and_summary_through_the_cli(scenario: tuple[Path, Truth, Networ
     assert set(doc) >= {"notice", "claims", "rooms", "posts", "forwards", "cannot_show"}
     assert doc["notice"]["ko"] and doc["cannot_show"]["en"] and doc["cannot_show"]["ko"]
     claim = doc["claims"][0]
-    assert set(claim["evidence"][0]) >= {"room", "message_id", "at", "what"}
+    assert set(claim["evidence"][0]) >= {"room", "message_id", "at", "what", "content"}
+    # one message behind two pieces of content is one piece of seller evidence, naming both
+    (seller,) = [c for c in doc["claims"] if c["role"] == "seller"]
+    places = [(e["room"], e["message_id"]) for e in seller["evidence"]]
+    assert len(places) == len(set(places)) and ("7002", 3) in places
+    assert len(next(e for e in seller["evidence"] if e["message_id"] == 3)["content"]) == 2
+    assert seller["interest"] == ["flagged_room"]
     assert all(p["forwarded_from"] == "작업자K" for p in doc["posts"])
     twice = haechi(home, "network", "dossier", "민수", check=False)
     assert twice.returncode == 6 and "user9010" in twice.stderr
