@@ -166,6 +166,35 @@ def test_a_finding_alone_makes_content_of_interest_in_a_quiet_room(
     doc = json.loads(haechi(home, "network", "dossier", "user9061").stdout)
     (claim,) = [c for c in doc["claims"] if c["role"] == "distributor"]
     assert claim["interest"] == ["finding"] and claim["why"]
+    # the dossier lists the findings in the content it covers (point 10)
+    (found,) = doc["findings"]
+    assert found["kind"] == "face_match" and found["person"] == "p1" and found["content"] == cid
+
+
+def test_findings_and_show_say_where_in_chats_and_which_roles(
+    scenario: tuple[Path, Truth, Network],
+):
+    """Issue 13 point 10: a finding says where its item was posted (room, poster, forward,
+    time) and which network roles touch that content, in `findings` and in `show`."""
+    home, _truth, net = scenario
+    (line,) = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    sha = line["item_sha256"]
+    assert net.item_cluster[sha] == _cluster_of(net, QUIET, 2)
+    assert [(c["room_name"], c["message_id"], c["poster_name"]) for c in line["chats"]] == [
+        ("동네 친구들", "2", "동네친구1"),
+        ("동네 친구들", "4", "동네친구2"),
+    ]
+    assert all(c["at"] for c in line["chats"])
+    roles = {(r["role"], r["account"]) for r in line["network"]["roles"]}
+    assert {("creator_candidate", "user9060"), ("distributor", "user9061")} <= roles
+    assert line["network"]["interest"] == ["finding"]
+    table = haechi(home, "findings").stdout
+    assert "동네 친구들 #2 by 동네친구1" in table and "creator candidate: 동네친구1" in table
+    shown = haechi(home, "show", sha[:12]).stdout
+    assert "동네 친구들 #4 by 동네친구2" in shown and "distributor: 동네친구2" in shown
+    assert "(finding)" in shown
+    doc = json.loads(haechi(home, "show", sha[:12], "--json").stdout)
+    assert doc["network"]["content"] == net.item_cluster[sha] and len(doc["chats"]) == 2
 
 
 def test_structured_forward_ids_are_used_when_present(scenario: tuple[Path, Truth, Network]):
