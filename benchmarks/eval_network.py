@@ -25,11 +25,15 @@ from haechi.config import load_settings
 from haechi.network.build import build_network
 from haechi.persons.enrol import Consent, enrol
 from haechi.scan import scan_paths
-
-FACES = Path(
-    os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[2] / "shared" / "testdata"
-) / "faces"
 from haechi.store.db import Database
+
+FACES = (
+    Path(
+        os.environ.get("HAECHI_TESTDATA")
+        or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    )
+    / "faces"
+)
 
 
 def main() -> None:
