@@ -4,10 +4,14 @@ role's account-level precision and recall printed against the ground truth, with
 
     python benchmarks/eval_network.py
 
+With the public test faces (../shared/testdata, or HAECHI_TESTDATA) the scenario includes the quiet
+room whose photo only a finding makes content of interest; person_01 is enrolled after the scan.
+
 Figures are in docs/evaluation/network.md."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -19,18 +23,32 @@ from network_scenario import score_roles, write_scenario
 
 from haechi.config import load_settings
 from haechi.network.build import build_network
+from haechi.persons.enrol import Consent, enrol
 from haechi.scan import scan_paths
 from haechi.store.db import Database
 
+FACES = (
+    Path(
+        os.environ.get("HAECHI_TESTDATA")
+        or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+    )
+    / "faces"
+)
+
 
 def main() -> None:
+    os.environ.setdefault("HAECHI_VAULT__CAPTURE_FINDINGS", "false")  # nothing to preserve here
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        truth = write_scenario(root / "export", root / "media")
+        face = FACES / "img10.jpg" if (FACES / "img10.jpg").is_file() else None
+        truth = write_scenario(root / "export", root / "media", face=face)
         settings = load_settings(home=root / "home", workers=1)
         db = Database(settings)
         t0 = time.perf_counter()
         scan_paths(db, settings, [root / "export"])
+        if face is not None:
+            consent = Consent("evaluation", "person_01", "person_01", "match faces", "test data")
+            enrol(db, settings, "p1", consent, [FACES / "img1.jpg"])
         t1 = time.perf_counter()
         net = build_network(db, settings)
         t2 = time.perf_counter()

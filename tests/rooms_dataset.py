@@ -23,6 +23,9 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 SEED = 20240828
 _HANGUL = re.compile(r"[가-힣]")
@@ -180,6 +183,9 @@ _TRADING: dict[str, list[str]] = {
         "send a pic to join the {ekw} room",
         "paid entry {price_usd} USDT, verify first",
         "custom {ekw} of your classmate, taking requests",
+        # plain sale lines, no solicitation word (issue 13): the sale itself is the signal
+        "신작 장당 {price} {gift} 받음 디엠",
+        "VIP방 입장료 {price}",
     ],
     "heldout": [
         "{kw} 전문 작업실 문의는 갠톡",
@@ -307,6 +313,16 @@ _NEGATIVE: dict[str, dict[str, list[str]]] = {
             "계좌 알려주면 보낼게",
             "얼굴 사진 인증하라는 앱 너무 귀찮아",
         ],
+        "secondhand": [
+            "포카 장당 5천원 문상 받음 디엠",
+            "미개봉 새상품 3만원 택배 가능",
+            "직거래 원하시면 디엠 주세요",
+            "기프티콘으로 결제 가능해요 반값택배",
+            "중고 게임기 5만원 문화상품권도 받아요",
+            "네고 안 됩니다",
+            "가격 문의 디엠",
+            "굿즈 공구 입금 2만원",
+        ],
         "quoting": [
             "애들 사이에서 '지인능욕 해드립니다' 같은 광고 돈다는데 신고했어요",
             "가정통신문: 겹지인방 초대 받으면 바로 신고하세요",
@@ -393,6 +409,7 @@ _ROOM_PLAN = {
         "trading": 22, "news": 6, "campaign": 5, "support": 5, "police": 4, "school_club": 6,
         "ordinary": 8,
         "quoting": 4,
+        "secondhand": 5,
     },
     "heldout": {
         "trading": 18, "news": 5, "campaign": 4, "support": 4, "police": 4, "school_club": 5,
@@ -465,6 +482,34 @@ def generate_rooms(split: str = "dev", seed: int = SEED) -> list[Room]:
 def as_triples(rooms: Sequence[Room]) -> list[tuple[str, str, str]]:
     """(room_id, message_id, text) triples for ChatTextAnalyzer.rank_rooms."""
     return [(r.room_id, m.message_id, m.text) for r in rooms for m in r.messages]
+
+
+REPORTED = Path(__file__).resolve().parent / "data" / "rooms_reported_2024.yaml"
+
+
+def reported_rooms(path: Path = REPORTED) -> list[Room]:
+    """The hand-written, frozen rooms modelled on the 2024 reporting (split "reported"): each
+    room's lines with its filler spread evenly between them; a trading room's own lines are
+    label 1, its filler 0."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    filler: list[str] = doc["filler"]
+    rooms = []
+    for r in doc["rooms"]:
+        lines: list[str] = r["lines"]
+        pad = int(r.get("filler", 0))
+        n = len(lines) + pad
+        at = {round(i * n / len(lines)) for i in range(len(lines))}
+        texts: list[tuple[str, int]] = []
+        it, f = iter(lines), 0
+        for k in range(n):
+            if k in at:
+                texts.append((next(it), int(r["label"])))
+            else:
+                texts.append((filler[f % len(filler)], 0))
+                f += 1
+        msgs = tuple(Message(f"{r['id']}-m{k:03d}", t, y) for k, (t, y) in enumerate(texts))
+        rooms.append(Room(r["id"], r["kind"], int(r["label"]), "reported", msgs))
+    return rooms
 
 
 if __name__ == "__main__":

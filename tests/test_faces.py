@@ -419,12 +419,20 @@ def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     assert "embedding" not in scanned  # embeddings stay in the database
     lines = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
     assert lines and {x["person"] for x in lines} == {"p1"}
-    video = [x for x in lines if x["path"].endswith("clip.mp4")]
-    assert video and all(x["t"] is not None and len(x["box"]) == 4 for x in video)
+    # a clip is one finding with its matching frames (issue 13 point 6), not one per frame
+    (video,) = [x for x in lines if x["path"].endswith("clip.mp4")]
+    assert len(video["frames"]) > 1 and video["times"] == sorted(f["t"] for f in video["frames"])
+    assert video["similarity"] == max(f["score"] for f in video["frames"])
+    assert video["t"] is not None and len(video["box"]) == 4 and min(video["times"]) >= 1.9
+    each = haechi(home, "findings", "--json", "--frames").stdout.splitlines()
+    per_frame = [json.loads(x) for x in each if "clip.mp4" in x]
+    assert len(per_frame) == len(video["frames"]) and len(each) == len(lines) - 1 + len(per_frame)
+    assert {x["id"] for x in per_frame} == set(video["ids"])
     still = next(x for x in lines if x["path"].endswith("same-person.jpg"))
     assert still["t"] is None and still["similarity"] >= 0.45 and len(still["item_sha256"]) == 64
     table = haechi(home, "findings").stdout
     assert "face_match" in table and f"{len(lines)} finding(s)" in table
+    assert f"({len(video['frames'])} frames)" in table
     haechi(home, "forget", "p1", "--yes")
     assert haechi(home, "findings", "--json").stdout == ""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import database_for, haechi
+from conftest import database_for, haechi, person_consent, shared
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
 
@@ -23,21 +23,25 @@ from haechi.network.corpus import Corpus, Msg, Seen, load_corpus
 from haechi.network.export import GEXF_NS, gexf13_problems
 from haechi.network.model import ROLE_LABELS, ROLES, ForwardOrigin, Network
 from haechi.network.roles import infer
+from haechi.persons.enrol import enrol
 from haechi.scan import scan_paths
 from haechi.store.db import Database
 
 DECOYS = {"7006", "7007"}
+QUIET = "7008"  # no risky word; the photo posted there shows an enrolled person
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth, Network]:
     root = tmp_path_factory.mktemp("network")
-    truth = write_scenario(root / "export", root / "media")
+    truth = write_scenario(root / "export", root / "media", face=shared("faces", "img10.jpg"))
     home = root / "home"
     settings = load_settings(home=home, workers=1, database_url=database_for(home))
     db = Database(settings)
     try:
         scan_paths(db, settings, [root / "export"])
+        # person_01 enrols after the scan: the stored faces are matched, a finding is made
+        enrol(db, settings, "p1", person_consent("match faces"), [shared("faces", "img1.jpg")])
         net = build_network(db, settings)
     finally:
         db.close()
@@ -113,7 +117,7 @@ def test_reencoded_copies_are_one_piece_of_content(scenario: tuple[Path, Truth, 
     e = _cluster_of(net, "7001", 10)
     assert _cluster_of(net, "7004", 6) == e  # the video at another size
     assert {k.how for k in net.clusters[e].links} == {"vpdq"}
-    assert len({p.cluster for p in net.posts}) == 10
+    assert len({p.cluster for p in net.posts}) == 11
 
 
 def test_decoy_rooms_produce_no_creator_seller_or_distributor(
@@ -124,8 +128,73 @@ def test_decoy_rooms_produce_no_creator_seller_or_distributor(
         if c.role != "viewer":
             assert not {e.room for e in c.evidence} & DECOYS, c
     assert not {c.account for c in net.claims} & truth.decoy_accounts
-    decoy_content = {p.cluster for p in net.posts if p.room in DECOYS}
-    assert decoy_content and not any(net.clusters[c].of_interest for c in decoy_content)
+    decoy_only = {p.cluster for p in net.posts if p.room in DECOYS} - {
+        p.cluster for p in net.posts if p.room not in DECOYS
+    }
+    assert decoy_only and not any(net.clusters[c].of_interest for c in decoy_only)
+    # the news channel's copy of A with its article ("[기사] … 검거 … 1366") is a report
+    (news_a,) = [
+        p for p in net.posts if p.room == "7006" and p.cluster == _cluster_of(net, "7001", 4)
+    ]
+    assert news_a.reporting and news_a.account == "user9050"
+
+
+def test_a_finding_alone_makes_content_of_interest_in_a_quiet_room(
+    scenario: tuple[Path, Truth, Network],
+):
+    """Issue 13 point 7: the enrolled person's photo, posted and re-posted in a room with no
+    risky word, gets its creator candidate, distributor and viewers, with the reason shown."""
+    home, _truth, net = scenario
+    room = net.rooms[QUIET]
+    assert not room.flagged and room.risk < 0.2
+    cid = _cluster_of(net, QUIET, 2)
+    content = net.clusters[cid]
+    assert content.of_interest and content.interest == ("finding",)
+    assert any("finding" in w and "face" in w for w in content.why)
+    roles = {(c.role, c.account) for c in net.claims if c.cluster == cid}
+    assert roles == {
+        ("creator_candidate", "user9060"),
+        ("distributor", "user9061"),
+        ("viewer", "user9062"),
+        ("viewer", "user9063"),
+    }
+    rows = [
+        json.loads(x) for x in haechi(home, "network", "--json", "--limit", "0").stdout.splitlines()
+    ]
+    creator = next(r for r in rows if r["type"] == "role" and r["account"] == "user9060")
+    assert creator["interest"] == ["finding"]
+    doc = json.loads(haechi(home, "network", "dossier", "user9061").stdout)
+    (claim,) = [c for c in doc["claims"] if c["role"] == "distributor"]
+    assert claim["interest"] == ["finding"] and claim["why"]
+    # the dossier lists the findings in the content it covers (point 10)
+    (found,) = doc["findings"]
+    assert found["kind"] == "face_match" and found["person"] == "p1" and found["content"] == cid
+
+
+def test_findings_and_show_say_where_in_chats_and_which_roles(
+    scenario: tuple[Path, Truth, Network],
+):
+    """Issue 13 point 10: a finding says where its item was posted (room, poster, forward,
+    time) and which network roles touch that content, in `findings` and in `show`."""
+    home, _truth, net = scenario
+    (line,) = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    sha = line["item_sha256"]
+    assert net.item_cluster[sha] == _cluster_of(net, QUIET, 2)
+    assert [(c["room_name"], c["message_id"], c["poster_name"]) for c in line["chats"]] == [
+        ("동네 친구들", "2", "동네친구1"),
+        ("동네 친구들", "4", "동네친구2"),
+    ]
+    assert all(c["at"] for c in line["chats"])
+    roles = {(r["role"], r["account"]) for r in line["network"]["roles"]}
+    assert {("creator_candidate", "user9060"), ("distributor", "user9061")} <= roles
+    assert line["network"]["interest"] == ["finding"]
+    table = haechi(home, "findings").stdout
+    assert "동네 친구들 #2 by 동네친구1" in table and "creator candidate: 동네친구1" in table
+    shown = haechi(home, "show", sha[:12]).stdout
+    assert "동네 친구들 #4 by 동네친구2" in shown and "distributor: 동네친구2" in shown
+    assert "(finding)" in shown
+    doc = json.loads(haechi(home, "show", sha[:12], "--json").stdout)
+    assert doc["network"]["content"] == net.item_cluster[sha] and len(doc["chats"]) == 2
 
 
 def test_structured_forward_ids_are_used_when_present(scenario: tuple[Path, Truth, Network]):
@@ -254,6 +323,17 @@ def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_
         assert en in text and ko in text
     for label in ("작업자K", "판매상", "지인능욕 작업방", "uncertain"):
         assert label in text
+    # 제작러 is creator candidate and seller of D: drawn as both (issue 13 point 9)
+    d = _cluster_of(net, "7001", 9)
+    assert {"creator_candidate", "seller"} <= {
+        c.role for c in net.claims if c.account == "user9002" and c.cluster == d
+    }
+    both = tmp_path / "d.svg"
+    haechi(home, "network", "picture", "--cluster", d, "--to", str(both))
+    drawn = both.read_text(encoding="utf-8")
+    assert "creator candidate + seller" in drawn
+    legend = 1  # the legend draws each role colour once
+    assert drawn.count('fill="#e68c00"') > legend and drawn.count('fill="#c82828"') > legend
     bad = haechi(home, "network", "picture", "--cluster", "cnope", "--to", str(svg), check=False)
     assert bad.returncode == 6 and "cnope" in bad.stderr
 
@@ -268,7 +348,13 @@ def test_dossier_and_summary_through_the_cli(scenario: tuple[Path, Truth, Networ
     assert set(doc) >= {"notice", "claims", "rooms", "posts", "forwards", "cannot_show"}
     assert doc["notice"]["ko"] and doc["cannot_show"]["en"] and doc["cannot_show"]["ko"]
     claim = doc["claims"][0]
-    assert set(claim["evidence"][0]) >= {"room", "message_id", "at", "what"}
+    assert set(claim["evidence"][0]) >= {"room", "message_id", "at", "what", "content"}
+    # one message behind two pieces of content is one piece of seller evidence, naming both
+    (seller,) = [c for c in doc["claims"] if c["role"] == "seller"]
+    places = [(e["room"], e["message_id"]) for e in seller["evidence"]]
+    assert len(places) == len(set(places)) and ("7002", 3) in places
+    assert len(next(e for e in seller["evidence"] if e["message_id"] == 3)["content"]) == 2
+    assert seller["interest"] == ["flagged_room"]
     assert all(p["forwarded_from"] == "작업자K" for p in doc["posts"])
     twice = haechi(home, "network", "dossier", "민수", check=False)
     assert twice.returncode == 6 and "user9010" in twice.stderr

@@ -50,6 +50,9 @@ class Thresholds(BaseModel):
     # Cosine similarity of a face to an enrolled template; calibrated on ../shared/testdata/faces
     # (docs/evaluation/faces.md). Lowering it shows people someone else's pictures.
     face_min_similarity: float = Field(default=0.45, ge=0.3, le=1)
+    # A sexual score at which content posted in chats gets network roles even in a quiet room.
+    # Not calibrated (no sexual image may enter the project): set high, so it marks clear cases.
+    sexual_interest: float = Field(default=0.8, gt=0, le=1)
 
     @field_validator("pdq_max_distance")
     @classmethod

@@ -52,13 +52,15 @@ class TextRisk(Signal):
     """Risk of one message in [0, 1], the hits behind it, and the context hits that lowered it.
     `evidence` is what room ranking needs, stored per message so ranking never re-reads text:
     per-category strength, context strength and categories, a key that makes a re-posted line
-    count once, and the matched words."""
+    count once, the matched words, and which parts of a sale the line names (price, means of
+    paying, paid entry, an ask to write for the price, content for sale)."""
 
     score: float
     hits: tuple[Hit, ...] = ()
     context: tuple[Hit, ...] = ()
     reasons: tuple[str, ...] = ()
     key: str = ""
+    sale: tuple[str, ...] = ()
 
     @property
     def categories(self) -> frozenset[str]:
@@ -75,6 +77,7 @@ class TextRisk(Signal):
             "ctx_cats": sorted({h.category for h in self.context}),
             "terms": sorted({h.span_text for h in self.hits}),
             "key": self.key,
+            "sale": list(self.sale),
         }
 
     @classmethod
@@ -85,6 +88,7 @@ class TextRisk(Signal):
             context=tuple(Hit.from_payload(h) for h in payload.get("context", ())),
             reasons=tuple(payload.get("reasons", ())),
             key=payload.get("key", ""),
+            sale=tuple(payload.get("sale", ())),
         )
 
 
@@ -94,7 +98,7 @@ class TextAnalyzer(Analyzer[str, TextRisk]):
 
 class ChatTextAnalyzer(TextAnalyzer):
     name: ClassVar[str] = "chat_text"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # 3: evidence names the parts of a sale
     signal_type: ClassVar[type[Signal]] = TextRisk
 
     MSG_GAIN = 1.2
@@ -175,6 +179,7 @@ class ChatTextAnalyzer(TextAnalyzer):
         reasons: list[str] = []
         risk: list[Hit] = []
         ctx: list[Hit] = []
+        sale: set[str] = set()
         for i, h in sorted(best.items()):
             if lex.entries[i].kind == "context":
                 ctx.append(h)
@@ -183,6 +188,9 @@ class ChatTextAnalyzer(TextAnalyzer):
                                 h.span_text, "quoted"))  # fmt: skip
             else:
                 risk.append(h)
+                part = lex.entries[i].sale
+                if part is not None:
+                    sale.add(part)
         per_cat: dict[str, float] = {}
         for h in risk:
             per_cat[h.category] = per_cat.get(h.category, 0.0) + h.weight
@@ -211,7 +219,9 @@ class ChatTextAnalyzer(TextAnalyzer):
             key = hashlib.blake2b(
                 NON_WORD.sub("", normalise(text)).encode(), digest_size=8
             ).hexdigest()
-        return TextRisk(round(score, 4), tuple(risk), tuple(ctx), tuple(reasons), key)
+        return TextRisk(
+            round(score, 4), tuple(risk), tuple(ctx), tuple(reasons), key, tuple(sorted(sale))
+        )
 
     def analyze_many(self, texts: Iterable[str]) -> list[TextRisk]:
         return [self.analyze(t) for t in texts]

@@ -41,6 +41,7 @@ class Entry:
     word_re: re.Pattern[str] | None
     regexes: tuple[re.Pattern[str], ...]
     views: tuple[str, ...]
+    sale: str | None = None  # which part of a sale it names (SALE_PARTS), if any
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Category:
 
 
 VIEWS = ("text", "raw", "compact")
+# The parts of a sale that room ranking looks for together: a price, a means of paying, paid
+# entry to a room, an ask to write for the price, and content named as goods for sale.
+SALE_PARTS = ("price", "means", "entry", "ask", "content")
 
 
 def _as_list(value: Any, where: str) -> list[str]:
@@ -141,6 +145,9 @@ class Lexicon:
                 regexes = tuple(re.compile(p) for p in _as_list(e.get("regex"), eid))
             except re.error as exc:
                 raise LexiconError(f"{where}: {eid}: bad regex: {exc}") from exc
+            sale = e.get("sale")
+            if sale is not None and sale not in SALE_PARTS:
+                raise LexiconError(f"{where}: {eid}: sale must be one of {', '.join(SALE_PARTS)}")
             en_terms = [normalise(t) for t in _as_list(e.get("en"), eid)]
             en_terms = [t for t in en_terms if t]
             word_re = None
@@ -163,6 +170,7 @@ class Lexicon:
                     word_re,
                     regexes,
                     VIEWS if view == "any" else (view,),
+                    None if sale is None else str(sale),
                 )
             )
             ko_terms = [compact(t) for t in _as_list(e.get("ko"), eid)]

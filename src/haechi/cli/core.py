@@ -231,13 +231,25 @@ def show(
     item: Annotated[str, typer.Argument(help="An item's SHA-256, or a unique prefix of it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show one item: hashes, media facts, signals, and where it was seen."""
+    """Show one item: hashes, media facts, signals, where it was seen (files and chat rooms),
+    and the network roles on its content."""
+    from haechi.matching.review import chat_places, network_view, roles_line
     from haechi.store import items as store
 
     with state.db().session() as s:
         view = store.get_item(s, item)
+        chats = chat_places(s, view.sha256)
+    net = None
+    if chats:
+        from haechi.network.build import build_network  # only for an item posted in chats
+
+        net = build_network(state.db(), state.settings())
+    roles = network_view(net, view.sha256)
     if as_json:
-        print_json(view.to_json() | {"signals": view.signals})
+        print_json(
+            view.to_json()
+            | {"signals": view.signals, "chats": [c.to_json() for c in chats], "network": roles}
+        )
         return
     out.print(f"[bold]{view.sha256}[/]")
     out.print(
@@ -266,6 +278,14 @@ def show(
             if v
         )
         out.print(f"  {esc(sg.path)}  {esc(extra)}", highlight=False)
+    if chats:
+        out.print(f"in chats ({len(chats)}):")
+        for c in chats:
+            out.print(f"  {esc(c.line())}", highlight=False)
+    if roles is not None:
+        why = ", ".join(roles["interest"]) or "not of interest"
+        out.print(f"network: content {esc(roles['content'])} ({esc(why)})", highlight=False)
+        out.print(f"  roles: {esc(roles_line(roles))}", highlight=False)
 
 
 @app.command()

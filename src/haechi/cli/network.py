@@ -4,6 +4,7 @@ dossier per account."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -59,7 +60,8 @@ def network(
         return
     out.print(f"[dim]{NOTICE_EN}\n{NOTICE_KO}[/]")
     table = Table(title="accounts by role")
-    for col in ("role", "account", "content", "evidence", "certainty", "for example"):
+    cols = ("role", "account", "content", "evidence", "certainty", "of interest", "for example")
+    for col in cols:
         table.add_column(col, justify="right" if col in ("content", "evidence") else "left")
     for r in rows:
         add_row(
@@ -69,6 +71,7 @@ def network(
             str(r.content),
             str(r.evidence),
             r.certainty,
+            ", ".join(r.interest),
             r.example,
         )
     out.print(table)
@@ -86,9 +89,13 @@ def network(
             str(room.accounts_reached),
         )
     out.print(rt)
+    why = Counter(k for c in net.clusters.values() for k in c.interest)
+    because = ", ".join(f"{k} {n}" for k, n in sorted(why.items()))
     out.print(
         f"{len(net.clusters)} content cluster(s), "
-        f"{sum(1 for c in net.clusters.values() if c.of_interest)} of interest; "
+        f"{sum(1 for c in net.clusters.values() if c.of_interest)} of interest"
+        + (f" ({because})" if because else "")
+        + "; "
         f"{len(net.accounts)} account(s); {len(net.claims)} claim(s). "
         "What an export cannot show: see `haechi network dossier` or docs/network.md."
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from haechi.cli.app import add_row, app, err, esc, out, print_json, state
+from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
 
 # Each command imports what it uses (the store, the face model): `haechi scan` loads this
 # module too, and must not wait for them.
@@ -187,29 +187,33 @@ def findings_cmd(
         str | None, typer.Option(help="Only this kind: face_match, own_media_match, …")
     ] = None,
     status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed.")] = None,
+    frames: Annotated[
+        bool,
+        typer.Option("--frames", help="One row per matching frame (default: one per item)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per finding.")] = False,
 ) -> None:
-    """Findings to review: which item, whose face or file, how similar, where and when."""
+    """Findings to review, one per item and person: how similar, in which frames, where the
+    item was seen (files and chat rooms: room, poster, forward, time) and the network roles on
+    its content."""
     from sqlalchemy import select
 
+    from haechi.matching.review import (
+        chat_places,
+        group_findings,
+        network_view,
+        places_json,
+        roles_line,
+    )
     from haechi.store.findings import Finding
     from haechi.store.items import get_item, sighting_path
     from haechi.store.models import Sighting
     from haechi.store.persons import Person
 
     table = Table()
-    for col in (
-        "id",
-        "kind",
-        "person",
-        "item",
-        "where seen",
-        "t (s)",
-        "score",
-        "box",
-        "risk",
-        "status",
-    ):
+    for col in ("id", "kind", "person", "item", "where seen", "t (s)", "score", "box", "risk"):
+        table.add_column(col)
+    for col in ("status", "in chats", "network roles"):
         table.add_column(col)
     n = 0
     with state.db().session() as s:
@@ -225,55 +229,90 @@ def findings_cmd(
         if status:
             q = q.where(Finding.status == status)
         rows = list(s.execute(q))
+        shas = sorted({f.item_sha256 for f, _ in rows})
         # Highest risk first (enrolled face × sexual score × synthetic evidence): what a
         # counsellor should look at first.
-        risks = {sha: get_item(s, sha).risk() for sha in {f.item_sha256 for f, _ in rows}}
-        rows.sort(key=lambda r: (-risks[r[0].item_sha256].score, r[0].item_sha256, r[0].id))
-        for f, alias in rows:
-            item_risk = risks[f.item_sha256]
-            places = [
+        risks = {sha: get_item(s, sha).risk() for sha in shas}
+        chats = {sha: chat_places(s, sha) for sha in shas}
+        files = {
+            sha: [
                 sighting_path(sg.source, sg.locator)
-                for sg in s.scalars(select(Sighting).where(Sighting.item_sha256 == f.item_sha256))
+                for sg in s.scalars(select(Sighting).where(Sighting.item_sha256 == sha))
             ]
-            d = f.details or {}
+            for sha in shas
+        }
+    net = None
+    if any(chats.values()):
+        from haechi.network.build import build_network  # only when a finding was in a chat
+
+        net = build_network(state.db(), state.settings())
+    groups = group_findings(rows)
+    groups.sort(key=lambda g: (-risks[g.item_sha256].score, g.item_sha256, g.best.id))
+    for g in groups:
+        sha, best = g.item_sha256, g.best
+        d = best.details or {}
+        places = files[sha]
+        view = network_view(net, sha)
+        shown = [(p.id, p.t, p.box, p.score, p.status) for p in g.places] if frames else [None]
+        for one in shown:
             n += 1
+            fid, t, box, score, st = one or (
+                best.id,
+                d.get("t"),
+                d.get("box"),
+                best.score,
+                g.status,
+            )
             if as_json:
                 print_json(
                     {
-                        "id": f.id,
-                        "kind": f.kind,
-                        "person": alias,
-                        "item_sha256": f.item_sha256,
+                        "id": fid,
+                        "ids": [p.id for p in g.places],
+                        "kind": g.kind,
+                        "person": g.person,
+                        "item_sha256": sha,
                         "path": places[0] if places else None,
                         "seen_at": places,
-                        "similarity": f.score if f.kind == "face_match" else None,
-                        "score": f.score,
-                        "threshold": f.threshold,
-                        "box": d.get("box"),
-                        "t": d.get("t"),
-                        "reason": f.reason,
-                        "status": f.status,
-                        "possible_minor": f.possible_minor,
-                        "created_at": f.created_at.isoformat(),
-                        "risk": item_risk.to_json(),
+                        "similarity": score if g.kind == "face_match" else None,
+                        "score": score,
+                        "threshold": best.threshold,
+                        "box": list(box) if box else None,
+                        "t": t,
+                        "times": g.times,
+                        "frames": places_json(g.places),
+                        "reason": best.reason,
+                        "status": st,
+                        "possible_minor": best.possible_minor,
+                        "created_at": best.created_at.isoformat(),
+                        "risk": risks[sha].to_json(),
+                        "chats": [c.to_json() for c in chats[sha]],
+                        "network": view,
                     }
                 )
                 continue
+            times = g.times
+            if one is None and len(times) > 1:
+                when = f"{times[0]:.2f}–{times[-1]:.2f} ({len(g.places)} frames)"
+            else:
+                when = "-" if t is None else f"{t:.2f}"
             add_row(
                 table,
-                str(f.id),
-                f.kind,
-                alias or "-",
-                f.item_sha256[:12],
+                str(fid),
+                g.kind,
+                g.person or "-",
+                sha[:12],
                 places[0] if places else "-",
-                "-" if d.get("t") is None else f"{d['t']:.2f}",
-                f"{f.score:.3f}" if f.kind == "face_match" else f"d={f.score:.0f}",
-                ",".join(map(str, d["box"])) if d.get("box") else "-",
-                f"{item_risk.score:.2f}",
-                f.status,
+                when,
+                f"{score:.3f}" if g.kind == "face_match" else f"d={score:.0f}",
+                ",".join(map(str, box)) if box else "-",
+                f"{risks[sha].score:.2f}",
+                st,
+                text_block("\n".join(c.line() for c in chats[sha][:5]) or "-"),
+                roles_line(view),
             )
     if not as_json:
         out.print(table)
-        out.print(f"{n} finding(s)")
+        what = "frame(s)" if frames else "finding(s)"
+        out.print(f"{n} {what}" + ("" if frames else " (one per item and person; --frames: each)"))
     elif n == 0:
         err.print("no findings")

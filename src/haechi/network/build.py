@@ -17,4 +17,5 @@ def build_network(db: Database, settings: Settings) -> Network:
         pdq_max=t.pdq_max_distance,
         pdq_quality=t.pdq_min_quality,
         frame_share=t.vpdq_frame_share,
+        sexual=t.sexual_interest,
     )

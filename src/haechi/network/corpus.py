@@ -1,22 +1,25 @@
 """Reading what the network is built from out of the database: rooms (with their chat-text risk),
-messages, the sightings of media in rooms, and the PDQ signals of those items. Read-only."""
+messages, the sightings of media in rooms, the PDQ signals of those items, and what else marks
+an item (findings about enrolled persons, its sexual score, its synthetic verdict). Read-only."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
 from haechi.network.clusters import ItemHashes
-from haechi.network.model import ForwardOrigin, RoomRef
+from haechi.network.model import FindingRef, ForwardOrigin, ItemFacts, RoomRef
 from haechi.network.rooms import rank_rooms
 from haechi.store.db import Database
+from haechi.store.findings import Finding
 from haechi.store.models import Item, Message, Room, Sighting, SignalRow, Source
+from haechi.store.persons import Person
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Corpus:
     messages: dict[tuple[str, int], Msg]
     seen: tuple[Seen, ...]
     items: tuple[ItemHashes, ...]
+    facts: dict[str, ItemFacts] = field(default_factory=dict)
 
 
 def room_node_id(source_id: int, key: str) -> str:
@@ -116,8 +120,9 @@ def load_corpus(db: Database, settings: Settings) -> Corpus:
             old = rooms.get(rid)
             risk = max(rank.risk if rank else 0.0, old.risk if old else 0.0)
             flagged = bool(rank and rank.flagged) or bool(old and old.flagged)
+            context = max(rank.context if rank else 0.0, old.context if old else 0.0)
             rooms[rid] = RoomRef(
-                rid, room.room_key, room.name, room.kind, locator, round(risk, 4), flagged
+                rid, room.room_key, room.name, room.kind, locator, round(risk, 4), flagged, context
             )
         messages: dict[tuple[str, int], Msg] = {}
         for m in s.execute(select(Message).order_by(Message.id)).scalars():
@@ -142,7 +147,8 @@ def load_corpus(db: Database, settings: Settings) -> Corpus:
         seen = tuple(_sightings(s, _FORWARD_COLUMNS[0] in Sighting.__table__.c))
         shas = sorted({x.item for x in seen})
         items = _hashes(s, shas)
-    return Corpus(rooms, messages, seen, items)
+        facts = _facts(s, shas)
+    return Corpus(rooms, messages, seen, items, facts)
 
 
 def _sightings(s: Any, has_ids: bool) -> Iterator[Seen]:
@@ -167,6 +173,48 @@ def _sightings(s: Any, has_ids: bool) -> Iterator[Seen]:
             poster=row.poster,
             forward=_forward(row, has_ids),
         )
+
+
+def _facts(s: Any, shas: list[str]) -> dict[str, ItemFacts]:
+    findings: dict[str, list[FindingRef]] = {}
+    signals: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        for sha, kind, alias, hi, lo, n in s.execute(
+            select(
+                Finding.item_sha256,
+                Finding.kind,
+                Person.alias,
+                func.max(Finding.score),
+                func.min(Finding.score),
+                func.count(),
+            )
+            .join(Person, Person.id == Finding.person_id, isouter=True)
+            .where(Finding.item_sha256.in_(chunk), Finding.status != "dismissed")
+            .group_by(Finding.item_sha256, Finding.kind, Finding.subject, Person.alias)
+        ):
+            best = float(lo if kind == "own_media_match" else hi)  # a distance: lower is closer
+            findings.setdefault(sha, []).append(FindingRef(kind, alias, best, int(n)))
+        for sha, analyzer, payload in s.execute(
+            select(SignalRow.item_sha256, SignalRow.analyzer, SignalRow.payload)
+            .where(
+                SignalRow.item_sha256.in_(chunk), SignalRow.analyzer.in_(("nudity", "synthetic"))
+            )
+            .order_by(SignalRow.created_at)
+        ):
+            signals[(sha, analyzer)] = payload  # the latest version wins
+    out: dict[str, ItemFacts] = {}
+    for sha in shas:
+        nudity = signals.get((sha, "nudity")) or {}
+        synthetic = signals.get((sha, "synthetic")) or {}
+        facts = ItemFacts(
+            tuple(sorted(findings.get(sha, ()), key=lambda f: (f.kind, f.person or ""))),
+            nudity.get("score"),
+            synthetic.get("verdict"),
+        )
+        if facts != ItemFacts():
+            out[sha] = facts
+    return out
 
 
 def _hashes(s: Any, shas: list[str]) -> tuple[ItemHashes, ...]:

@@ -86,6 +86,8 @@ def to_networkx(net: Network) -> nx.MultiDiGraph:
             items=len(c.items),
             first_seen=c.first_seen.isoformat() if c.first_seen else "",
             of_interest=c.of_interest,
+            interest=";".join(c.interest),
+            why="; ".join(c.why),
             request_photo=c.request_photo,
         )
     for p in net.posts:
@@ -98,6 +100,7 @@ def to_networkx(net: Network) -> nx.MultiDiGraph:
                 message_id=p.message_id if p.message_id is not None else -1,
                 at=p.at.isoformat() if p.at else "",
                 forwarded=p.forward is not None,
+                reporting=p.reporting,
             )
         key = (node_id("content", p.cluster), node_id("room", p.room))
         if not g.has_edge(*key, key="posted_in"):

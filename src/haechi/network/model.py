@@ -20,6 +20,19 @@ ROLES: tuple[Role, ...] = ("creator_candidate", "distributor", "seller", "reques
 #   "uncertain"  rests on a display name that several accounts carry, or on a guess of path.
 Certainty = Literal["observed", "inferred", "uncertain"]
 
+# Why content is of interest: posted in a flagged room, on a message with risky words, matched
+# to an enrolled person (face or own media: a finding), a high sexual score, a synthetic or
+# manipulated verdict, a hash-bank match.
+Interest = Literal["flagged_room", "risky_words", "finding", "sexual", "synthetic", "bank_match"]
+INTEREST_LABELS: dict[Interest, tuple[str, str]] = {
+    "flagged_room": ("posted in a flagged room", "위험 방에 게시"),
+    "risky_words": ("posted with risky words", "위험 문구와 함께 게시"),
+    "finding": ("an enrolled person's face or own media", "등록된 사람의 얼굴·본인 자료"),
+    "sexual": ("high sexual score", "성적 점수 높음"),
+    "synthetic": ("synthetic or manipulated verdict", "합성·조작 판정"),
+    "bank_match": ("hash-bank match", "해시 목록 일치"),
+}
+
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
     "creator_candidate": ("creator candidate (earliest seen)", "제작 추정 (최초 목격)"),
     "distributor": ("distributor", "유포"),
@@ -57,6 +70,8 @@ class RoomRef:
     source: str
     risk: float = 0.0
     flagged: bool = False
+    # Share of its lines that talk about the topic (news, support, police, campaign words).
+    context: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,9 @@ class Post:
     forward: ForwardOrigin | None = None
     text: str = ""
     reactions: int = 0
+    # Posted to report on the content (a news article, a support or police notice), not to
+    # spread it: such a post makes no creator, distributor, seller or viewer.
+    reporting: bool = False
 
     @property
     def order(self) -> tuple[datetime | None, str, int]:
@@ -126,8 +144,8 @@ class ClusterLink:
 @dataclass(frozen=True)
 class ContentCluster:
     """Files that are one piece of content: identical bytes, PDQ within the threshold, or video
-    frame bags that match. `of_interest`: posted where chat text marks trading (a flagged room,
-    or risky words on the post); only such clusters get roles."""
+    frame bags that match. `of_interest`: only such clusters get roles. `interest` says why, as
+    INTEREST kinds; `why` says it in words, with the room, message or score behind it."""
 
     id: str
     items: tuple[str, ...]
@@ -136,6 +154,7 @@ class ContentCluster:
     of_interest: bool = False
     why: tuple[str, ...] = ()
     request_photo: bool = False
+    interest: tuple[Interest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +229,27 @@ CANNOT_SHOW_KO: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class FindingRef:
+    """The findings of one kind about one subject in one item, as one line: the best score
+    (similarity; distance for own media) and how many places (frames) matched."""
+
+    kind: str
+    person: str | None
+    score: float
+    places: int
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What marks an item besides the chat around it: its findings (not dismissed), its sexual
+    score, its synthetic verdict."""
+
+    findings: tuple[FindingRef, ...] = ()
+    sexual: float | None = None
+    synthetic: str | None = None
+
+
+@dataclass(frozen=True)
 class Network:
     accounts: dict[str, Account]
     rooms: dict[str, RoomRef]
@@ -219,6 +259,8 @@ class Network:
     members: tuple[Membership, ...]
     claims: tuple[RoleClaim, ...]
     item_cluster: dict[str, str] = field(default_factory=dict)
+    # Findings, sexual score and synthetic verdict of the items in chat rooms.
+    facts: dict[str, ItemFacts] = field(default_factory=dict)
 
     def claims_for(self, account: str) -> list[RoleClaim]:
         return [c for c in self.claims if c.account == account]

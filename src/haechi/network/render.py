@@ -15,7 +15,7 @@ from typing import Literal
 from PIL import Image, ImageDraw, ImageFont
 
 from haechi.errors import InputError
-from haechi.network.export import CONTENT_COLOUR, PLAIN_COLOUR, ROLE_COLOURS
+from haechi.network.export import CONTENT_COLOUR, PLAIN_COLOUR, PRIORITY, ROLE_COLOURS
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 
 RGB = tuple[int, int, int]
@@ -175,12 +175,20 @@ def cluster_scene(net: Network, cluster: str) -> Scene:
         for i, (aid, what) in enumerate(people[:3]):
             y = mid - 150 - 62 * i
             px = x + (i % 2) * 40 - 20
-            role = _primary(roles.get(aid, set()) - {"viewer"})
+            held = _ordered(roles.get(aid, set()) - {"viewer"})
             shapes.append(Line(px, y + 14, x, mid - 22, (60, 60, 60), arrow=True))
-            shapes.append(Circle(px, y, 13, ROLE_COLOURS[role] if role else PLAIN_COLOUR))
+            # Every role as a ring, the strongest outside: a seller who is also the creator
+            # candidate shows both colours, not only the first.
+            for ring, role in enumerate(held):
+                shapes.append(Circle(px, y, 13 + 5 * (len(held) - 1 - ring), ROLE_COLOURS[role]))
+            if not held:
+                shapes.append(Circle(px, y, 13, PLAIN_COLOUR))
             label = _short(net.accounts[aid].label if aid in net.accounts else aid, 16)
-            shapes.append(Text(px + 20, y - 2, label, 12, anchor="start"))
-            shapes.append(Text(px + 20, y + 12, what, 10, (90, 90, 90), "start"))
+            shapes.append(Text(px + 24, y - 2, label, 12, anchor="start"))
+            shapes.append(Text(px + 24, y + 12, what, 10, (90, 90, 90), "start"))
+            if held:
+                names = " + ".join(ROLE_LABELS[r][0].split(" (")[0] for r in held)
+                shapes.append(Text(px + 24, y + 25, names, 10, (90, 90, 90), "start"))
 
     # viewers below
     for r in rooms:
@@ -242,12 +250,8 @@ def _wrap(text: str, width: int) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def _primary(roles: set[Role]) -> Role | None:
-    order: tuple[Role, ...] = ("creator_candidate", "seller", "distributor", "requester", "viewer")
-    for r in order:
-        if r in roles:
-            return r
-    return None
+def _ordered(roles: set[Role]) -> list[Role]:
+    return [r for r in PRIORITY if r in roles]
 
 
 def _hex(c: RGB) -> str:

@@ -4,8 +4,14 @@ carried it to other rooms (distributor), who used sale, price or paid-entry lang
 a room where it was posted (viewer / possessor). Each claim keeps the messages behind it.
 
 Only content "of interest" gets roles: content posted in a room that room ranking flags, or on a
-message whose own chat-text risk reaches the flag. News, support and police rooms that talk about
-deepfakes carry context words that keep them below it, so their pictures make no creators.
+message whose own chat-text risk reaches the flag, or content that is marked by itself wherever it
+was posted: a finding about an enrolled person (their face, their own media), a hash-bank match, a
+high sexual score, a synthetic or manipulated verdict. A deepfake of an enrolled person posted in
+a quiet room therefore still gets its creator candidate, distributors and viewers.
+
+News, support and police posts report on content, they do not spread it: a post whose own text
+carries context words ("[기사] … 검거 … 1366"), or any post in a room that mostly talks about the
+topic, makes no creator, distributor, seller or viewer.
 
 These are leads for a person to check, never verdicts."""
 
@@ -25,6 +31,7 @@ from haechi.network.model import (
     EvidenceRef,
     ForwardLink,
     ForwardOrigin,
+    Interest,
     Membership,
     Network,
     Post,
@@ -57,6 +64,11 @@ REQUEST = re.compile(
     re.IGNORECASE,
 )
 REQUEST_CATS = ("solicitation", "production", "topic")
+# A room where at least this share of the lines talk about the topic (news, support, police,
+# campaign words) and that is not flagged is a room that reports, not one that trades.
+CONTEXT_ROOM = 0.3
+SYNTHETIC = ("likely_synthetic", "likely_manipulated")
+FINDING_KINDS = ("face_match", "own_media_match")
 _RANK: dict[Certainty, int] = {"observed": 0, "inferred": 1, "uncertain": 2}
 
 
@@ -76,6 +88,9 @@ def is_sale(m: Msg) -> bool:
     pay = cats.get("payment", 0.0)
     if m.context > 0 or BUYER.search(m.text):
         return False
+    parts = m.detail.get("sale")
+    if parts is not None and not set(parts) - {"content"}:
+        return False  # "신작 올립니다" names content, not a price, payment or paid entry
     return pay >= PAYMENT_MIN or (pay > 0 and cats.get("invitation", 0.0) > 0)
 
 
@@ -123,10 +138,18 @@ def normalise_id(origin: str) -> str:
 
 class _Builder:
     def __init__(
-        self, corpus: Corpus, *, flag: float, pdq_max: int, pdq_quality: int, frame_share: float
+        self,
+        corpus: Corpus,
+        *,
+        flag: float,
+        pdq_max: int,
+        pdq_quality: int,
+        frame_share: float,
+        sexual: float,
     ) -> None:
         self.c = corpus
         self.flag = flag
+        self.sexual = sexual
         self.rooms = corpus.rooms
         self.msgs = corpus.messages
         names: dict[str, set[str]] = defaultdict(set)
@@ -189,7 +212,11 @@ class _Builder:
             return
         key = (role, account, cluster)
         for e in evidence:
-            if e not in self.claims[key]:
+            # one message is one piece of evidence, whatever else it was cited as
+            if all(
+                (o.room, o.message_id, o.item) != (e.room, e.message_id, e.item)
+                for o in self.claims[key]
+            ):
                 self.claims[key].append(e)
         self.certainty[key].append(certainty)
         if note and key not in self.notes:
@@ -226,7 +253,14 @@ class _Builder:
             forward=s.forward,
             text=m.text if m else "",
             reactions=m.reactions if m else 0,
+            reporting=self._reporting(s.room, m),
         )
+
+    def _reporting(self, room_id: str, m: Msg | None) -> bool:
+        if m is not None and m.context > 0:
+            return True
+        room = self.rooms.get(room_id)
+        return room is not None and not room.flagged and room.context >= CONTEXT_ROOM
 
     def memberships(self, posts_by_msg: dict[tuple[str, int], list[Post]]) -> list[Membership]:
         seen: dict[tuple[str, str], list[EvidenceRef]] = defaultdict(list)
@@ -283,20 +317,24 @@ class _Builder:
             cposts = by_cluster[cid]
             items = tuple(sorted({p.item for p in cposts}))
             links = tuple(k for k in self.links if k.a in items)
-            why = self._interest(cposts)
-            first = cposts[0]
+            acting = [p for p in cposts if not p.reporting]
+            reasons = self._interest(acting, items)
+            why = sorted({text for _kind, text in reasons})
+            first = (acting or cposts)[0]
             first_msg = self.msgs.get((first.room, first.message_id or -1))
             request = first_msg is not None and self._request_near(first, first_msg) is not None
             clusters[cid] = ContentCluster(
                 id=cid,
                 items=items,
                 links=links,
-                first_seen=first.at,
+                first_seen=cposts[0].at,
                 of_interest=bool(why),
                 why=tuple(why),
                 request_photo=request,
+                interest=tuple(sorted({kind for kind, _text in reasons})),
             )
-            if not why:
+            cposts = acting  # reports on the content make no roles
+            if not why or not cposts:
                 continue
             for p in cposts:
                 m = self.msgs.get((p.room, p.message_id or -1))
@@ -356,18 +394,46 @@ class _Builder:
             members=tuple(members),
             claims=claims,
             item_cluster=dict(self.item_cluster),
+            facts={sha: f for sha, f in self.c.facts.items() if sha in self.item_cluster},
         )
 
-    def _interest(self, cposts: list[Post]) -> list[str]:
-        why: list[str] = []
+    def _interest(self, cposts: list[Post], items: Iterable[str]) -> list[tuple[Interest, str]]:
+        """Why content is of interest: the rooms and words around its posts (reports left out),
+        and what marks its items wherever they were posted."""
+        why: set[tuple[Interest, str]] = set()
         for p in cposts:
             room = self.rooms.get(p.room)
             m = self.msgs.get((p.room, p.message_id or -1))
             if room and room.flagged:
-                why.append(f"posted in flagged room {room.name or room.id} (risk {room.risk:.2f})")
+                why.add(
+                    (
+                        "flagged_room",
+                        f"posted in flagged room {room.name or room.id} (risk {room.risk:.2f})",
+                    )
+                )
             elif m and m.risk >= self.flag and m.context == 0:
-                why.append(f"posted with risky words (message {m.message_id}, {m.risk:.2f})")
-        return sorted(set(why))
+                why.add(
+                    (
+                        "risky_words",
+                        f"posted with risky words (message {m.message_id}, {m.risk:.2f})",
+                    )
+                )
+        for item in items:
+            facts = self.c.facts.get(item)
+            if facts is None:
+                continue
+            short = item[:12]
+            for kind in {f.kind for f in facts.findings}:
+                if kind in FINDING_KINDS:
+                    what = "face" if kind == "face_match" else "own media"
+                    why.add(("finding", f"finding: an enrolled person's {what} in item {short}"))
+                elif kind == "hash_bank_match":
+                    why.add(("bank_match", f"hash-bank match for item {short}"))
+            if facts.sexual is not None and facts.sexual >= self.sexual:
+                why.add(("sexual", f"sexual score {facts.sexual:.2f} for item {short}"))
+            if facts.synthetic in SYNTHETIC:
+                why.add(("synthetic", f"verdict {facts.synthetic} for item {short}"))
+        return sorted(why)
 
     def _request_near(self, p: Post, m: Msg) -> Msg | None:
         if is_request(m):
@@ -601,9 +667,16 @@ def infer(
     pdq_max: int = 31,
     pdq_quality: int = 50,
     frame_share: float = 0.8,
+    sexual: float = 0.8,
 ) -> Network:
     """The network of a corpus. `flag` is the chat-text risk at which a message marks the
-    content on it as of interest (rooms carry their own flag from room ranking)."""
+    content on it as of interest (rooms carry their own flag from room ranking); `sexual` the
+    sexual score at which an item does."""
     return _Builder(
-        corpus, flag=flag, pdq_max=pdq_max, pdq_quality=pdq_quality, frame_share=frame_share
+        corpus,
+        flag=flag,
+        pdq_max=pdq_max,
+        pdq_quality=pdq_quality,
+        frame_share=frame_share,
+        sexual=sexual,
     ).build()

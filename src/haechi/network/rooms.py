@@ -4,7 +4,12 @@ chat-text analyzer stored per message, with the lines that drove the score.
 A room is scored on what co-occurs across it, not on one word: solicitation or production
 (the anchors) together with payment, invitation and targeting. Per category the room keeps the
 mean of its three strongest lines (a flood of one re-posted line counts once), adds the share
-of risky lines, and is damped by how much of it is news, support, police or campaign talk."""
+of risky lines, and is damped by how much of it is news, support, police or campaign talk.
+
+A room that sells needs no solicitation word: several parts of a sale in one room (a price, a
+means of paying such as 문상 or 기프티콘, paid entry to a room, "DM for the price", content named
+as goods), with paid entry or content among them, count as an anchor of their own ("sale"),
+read only from lines without context words (news, support, police, goods trading)."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer
-from haechi.analyzers.lexicon import Category
+from haechi.analyzers.lexicon import SALE_PARTS, Category
 from haechi.config import Settings
 from haechi.store import chat as chat_store
 from haechi.store.db import Database
@@ -29,6 +34,11 @@ CONTEXT = 3.0
 LINE_CONTEXT = 1.6
 SCALE = 3.0
 TOP_LINES = 5
+# A sale: at least this many parts in the room, one of them what is sold (a room or content).
+SALE_PARTS_MIN = 3
+SALE_SOLD = frozenset({"entry", "content"})
+SALE_WEIGHT = 1.0
+SALE_FULL = 4  # parts at which the sale evidence is full
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class RoomRisk:
     by_category: dict[str, float]
     reasons: tuple[Reason, ...]
     top_lines: tuple[tuple[int, float, str], ...]
+    context: float = 0.0  # share of the room's lines with news, support, police … words
 
 
 def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> RoomRisk:
@@ -68,6 +79,7 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
     n = 0
     seen: set[str] = set()
     top: list[tuple[float, int, str]] = []
+    sale: dict[str, list[int]] = {}
     for line in lines:
         n += 1
         ev = line.evidence
@@ -88,6 +100,9 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
             for c in ev.get("ctx_cats", ()):
                 ctx_counts[c] = ctx_counts.get(c, 0) + 1
         ctx_total += min(1.0, ctx)
+        if ctx == 0:
+            for part in ev.get("sale", ()):
+                sale.setdefault(str(part), []).append(line.message_id)
         damp = math.exp(-LINE_CONTEXT * ctx)
         for cat, v in ev.get("cats", {}).items():
             if cat in contrib:
@@ -101,6 +116,11 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
         behind[cat] = tuple(m for v, m in best if v > 0)
     present = [c for c in risk_cats if evidence[c.name] >= PRESENT]
     core = sum(c.weight * evidence[c.name] for c in risk_cats)
+    if len(sale) >= SALE_PARTS_MIN and SALE_SOLD & set(sale):
+        evidence["sale"] = round(min(1.0, len(sale) / SALE_FULL), 4)
+        behind["sale"] = tuple(sorted({m for ms in sale.values() for m in ms[:TOP_K]}))
+        present.append(Category("sale", "risk", SALE_WEIGHT, True))
+        core += SALE_WEIGHT * evidence["sale"]
     anchored = any(c.anchor for c in present)
     combo = 1.0 + COMBO * max(0, len(present) - 1) if anchored else 1.0
     if not anchored:
@@ -111,7 +131,10 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
 
     reasons: list[Reason] = []
     for c in present:
-        reasons.append(Reason(f"{c.name} evidence {evidence[c.name]:.2f}", behind[c.name]))
+        text = f"{c.name} evidence {evidence[c.name]:.2f}"
+        if c.name == "sale":
+            text += f" ({' + '.join(p for p in SALE_PARTS if p in sale)} in one room)"
+        reasons.append(Reason(text, behind[c.name]))
     if anchored and len(present) > 1:
         names = " + ".join(c.name for c in present)
         reasons.append(Reason(f"together in one room: {names} (x{combo:.2f})"))
@@ -127,7 +150,7 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
     for k, v in ctx_counts.items():
         by_category[k] = round(v / total, 4)
     top_lines = tuple((mid, s, text) for s, mid, text in top)
-    return RoomRisk(score, n, by_category, tuple(reasons), top_lines)
+    return RoomRisk(score, n, by_category, tuple(reasons), top_lines, round(ctx_lines / total, 4))
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,7 @@ class RankedRoom:
     flagged: bool
     reasons: tuple[Reason, ...]
     top_lines: tuple[tuple[int, float, str], ...]
+    context: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -203,6 +227,7 @@ def rank_rooms(db: Database, settings: Settings) -> list[RankedRoom]:
                     flagged=risk.score >= flag,
                     reasons=risk.reasons,
                     top_lines=risk.top_lines,
+                    context=risk.context,
                 )
             )
     ranked.sort(key=lambda r: (-r.risk, r.source, r.id))

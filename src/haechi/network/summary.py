@@ -19,10 +19,13 @@ class RoleRow:
     evidence: int
     certainty: str
     example: str
+    # Why the content behind these claims is of interest (INTEREST kinds).
+    interest: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "type": "role",
+            "interest": list(self.interest),
             "role": self.role,
             "label": {"en": ROLE_LABELS[self.role][0], "ko": ROLE_LABELS[self.role][1]},
             "account": self.account,
@@ -47,6 +50,13 @@ class RoomRow:
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "room", **self.__dict__}
+
+
+def interest_of(net: Network, clusters: set[str | None]) -> tuple[str, ...]:
+    """Why any of these pieces of content is of interest, as INTEREST kinds."""
+    return tuple(
+        sorted({k for c in clusters if c in net.clusters for k in net.clusters[c].interest})
+    )
 
 
 def top_roles(net: Network, role: Role | None = None, limit: int = 10) -> list[RoleRow]:
@@ -84,6 +94,7 @@ def top_roles(net: Network, role: Role | None = None, limit: int = 10) -> list[R
                     evidence=sum(len(c.evidence) for c in claims),
                     certainty=cert,
                     example=example,
+                    interest=interest_of(net, {c.cluster for c in claims}),
                 )
             )
     return rows
@@ -99,6 +110,8 @@ def rooms_by_reach(net: Network, limit: int = 10) -> list[RoomRow]:
     interest = {cid for cid, c in net.clusters.items() if c.of_interest and not c.request_photo}
     rooms_of: dict[str, list[str]] = defaultdict(list)
     for p in net.posts:
+        if p.reporting:
+            continue  # a news or support post is no step of the content's travel
         if p.cluster in interest and p.room not in rooms_of[p.cluster]:
             rooms_of[p.cluster].append(p.room)
     rows: list[RoomRow] = []
