@@ -67,6 +67,10 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("evidence", "verify"): ["evidence", "verify", "--json"],
     ("evidence", "log"): ["evidence", "log", "--json"],
     # Needs a Telegram login; run anyway: whatever it prints is checked.
+    ("case", "new"): ["case", "new", "--person", "p1", "--json"],
+    ("case", "list"): ["case", "list", "--json"],
+    ("case", "show"): ["case", "show", "1", "--json"],
+    ("review",): ["review", "--all", "--json"],
     ("watch", "telegram"): ["watch", "telegram", "--once", "--json"],
 }
 
@@ -165,6 +169,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     items = [json.loads(x) for x in haechi(home, "items", "--json").stdout.splitlines()]
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))
     haechi(home, "evidence", "capture", face)
+    haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
     _Page.photo = shared("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
