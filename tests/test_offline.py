@@ -97,7 +97,7 @@ def test_remote_calls_reads_strace_lines(line: str, remote: bool) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.sqlite_only  # a PostgreSQL server is a network peer of its own
+@pytest.mark.sqlite_only  # the database plays no part: once, on SQLite, is enough
 def test_a_scan_calls_no_one_and_leaves_nothing_in_home(tmp_path: Path) -> None:
     if STRACE is None:
         if os.environ.get("CI"):
