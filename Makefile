@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
 # Debian packages the code needs at run time: a Korean TrueType font (PDF reports, network
-# pictures). PostgreSQL for the second test leg is installed by scripts/postgres-test-server.
-SYSDEPS := fonts-nanum
+# pictures); and strace, with which the tests watch a scan make no network call
+# (tests/test_offline.py). PostgreSQL for the second test leg is installed by
+# scripts/postgres-test-server.
+SYSDEPS := fonts-nanum strace
 
 .PHONY: demo test check lint i18n bench evaluate-faces install clean sysdeps
 
