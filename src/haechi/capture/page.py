@@ -29,6 +29,7 @@ from haechi import __version__
 from haechi.capture.guard import URLRefusedError, check_url
 from haechi.capture.links import media_links
 from haechi.config import Settings
+from haechi.private import create_private, private_dir
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 CHUNK = 1 << 16
@@ -102,13 +103,13 @@ def capture_page(
     started = now()
     host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(url).hostname or "page")[:100]
     out_dir = settings.captures_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     stem = f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{host}"
     final = out_dir / f"{stem}.warc.gz"
     part = out_dir / f"{stem}.warc.gz.part"
     fetches: list[Fetch] = []
     try:
-        with part.open("xb") as fh, _client(settings, transport) as client:
+        with os.fdopen(create_private(part), "wb") as fh, _client(settings, transport) as client:
             writer = WARCWriter(fh, gzip=True)
             writer.write_record(
                 writer.create_warcinfo_record(

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from haechi.errors import ConfigError, IntegrityError, NotFoundError, StoreError
+from haechi.private import private_dir
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -306,7 +307,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_SIZE)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         if os.name == "posix":
@@ -432,7 +433,7 @@ class Vault:
             raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}")
         if (rootp / META_NAME).exists():
             raise VaultError(f"{rootp} already contains a vault")
-        rootp.mkdir(parents=True, exist_ok=True)
+        private_dir(rootp)
         if os.name == "posix":
             rootp.chmod(0o700)
         meta: dict[str, object] = {
@@ -569,7 +570,7 @@ class Vault:
 
     def _store(self, src: ReadStream | BinaryIO, sha: str, size: int) -> None:
         final_path = self.path_for(sha)
-        final_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(final_path.parent)  # both levels 0700, not only the last
         blob_id = bytes.fromhex(sha)
         raw = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, self.chunk_size, size, self.key_id, blob_id)
         header = _Header(self.chunk_size, size, self.key_id, blob_id, raw)
