@@ -272,10 +272,16 @@ def load_settings(**overrides: Any) -> Settings:
             f"invalid settings: {name} is not valid JSON (e.g. '[\"/path/terms.yaml\"]')"
         ) from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{_setting_name(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    """A setting as a person set it: its dotted name and its environment variable."""
+    parts = [str(p) for p in loc if isinstance(p, str)]
+    if not parts:
+        return "settings"
+    return f"{'.'.join(parts)} (HAECHI_{'__'.join(parts[:2]).upper()})"
 
 
 def known_env_names() -> frozenset[str]:

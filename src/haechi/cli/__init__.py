@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print(_("interrupted; work committed so far is kept, run the same command to resume"))
         sys.exit(130)
+    finally:
+        # Closing lets SQLite fold its write-ahead log into the database file and remove it,
+        # so a data directory copied afterwards is one self-contained file.
+        state.close()
 
 
 def _fail(message: str, code: int) -> None:

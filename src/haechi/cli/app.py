@@ -54,6 +54,11 @@ class _State:
                 warn(problem)
         return self._settings
 
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
     def database_name(self) -> str:
         """The database for error messages (a server URL without its password)."""
         return self._db.where if self._db is not None else "the database"

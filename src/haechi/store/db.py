@@ -7,8 +7,11 @@ database and the reason; SQLite's transactions mean a failed write changed nothi
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +127,10 @@ def _read_only_engine(path: Path) -> Engine:
     `immutable`, so SQLite needs no -shm file; with one, read-only, which reads the log too."""
     wal = path.with_name(path.name + "-wal")
     has_log = wal.exists() and wal.stat().st_size > 0
+    if has_log and not path.with_name(path.name + "-shm").exists():
+        # SQLite reads a log only through its -shm index, which it cannot create here: read
+        # a private copy of the two files instead (the originals stay untouched).
+        path = _private_copy(path, wal)
     uri = f"file:{quote(str(path))}?mode=ro" + ("" if has_log else "&immutable=1")
 
     def connect() -> sqlite3.Connection:
@@ -132,6 +139,15 @@ def _read_only_engine(path: Path) -> Engine:
     engine = create_engine("sqlite://", creator=connect)
     event.listen(engine, "connect", _read_only_pragmas)
     return engine
+
+
+def _private_copy(path: Path, wal: Path) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="haechi-readonly-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, folder / wal.name)
+    return copy
 
 
 def _read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -145,8 +161,13 @@ def store_error(exc: DatabaseError, where: str) -> StoreError:
     """What a person can do about a database error, naming the database."""
     reason = str(exc.orig) if exc.orig is not None else str(exc)
     low = reason.lower()
-    if "full" in low or "too large" in low or "disk i/o" in low:
+    if "full" in low or "too large" in low:
         hint = "free some space and run the command again; what was stored before is intact"
+    elif "disk i/o" in low:
+        hint = (
+            "the disk is full, too small for the file or failing: free some space (or check "
+            "the disk) and run the command again; what was stored before is intact"
+        )
     elif "readonly" in low or "read-only" in low:
         hint = "it is on read-only storage: reading commands work, writing ones need a copy"
     elif "not a database" in low or "malformed" in low or "encrypted" in low:

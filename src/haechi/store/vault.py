@@ -237,6 +237,20 @@ def _read_full(fh: ReadStream | BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _try_lock(fd: int) -> bool:
+    """An exclusive advisory lock on `fd` if nobody else holds one. Without flock (Windows)
+    every file counts as unlocked and only its age protects it."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 def _fsync_dir(path: Path) -> None:
     if os.name != "posix":
         return
@@ -529,12 +543,26 @@ class Vault:
             if _SHA_RE.match(p.stem):
                 yield p.stem
 
-    def remove_stale_temp_files(self) -> int:
-        """Delete leftover ``.*.tmp`` files from interrupted writes (ciphertext only)."""
+    def remove_stale_temp_files(self, older_than: float) -> int:
+        """Delete leftover ``.*.tmp`` files of writes that were killed (ciphertext only, but
+        as large as the item). A file is left alone while a writer holds its lock (another
+        capture running now), or when it was last written after `older_than` (a writer that
+        has created it but not yet locked it)."""
         n = 0
         for p in self.root.glob("??/??/.*.tmp"):
-            p.unlink(missing_ok=True)
-            n += 1
+            try:
+                if p.stat().st_mtime >= older_than:
+                    continue
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                if not _try_lock(fd):
+                    continue
+                p.unlink(missing_ok=True)
+                n += 1
+            finally:
+                os.close(fd)
         return n
 
     # ------------------------------------------------------------------ write
@@ -575,6 +603,9 @@ class Vault:
         raw = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, self.chunk_size, size, self.key_id, blob_id)
         header = _Header(self.chunk_size, size, self.key_id, blob_id, raw)
         fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{sha[:16]}-", suffix=".tmp")
+        # Held until the file is renamed or this process dies (kill -9 included), so a later
+        # `remove_stale_temp_files` tells a dead writer's leftover from a live writer's file.
+        _try_lock(fd)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)
