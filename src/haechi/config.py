@@ -83,6 +83,10 @@ class Capture(_Section):
         default="haechi/0.1 (evidence capture for victim support; read-only)", min_length=1
     )
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Whole-time bounds: a server that sends a byte just before every read timeout would
+    # otherwise hold one resource, and the capture, for ever. What was fetched is kept.
+    resource_deadline_seconds: float = Field(default=120.0, gt=0, le=24 * 3600)
+    deadline_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
     max_page_bytes: int = Field(default=20 * MiB, gt=0)
     # Also the bound on a WARC record read into memory when a WARC is scanned.
     max_media_bytes: int = Field(default=256 * MiB, gt=0)
