@@ -27,7 +27,9 @@ from haechi.errors import ConfigError
 GiB = 1024**3
 MiB = 1024**2
 # Names read from the environment outside the settings object.
-OTHER_ENV_NAMES = frozenset({"HAECHI_MODEL_CACHE", "HAECHI_TESTDATA", "HAECHI_TEST_POSTGRES"})
+OTHER_ENV_NAMES = frozenset(
+    {"HAECHI_LANG", "HAECHI_MODEL_CACHE", "HAECHI_TESTDATA", "HAECHI_TEST_POSTGRES"}
+)
 
 
 class _Section(BaseModel):
