@@ -226,6 +226,8 @@ class Recorder:
 
     def _too_slow(self, url: str, until: float, got: int) -> str:
         cap = self.settings.capture
+        if until >= self.deadline:
+            self.stopped = "deadline"
         which = (
             f"the capture deadline of {cap.deadline_seconds:g} s"
             if until >= self.deadline
