@@ -11,6 +11,10 @@ import sys
 
 
 def main() -> None:
+    from haechi.private import restrict_umask
+
+    # Before any worker or file exists: everything haechi writes is private to this user.
+    restrict_umask()
     if _scan_workers(sys.argv[1:]) > 1:
         # The workers' fork server loads the models while the CLI loads itself.
         from haechi.pool import start_fork_server

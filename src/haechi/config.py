@@ -3,28 +3,42 @@ point haechi at another data directory without touching the process environment.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from haechi.errors import ConfigError
 
 GiB = 1024**3
 MiB = 1024**2
+# Names read from the environment outside the settings object.
+OTHER_ENV_NAMES = frozenset(
+    {"HAECHI_LANG", "HAECHI_MODEL_CACHE", "HAECHI_TESTDATA", "HAECHI_TEST_POSTGRES"}
+)
 
 
-class Limits(BaseModel):
+class _Section(BaseModel):
+    # "inf" and "nan" parse as floats and pass every bound (inf > 0), then break whatever uses
+    # them (a timeout of inf fails every file); no setting means either.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class Limits(_Section):
     """Decoding limits. They exist because scanned media is hostile by assumption."""
 
     max_file_bytes: int = Field(default=4 * GiB, gt=0)
@@ -35,10 +49,10 @@ class Limits(BaseModel):
     max_archive_entries: int = Field(default=20_000, gt=0)
     max_archive_bytes: int = Field(default=8 * GiB, gt=0)
     max_archive_ratio: float = Field(default=200.0, gt=1)
-    decode_timeout_seconds: float = Field(default=300.0, gt=0)
+    decode_timeout_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
 
 
-class Thresholds(BaseModel):
+class Thresholds(_Section):
     """Match thresholds. PDQ values follow Meta's published guidance (see FIELD-NOTES)."""
 
     pdq_max_distance: int = Field(default=31, ge=0)
@@ -63,7 +77,7 @@ class Thresholds(BaseModel):
         return v
 
 
-class Capture(BaseModel):
+class Capture(_Section):
     """`haechi capture`: the only place besides live Telegram where haechi uses the network, and
     only because a person asked it to fetch these URLs."""
 
@@ -71,6 +85,10 @@ class Capture(BaseModel):
         default="haechi/0.1 (evidence capture for victim support; read-only)", min_length=1
     )
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # Whole-time bounds: a server that sends a byte just before every read timeout would
+    # otherwise hold one resource, and the capture, for ever. What was fetched is kept.
+    resource_deadline_seconds: float = Field(default=120.0, gt=0, le=24 * 3600)
+    deadline_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
     max_page_bytes: int = Field(default=20 * MiB, gt=0)
     # Also the bound on a WARC record read into memory when a WARC is scanned.
     max_media_bytes: int = Field(default=256 * MiB, gt=0)
@@ -81,7 +99,7 @@ class Capture(BaseModel):
     allow_private: bool = False
 
 
-class Telegram(BaseModel):
+class Telegram(_Section):
     """`haechi watch telegram`: a user session that only reads (see docs/telegram-live.md)."""
 
     api_id: int | None = Field(default=None, gt=0)
@@ -110,7 +128,7 @@ class Telegram(BaseModel):
         return v
 
 
-class VaultSettings(BaseModel):
+class VaultSettings(_Section):
     """The evidence vault's key and the optional timestamp authority.
 
     The key is a 0600 file (made by `haechi init`) or, instead, derived from a passphrase
@@ -139,7 +157,7 @@ class VaultSettings(BaseModel):
         return self
 
 
-class Judge(BaseModel):
+class Judge(_Section):
     """Sexual-content triage and synthetic-media evidence (analyzers nudity and synthetic)."""
 
     # An ONNX model keeping the contract in docs/synthetic.md; None: no trained detector.
@@ -161,7 +179,11 @@ class Settings(BaseSettings):
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="HAECHI_", env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix="HAECHI_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
     )
 
     home: Path = Path("./haechi-data")
@@ -181,6 +203,14 @@ class Settings(BaseSettings):
     # support centre's own terms: HAECHI_CHAT_LEXICONS='["/path/terms.yaml"]'.
     chat_lexicons: list[Path] = Field(default_factory=list)
     judge: Judge = Field(default_factory=Judge)
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_is_named(cls, v: Any) -> Any:
+        # An empty HAECHI_HOME would otherwise mean the current directory, silently.
+        if isinstance(v, str | Path) and not str(v).strip():
+            raise ValueError("is empty; name the data directory (or unset HAECHI_HOME)")
+        return v
 
     @field_validator("database_url")
     @classmethod
@@ -239,8 +269,49 @@ def load_settings(**overrides: Any) -> Settings:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)
+    except SettingsError as exc:
+        # pydantic-settings could not parse a JSON value ("error parsing value for field
+        # "chat_lexicons" from source ..."); name the variable a person would have set.
+        m = re.search(r'field "([^"]+)"', str(exc))
+        name = f"HAECHI_{m.group(1).upper()}" if m else "a HAECHI_ variable"
+        raise ConfigError(
+            f"invalid settings: {name} is not valid JSON (e.g. '[\"/path/terms.yaml\"]')"
+        ) from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{_setting_name(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    """A setting as a person set it: its dotted name and its environment variable."""
+    parts = [str(p) for p in loc if isinstance(p, str)]
+    if not parts:
+        return "settings"
+    return f"{'.'.join(parts)} (HAECHI_{'__'.join(parts[:2]).upper()})"
+
+
+def known_env_names() -> frozenset[str]:
+    """Every HAECHI_ variable haechi reads: each setting, and each field of a nested one."""
+    names = set(OTHER_ENV_NAMES)
+    for field, info in Settings.model_fields.items():
+        names.add(f"HAECHI_{field.upper()}")
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            names.update(
+                f"HAECHI_{field.upper()}__{sub.upper()}" for sub in info.annotation.model_fields
+            )
+    return frozenset(names)
+
+
+def unknown_env_names(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each HAECHI_ variable that no setting reads (a misspelling is otherwise
+    ignored in silence, and the setting keeps its default), with the likely intended name."""
+    known = known_env_names()
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("HAECHI_") or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"{name} is not a haechi setting{hint}; it is ignored")
+    return warnings

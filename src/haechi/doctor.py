@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from haechi.analyzers.registry import load_registry as load_analyzers
 from haechi.config import Settings
+from haechi.private import exposed
 from haechi.sources.registry import load_registry as load_sources
 
 
@@ -74,6 +75,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     except OSError as exc:
         yield Check("data directory", False, f"{home}: {exc.strerror or exc}")
         return
+    yield _privacy(settings)
     try:
         from sqlalchemy import text
 
@@ -86,5 +88,37 @@ def run_checks(settings: Settings) -> Iterator[Check]:
         yield Check("database", True, "opened and migrated")
     except Exception as exc:
         yield Check("database", False, str(exc))
+    yield _vault(settings)
     if os.environ.get("HTTP_PROXY") or os.environ.get("HTTPS_PROXY"):
         yield Check("network", True, "a proxy is set; analysis never uses the network anyway")
+
+
+def _privacy(settings: Settings) -> Check:
+    """Every file and folder in the data directory is closed to other users."""
+    home = settings.home_dir
+    found = list(exposed(home, deep=True))
+    if not found:
+        return Check("data directory privacy", True, f"only the owner can read {home}")
+    names = ", ".join(str(p) for p in found[:5]) + (
+        f" and {len(found) - 5} more" if len(found) > 5 else ""
+    )
+    return Check(
+        "data directory privacy",
+        False,
+        f"other users of this machine can read {names}; fix it with: chmod -R go-rwx '{home}'",
+    )
+
+
+def _vault(settings: Settings) -> Check:
+    """The evidence vault opens with the configured key: a wrong or missing key file would
+    otherwise show only when evidence is needed."""
+    from haechi.errors import HaechiError
+    from haechi.evidence.context import open_vault, vault_exists
+
+    if not vault_exists(settings):
+        return Check("evidence vault", True, f"none yet in {settings.vault_dir}")
+    try:
+        open_vault(settings)
+    except HaechiError as exc:
+        return Check("evidence vault", False, str(exc))
+    return Check("evidence vault", True, f"{settings.vault_dir} opens with its key")

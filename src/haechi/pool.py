@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from haechi.errors import HaechiError
+from haechi.private import private_dir, private_file
 
 if TYPE_CHECKING:
     from haechi.config import Settings
@@ -98,7 +99,7 @@ class WorkerPool:
         # would block the parent once the set outgrew its buffer (64 KB, ~1000 items) before
         # any worker had a file to ask for it.
         folder = settings.home_dir / "tmp"
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         _remove_orphans(folder)
         fd, name = tempfile.mkstemp(prefix=f"finished-{os.getpid()}-", suffix=".txt", dir=folder)
         os.close(fd)
@@ -169,7 +170,9 @@ class WorkerPool:
         self._complete = complete
         part = self._complete_file.with_suffix(".part")
         part.write_text("\n".join(sorted(complete)), encoding="ascii")
-        part.replace(self._complete_file)  # whole or not at all for a worker that reads it
+        private_file(part).replace(
+            self._complete_file
+        )  # whole or not at all for a worker that reads it
 
     def close(self) -> None:
         """End the worker processes (also those started but never used)."""

@@ -8,6 +8,7 @@ through `print_json`, which drops biometric fields (haechi.redact)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from haechi import __version__
-from haechi.config import Settings, load_settings
+from haechi.config import Settings, load_settings, unknown_env_names
+from haechi.private import exposure_warning
 from haechi.redact import without_biometrics
 from haechi.safe_text import json_text, visible
 
@@ -46,7 +48,20 @@ class _State:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(home=self.home, workers=self.workers)
+            for warning in unknown_env_names(os.environ):
+                warn(warning)
+            if problem := exposure_warning(self._settings.home_dir):
+                warn(problem)
         return self._settings
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def database_name(self) -> str:
+        """The database for error messages (a server URL without its password)."""
+        return self._db.where if self._db is not None else "the database"
 
     def db(self) -> Database:
         if self._db is None:
@@ -57,6 +72,10 @@ class _State:
 
 
 state = _State()
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {esc(message)}", highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:

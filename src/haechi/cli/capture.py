@@ -41,7 +41,7 @@ def capture(
     db = state.db()
     failed = 0
     console = err if as_json else out
-    for url in urls:
+    for i, url in enumerate(urls):
         try:
             cap = capture_page(settings, url)
         except InputError as exc:
@@ -62,6 +62,12 @@ def capture(
             print_json(_json(cap, summary, events.events, by_record))
         else:
             _print(console, cap, summary, events.events, by_record)
+        if cap.stopped == "interrupted":
+            # What was fetched is kept and scanned above; the person asked to stop.
+            left = len(urls) - i - 1
+            more = f"; {left} more page(s) not captured" if left else ""
+            err.print(f"interrupted: {cap.warc} holds what was fetched{more}", highlight=False)
+            raise typer.Exit(130)
     if failed:
         raise typer.Exit(3)
 
@@ -102,6 +108,17 @@ def _print(
     ok = [f for f in cap.fetches if f.problem is None and f.redirected_to is None]
     total = sum(f.size for f in ok)
     console.print(f"  fetched {len(ok)} URL(s), {human_size(total)}", highlight=False)
+    if cap.stopped == "deadline":
+        console.print(
+            "  [yellow]stopped at the capture deadline[/] (capture.deadline_seconds); "
+            "the WARC holds what was fetched until then",
+            highlight=False,
+        )
+    elif cap.stopped == "interrupted":
+        console.print(
+            "  [yellow]interrupted[/]; the WARC holds what was fetched until then",
+            highlight=False,
+        )
     for f in cap.problems:
         console.print(
             f"  [yellow]not captured[/] {esc(f.problem)}", highlight=False, soft_wrap=True

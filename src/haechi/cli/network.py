@@ -17,6 +17,7 @@ from haechi.errors import InputError, NotFoundError
 from haechi.network.dossier import dossier as make_dossier
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 from haechi.network.summary import rooms_by_reach, top_roles
+from haechi.private import private_file
 from haechi.redact import without_biometrics
 from haechi.safe_text import json_text
 
@@ -122,7 +123,7 @@ def export(
     from haechi.network.export import write_gexf, write_graphml  # networkx: ~150 ms to import
 
     (write_graphml if kind == "graphml" else write_gexf)(net, tmp)
-    tmp.replace(to)
+    private_file(tmp).replace(to)
     err.print(
         f"wrote {esc(to)} ({kind}): {len(net.accounts)} accounts, {len(net.rooms)} rooms, "
         f"{len(net.clusters)} content clusters"
@@ -155,6 +156,7 @@ def picture(
     from haechi.network.render import render_cluster
 
     render_cluster(net, cluster, to)
+    private_file(to)
     err.print(f"wrote {esc(to)} (content {esc(cluster)})")
 
 
@@ -170,4 +172,5 @@ def dossier(
         return
     to.parent.mkdir(parents=True, exist_ok=True)
     to.write_text(json_text(without_biometrics(doc), indent=2), encoding="utf-8")
+    private_file(to)
     err.print(f"wrote {esc(to)}")

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
+from haechi.errors import InputError
 
 # Each command imports what it uses (the store, the face model): `haechi scan` loads this
 # module too, and must not wait for them.
@@ -205,7 +206,13 @@ def findings_cmd(
         places_json,
         roles_line,
     )
-    from haechi.store.findings import Finding
+    from haechi.store.findings import KINDS, STATUSES, Finding
+
+    # A misspelt filter would list nothing, which reads as "no findings".
+    if status is not None and status not in STATUSES:
+        raise InputError(f"--status {status!r}: use one of {', '.join(STATUSES)}")
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"--kind {kind!r}: use one of {', '.join(KINDS)}")
     from haechi.store.items import get_item, sighting_path
     from haechi.store.models import Sighting
     from haechi.store.persons import Person

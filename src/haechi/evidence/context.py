@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from pathlib import Path
 
 from cryptography import x509
@@ -13,6 +14,11 @@ from haechi.config import Settings
 from haechi.errors import ConfigError
 from haechi.store.tsa import TSAConfig, load_certificate
 from haechi.store.vault import META_NAME, KeyFile, KeySource, Passphrase, Vault, VaultError
+
+# Temporary vault files last written before this process started, and not locked, belong to
+# a writer that was killed; see Vault.remove_stale_temp_files.
+_STARTED = time.time()
+_swept: set[Path] = set()
 
 
 def key_source(settings: Settings) -> KeySource:
@@ -33,7 +39,11 @@ def init_vault(settings: Settings) -> tuple[Vault, bool]:
     """Open the vault, creating it (and a 0600 key file, unless a passphrase is configured)
     when there is none yet. Returns the vault and whether it was created now."""
     if vault_exists(settings):
-        return open_vault(settings), False
+        vault = open_vault(settings)
+        if vault.root not in _swept:  # once per process: the sweep lists every vault folder
+            _swept.add(vault.root)
+            vault.remove_stale_temp_files(older_than=_STARTED)
+        return vault, False
     return (
         Vault.init(settings.vault_dir, key_source(settings), chunk_size=settings.vault.chunk_size),
         True,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ from haechi.errors import InputError, IntegrityError, NotFoundError
 from haechi.evidence import report
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import open_vault, tsa_config
+from haechi.private import create_private, private_tree
 from haechi.redact import without_biometrics
 from haechi.store import items as store
 from haechi.store.custody import (
@@ -165,6 +167,9 @@ def export_package(
         report.render_pdf(manifest, custody_rows, build / "report.pdf")
         sums = _write_sha256sums(build)
         files = sum(1 for p in build.rglob("*") if p.is_file())
+        # Plain media and the report are the case itself: no other account may read them,
+        # whatever the umask (reportlab and pyrage create files with the umask's mode).
+        private_tree(build)
         if zipped:
             _zip_folder(build, dest, top=dest.stem)
             shutil.rmtree(build)
@@ -384,6 +389,7 @@ def _write_sha256sums(folder: Path) -> str:
 def _zip_folder(folder: Path, dest: Path, top: str) -> None:
     tmp = dest.with_name(f".{dest.name}.partial")
     try:
+        os.close(create_private(tmp))
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
             for p in sorted(folder.rglob("*")):
                 if p.is_file():

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from haechi.analyzers.face_model import MODEL_VERSION
 from haechi.config import Settings
+from haechi.private import private_dir, private_file
 from haechi.store.persons import FaceTemplate
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class TemplateIndex:
 
     def _write(self, paths: tuple[Path, Path]) -> None:
         index_file, meta_file = paths
-        index_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(index_file.parent)
         meta = {
             "fingerprint": self.fingerprint,
             "model_version": MODEL_VERSION,
@@ -182,10 +183,10 @@ class TemplateIndex:
         assert self._index is not None, "an empty index is never written"
 
         faiss.write_index(self._index, str(tmp_index))
-        tmp_index.replace(index_file)
+        private_file(tmp_index).replace(index_file)  # faiss creates it with the umask's mode
         tmp_meta = meta_file.with_suffix(".tmp")
         tmp_meta.write_text(json.dumps(meta))
-        tmp_meta.replace(meta_file)
+        private_file(tmp_meta).replace(meta_file)
 
 
 def index_paths(settings: Settings) -> tuple[Path, Path]:

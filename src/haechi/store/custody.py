@@ -44,6 +44,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from haechi.errors import IntegrityError
+from haechi.private import create_private
 from haechi.store.evidence_models import CustodyHead, CustodyLogEntry
 
 if TYPE_CHECKING:
@@ -398,7 +399,8 @@ def write_head_file(session: Session, path: str | Path) -> HeadAnchor:
 
 def _write_text_durably(path: Path, content: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(create_private(tmp), "w", encoding="utf-8") as fh:
         fh.write(content)
         fh.flush()
         os.fsync(fh.fileno())

@@ -1,18 +1,30 @@
-"""Opening the database: engine, SQLite pragmas, and migrations applied on first use."""
+"""Opening the database: engine, SQLite pragmas, and migrations applied on first use.
+
+A data directory on read-only storage (a write-blocked copy handed over as evidence) is opened
+read-only: no migration, no file created beside it, so reading commands and verification work
+and writing ones fail with a clear error. Database errors leave here as StoreError naming the
+database and the reason; SQLite's transactions mean a failed write changed nothing."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from haechi.config import Settings
 from haechi.errors import StoreError
+from haechi.private import create_private, private_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -31,9 +43,23 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = settings.db_url
-        if self.url.startswith("sqlite"):
-            settings.home_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.url)
+        self.path = sqlite_path(self.url)
+        self.read_only = self.path is not None and not _writable(self.path)
+        if self.path is not None and not self.read_only:
+            private_dir(self.path.parent)
+            if not self.path.exists():
+                # SQLite would create it 0644; its -wal and -shm files copy this file's mode.
+                os.close(create_private(self.path))
+        self.where = (
+            str(self.path)
+            if self.path is not None
+            else make_url(self.url).render_as_string(hide_password=True)
+        )
+        if self.read_only:
+            assert self.path is not None
+            self.engine = _read_only_engine(self.path)
+        else:
+            self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrate()
 
@@ -43,7 +69,15 @@ class Database:
                 current = current_revision(conn)
                 if current == HEAD_REVISION:
                     return
-                if current is None and not inspect(conn).get_table_names():
+                empty = current is None and not inspect(conn).get_table_names()
+                if self.read_only:
+                    raise StoreError(
+                        f"{self.where}: the database is on read-only storage and "
+                        + ("is empty" if empty else f"is at schema {current or 'none'}")
+                        + f", not {HEAD_REVISION}; copy the data directory to writable "
+                        "storage to upgrade it"
+                    )
+                if empty:
                     create_current_schema(conn)
                     return
                 from alembic import command
@@ -51,17 +85,98 @@ class Database:
                 cfg = alembic_config(self.url)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the database at {self.url}: {exc.orig}") from None
+        except DatabaseError as exc:
+            raise store_error(exc, self.where) from None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on any error."""
-        with self._sessions() as s, s.begin():
-            yield s
+        try:
+            with self._sessions() as s, s.begin():
+                yield s
+        except (OperationalError, DatabaseError) as exc:
+            if isinstance(exc, IntegrityError | ProgrammingError):
+                raise  # a bug or a constraint the caller handles, not an unusable database
+            raise store_error(exc, self.where) from None
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind an SQLite URL; None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def _writable(path: Path) -> bool:
+    """Whether haechi may write the database and the files SQLite keeps beside it. access(2)
+    answers EROFS on read-only storage even for root."""
+    if not path.exists():
+        return True  # a new database: creating it fails with a clear error if it cannot be
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_engine(path: Path) -> Engine:
+    """An engine that only reads `path` and creates nothing beside it. Without a write-ahead
+    log beside the database (haechi removes it on a clean close) the file is opened
+    `immutable`, so SQLite needs no -shm file; with one, read-only, which reads the log too."""
+    wal = path.with_name(path.name + "-wal")
+    has_log = wal.exists() and wal.stat().st_size > 0
+    if has_log and not path.with_name(path.name + "-shm").exists():
+        # SQLite reads a log only through its -shm index, which it cannot create here: read
+        # a private copy of the two files instead (the originals stay untouched).
+        path = _private_copy(path, wal)
+    uri = f"file:{quote(str(path))}?mode=ro" + ("" if has_log else "&immutable=1")
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+    engine = create_engine("sqlite://", creator=connect)
+    event.listen(engine, "connect", _read_only_pragmas)
+    return engine
+
+
+def _private_copy(path: Path, wal: Path) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="haechi-readonly-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, folder / wal.name)
+    return copy
+
+
+def _read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def store_error(exc: DatabaseError, where: str) -> StoreError:
+    """What a person can do about a database error, naming the database."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    low = reason.lower()
+    if "full" in low or "too large" in low:
+        hint = "free some space and run the command again; what was stored before is intact"
+    elif "disk i/o" in low:
+        hint = (
+            "the disk is full, too small for the file or failing: free some space (or check "
+            "the disk) and run the command again; what was stored before is intact"
+        )
+    elif "readonly" in low or "read-only" in low:
+        hint = "it is on read-only storage: reading commands work, writing ones need a copy"
+    elif "not a database" in low or "malformed" in low or "encrypted" in low:
+        hint = "it is damaged or not a haechi database; nothing was changed (restore a backup)"
+    elif "unable to open" in low:
+        hint = "check that the folder exists and is readable"
+    else:
+        hint = "nothing was changed"
+    return StoreError(f"cannot use the database {where}: {reason}; {hint}")
 
 
 def make_engine(url: str) -> Engine:

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from haechi.errors import ConfigError, IntegrityError, NotFoundError, StoreError
+from haechi.private import private_dir
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -236,6 +237,20 @@ def _read_full(fh: ReadStream | BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _try_lock(fd: int) -> bool:
+    """An exclusive advisory lock on `fd` if nobody else holds one. Without flock (Windows)
+    every file counts as unlocked and only its age protects it."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 def _fsync_dir(path: Path) -> None:
     if os.name != "posix":
         return
@@ -306,7 +321,7 @@ def _read_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_SIZE)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         if os.name == "posix":
@@ -432,7 +447,7 @@ class Vault:
             raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}")
         if (rootp / META_NAME).exists():
             raise VaultError(f"{rootp} already contains a vault")
-        rootp.mkdir(parents=True, exist_ok=True)
+        private_dir(rootp)
         if os.name == "posix":
             rootp.chmod(0o700)
         meta: dict[str, object] = {
@@ -528,12 +543,26 @@ class Vault:
             if _SHA_RE.match(p.stem):
                 yield p.stem
 
-    def remove_stale_temp_files(self) -> int:
-        """Delete leftover ``.*.tmp`` files from interrupted writes (ciphertext only)."""
+    def remove_stale_temp_files(self, older_than: float) -> int:
+        """Delete leftover ``.*.tmp`` files of writes that were killed (ciphertext only, but
+        as large as the item). A file is left alone while a writer holds its lock (another
+        capture running now), or when it was last written after `older_than` (a writer that
+        has created it but not yet locked it)."""
         n = 0
         for p in self.root.glob("??/??/.*.tmp"):
-            p.unlink(missing_ok=True)
-            n += 1
+            try:
+                if p.stat().st_mtime >= older_than:
+                    continue
+                fd = os.open(p, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                if not _try_lock(fd):
+                    continue
+                p.unlink(missing_ok=True)
+                n += 1
+            finally:
+                os.close(fd)
         return n
 
     # ------------------------------------------------------------------ write
@@ -569,11 +598,14 @@ class Vault:
 
     def _store(self, src: ReadStream | BinaryIO, sha: str, size: int) -> None:
         final_path = self.path_for(sha)
-        final_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(final_path.parent)  # both levels 0700, not only the last
         blob_id = bytes.fromhex(sha)
         raw = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, self.chunk_size, size, self.key_id, blob_id)
         header = _Header(self.chunk_size, size, self.key_id, blob_id, raw)
         fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{sha[:16]}-", suffix=".tmp")
+        # Held until the file is renamed or this process dies (kill -9 included), so a later
+        # `remove_stale_temp_files` tells a dead writer's leftover from a live writer's file.
+        _try_lock(fd)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)

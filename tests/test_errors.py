@@ -1,0 +1,283 @@
+"""Broken input to the command line (a damaged database, a full disk, malformed or misspelt
+settings, a bad filter, a wrong vault key, read-only storage) gives a short error that names
+the file or setting and the reason, a non-zero exit, and leaves stored data as it was."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import haechi, jpeg_bytes, noise_image
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def _short_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """One or two lines, no trace, naming what it must name."""
+    assert proc.returncode not in (0, 1), proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert 1 <= len(lines) <= 2, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A data directory holding one scanned item, and that item."""
+    root = tmp_path_factory.mktemp("scanned")
+    (root / "src").mkdir()
+    (root / "src" / "a.jpg").write_bytes(jpeg_bytes(noise_image(21)))
+    home = root / "home"
+    haechi(home, "--workers", "1", "scan", str(root / "src"), "--no-progress")
+    sha = json.loads(haechi(home, "items", "--json").stdout.splitlines()[0])["sha256"]
+    return home, sha
+
+
+def _copy(scanned: tuple[Path, str], to: Path) -> Path:
+    shutil.copytree(scanned[0], to)
+    return to
+
+
+# -- the database ------------------------------------------------------------------------------
+
+
+def test_a_garbage_database_is_named(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.mkdir(mode=0o700)
+    (home / "haechi.db").write_bytes(os.urandom(8192))
+    before = (home / "haechi.db").read_bytes()
+    proc = haechi(home, "items", check=False)
+    _short_error(proc, str(home / "haechi.db"), "not a database")
+    assert proc.returncode == 4
+    assert (home / "haechi.db").read_bytes() == before
+
+
+def test_a_truncated_database_is_named(scanned: tuple[Path, str], tmp_path: Path) -> None:
+    home = _copy(scanned, tmp_path / "h")
+    with (home / "haechi.db").open("r+b") as fh:
+        fh.truncate(8192)
+    _short_error(haechi(home, "items", check=False), "haechi.db", "malformed")
+
+
+def test_a_database_url_at_a_text_file(tmp_path: Path) -> None:
+    text = tmp_path / "passwd"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    env = {"HAECHI_DATABASE_URL": f"sqlite:///{text}"}
+    proc = haechi(tmp_path / "h", "items", check=False, env=env)
+    _short_error(proc, str(text), "not a database")
+    assert text.read_text() == "root:x:0:0:root:/root:/bin/bash\n" * 20
+
+
+@contextlib.contextmanager
+def _tmpfs(at: Path, size: str) -> Iterator[Path]:
+    at.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield at
+    finally:
+        subprocess.run(["umount", "-l", str(at)], check=False)
+
+
+def _more_pictures(folder: Path, n: int) -> Path:
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(100 + i, (640, 480))))
+    return folder
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_reported_and_nothing_is_lost(
+    scanned: tuple[Path, str], tmp_path: Path
+) -> None:
+    more = _more_pictures(tmp_path / "more", 8)
+    with _tmpfs(tmp_path / "small", "1m") as disk:
+        home = _copy(scanned, disk / "h")
+        filler = disk / "filler"
+        with filler.open("wb", buffering=0) as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+        proc = haechi(home, "--workers", "1", "scan", str(more), "--no-progress", check=False)
+        _short_error(proc, "haechi.db", "full")
+        filler.unlink()
+        listed = haechi(home, "items", "--json").stdout.splitlines()
+        assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
+
+
+@pytest.mark.slow
+def test_a_file_size_limit_is_reported_and_nothing_is_lost(
+    scanned: tuple[Path, str], tmp_path: Path
+) -> None:
+    home = _copy(scanned, tmp_path / "h")
+    more = _more_pictures(tmp_path / "more", 8)
+    limit = 16384  # the write-ahead log outgrows it with the first few items
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "1", "scan",
+         str(more), "--no-progress"],
+        capture_output=True, text=True, preexec_fn=small_files, timeout=300,
+        # Python would write bytecode caches cut at the limit and break later imports.
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    _short_error(proc, "haechi.db")
+    assert "free some space" in proc.stderr
+    listed = haechi(home, "items", "--json").stdout.splitlines()
+    assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("HAECHI_CHAT_LEXICONS", "not json", "HAECHI_CHAT_LEXICONS"),
+        ("HAECHI_LIMITS__DECODE_TIMEOUT_SECONDS", "inf", "HAECHI_LIMITS__DECODE_TIMEOUT_SECONDS"),
+        ("HAECHI_THRESHOLDS__FACE_MIN_SIMILARITY", "nan", "HAECHI_THRESHOLDS__FACE_MIN_SIMILARITY"),
+    ],
+)
+def test_malformed_settings_are_named(tmp_path: Path, name: str, value: str, needle: str) -> None:
+    proc = haechi(tmp_path / "h", "items", check=False, env={name: value})
+    _short_error(proc, needle)
+    assert proc.returncode == 2
+
+
+def test_an_empty_home_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "HAECHI_HOME": ""}
+    proc = subprocess.run(
+        [sys.executable, "-m", "haechi", "items"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    _short_error(proc, "HAECHI_HOME", "empty")
+    assert list(tmp_path.iterdir()) == []  # no database made in the current directory
+
+
+def test_a_misspelt_setting_is_warned_about(tmp_path: Path) -> None:
+    proc = haechi(tmp_path / "h", "items", env={"HAECHI_CAPTURE__ALLOW_PRIVAT": "true"})
+    assert "HAECHI_CAPTURE__ALLOW_PRIVAT is not a haechi setting" in proc.stderr
+    assert "did you mean HAECHI_CAPTURE__ALLOW_PRIVATE?" in proc.stderr
+
+
+def test_an_unknown_findings_status_is_refused(tmp_path: Path) -> None:
+    proc = haechi(tmp_path / "h", "findings", "--status", "bogus", check=False)
+    _short_error(proc, "bogus", "use one of open, ")
+
+
+# -- the vault ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_doctor_fails_on_a_wrong_or_missing_vault_key(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    haechi(home, "init")
+    key = home / "keys" / "vault.key"
+    key.write_text("00" * 32 + "\n")
+    wrong = haechi(home, "doctor", check=False)
+    assert wrong.returncode == 1
+    assert "FAIL  evidence vault" in wrong.stdout and "does not match" in wrong.stdout
+    key.unlink()
+    missing = haechi(home, "doctor", check=False)
+    assert "FAIL  evidence vault" in missing.stdout and "does not exist" in missing.stdout
+
+
+def test_capture_removes_what_a_killed_capture_left(
+    scanned: tuple[Path, str], tmp_path: Path
+) -> None:
+    import fcntl
+
+    home = _copy(scanned, tmp_path / "h")
+    haechi(home, "init")
+    folder = home / "vault" / "ab" / "cd"
+    folder.mkdir(parents=True)
+    dead = folder / ".abcdabcdabcdabcd-x1.tmp"
+    dead.write_bytes(b"\0" * 1_000_000)
+    live = folder / ".abcdabcdabcdabcd-x2.tmp"
+    live.write_bytes(b"\0" * 1000)
+    hour_ago = time.time() - 3600
+    for p in (dead, live):
+        os.utime(p, (hour_ago, hour_ago))
+    with live.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a capture still writing it, in another process
+        haechi(home, "evidence", "capture", scanned[1])
+    assert not dead.exists()
+    assert live.exists()
+
+
+# -- read-only storage -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _read_only_view(folder: Path, at: Path) -> Iterator[Path]:
+    """`folder` as write-blocked media show it: a read-only bind mount (root), or a copy
+    without write permission (anyone else)."""
+    if os.geteuid() != 0:
+        shutil.copytree(folder, at)
+        subprocess.run(["chmod", "-R", "a-w", str(at)], check=True)
+        try:
+            yield at
+        finally:
+            subprocess.run(["chmod", "-R", "u+w", str(at)], check=True)
+        return
+    at.mkdir()
+    bound = subprocess.run(["mount", "--bind", str(folder), str(at)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip("cannot make a read-only mount here")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(at)], check=True)
+        yield at
+    finally:
+        subprocess.run(["umount", "-l", str(at)], check=False)
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+    }
+
+
+@pytest.mark.slow
+def test_reading_commands_work_on_read_only_storage(
+    scanned: tuple[Path, str], tmp_path: Path
+) -> None:
+    home = _copy(scanned, tmp_path / "h")
+    sha = scanned[1]
+    haechi(home, "evidence", "capture", sha)
+    before = _listing(home)
+    with _read_only_view(home, tmp_path / "ro") as ro:
+        for args in (
+            ["items"],
+            ["show", sha[:12]],
+            ["findings"],
+            ["rooms"],
+            ["network"],
+            ["persons"],
+            ["evidence", "log"],
+            ["evidence", "verify"],
+        ):
+            proc = haechi(ro, *args, check=False)
+            assert proc.returncode == 0, (args, proc.stderr)
+        assert sha in haechi(ro, "items", "--json").stdout
+        assert "captured" in haechi(ro, "evidence", "log").stdout
+        scan = haechi(ro, "--workers", "1", "scan", str(home), "--no-progress", check=False)
+        assert scan.returncode != 0 and "Traceback" not in scan.stderr
+        assert "read-only" in scan.stderr
+    assert _listing(home) == before
