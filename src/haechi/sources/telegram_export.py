@@ -31,7 +31,7 @@ class TelegramExportSource(Source):
         info = detect_export(root)
         base = info.root if info is not None else (root.parent if root.is_file() else root)
         problems: deque[ParseProblem] = deque()
-        for message in iter_messages(root, problems=problems.append):
+        for message in iter_messages(root, problems=problems.append, limits=self.settings.limits):
             yield from self._problems(problems, base)
             media = tuple(_on_disk(m) for m in message.media)
             if media != message.media:

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from haechi.config import Limits
 from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
 from haechi.sources.tdesktop.common import Context, discard, emit_allowed
 from haechi.sources.tdesktop.types import READ_SIZE, ExportInfo
@@ -316,10 +317,12 @@ class HtmlReader:
         ctx: Context,
         info: ExportInfo,
         after: Mapping[str, int] | None,
+        limits: Limits | None = None,
     ) -> None:
         self.ctx = ctx
         self.info = info
         self.after = after
+        self.limits = limits or Limits()
 
     def run(self) -> Iterator[ChatMessage]:
         by_folder: dict[Path, list[Path]] = {}
