@@ -371,5 +371,5 @@ class JsonReader:
         if refused is None:
             return self.convert(current, chat, chat.count)
         where = f"message {message_id if message_id is not None else '#' + str(chat.count)}"
-        self.ctx.problem(self.path, where, f"{refused} ; skipped")
+        self.ctx.problem(self.path, where, f"{refused}; skipped")
         return None
