@@ -34,6 +34,8 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 _MAX_ANIMATION_SEEKS = 20_000
 _MIN_KEYFRAME_GAP = 0.5
 _SPOOL_MEMORY = 32 * 1024 * 1024
+_MAX_BYTES_PER_PIXEL = 8
+_IMAGE_OVERHEAD = 64 * 1024 * 1024
 
 _DEMUXERS = {
     "mp4": "mp4",
@@ -70,6 +72,16 @@ def decode_media(content: Content, limits: Limits) -> Media:
     elif ext and ext not in FORMAT_EXTENSIONS.get(sniffed.format, frozenset()):
         notes.append(f"extension {ext} does not match content ({sniffed.format})")
     if sniffed.kind == "image":
+        # No image within the pixel limit needs more than 8 bytes a pixel (16-bit RGBA,
+        # uncompressed) plus metadata; a larger "image" is padding that Pillow would scan
+        # byte by byte (a 1 GiB JPEG of zeros: 50 s and more). Its hashes are still stored.
+        most = limits.max_pixels * _MAX_BYTES_PER_PIXEL + _IMAGE_OVERHEAD
+        if size > most:
+            raise MediaError(
+                content.name,
+                f"image file is {size} bytes, more than any image within the pixel limit of "
+                f"{limits.max_pixels} can need ({most} bytes)",
+            )
         return _decode_image(content, sniffed.format, limits, notes)
     return _decode_video(content, sniffed.format, limits, notes)
 
