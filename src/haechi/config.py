@@ -50,6 +50,13 @@ class Limits(_Section):
     max_archive_bytes: int = Field(default=8 * GiB, gt=0)
     max_archive_ratio: float = Field(default=200.0, gt=1)
     decode_timeout_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    # Chat exports (Telegram JSON and HTML). A real message nests 4 levels and is a few KB; the
+    # bounds stop a 100 KB file from costing gigabytes (deep nesting, one huge message or string).
+    max_export_depth: int = Field(default=32, ge=8, le=10_000)
+    max_export_message_bytes: int = Field(default=1 * MiB, ge=4096)
+    max_export_string_bytes: int = Field(default=1 * MiB, ge=4096)
+    # A WARC record's header block (WARC and HTTP headers); real ones are a few KB.
+    max_warc_header_bytes: int = Field(default=1 * MiB, ge=4096)
 
 
 class Thresholds(_Section):

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, selectinload
 from haechi.config import Settings
 from haechi.errors import NotFoundError
 from haechi.evidence.context import init_vault
+from haechi.sources.archive import find_entry
+from haechi.sources.names import disk_path, unescape_name
 from haechi.store import items as store
 from haechi.store.custody import CustodyAction, CustodyEvent, JSONValue, append
 from haechi.store.db import Database
@@ -71,22 +73,25 @@ class _ZipEntryStream:
 def path_resolver(root: str, locator: str) -> Opener | None:
     """Sightings that are paths under the source root, or `archive.zip!inner` entries (an
     empty archive part means the source itself is the archive)."""
-    base = Path(root)
+    # Stored names are escaped where the file system's were not UTF-8 (names.py).
+    base = disk_path(root)
     if "!" in locator:
         # An archive name may itself hold "!": try each split, leftmost archive first.
         parts = locator.split("!")
         for i in range(1, len(parts)):
             rel, inner = "!".join(parts[:i]), "!".join(parts[i:])
-            archive = base / rel if rel else base
+            archive = base / unescape_name(rel) if rel else base
             if archive.is_file() and zipfile.is_zipfile(archive):
                 try:
                     with zipfile.ZipFile(archive) as zf:
-                        zf.getinfo(inner)
-                except (KeyError, zipfile.BadZipFile, OSError):
+                        info = find_entry(zf, inner)
+                except (zipfile.BadZipFile, OSError, ValueError):
                     continue
-                return lambda a=archive, n=inner: _ZipEntryStream(a, n)
+                if info is None:
+                    continue
+                return lambda a=archive, n=info.filename: _ZipEntryStream(a, n)
         return None
-    path = base / locator if locator else base
+    path = base / unescape_name(locator) if locator else base
     if not path.is_file():
         return None
     return lambda: path.open("rb")

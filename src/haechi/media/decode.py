@@ -5,20 +5,24 @@ network: PyAV is given a file or a memory buffer, never a URL."""
 
 from __future__ import annotations
 
-import io
+import re
+import shutil
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import av
+import av.logging
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
 from haechi.config import Limits
 from haechi.errors import MediaError
-from haechi.media.content import Content, FileContent, read_head
+from haechi.media.content import CHUNK, Content, FileContent, read_head
 from haechi.media.sniff import FORMAT_EXTENSIONS, IMAGE_EXTENSIONS, Sniffed, sniff
 from haechi.media.types import Frame, Media
 
@@ -29,6 +33,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # An animated image can claim millions of 1 ms frames; bound the seeks, not only the samples.
 _MAX_ANIMATION_SEEKS = 20_000
 _MIN_KEYFRAME_GAP = 0.5
+_SPOOL_MEMORY = 32 * 1024 * 1024
+_MAX_BYTES_PER_PIXEL = 8
+_IMAGE_OVERHEAD = 64 * 1024 * 1024
 
 _DEMUXERS = {
     "mp4": "mp4",
@@ -65,6 +72,16 @@ def decode_media(content: Content, limits: Limits) -> Media:
     elif ext and ext not in FORMAT_EXTENSIONS.get(sniffed.format, frozenset()):
         notes.append(f"extension {ext} does not match content ({sniffed.format})")
     if sniffed.kind == "image":
+        # No image within the pixel limit needs more than 8 bytes a pixel (16-bit RGBA,
+        # uncompressed) plus metadata; a larger "image" is padding that Pillow would scan
+        # byte by byte (a 1 GiB JPEG of zeros: 50 s and more). Its hashes are still stored.
+        most = limits.max_pixels * _MAX_BYTES_PER_PIXEL + _IMAGE_OVERHEAD
+        if size > most:
+            raise MediaError(
+                content.name,
+                f"image file is {size} bytes, more than any image within the pixel limit of "
+                f"{limits.max_pixels} can need ({most} bytes)",
+            )
         return _decode_image(content, sniffed.format, limits, notes)
     return _decode_video(content, sniffed.format, limits, notes)
 
@@ -87,18 +104,26 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def _read_all(content: Content) -> bytes:
-    with content.open() as fh:
-        return fh.read()
+def _seekable(content: Content) -> BinaryIO:
+    """The content as a seekable file without holding it whole in memory twice: a file is
+    read in place; a stream (an archive entry) is copied to a spooled temporary file, in
+    memory up to `_SPOOL_MEMORY` and on disk (already unlinked) past it."""
+    fh = content.open()
+    if fh.seekable():
+        return fh
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
+    with fh:
+        shutil.copyfileobj(fh, spool, CHUNK)
+    spool.seek(0)
+    return cast(BinaryIO, spool)
 
 
 def _decode_image(content: Content, fmt: str, limits: Limits, notes: list[str]) -> Media:
-    data = _read_all(content)
     try:
-        with warnings.catch_warnings():
+        with _seekable(content) as fh, warnings.catch_warnings():
             # Pillow only warns below 2x its global limit; we refuse at our own limit instead.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(fh)
             w, h = im.size
             if w <= 0 or h <= 0:
                 raise MediaError(content.name, f"invalid dimensions {w}x{h}")
@@ -154,17 +179,50 @@ def _scaled(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(1, round(w * s)), max(1, round(h * s))
 
 
+class _Oversized:
+    """Frames over the pixel limit: skipped, never converted, and named in the item's notes.
+    A small first page must not let a huge later one through (a TIFF's 12th page, an MJPEG
+    frame larger than its stream header says)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.first: str = ""
+
+    def check(self, what: str, w: int, h: int) -> bool:
+        """Whether a frame of w x h is over the limit (and noted as skipped)."""
+        if w * h <= self.limit:
+            return False
+        self.skip(f"{what}: {w}x{h} = {w * h} pixels")
+        return True
+
+    def skip(self, detail: str) -> None:
+        self.count += 1
+        if not self.first:
+            self.first = detail
+
+    def note(self, notes: list[str]) -> None:
+        if self.count:
+            notes.append(
+                f"{self.count} frame(s) skipped, over the pixel limit of {self.limit} "
+                f"(first: {self.first})"
+            )
+
+
 def _decode_animation(
     content: Content, im: Image.Image, fmt: str, limits: Limits, notes: list[str]
 ) -> Media:
     frames: list[Frame] = []
     t = 0.0
     next_sample = 0.0
+    oversized = _Oversized(limits.max_pixels)
     for i, page in enumerate(ImageSequence.Iterator(im)):
         if i >= _MAX_ANIMATION_SEEKS or t > limits.max_video_seconds:
             notes.append(f"animation sampled up to {t:.1f} s (limit)")
             break
-        if t >= next_sample:
+        if oversized.check(f"page {i + 1}", page.width, page.height):
+            pass
+        elif t >= next_sample:
             w, h = _scaled(page.width, page.height, limits.frame_max_side)
             rgb = page.convert("RGB")
             if (w, h) != rgb.size:
@@ -177,6 +235,9 @@ def _decode_animation(
         # GIF frame delays under 20 ms are played as 100 ms by browsers; follow them.
         delay = float(page.info.get("duration", 100) or 100)
         t += (delay if delay >= 20 else 100.0) / 1000.0
+    oversized.note(notes)
+    if not frames:
+        raise MediaError(content.name, f"no frame within the pixel limit of {limits.max_pixels}")
     return Media(
         content=content,
         kind="video",
@@ -191,7 +252,8 @@ def _decode_animation(
 
 def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) -> Media:
     started = time.monotonic()
-    source: Any = str(content.path) if isinstance(content, FileContent) else content.open()
+    oversized = _Oversized(limits.max_pixels)
+    source: Any = str(content.path) if isinstance(content, FileContent) else _seekable(content)
     frames: list[Frame] = []
     try:
         # The demuxer is named, never probed, and may open no other file or URL: a playlist
@@ -206,6 +268,8 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 raise MediaError(content.name, f"no video stream in this {fmt} file")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            # FFmpeg refuses to allocate a larger picture: the header's size is not the frames'.
+            stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
             duration = _duration(container, stream)
             width, height = int(stream.codec_context.width), int(stream.codec_context.height)
             if width * height > limits.max_pixels:
@@ -214,7 +278,7 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 )
             next_sample = 0.0
             last_taken = -1.0
-            for frame in container.decode(stream):
+            for frame in _frames(container, stream, oversized):
                 if time.monotonic() - started > limits.decode_timeout_seconds:
                     raise MediaError(
                         content.name,
@@ -228,6 +292,8 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 # (MJPEG) would make every frame one, hence the minimum gap.
                 is_key = bool(frame.key_frame) and t - last_taken >= _MIN_KEYFRAME_GAP
                 if not (is_key or t >= next_sample):
+                    continue
+                if oversized.check(f"frame at {t:.1f} s", frame.width, frame.height):
                     continue
                 w, h = _scaled(frame.width, frame.height, limits.frame_max_side)
                 rgb = frame.to_ndarray(format="rgb24", width=w, height=h)
@@ -252,6 +318,7 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
     finally:
         if not isinstance(source, str):
             source.close()
+    oversized.note(notes)
     if not frames:
         raise MediaError(content.name, f"no decodable frames in this {fmt} video")
     return Media(
@@ -264,6 +331,32 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
         duration=duration,
         notes=tuple(notes),
     )
+
+
+_TOO_MANY_PIXELS = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
+
+
+def _frames(container: Any, stream: Any, oversized: _Oversized) -> Iterator[Any]:
+    """The stream's frames, packet by packet, so that a frame FFmpeg refuses for its size is
+    skipped and the frames after it still decode."""
+    level = av.logging.get_level()
+    # Only with logging on does the error say why (the size); captured, never printed.
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture():
+            for packet in container.demux(stream):
+                try:
+                    decoded = stream.decode(packet)
+                except av.error.FFmpegError as exc:
+                    m = _TOO_MANY_PIXELS.search(str(exc))
+                    if m is None:
+                        raise
+                    t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+                    oversized.skip(f"frame at {t:.1f} s: {m.group(1)}x{m.group(2)}")
+                    continue
+                yield from decoded
+    finally:
+        av.logging.set_level(level)
 
 
 def _duration(container: Any, stream: Any) -> float | None:

@@ -8,16 +8,52 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from haechi.config import Limits
 from haechi.errors import SourceError
+from haechi.media.content import CHUNK
+from haechi.sources.names import escape_bytes, escape_name
+
+_UTF8_FLAG = 0x800
+
+
+class _EntryStream(io.RawIOBase):
+    """An archive entry read as it inflates; closing it closes the archive. Nothing is held in
+    memory beyond zipfile's own buffers: a 1 GiB entry hashes in 1 MiB steps."""
+
+    def __init__(self, archive: Path, entry: str) -> None:
+        super().__init__()
+        self._zf = zipfile.ZipFile(archive)
+        try:
+            self._fh = self._zf.open(entry)
+        except BaseException:
+            self._zf.close()
+            raise
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._fh.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fh.read(size)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+            self._zf.close()
+        super().close()
 
 
 @dataclass(frozen=True)
 class ZipEntryContent:
-    """One archive entry, read into memory only when a worker opens it. `ZipExtFile` never
-    returns more than the declared size, so the checked size is also the bound on memory."""
+    """One archive entry, streamed when a worker opens it. `ZipExtFile` never returns more than
+    the declared size (and checks the CRC at its end), so the checked size bounds what is read.
+    `entry` is zipfile's own name for it, `name` the one shown and stored."""
 
     archive: Path
     entry: str
@@ -30,9 +66,8 @@ class ZipEntryContent:
 
     def open(self) -> BinaryIO:
         try:
-            with zipfile.ZipFile(self.archive) as zf, zf.open(self.entry) as fh:
-                return io.BytesIO(fh.read(self.declared_size + 1))
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+            return io.BufferedReader(_EntryStream(self.archive, self.entry), CHUNK)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
             # Opening must raise an error the pipeline records per file, not crash a worker.
             raise SourceError(self.name, f"archive entry unreadable: {exc}") from None
 
@@ -50,7 +85,8 @@ def safe_entries(archive: Path, limits: Limits) -> Iterator[zipfile.ZipInfo | En
     too large when inflated)."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        # ValueError: a name flagged UTF-8 that is not (zipfile refuses the whole archive).
         raise SourceError(archive, f"not a readable zip archive ({exc})") from None
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
@@ -67,7 +103,35 @@ def safe_entries(archive: Path, limits: Limits) -> Iterator[zipfile.ZipInfo | En
         )
     for info in sorted(infos, key=lambda i: i.filename):
         reason = _refusal(info, limits)
-        yield info if reason is None else EntryProblem(info.filename, reason)
+        yield info if reason is None else EntryProblem(entry_name(info), reason)
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """The name to show and store for an entry. Zips without the UTF-8 flag hold names in the
+    maker's code page; zipfile reads them as CP437. Like Korean tools, try UTF-8 (many makers
+    write it without the flag), then CP949; else the bytes are escaped (see names.py)."""
+    if info.flag_bits & _UTF8_FLAG:
+        return escape_name(info.filename)
+    try:
+        raw = info.orig_filename.encode("cp437")
+    except UnicodeEncodeError:  # made in memory, not read from a file
+        return escape_name(info.filename)
+    if raw.isascii():
+        return escape_name(info.filename)
+    for codec in ("utf-8", "cp949"):
+        try:
+            return escape_name(raw.decode(codec))
+        except UnicodeDecodeError:
+            continue
+    return escape_bytes(raw)
+
+
+def find_entry(zf: zipfile.ZipFile, name: str) -> zipfile.ZipInfo | None:
+    """The entry whose shown name (`entry_name`) is `name`."""
+    for info in zf.infolist():
+        if not info.is_dir() and entry_name(info) == name:
+            return info
+    return None
 
 
 def _refusal(info: zipfile.ZipInfo, limits: Limits) -> str | None:

@@ -15,6 +15,7 @@ from typing import ClassVar
 from haechi.config import Settings
 from haechi.media import Content
 from haechi.sources.chat import ChatMessage
+from haechi.sources.names import escape_name
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,12 @@ class Source(ABC):
 
     @property
     def locator(self) -> str:
-        """Identifies the source across scans (its resolved root)."""
-        return str(self.root.resolve())
+        """Identifies the source across scans (its resolved root, storable: see names.py)."""
+        return escape_name(str(self.root.resolve()))
 
     @property
     def name(self) -> str:
-        return self.root.name or str(self.root)
+        return escape_name(self.root.name or str(self.root))
 
     @abstractmethod
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:

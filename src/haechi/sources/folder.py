@@ -12,8 +12,9 @@ from haechi.errors import SourceError
 from haechi.media import FileContent
 from haechi.media.content import read_head
 from haechi.media.sniff import MEDIA_EXTENSIONS, sniff
-from haechi.sources.archive import EntryProblem, ZipEntryContent, safe_entries
+from haechi.sources.archive import EntryProblem, ZipEntryContent, entry_name, safe_entries
 from haechi.sources.base import Sighting, Source, SourceProblem
+from haechi.sources.names import escape_name
 
 ARCHIVE_EXTENSIONS = frozenset({".zip"})
 
@@ -38,11 +39,13 @@ class FolderSource(Source):
         try:
             entries = sorted(os.scandir(here), key=lambda e: e.name)
         except OSError as exc:
-            yield SourceProblem(here.relative_to(root).as_posix(), f"cannot list: {exc.strerror}")
+            rel = escape_name(here.relative_to(root).as_posix())
+            yield SourceProblem(rel, f"cannot list: {exc.strerror}")
             return
         for entry in entries:
             path = Path(entry.path)
-            rel = path.relative_to(root).as_posix()
+            # Names that are not UTF-8 (CP949 zips unpacked on Linux) are stored escaped.
+            rel = escape_name(path.relative_to(root).as_posix())
             if entry.is_dir(follow_symlinks=False):
                 if path.resolve() != skip:
                     yield from self._walk(root, path, skip)
@@ -82,7 +85,7 @@ class FolderSource(Source):
                 if isinstance(entry, EntryProblem):
                     yield SourceProblem(f"{rel}!{entry.entry}", entry.reason)
                     continue
-                inner = entry.filename
+                inner = entry_name(entry)
                 suffix = Path(inner).suffix.lower()
                 if suffix in ARCHIVE_EXTENSIONS:
                     yield SourceProblem(f"{rel}!{inner}", "nested archive not opened")
@@ -92,7 +95,7 @@ class FolderSource(Source):
                 locator = f"{rel}!{inner}"
                 yield Sighting(
                     locator=locator,
-                    content=ZipEntryContent(path, inner, locator, entry.file_size),
+                    content=ZipEntryContent(path, entry.filename, locator, entry.file_size),
                     file_size=entry.file_size,
                     # The archive's mtime: an entry only changes when its archive does.
                     file_mtime_ns=st.st_mtime_ns,

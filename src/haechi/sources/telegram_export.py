@@ -8,6 +8,7 @@ files the export names but the folder lacks are kept on the message as missing, 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from haechi.media import FileContent
 from haechi.sources.base import Sighting, Source, SourceProblem
 from haechi.sources.chat import ChatMedia, ChatMessage
+from haechi.sources.names import escape_name
 from haechi.sources.tdesktop import ParseProblem, detect_export, iter_messages
 
 
@@ -31,7 +33,7 @@ class TelegramExportSource(Source):
         info = detect_export(root)
         base = info.root if info is not None else (root.parent if root.is_file() else root)
         problems: deque[ParseProblem] = deque()
-        for message in iter_messages(root, problems=problems.append):
+        for message in iter_messages(root, problems=problems.append, limits=self.settings.limits):
             yield from self._problems(problems, base)
             media = tuple(_on_disk(m) for m in message.media)
             if media != message.media:
@@ -68,16 +70,41 @@ class TelegramExportSource(Source):
                 name = p.file.resolve().relative_to(base).as_posix()
             except ValueError:
                 name = p.file.name
-            yield SourceProblem(f"{name}@{p.position}", p.reason)
+            yield SourceProblem(escape_name(f"{name}@{p.position}"), p.reason)
 
 
 def _on_disk(m: ChatMedia) -> ChatMedia:
-    """A file the export names but the folder lacks (a partial copy) is missing, not present."""
-    if m.status == "present" and (m.path is None or not m.path.is_file()):
-        return dataclasses.replace(m, status="absent", path=None)
-    return m
+    """A file the export names but the folder lacks (a partial copy) is missing, not present.
+    An export zipped on Korean Windows and unpacked on Linux has its file names in CP949 while
+    the export names them in UTF-8: that file is the one meant."""
+    if m.status != "present" or m.path is None:
+        return m
+    if _is_file(m.path):
+        return m
+    legacy = _cp949_twin(m.path)
+    if legacy is not None:
+        return dataclasses.replace(m, path=legacy)
+    return dataclasses.replace(m, status="absent", path=None)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the file system cannot hold
+        return False
+
+
+def _cp949_twin(path: Path) -> Path | None:
+    try:
+        raw = path.name.encode("cp949")
+    except UnicodeEncodeError:
+        return None
+    if raw.isascii():
+        return None
+    twin = path.with_name(os.fsdecode(raw))
+    return twin if _is_file(twin) else None
 
 
 def _locator(message: ChatMessage, m: ChatMedia) -> str:
     rel = (m.relpath or "").replace("\\", "/")
-    return f"{message.room.id}/{message.id}/{rel}"
+    return escape_name(f"{message.room.id}/{message.id}/{rel}")

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from haechi.errors import SourceError
@@ -26,6 +27,59 @@ from haechi.sources.base import Sighting, Source, SourceProblem
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 READ_CHUNK = 1 << 20
+
+
+class HeaderTooLargeError(ValueError):
+    """A record's header lines went on past the bound (warcio would read them whole)."""
+
+
+class _BoundedReader(DecompressingBufferedReader):  # type: ignore[misc]
+    """warcio reads header lines with an unbounded readline: one 1 GB line in a 1 MB .warc.gz
+    took 3.2 GB. Lines read between two payload reads (a record's WARC and HTTP headers, the
+    blank lines around them) share one budget; past it the record is refused."""
+
+    def __init__(self, *args: Any, max_header: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_header = max_header
+        self.budget = max_header
+
+    def read(self, length: Any = None) -> bytes:
+        self.budget = self.max_header
+        data: bytes = super().read(length)
+        return data
+
+    def readline(self, length: Any = None) -> bytes:
+        allowed = self.budget + 1 if length is None else min(length, self.budget + 1)
+        line: bytes = super().readline(allowed)
+        self.budget -= len(line)
+        if self.budget < 0:
+            raise HeaderTooLargeError(f"record header is over the limit of {self.max_header} bytes")
+        return line
+
+
+class BoundedArchiveIterator(ArchiveIterator):  # type: ignore[misc]
+    def __init__(self, fh: BinaryIO, max_header: int) -> None:
+        super().__init__(fh)
+        self.reader = _BoundedReader(self.fh, max_header=max_header)
+
+
+def _resync(fh: BinaryIO, after: int) -> int | None:
+    """The offset of the next record start after the record at `after`: a gzip member, or a
+    line starting with "WARC/1." (a false start fails to parse and is skipped the same way)."""
+    fh.seek(after)
+    gz = fh.read(2) == b"\x1f\x8b"
+    fh.seek(after + 1)
+    needle = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
+    pos, tail = after + 1, b""
+    while chunk := fh.read(READ_CHUNK):
+        data = tail + chunk
+        found = data.find(needle)
+        if found >= 0:
+            start = pos - len(tail) + found
+            return start if gz else start + 1
+        tail = data[-(len(needle) - 1) :]
+        pos += len(chunk)
+    return None
 
 
 def is_warc(path: Path) -> bool:
@@ -50,6 +104,7 @@ class WarcRecordContent:
     name: str
     declared_size: int = field(default=0)
     limit: int = field(default=0)
+    max_header: int = field(default=1 << 20)
 
     @property
     def size(self) -> int:
@@ -59,9 +114,10 @@ class WarcRecordContent:
         try:
             with self.archive.open("rb") as fh:
                 fh.seek(self.offset)
-                record = next(iter(ArchiveIterator(fh)))
+                record = next(iter(BoundedArchiveIterator(fh, self.max_header)))
                 data = record.content_stream().read(self.limit + 1)
         except (ArchiveLoadFailed, OSError, EOFError, StopIteration, ValueError) as exc:
+            # ValueError covers HeaderTooLargeError.
             raise SourceError(self.name, f"WARC record unreadable: {exc or 'no record'}") from None
         if len(data) > self.limit:
             raise SourceError(self.name, f"record is over the limit of {self.limit} bytes")
@@ -86,22 +142,33 @@ class WarcSource(Source):
             yield SourceProblem("", f"cannot read: {exc.strerror or exc}")
             return
         referers: dict[str, str] = {}
+        max_header = self.settings.limits.max_warc_header_bytes
+        start: int | None = 0
         with fh:
-            records = ArchiveIterator(fh)
-            try:
-                for record in records:
-                    offset = (
-                        records.offset
-                    )  # the record's start; get_record_offset() would consume it
-                    place = _place(path, record, offset, limit, referers)
-                    if place is None:
-                        continue
-                    if isinstance(place, Sighting):
-                        place = _with_file(place, st.st_size, st.st_mtime_ns)
-                    yield place
-            except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-                # A truncated or corrupt archive: what came before stands, the rest is named.
-                yield SourceProblem(f"@{records.offset}", f"WARC unreadable from here on: {exc}")
+            while start is not None:
+                fh.seek(start)
+                records = BoundedArchiveIterator(fh, max_header)
+                start = None
+                try:
+                    for record in records:
+                        # The record's start; get_record_offset() would consume it.
+                        offset = records.offset
+                        place = _place(path, record, offset, (limit, max_header), referers)
+                        if place is None:
+                            continue
+                        if isinstance(place, Sighting):
+                            place = _with_file(place, st.st_size, st.st_mtime_ns)
+                        yield place
+                except HeaderTooLargeError as exc:
+                    # Refused before it costs memory; the next record, if one can be found,
+                    # is read as usual.
+                    yield SourceProblem(f"@{records.offset}", f"{path.name}: {exc}; skipped")
+                    start = _resync(fh, records.offset)
+                except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+                    # A truncated or corrupt archive: what came before stands, the rest is named.
+                    yield SourceProblem(
+                        f"@{records.offset}", f"WARC unreadable from here on: {exc}"
+                    )
 
 
 def _with_file(place: Sighting, size: int, mtime_ns: int) -> Sighting:
@@ -110,8 +177,9 @@ def _with_file(place: Sighting, size: int, mtime_ns: int) -> Sighting:
 
 
 def _place(
-    path: Path, record: Any, offset: int, limit: int, referers: dict[str, str]
+    path: Path, record: Any, offset: int, limits: tuple[int, int], referers: dict[str, str]
 ) -> Sighting | SourceProblem | None:
+    limit, max_header = limits
     rtype = record.rec_type
     url = record.rec_headers.get_header("WARC-Target-URI") or ""
     record_id = record.rec_headers.get_header("WARC-Record-ID") or ""
@@ -153,7 +221,7 @@ def _place(
         posted = _http_date(http.get_header("Last-Modified"))
     return Sighting(
         locator=locator,
-        content=WarcRecordContent(path, offset, name, size, limit),
+        content=WarcRecordContent(path, offset, name, size, limit, max_header),
         url=url or None,
         seen_at=_warc_date(record.rec_headers.get_header("WARC-Date")),
         posted_at=posted,

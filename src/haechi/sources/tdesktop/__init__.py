@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, tzinfo
 from pathlib import Path
 
+from haechi.config import Limits
 from haechi.sources.chat import ChatMessage
 from haechi.sources.tdesktop.common import Context
 from haechi.sources.tdesktop.detect import detect_export
@@ -32,6 +33,7 @@ def iter_messages(
     problems: ProblemSink = None,
     after: Mapping[str, int] | None = None,
     local_tz: tzinfo = UTC,
+    limits: Limits | None = None,
 ) -> Iterator[ChatMessage]:
     """Stream every message of a Telegram Desktop export.
 
@@ -42,7 +44,7 @@ def iter_messages(
     (resume point).  ``local_tz`` is used for timestamps that carry no zone
     (JSON exports older than ``date_unixtime``, HTML dates without
     ``UTC+hh:mm``).  Messages come in export order; no exception escapes for
-    bad input.
+    bad input. ``limits`` bounds nesting, message and string sizes (hostile exports).
     """
     info = detect_export(Path(root))
     if info is None:
@@ -51,6 +53,6 @@ def iter_messages(
         return
     ctx = Context(info.root, problems, local_tz)
     if info.is_json:
-        yield from JsonReader(ctx, info.files[0], after).run()
+        yield from JsonReader(ctx, info.files[0], after, limits).run()
     else:
-        yield from HtmlReader(ctx, info, after).run()
+        yield from HtmlReader(ctx, info, after, limits).run()

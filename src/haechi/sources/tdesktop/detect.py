@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ijson  # type: ignore[import-untyped]
 
+from haechi.sources.tdesktop.json_stream import CountingReader
 from haechi.sources.tdesktop.types import ExportFormat, ExportInfo
 
 _ACCOUNT_KEYS = frozenset(
@@ -22,7 +23,10 @@ def _sniff_json(path: Path) -> ExportFormat | None:
     try:
         with path.open("rb") as handle:
             depth = 0
-            for _prefix, event, value in ijson.parse(handle):
+            # basic_parse: parse's prefixes cost memory with the square of the nesting depth,
+            # and a hostile file can nest 50,000 levels in its first read.
+            # The reader cuts huge strings, which yajl would re-scan on every read.
+            for event, value in ijson.basic_parse(CountingReader(handle)):
                 if event in ("start_map", "start_array"):
                     if depth == 0 and event != "start_map":
                         return None

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from haechi.config import Limits
 from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
 from haechi.sources.tdesktop.common import Context, discard, emit_allowed
 from haechi.sources.tdesktop.types import READ_SIZE, ExportInfo
@@ -107,6 +108,8 @@ class _Pending:
         self.links: list[str] = []
         self.media: list[tuple[str | None, str | None, bool]] = []  # href, type, missing
         self.service_text: list[str] = []
+        self.size = 0  # bytes of text and attributes seen inside the block
+        self.refused: str | None = None  # over a limit: reported instead of read
 
 
 class _Capture:
@@ -121,8 +124,13 @@ class _Capture:
 
 
 class _HtmlPageParser(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
         super().__init__(convert_charrefs=True)
+        # Bounds: without them nesting costs time and memory with its square (every open
+        # capture collects every text; every stray end tag searches the whole stack).
+        self.max_depth = limits.max_export_depth
+        self.max_message = limits.max_export_message_bytes
+        self.too_deep_reported = False
         self.stack: list[tuple[str, frozenset[str]]] = []
         self.done: list[tuple[_Pending, int]] = []
         self.errors: list[tuple[int, str]] = []
@@ -138,6 +146,25 @@ class _HtmlPageParser(HTMLParser):
     # -- helpers ---------------------------------------------------------
     def _in_class(self, name: str) -> bool:
         return any(name in classes for _tag, classes in self.stack)
+
+    def refuse(self, reason: str) -> None:
+        """The open message is over a limit: it is reported, not read (outside a message the
+        excess is only reported, once a page)."""
+        pending = self.pending
+        if pending is not None:
+            if pending.refused is None:
+                pending.refused = reason
+            self.captures = []
+        elif not self.too_deep_reported:
+            self.too_deep_reported = True
+            self.errors.append((self.getpos()[0], f"{reason}; ignored"))
+
+    def _count(self, size: int) -> None:
+        pending = self.pending
+        if pending is not None and pending.refused is None:
+            pending.size += size
+            if pending.size > self.max_message:
+                self.refuse(f"message is over {self.max_message} bytes")
 
     def _finish(self) -> None:
         pending = self.pending
@@ -161,6 +188,10 @@ class _HtmlPageParser(HTMLParser):
             return
         if tag in _VOID_TAGS:
             return
+        if len(self.stack) >= self.max_depth:
+            self.refuse(f"nested deeper than {self.max_depth} levels")
+            return
+        self._count(sum(len(k) + len(v) for k, v in attr.items()))
         self.stack.append((tag, classes))
         depth = len(self.stack)
         pending = self.pending
@@ -185,6 +216,8 @@ class _HtmlPageParser(HTMLParser):
             self.stack.pop()
             self._finish()
             self.handle_starttag(tag, attrs)
+            return
+        if pending.refused is not None:
             return
 
         if tag == "span" and "date" in classes and self.forward_depth is not None:
@@ -289,6 +322,7 @@ class _HtmlPageParser(HTMLParser):
             self._finish()
 
     def handle_data(self, data: str) -> None:
+        self._count(len(data))
         if self.skip_depth is not None:
             return
         for capture in self.captures:
@@ -316,10 +350,12 @@ class HtmlReader:
         ctx: Context,
         info: ExportInfo,
         after: Mapping[str, int] | None,
+        limits: Limits | None = None,
     ) -> None:
         self.ctx = ctx
         self.info = info
         self.after = after
+        self.limits = limits or Limits()
 
     def run(self) -> Iterator[ChatMessage]:
         by_folder: dict[Path, list[Path]] = {}
@@ -327,6 +363,14 @@ class HtmlReader:
             by_folder.setdefault(page.parent, []).append(page)
         for folder, pages in by_folder.items():
             yield from self._chat(folder, pages)
+
+    def _bound_buffer(self, parser: _HtmlPageParser) -> None:
+        """HTMLParser keeps an unfinished tag or comment and re-scans it from its start on every
+        feed (quadratic: a 50 MB attribute took 110 s). Past the limit it is dropped."""
+        limit = self.limits.max_export_string_bytes
+        if len(parser.rawdata) > limit:
+            parser.rawdata = ""
+            parser.refuse(f"a tag, comment or text over {limit} bytes")
 
     def _room_id(self, folder: Path) -> str:
         try:
@@ -361,7 +405,7 @@ class HtmlReader:
             "last_date": None,
         }
         for page in pages:
-            parser = _HtmlPageParser()
+            parser = _HtmlPageParser(self.limits)
             try:
                 with page.open("r", encoding="utf-8", errors="replace") as handle:
                     while True:
@@ -370,6 +414,7 @@ class HtmlReader:
                             parser.close_all()
                         else:
                             parser.feed(chunk)
+                            self._bound_buffer(parser)
                         if room is None and (parser.title is not None or not chunk or parser.done):
                             room = ChatRoom(room_id, parser.title or "", "")
                         for line, reason in parser.errors:
@@ -395,6 +440,10 @@ class HtmlReader:
         self, p: _Pending, room: ChatRoom, page: Path, state: dict[str, Any], wanted: bool
     ) -> ChatMessage | None:
         where = f"line {p.line} (message {p.id})"
+        if p.refused is not None:
+            if wanted:
+                self.ctx.problem(page, where, f"{p.refused}; skipped")
+            return None
         ctx = self.ctx if wanted else Context(self.info.root, discard, self.ctx.local_tz)
         if p.id < 0:
             # date separator ("12 March 2024"): keeps service message dates sane

@@ -6,91 +6,18 @@ one problem naming its byte offset; the messages before it are kept."""
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import ijson  # type: ignore[import-untyped]
 
+from haechi.config import Limits
 from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
 from haechi.sources.tdesktop.common import Context, emit_allowed
+from haechi.sources.tdesktop.json_stream import CountingReader, error_offset
 from haechi.sources.tdesktop.types import READ_SIZE
-
-_BAD_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
-
-
-class _CountingReader(io.RawIOBase):
-    """File wrapper for ijson: counts the bytes consumed and repairs the
-    ``\\xNN`` escapes that tdesktop writes for control characters (invalid
-    JSON) into ``\\u00NN``.  Keeps the last two chunks so a parse error can
-    be located precisely."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
-        self._raw = raw
-        self.consumed = 0  # bytes of the original file handed out so far
-        self.last_start = 0  # file offset of the chunk(s) kept below
-        self.last_data = b""  # last two chunks, as given to the parser
-        self._carry = b""
-        self.repaired = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:
-            return b""
-        chunk = self._raw.read(size if size > 0 else READ_SIZE)
-        self.consumed += len(chunk)
-        data = self._carry + chunk
-        self._carry = b""
-        if chunk:
-            # keep a trailing, possibly incomplete escape for the next round
-            tail = data.rfind(b"\\", max(0, len(data) - 4))
-            if tail >= 0:
-                while tail > 0 and data[tail - 1 : tail] == b"\\":
-                    tail -= 1
-                self._carry = data[tail:]
-                data = data[:tail]
-                if not data:
-                    # pathological run of backslashes: hand it out anyway
-                    data, self._carry = self._carry, b""
-        if b"\\x" in data:
-            data, count = _BAD_ESCAPE.subn(rb"\1\\u00\2", data)
-            self.repaired += count
-        previous = self.last_data[-READ_SIZE:] if self.last_data else b""
-        self.last_start = self.consumed - len(self._carry) - len(data) - len(previous)
-        self.last_data = previous + data
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _error_offset(reader: _CountingReader, message: str) -> int:
-    """Best effort exact byte offset of a yajl error, from the context
-    snippet yajl puts in its message; falls back to the bytes read."""
-    lines = message.split("\n")
-    if len(lines) >= 3 and "(right here)" in lines[2]:
-        caret = lines[2].find("^")
-        context = lines[1]
-        before = context[10:caret].lstrip(" ") if caret > 10 else ""
-        after = context[caret:]
-        probe = (before + after).rstrip(" ")
-        if probe:
-            haystack = reader.last_data.replace(b"\n", b" ").replace(b"\r", b" ")
-            needle = probe.encode("utf-8", "ignore")
-            found = haystack.rfind(needle)
-            if found >= 0:
-                # yajl points just past the byte where it gave up
-                end = reader.last_start + found + len(before.encode("utf-8", "ignore"))
-                return max(end - 1, 0)
-    return reader.consumed
 
 
 def _plain(value: Any) -> str:
@@ -170,6 +97,8 @@ _META_FIELDS = {
     **{f: ("", f) for f in ("name", "type", "id")},
     **{f"{p}.{f}": (p, f) for p in _CHAT_PREFIXES for f in ("name", "type", "id")},
 }
+# Prefixes are needed down to "chats.list.item.messages.item" (5 levels).
+_TRACKED_DEPTH = 6
 _MEDIA_FIELDS: tuple[tuple[str, str | None], ...] = (
     ("photo", "photo"),
     ("file", None),
@@ -184,6 +113,7 @@ class JsonReader:
         ctx: Context,
         path: Path,
         after: Mapping[str, int] | None,
+        limits: Limits | None = None,
     ) -> None:
         self.ctx = ctx
         self.path = path
@@ -191,6 +121,8 @@ class JsonReader:
         self.after = after
         self.chat_index = 0
         self.last_good: str = "none yet"
+        self.limits = limits or Limits()
+        self._stream: Iterator[tuple[str, Any]] = iter(())
 
     def _date(self, msg: dict[str, Any], unix_key: str, text_key: str) -> datetime | None:
         raw = msg.get(unix_key)
@@ -296,12 +228,12 @@ class JsonReader:
             self.ctx.problem(self.path, "byte 0", f"cannot open: {exc}")
             return
         with handle:
-            reader = _CountingReader(handle)
+            reader = CountingReader(handle, self.limits.max_export_string_bytes)
             try:
                 yield from self._events(reader)
             except Exception as exc:  # every fault becomes a ParseProblem
                 detail = str(exc).split("\n", 1)[0] or type(exc).__name__
-                offset = _error_offset(reader, str(exc))
+                offset = error_offset(reader, str(exc))
                 self.ctx.problem(
                     self.path,
                     f"byte {offset}",
@@ -309,67 +241,53 @@ class JsonReader:
                     f"stopped after {self.last_good}",
                 )
 
-    def _events(self, reader: _CountingReader) -> Iterator[ChatMessage]:
+    def _events(self, reader: CountingReader) -> Iterator[ChatMessage]:
+        # basic_parse, not parse: ijson's prefixes cost memory with the square of the depth
+        # (50,000 nested arrays: 6 GB). The few prefixes needed are kept here, shallow only.
         chats: dict[str, _JsonChat] = {}
         root_chat: _JsonChat | None = None
-        stack: list[Any] = []
-        keys: list[Any] = []
-        depth = 0
-        current: dict[str, Any] = {}
-        current_chat: _JsonChat | None = None
-        for prefix, event, value in ijson.parse(reader, buf_size=READ_SIZE, use_float=True):
-            if depth:
-                if event == "map_key":
-                    keys[-1] = value
-                elif event in ("start_map", "start_array"):
-                    new: Any = {} if event == "start_map" else []
-                    top = stack[-1]
-                    if type(top) is list:
-                        top.append(new)
-                    else:
-                        top[keys[-1]] = new
-                    stack.append(new)
-                    keys.append(None)
-                    depth += 1
-                elif event in ("end_map", "end_array"):
-                    stack.pop()
-                    keys.pop()
-                    depth -= 1
-                    if depth == 0 and current_chat is not None:
-                        chat = current_chat
-                        chat.count += 1
-                        message = self.convert(current, chat, chat.count)
-                        if message is not None:
-                            self.last_good = f"message {message.id} of room {message.room.id}"
-                            yield message
-                else:
-                    top = stack[-1]
-                    if type(top) is list:
-                        top.append(value)
-                    else:
-                        top[keys[-1]] = value
+        comps: list[str] = []  # per open container outside a message: its key, or "item"
+        deep = 0  # open containers below the tracked ones (nothing there is read)
+        self._stream = ijson.basic_parse(reader, buf_size=READ_SIZE, use_float=True)
+        for event, value in self._stream:
+            if event == "map_key":
+                if not deep:
+                    comps[-1] = value
                 continue
-            if event == "start_map":
-                if prefix in _MESSAGE_OWNER:
-                    owner = _MESSAGE_OWNER[prefix]
-                    if owner:
-                        current_chat = chats.get(owner)
-                    else:
-                        if root_chat is None:
-                            self.chat_index += 1
-                            root_chat = _JsonChat(self.chat_index)
-                        current_chat = root_chat
-                    if current_chat is None:  # defensive; chats are opened below
+            if event == "end_map" or event == "end_array":
+                if deep:
+                    deep -= 1
+                else:
+                    comps.pop()
+                continue
+            prefix = ".".join(comps) if not deep else ""
+            if event == "start_map" and prefix in _MESSAGE_OWNER:
+                owner = _MESSAGE_OWNER[prefix]
+                if owner:
+                    chat = chats.get(owner)
+                    if chat is None:  # defensive; chats are opened below
                         self.chat_index += 1
-                        current_chat = chats[owner] = _JsonChat(self.chat_index)
-                    current = {}
-                    stack = [current]
-                    keys = [None]
-                    depth = 1
-                elif prefix in _CHAT_PREFIXES:
+                        chat = chats[owner] = _JsonChat(self.chat_index)
+                else:
+                    if root_chat is None:
+                        self.chat_index += 1
+                        root_chat = _JsonChat(self.chat_index)
+                    chat = root_chat
+                message = self._message(reader, chat)
+                if message is not None:
+                    self.last_good = f"message {message.id} of room {message.room.id}"
+                    yield message
+                continue  # the message's own end_map was read by _message
+            if event == "start_map" or event == "start_array":
+                if event == "start_map" and prefix in _CHAT_PREFIXES:
                     self.chat_index += 1
                     chats[prefix] = _JsonChat(self.chat_index)
-            elif prefix in _META_FIELDS and event in ("string", "number", "null"):
+                if deep or len(comps) >= _TRACKED_DEPTH:
+                    deep += 1
+                else:
+                    comps.append("" if event == "start_map" else "item")
+                continue
+            if prefix in _META_FIELDS:
                 owner, field = _META_FIELDS[prefix]
                 if owner:
                     chat_meta = chats.get(owner)
@@ -378,11 +296,80 @@ class JsonReader:
                         self.chat_index += 1
                         root_chat = _JsonChat(self.chat_index)
                     chat_meta = root_chat
-                if chat_meta is not None:
+                if chat_meta is not None and event in ("string", "number", "null"):
                     text_value = None if value is None else str(value)
+                    if text_value is not None and text_value.endswith(reader.marker):
+                        self.ctx.problem(
+                            self.path,
+                            f"byte {reader.cut_at[-1]}",
+                            f"chat {field} is over {reader.max_string} bytes; cut",
+                        )
+                        text_value = text_value[: -len(reader.marker)]
                     if field == "id":
                         chat_meta.id = text_value
                     elif field == "name":
                         chat_meta.name = text_value
                     else:
                         chat_meta.kind = text_value
+
+    def _message(self, reader: CountingReader, chat: _JsonChat) -> ChatMessage | None:
+        """Assemble one message object (its start_map already read) within the limits, then
+        convert it; a message over a limit is read to its end, kept nowhere, and reported."""
+        limits = self.limits
+        started = reader.consumed
+        current: dict[str, Any] = {}
+        stack: list[Any] = [current]
+        keys: list[Any] = [None]
+        depth = 1
+        refused: str | None = None
+        message_id: Any = None
+        events = self._stream
+        for event, value in events:
+            if event == "map_key":
+                if refused is None:
+                    if value.endswith(reader.marker):
+                        refused = f"a key is over {reader.max_string} bytes"
+                    keys[-1] = value
+                continue
+            if event == "start_map" or event == "start_array":
+                depth += 1
+                if refused is None:
+                    if depth > limits.max_export_depth:
+                        refused = f"nested deeper than {limits.max_export_depth} levels"
+                    else:
+                        new: Any = {} if event == "start_map" else []
+                        top = stack[-1]
+                        if type(top) is list:
+                            top.append(new)
+                        else:
+                            top[keys[-1]] = new
+                        stack.append(new)
+                        keys.append(None)
+            elif event == "end_map" or event == "end_array":
+                depth -= 1
+                if refused is None:
+                    stack.pop()
+                    keys.pop()
+                if depth == 0:
+                    break
+            elif refused is None:
+                if type(value) is str and value.endswith(reader.marker):
+                    refused = f"a string is over {reader.max_string} bytes"
+                top = stack[-1]
+                if type(top) is list:
+                    top.append(value)
+                else:
+                    top[keys[-1]] = value
+                    if depth == 1 and keys[-1] == "id":
+                        message_id = value
+            if refused is None and reader.consumed - started > limits.max_export_message_bytes:
+                refused = f"message is over {limits.max_export_message_bytes} bytes"
+            if refused is not None and stack:
+                # Drop what was built: a refused message must not keep its memory.
+                stack, keys, current = [], [], {}
+        chat.count += 1
+        if refused is None:
+            return self.convert(current, chat, chat.count)
+        where = f"message {message_id if message_id is not None else '#' + str(chat.count)}"
+        self.ctx.problem(self.path, where, f"{refused}; skipped")
+        return None
