@@ -305,7 +305,7 @@ def _write_contents(
                     "duration": view.duration,
                     "pdq": view.pdq.get("pdq"),
                     "pdq_quality": view.pdq.get("quality"),
-                    "preserved": ev is not None,
+                    "preserved": ev is not None and sha not in not_preserved,
                     "not_preserved_reason": not_preserved.get(sha),
                     "captured_at": format_time(ev.captured_at) if ev else None,
                     "captured_by": ev.captured_by if ev else None,
