@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from pathlib import Path
@@ -98,3 +99,57 @@ def write_big_export(folder: Path, target_bytes: int) -> tuple[Path, int]:
             written += len(chunk)
         out.write("\n ]\n}\n")
     return path, count
+
+
+# Files of every kind an export carries besides photos and videos (made here, nothing real):
+# a voice message (Opus in Ogg), music (MP3), an animated sticker (.tgs: gzipped JSON), an SVG
+# that names an outside resource (it must never be rendered or fetched) and a PDF.
+OTHER_FILES: dict[str, tuple[bytes, str | None, str]] = {
+    "voice_messages/audio_1@01-03-2024_10-00-00.ogg": (
+        b"OggS\x00\x02" + bytes(range(256)) * 4, "voice_message", "audio/ogg"
+    ),
+    "files/song.mp3": (b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(200)) * 3, "audio_file",
+                       "audio/mpeg"),
+    "stickers/sticker.tgs": (gzip.compress(b'{"tgs":1,"v":"5.5.2"}'), "sticker",
+                             "application/x-tgsticker"),
+    "files/drawing.svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><image href="http://198.51.100.7/x.png"/></svg>',
+        None, "image/svg+xml",
+    ),
+    "files/notes.pdf": (b"%PDF-1.4\n% haechi test document\n%%EOF\n", None, "application/pdf"),
+}  # fmt: skip
+
+
+def write_media_export(
+    folder: Path, photo: bytes, *, chat_id: int = 4242, name: str = "result.json"
+) -> dict[str, bytes]:
+    """A single-chat JSON export whose messages carry one photo and each of `OTHER_FILES`;
+    returns the bytes of each file by its path in the export."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"photos/t.jpg": photo, **{k: v[0] for k, v in OTHER_FILES.items()}}
+    for rel, data in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    messages: list[dict[str, Any]] = []
+    for i, rel in enumerate(files, start=10):
+        msg: dict[str, Any] = {
+            "id": i,
+            "type": "message",
+            "date": "2024-03-01T10:00:00",
+            "date_unixtime": str(1709287200 + i),
+            "from": "Seller",
+            "from_id": "user42",
+            "text": f"file {i}",
+        }
+        if rel == "photos/t.jpg":
+            msg["photo"] = rel
+        else:
+            _, media_type, mime = OTHER_FILES[rel]
+            msg["file"] = rel
+            msg["mime_type"] = mime
+            if media_type:
+                msg["media_type"] = media_type
+        messages.append(msg)
+    doc = {"name": f"Room {chat_id}", "type": "private_group", "id": chat_id, "messages": messages}
+    (folder / name).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return files

@@ -130,5 +130,5 @@ def test_unknown_path_is_a_clear_input_error(tmp_path: Path, settings: Settings)
     with pytest.raises(InputError, match="no such file or folder"):
         load_registry().open(tmp_path / "missing", settings)
     (tmp_path / "note.txt").write_text("x")
-    with pytest.raises(InputError, match="not a folder, archive or export"):
+    with pytest.raises(InputError, match="not a folder, archive, export or media file"):
         load_registry().open(tmp_path / "note.txt", settings)

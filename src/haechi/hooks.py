@@ -9,18 +9,22 @@ already committed and is not undone)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from haechi.media import Content
     from haechi.store.db import Database
 
 
 @dataclass(frozen=True)
 class FindingsCreated:
     finding_ids: tuple[int, ...]
+    # SHA-256 -> the bytes the scan holds for it right now: capture reads them from here, so
+    # an item whose source keeps no copy (a live chat's download) is still preserved.
+    contents: Mapping[str, Content] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,13 @@ def _builtins() -> None:
     import haechi.services.wiring  # noqa: F401
 
 
-def findings_created(db: Database, ids: Sequence[int]) -> None:
+def findings_created(
+    db: Database, ids: Sequence[int], contents: Mapping[str, Content] | None = None
+) -> None:
     if not ids:
         return
     _builtins()
-    event = FindingsCreated(tuple(ids))
+    event = FindingsCreated(tuple(ids), contents or {})
     for hook in list(on_finding):
         hook(db, event)
 

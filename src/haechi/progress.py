@@ -38,6 +38,12 @@ class ScanSummary:
     media_missing: int = 0
     seconds: float = 0.0
     error_lines: list[str] = field(default_factory=list)
+    # New findings (enrolled persons' faces or own files) and the items they point at; the
+    # items preserved in the evidence vault by the automatic capture (when it is on).
+    findings: int = 0
+    finding_items: set[str] = field(default_factory=set)
+    preserved_items: set[str] = field(default_factory=set)
+    auto_capture: bool = True
 
 
 class Observer:
@@ -48,3 +54,6 @@ class Observer:
     def handled(self, event: ScanEvent) -> None: ...
 
     def committed(self, shas: Sequence[str]) -> None: ...
+
+    def note(self, text: str) -> None:
+        """Something the person should know about what the paths hold (exports found)."""

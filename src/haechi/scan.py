@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from haechi import hooks
 from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
+from haechi.media import Content
 from haechi.pool import WorkerPool
 from haechi.progress import Observer, ScanEvent, ScanSummary
 from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
@@ -32,6 +33,8 @@ from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
 from haechi.store import items as store
 from haechi.store.db import Database
+from haechi.store.evidence_models import EvidenceItem
+from haechi.store.findings import Finding
 from haechi.store.models import Scan
 from haechi.work import MediaInfo, Worker, WorkResult
 
@@ -73,10 +76,14 @@ def scan_paths(
     """Scan each path as one source. `pool`: worker processes the caller started early (the
     CLI does, before it opens the database); the caller closes it."""
     sources = load_sources()
-    opened = [sources.open(p, settings, source_kind) for p in paths]
-    return [
-        scan_source(db, settings, s, observer=observer or Observer(), pool=pool) for s in opened
-    ]
+    observer = observer or Observer()
+    opened: list[Source] = []
+    for p in paths:
+        found = sources.open_all(p, settings, source_kind)
+        for note in found.notes:
+            observer.note(note)
+        opened.extend(found.sources)
+    return [scan_source(db, settings, s, observer=observer, pool=pool) for s in opened]
 
 
 def scan_source(
@@ -162,7 +169,12 @@ class ScanRun:
             # Messages are committed in source order, so a room's highest stored id is where a
             # killed scan stopped. An export folder is a snapshot (a new export is a new folder).
             self.resume = chat_store.last_message_ids(s, self.source_id)
-        self.summary = ScanSummary(scan_id=self.scan_id, source=locator, kind=kind)
+        self.summary = ScanSummary(
+            scan_id=self.scan_id,
+            source=locator,
+            kind=kind,
+            auto_capture=settings.vault.capture_findings,
+        )
         self.writer = _Writer(
             db,
             settings,
@@ -276,6 +288,9 @@ class _Writer:
         self.cursor: str | None = None
         self.matcher = Matcher(settings)
         self.to_match: list[ScannedItem] = []
+        # The batch's bytes as the workers read them, for capturing a new finding's item
+        # from them (a live chat's download exists nowhere else).
+        self.contents: dict[str, Content] = {}
 
     def message(self, msg: ChatMessage, *, skip: bool) -> None:
         """A chat message; `skip` when a killed scan already committed it."""
@@ -316,6 +331,9 @@ class _Writer:
             new = store.write_batch(s, batch)
             events = [self._event(e, new) for e in staged]
             new_findings = self.matcher.match(s, self.to_match)
+            found_items = set(
+                s.scalars(select(Finding.item_sha256).where(Finding.id.in_(new_findings)))
+            )
             sm = self.summary
             s.execute(
                 update(Scan)
@@ -333,10 +351,24 @@ class _Writer:
         self.chat.clear()
         self.to_match.clear()
         self.since = time.monotonic()
-        hooks.findings_created(self.db, new_findings)
+        try:
+            hooks.findings_created(self.db, new_findings, self.contents)
+        finally:
+            self.contents.clear()
+        if new_findings:
+            self._count_findings(len(new_findings), found_items)
         for e in events:
             self.observer.handled(e)
         self.observer.committed([e.sha256 for e in events if e.sha256])
+
+    def _count_findings(self, n: int, items: set[str]) -> None:
+        sm = self.summary
+        sm.findings += n
+        sm.finding_items |= items
+        with self.db.session() as s:
+            sm.preserved_items.update(
+                s.scalars(select(EvidenceItem.sha256).where(EvidenceItem.sha256.in_(items)))
+            )
 
     @property
     def analyzer(self) -> ChatTextAnalyzer | None:
@@ -383,6 +415,7 @@ class _Writer:
             payloads[sig.analyzer] = sig.payload
         batch.sightings.append(_sighting_row(place, self.source_id, self.scan_id, h.sha256))
         if not what.already_complete:
+            self.contents[h.sha256] = place.content
             self.to_match.append(
                 ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
             )

@@ -13,14 +13,16 @@ from haechi.analyzers.registry import enabled_analyzers
 from haechi.config import Settings
 from haechi.errors import HaechiError
 from haechi.media import Content
+from haechi.media.content import read_head
+from haechi.media.sniff import other_kind
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    kind: str
+    kind: str  # image, video, audio, document
     format: str
-    width: int
-    height: int
+    width: int | None
+    height: int | None
     duration: float | None
     notes: tuple[str, ...]
 
@@ -82,6 +84,15 @@ class Worker:
                 signals.append(StoredSignal(ca.name, ca.version, ca.analyze(content).to_payload()))
             except Exception as exc:  # one analyzer's failure must not lose the others' work
                 errors.append((ca.name, _reason(exc)))
+        try:
+            other = other_kind(read_head(content, 512), Path(content.name).suffix.lower())
+        except (HaechiError, OSError) as exc:
+            return WorkResult(hashes, None, tuple(signals), (*errors, ("read", _reason(exc))))
+        if other is not None:
+            # Voice, music, stickers, SVG, documents: hashed and sighted, never decoded or
+            # rendered (an SVG can reference outside resources). Not an error.
+            info = MediaInfo(other.kind, other.format, None, None, None, ())
+            return WorkResult(hashes, info, tuple(signals), tuple(errors))
         from haechi.media import decode_media  # the decoders load in workers, not the parent
 
         try:

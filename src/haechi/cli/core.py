@@ -76,6 +76,9 @@ class _CliObserver(Observer):
             label = esc(f"{source.kind} {source.name}")  # the bar renders it as markup
             self.task = self.progress.add_task(label, total=total)
 
+    def note(self, text: str) -> None:
+        err.print(text, highlight=False, markup=False, soft_wrap=True)
+
     def handled(self, event: ScanEvent) -> None:
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
@@ -108,7 +111,10 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Folders, .zip archives or exports.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Folders, .zip archives, exports, WARCs or single media files."),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per file (JSON Lines).")
     ] = False,
@@ -117,7 +123,8 @@ def scan(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Scan folders, archives and exports: hash, decode and analyse every media file."""
+    """Scan folders, archives, exports, WARCs and single files: hash every file, decode and
+    analyse images and videos; audio and documents are hashed and sighted."""
     settings = state.settings()
     pool = WorkerPool(settings).start() if settings.workers > 1 else None
     try:
@@ -174,6 +181,7 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
             f"{sm.messages} in {sm.rooms} room(s)" if sm.rooms else "-",
         )
     console.print(table)
+    _print_findings(summaries, console)
     for sm in summaries:
         for line in sm.error_lines[:50]:
             console.print(f"[yellow]skipped[/] {esc(line)}", highlight=False, soft_wrap=True)
@@ -181,10 +189,45 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
             console.print(f"… and {len(sm.error_lines) - 50} more (see `haechi items --errors`)")
 
 
+def _print_findings(summaries: Sequence[ScanSummary], console: Console) -> None:
+    """How many findings the scan made, and whether their items are safe in the vault."""
+    findings = sum(sm.findings for sm in summaries)
+    if not findings:
+        console.print("new findings: none")
+        return
+    items = set().union(*(sm.finding_items for sm in summaries))
+    kept = set().union(*(sm.preserved_items for sm in summaries))
+    console.print(
+        f"{findings} new finding(s) in {len(items)} item(s): see `haechi findings`",
+        highlight=False,
+    )
+    if not all(sm.auto_capture for sm in summaries):
+        console.print(
+            "automatic preservation is off (HAECHI_VAULT__CAPTURE_FINDINGS=false): preserve "
+            "them with `haechi evidence capture ITEM`",
+            highlight=False,
+        )
+        return
+    if kept:
+        console.print(
+            f"{len(kept)} of them preserved automatically in the evidence vault "
+            "(encrypted copy and custody log entry: `haechi evidence log`)",
+            highlight=False,
+        )
+    for sha in sorted(items - kept):
+        console.print(
+            f"[yellow]not preserved[/] {sha}: its bytes could not be read; "
+            "retry with `haechi evidence capture`",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @app.command("items")
 def items_cmd(
     kind: Annotated[
-        str | None, typer.Option(help="Only items of this kind (image, video).")
+        str | None,
+        typer.Option(help="Only items of this kind (image, video, audio, document)."),
     ] = None,
     errors: Annotated[bool, typer.Option("--errors", help="Only items with errors.")] = False,
     limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 0,

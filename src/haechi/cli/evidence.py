@@ -208,6 +208,14 @@ def export_cmd(
         record(db, case, actor_name(settings), "exported", items=len(res.items), to=res.path.name)
     out.print(f"evidence package written: {esc(res.path)}")
     out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
+    for sha, why in res.left_out:
+        err.print(f"[yellow]left out[/] {sha}: {why}", highlight=False, soft_wrap=True)
+    for sha, why in res.not_preserved:
+        err.print(
+            f"[yellow]listed without a preserved copy[/] {sha}: {why}",
+            highlight=False,
+            soft_wrap=True,
+        )
     seqs = ", ".join(map(str, res.custody_seqs))
     out.print(f"  SHA256SUMS sha256: {res.sha256sums} (custody seq {seqs})")
     _timestamp_if_configured()

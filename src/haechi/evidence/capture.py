@@ -1,27 +1,26 @@
 """Capturing an item: its bytes go into the vault (encrypted), its sightings and hashes into a
 `captured` custody entry, in one step that either lands whole or not at all.
 
-The bytes come from a place the item was seen that still holds exactly those bytes. Sources
-whose sightings are not plain paths can register their own resolver (`register_resolver`).
-Capture never writes plaintext anywhere and never touches the network."""
+The bytes come from the content the scan itself held, when the capture happens during the scan
+(a new finding), or else from a place the item was seen that still holds exactly those bytes:
+each sighting's source reads them again through `Source.open_locator`, found in the sources
+registry by the kind the sighting was stored under. The SHA-256 decides whether they are still
+the same bytes. Capture never writes plaintext anywhere and never touches the network."""
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from haechi.config import Settings
-from haechi.errors import NotFoundError
+from haechi.errors import HaechiError, NotFoundError, SourceError
 from haechi.evidence.context import init_vault
-from haechi.sources.archive import find_entry
-from haechi.sources.names import disk_path, unescape_name
+from haechi.media import Content
+from haechi.sources.registry import SourceRegistry, load_registry
 from haechi.store import items as store
 from haechi.store.custody import CustodyAction, CustodyEvent, JSONValue, append
 from haechi.store.db import Database
@@ -29,72 +28,13 @@ from haechi.store.evidence_models import EvidenceItem
 from haechi.store.models import Item, Sighting, SignalRow
 from haechi.store.vault import BlobMismatchError, Opener, Vault
 
-# kind of source -> (source locator, sighting locator) -> an opener, or None when gone.
-Resolver = Callable[[str, str], Opener | None]
-_RESOLVERS: dict[str, Resolver] = {}
+# Reading a source again can fail in any of these ways (a changed archive fails its CRC):
+# each is that place's failure, and the next place is tried.
+_READ_ERRORS = (HaechiError, OSError, EOFError, ValueError, zipfile.BadZipFile)
 
 
 class NoReadableCopyError(NotFoundError):
     """No place the item was seen still holds its bytes."""
-
-
-def register_resolver(kind: str, resolver: Resolver) -> None:
-    """Let a source kind say how to reopen one of its sightings."""
-    _RESOLVERS[kind] = resolver
-
-
-class _ZipEntryStream:
-    """An archive entry open for reading; closes the archive with it."""
-
-    def __init__(self, archive: Path, inner: str) -> None:
-        self._zf = zipfile.ZipFile(archive)
-        try:
-            self._fh: IO[bytes] = self._zf.open(inner)
-        except BaseException:
-            self._zf.close()
-            raise
-
-    def read(self, n: int = -1) -> bytes:
-        return self._fh.read(n)
-
-    def __enter__(self) -> _ZipEntryStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._fh.close()
-        self._zf.close()
-
-
-def path_resolver(root: str, locator: str) -> Opener | None:
-    """Sightings that are paths under the source root, or `archive.zip!inner` entries (an
-    empty archive part means the source itself is the archive)."""
-    # Stored names are escaped where the file system's were not UTF-8 (names.py).
-    base = disk_path(root)
-    if "!" in locator:
-        # An archive name may itself hold "!": try each split, leftmost archive first.
-        parts = locator.split("!")
-        for i in range(1, len(parts)):
-            rel, inner = "!".join(parts[:i]), "!".join(parts[i:])
-            archive = base / unescape_name(rel) if rel else base
-            if archive.is_file() and zipfile.is_zipfile(archive):
-                try:
-                    with zipfile.ZipFile(archive) as zf:
-                        info = find_entry(zf, inner)
-                except (zipfile.BadZipFile, OSError, ValueError):
-                    continue
-                if info is None:
-                    continue
-                return lambda a=archive, n=info.filename: _ZipEntryStream(a, n)
-        return None
-    path = base / unescape_name(locator) if locator else base
-    if not path.is_file():
-        return None
-    return lambda: path.open("rb")
 
 
 @dataclass(frozen=True)
@@ -108,11 +48,18 @@ class CaptureResult:
 
 
 def capture_item(
-    db: Database, settings: Settings, sha256: str, actor: str, reason: str | None = None
+    db: Database,
+    settings: Settings,
+    sha256: str,
+    actor: str,
+    reason: str | None = None,
+    *,
+    content: Content | None = None,
 ) -> CaptureResult:
     """Preserve one item (by SHA-256 or a unique prefix): store its bytes in the vault and log
     a `captured` entry with every sighting. Capturing again records only sightings that are
-    new since the last capture; the evidentiary copy itself never changes."""
+    new since the last capture; the evidentiary copy itself never changes. `content`: the
+    bytes the scan holds right now (a live chat's download exists nowhere else)."""
     vault, created = init_vault(settings)
     with db.session() as s:
         sha = store.get_item(s, sha256).sha256
@@ -126,7 +73,7 @@ def capture_item(
         have_blob = known is not None and vault.has(sha)
         md5, size = item.md5, item.size
     if not have_blob:
-        _store_bytes(vault, sha, sightings)
+        _store_bytes(vault, settings, sha, sightings, content)
     recorded = set(known.sighting_ids) if known is not None else set()
     fresh = [sg for sg in sightings if sg.id not in recorded]
     if known is not None and not fresh and have_blob:
@@ -163,31 +110,48 @@ def capture_item(
     return CaptureResult(sha, size, rec.seq, len(fresh), known is not None, created)
 
 
-def _store_bytes(vault: Vault, sha: str, sightings: list[Sighting]) -> None:
+def _store_bytes(
+    vault: Vault, settings: Settings, sha: str, sightings: list[Sighting], content: Content | None
+) -> None:
     tried: list[str] = []
+    if content is not None:
+        failure = _put(vault, sha, content.open)
+        if failure is None:
+            return
+        tried.append(f"{content.name} (as scanned: {failure})")
+    registry: SourceRegistry | None = None
     for sg in sightings:
-        resolver = _RESOLVERS.get(sg.source.kind, path_resolver)
         where = store.sighting_path(sg.source, sg.locator)
+        if registry is None:
+            registry = load_registry()
         try:
-            opener = resolver(sg.source.locator, sg.locator)
-        except OSError:
-            opener = None
-        if opener is None:
-            tried.append(f"{where} (gone)")
+            source = registry.reader(sg.source.kind, sg.source.locator, settings)
+        except HaechiError as exc:
+            tried.append(f"{where} ({exc})")
             continue
-        try:
-            vault.put_stream(opener, expect=sha)
-        except BlobMismatchError:
-            tried.append(f"{where} (changed since it was scanned)")
-            continue
-        except OSError as exc:
-            tried.append(f"{where} ({exc.strerror or exc})")
-            continue
-        return
+        failure = _put(vault, sha, lambda s=source, loc=sg.locator: s.open_locator(loc))
+        if failure is None:
+            return
+        tried.append(f"{where} ({failure})")
     places = "; ".join(tried) or "it has no sightings"
     raise NoReadableCopyError(
         f"no readable copy of item {sha} is left; rescan the source (tried: {places})"
     )
+
+
+def _put(vault: Vault, sha: str, opener: Opener) -> str | None:
+    """Store the bytes `opener` gives when they are item `sha`; else why not."""
+    try:
+        vault.put_stream(opener, expect=sha)
+    except BlobMismatchError:
+        return "changed since it was scanned"
+    except SourceError as exc:
+        return exc.reason
+    except _READ_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.strerror:
+            return exc.strerror
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _sighting_json(sg: Sighting) -> dict[str, JSONValue]:

@@ -10,7 +10,13 @@
 
 The package is built beside its destination and moved into place whole; the custody log then
 records one `exported` entry per item naming the SHA-256 of SHA256SUMS, so the log proves
-exactly which package left. Nothing is written inside the data directory."""
+exactly which package left. Nothing is written inside the data directory.
+
+One item that cannot be exported never stops the others: an item whose bytes can no longer be
+read (never preserved, source gone) or whose vault copy is damaged is left out, and the
+manifest and the command name it and the reason. With `--no-media` an item that cannot be
+preserved is still listed (its hashes and sightings are what such a package carries), marked
+as not preserved."""
 
 from __future__ import annotations
 
@@ -34,10 +40,10 @@ from sqlalchemy import select
 
 from haechi import __version__
 from haechi.config import Settings
-from haechi.errors import InputError, IntegrityError, NotFoundError
+from haechi.errors import HaechiError, InputError, IntegrityError, NotFoundError
 from haechi.evidence import report
 from haechi.evidence.capture import capture_item
-from haechi.evidence.context import open_vault, tsa_config
+from haechi.evidence.context import open_vault, tsa_config, vault_exists
 from haechi.private import create_private, private_tree
 from haechi.redact import without_biometrics
 from haechi.store import items as store
@@ -69,6 +75,10 @@ class PackageResult:
     sha256sums: str  # SHA-256 of the SHA256SUMS file, as logged in the custody entries
     files: int
     custody_seqs: tuple[int, ...]
+    # (SHA-256, why): items left out of the package, and (with --no-media) items listed in it
+    # without a preserved copy.
+    left_out: tuple[tuple[str, str], ...] = ()
+    not_preserved: tuple[tuple[str, str], ...] = ()
 
 
 def _recipients(keys: Sequence[str]) -> list[pyrage.x25519.Recipient]:
@@ -127,22 +137,33 @@ def export_package(
     zipped = dest.suffix.lower() == ".zip" if as_zip is None else as_zip
 
     with db.session() as s:
-        shas = list(dict.fromkeys(store.get_item(s, ref).sha256 for ref in items))
-        minors = minor_items(s, shas)
+        all_shas = list(dict.fromkeys(store.get_item(s, ref).sha256 for ref in items))
+        minors = minor_items(s, all_shas)
     withheld = set() if authorise_minor else minors
-    for sha in shas:
-        with db.session() as s:
-            preserved = s.get(EvidenceItem, sha) is not None
-        if not preserved:
-            capture_item(db, settings, sha, actor, reason="exported")
-    vault = open_vault(settings)
-    for sha in shas:
-        problems = vault.verify_blob(sha)
+    failures: dict[str, HaechiError] = {}
+    for sha in all_shas:
+        try:
+            _preserve(db, settings, sha, actor)
+        except HaechiError as exc:
+            failures[sha] = exc
+    not_preserved = {sha: str(e) for sha, e in failures.items()} if mode == "none" else {}
+    vault = open_vault(settings) if vault_exists(settings) else None
+    for sha in all_shas:
+        if sha in failures:
+            continue
+        problems = vault.verify_blob(sha) if vault is not None else []
         if problems:
-            raise IntegrityError(
+            failures[sha] = IntegrityError(
                 f"refusing to export a damaged evidentiary copy: {problems[0]}; "
                 "run `haechi evidence verify`"
             )
+    left_out = {sha: str(e) for sha, e in failures.items() if sha not in not_preserved}
+    shas = [sha for sha in all_shas if sha not in left_out]
+    if not shas:
+        if len(failures) == 1:
+            raise next(iter(failures.values()))
+        reasons = "; ".join(f"{sha}: {why}" for sha, why in left_out.items())
+        raise InputError(f"no item could be exported ({reasons})")
 
     package_id = uuid.uuid4().hex
     build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
@@ -160,8 +181,10 @@ def export_package(
             title,
             case_ref,
             withheld,
+            not_preserved,
         )
         manifest["package_id"] = package_id
+        manifest["left_out"] = [{"sha256": k, "reason": v} for k, v in left_out.items()]
         _write_json(build / "manifest.json", manifest)
         (build / "report.html").write_text(report.render_html(manifest, custody_rows), "utf-8")
         report.render_pdf(manifest, custody_rows, build / "report.pdf")
@@ -212,13 +235,38 @@ def export_package(
         else:
             dest.unlink(missing_ok=True)
         raise
-    return PackageResult(dest, tuple(shas), mode, sums, files, tuple(seqs))
+    return PackageResult(
+        dest,
+        tuple(shas),
+        mode,
+        sums,
+        files,
+        tuple(seqs),
+        tuple(left_out.items()),
+        tuple(not_preserved.items()),
+    )
+
+
+def _preserve(db: Database, settings: Settings, sha: str, actor: str) -> None:
+    """Make sure the vault holds the item: capture it when it never was, and store it again
+    when its copy has gone from the vault (the custody entry says `restored`)."""
+    with db.session() as s:
+        preserved = s.get(EvidenceItem, sha) is not None
+    missing = preserved and not (vault_exists(settings) and open_vault(settings).has(sha))
+    if preserved and not missing:
+        return
+    try:
+        capture_item(db, settings, sha, actor, reason="exported")
+    except HaechiError as exc:
+        if missing:
+            raise NotFoundError(f"its copy is missing from the vault, and {exc}") from None
+        raise
 
 
 def _write_contents(
     db: Database,
     settings: Settings,
-    vault: Vault,
+    vault: Vault | None,
     shas: list[str],
     build: Path,
     mode: MediaMode,
@@ -228,6 +276,7 @@ def _write_contents(
     title: str | None,
     case_ref: str | None,
     withheld: set[str],
+    not_preserved: dict[str, str],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     (build / "custody").mkdir()
     if mode != "none":
@@ -243,7 +292,8 @@ def _write_contents(
         for sha in shas:
             view = store.get_item(s, sha)
             ev = s.get(EvidenceItem, sha)
-            if ev is None:  # captured just above; gone only if someone deleted it meanwhile
+            if ev is None and sha not in not_preserved:
+                # Captured just above; gone only if someone deleted it meanwhile.
                 raise NotFoundError(f"item {sha} is not in the vault")
             for name, payload in view.signals.items():
                 if isinstance(payload, dict) and "version" in payload:
@@ -260,9 +310,11 @@ def _write_contents(
                     "duration": view.duration,
                     "pdq": view.pdq.get("pdq"),
                     "pdq_quality": view.pdq.get("quality"),
-                    "captured_at": format_time(ev.captured_at),
-                    "captured_by": ev.captured_by,
-                    "custody_seq": ev.custody_seq,
+                    "preserved": ev is not None and sha not in not_preserved,
+                    "not_preserved_reason": not_preserved.get(sha),
+                    "captured_at": format_time(ev.captured_at) if ev else None,
+                    "captured_by": ev.captured_by if ev else None,
+                    "custody_seq": ev.custody_seq if ev else None,
                     "sightings": [sg.__dict__ for sg in view.sightings],
                     "media_file": None,
                 }
@@ -294,7 +346,7 @@ def _write_contents(
                 )
                 timestamp["cert_file"] = "custody/tsa-cert.pem"
     for it in items_json:
-        if mode == "none":
+        if mode == "none" or vault is None:
             continue
         if it["sha256"] in withheld:  # a possible minor: no copy leaves without authorisation
             it["media_withheld"] = "possible minor"

@@ -175,7 +175,7 @@ def render_pdf(
                     ["PDQ", it.get("pdq") or "—"],
                     ["크기 / Size", f"{it['size']} bytes"],
                     ["종류 / Kind", f"{it.get('kind') or '—'} {it.get('format') or ''}"],
-                    ["보존 / Preserved", f"{it['captured_at']} (seq {it['custody_seq']})"],
+                    ["보존 / Preserved", _preserved(it)],
                     ["파일 / File", it.get("media_file") or "—"],
                 ],
                 [0.2 * width, 0.8 * width],
@@ -187,6 +187,10 @@ def render_pdf(
             rows.append([sg["path"], who, sg.get("posted_at") or sg.get("seen_at")])
         story.append(table(rows, [0.5 * width, 0.25 * width, 0.25 * width]))
         story.append(Spacer(1, 3 * mm))
+    if m.get("left_out"):
+        story.append(Paragraph("제외된 항목 / Items left out", h2))
+        lrows: list[list[object]] = [[lo["sha256"], lo["reason"]] for lo in m["left_out"]]
+        story.append(table(lrows, [0.45 * width, 0.55 * width]))
     story.append(Paragraph("관리 연속성 기록 / Chain of custody", h2))
     crow: list[list[object]] = [["seq", "시각 / Time", "행위자 / Actor", "행위 / Action", "hash"]]
     for e in custody:
@@ -213,3 +217,9 @@ def render_pdf(
         invariant=True,
     )
     doc.build(story)
+
+
+def _preserved(it: dict[str, Any]) -> str:
+    if it.get("captured_at"):
+        return f"{it['captured_at']} (seq {it['custody_seq']})"
+    return f"보존되지 않음 / not preserved: {it.get('not_preserved_reason') or '—'}"

@@ -34,7 +34,14 @@ def capture_findings(db: Database, event: hooks.FindingsCreated) -> None:
     actor = actor_name(settings)
     for fid, sha, kind in sorted(rows):
         try:
-            capture_item(db, settings, sha, actor, reason=f"finding {fid} ({kind})")
+            capture_item(
+                db,
+                settings,
+                sha,
+                actor,
+                reason=f"finding {fid} ({kind})",
+                content=event.contents.get(sha),
+            )
         except HaechiError as exc:
             log.warning("finding %s: item %s not preserved: %s", fid, sha[:12], exc)
 

@@ -8,7 +8,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from haechi.config import Limits
 from haechi.errors import SourceError
@@ -70,6 +70,29 @@ class ZipEntryContent:
         except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
             # Opening must raise an error the pipeline records per file, not crash a worker.
             raise SourceError(self.name, f"archive entry unreadable: {exc}") from None
+
+
+def open_entry(archive: Path, entry: str, limits: Limits) -> BinaryIO:
+    """One entry of `archive` as a stream, for reading an item again (evidence capture).
+    KeyError when the archive has no such entry; SourceError when it is refused now."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(archive, f"not a readable zip archive ({exc})") from None
+    try:
+        # Stored names are the shown ones (UTF-8, CP949 or escaped bytes: see entry_name).
+        info = find_entry(zf, entry)
+        if info is None:
+            raise KeyError(entry)
+        reason = _refusal(info, limits)
+        if reason is not None:
+            raise SourceError(f"{archive}!{entry}", reason)
+        # The open entry keeps the archive file open after the ZipFile is closed below.
+        return cast(BinaryIO, zf.open(info))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SourceError(f"{archive}!{entry}", f"archive entry unreadable: {exc}") from None
+    finally:
+        zf.close()
 
 
 @dataclass(frozen=True)

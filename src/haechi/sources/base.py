@@ -6,11 +6,11 @@ yields its messages (`ChatMessage`), in order, beside the sightings of their med
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from haechi.config import Settings
 from haechi.media import Content
@@ -51,17 +51,30 @@ class SourceProblem:
 
 class Source(ABC):
     kind: ClassVar[str]
+    # What a person calls one of these ("Telegram export"), in messages about what was found.
+    label: ClassVar[str] = ""
     # Higher wins when several sources recognise the same path (an export beats a folder).
     priority: ClassVar[int] = 0
+    # Whether `haechi scan PATH` can read it; a live chat is watched, not scanned from a path.
+    scans_paths: ClassVar[bool] = True
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, root: Path, settings: Settings, *, skip: Iterable[Path] = ()) -> None:
         self.root = root
         self.settings = settings
+        # Places under the root that other sources read (an export inside a collection).
+        self.skip = frozenset(p.resolve() for p in skip)
 
     @classmethod
     @abstractmethod
     def recognises(cls, path: Path) -> bool:
         """Whether this source can read `path`."""
+
+    @classmethod
+    def inside(cls, folder: Path, settings: Settings) -> list[tuple[Path, Path]]:
+        """Sources of this kind found inside `folder`, which another source reads: for each,
+        the path to open it with and the place under `folder` it takes up. `[(folder, folder)]`
+        when the folder itself is one. Empty for sources that never nest (the default)."""
+        return []
 
     @property
     def locator(self) -> str:
@@ -76,3 +89,11 @@ class Source(ABC):
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
         """Every sighting and problem (and, for chat sources, every message), in an order that
         is the same on every run."""
+
+    @abstractmethod
+    def open_locator(self, locator: str) -> BinaryIO:
+        """The bytes this source sighted at `locator` (a `Sighting.locator` it yielded, stored
+        with a source row of this kind and root), read again now. Evidence capture reads them
+        through here, so every source must say how. Raises `SourceError` naming the reason
+        when they cannot be read (gone, refused, or never kept); the SHA-256 is the caller's
+        check that they are still the same bytes."""

@@ -3,7 +3,11 @@ text) and every exported file a `Sighting` with its room, message, time, author 
 
 Media paths are resolved inside the export folder only; a path that escapes it is refused and
 reported, the rest of the export is read. Files the exporter skipped ("File not included") and
-files the export names but the folder lacks are kept on the message as missing, not errors."""
+files the export names but the folder lacks are kept on the message as missing, not errors.
+
+Every file a message carries is a sighting, whatever it is: photos and videos are analysed,
+voice messages, music, stickers in Telegram's own formats and documents are hashed and kept as
+items of kind `audio` or `document` (their hashes are evidence too)."""
 
 from __future__ import annotations
 
@@ -12,21 +16,67 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from haechi.config import Settings
+from haechi.errors import SourceError
 from haechi.media import FileContent
 from haechi.sources.base import Sighting, Source, SourceProblem
 from haechi.sources.chat import ChatMedia, ChatMessage
 from haechi.sources.names import escape_name
-from haechi.sources.tdesktop import ParseProblem, detect_export, iter_messages
+from haechi.sources.tdesktop import ParseProblem, detect_export, find_exports, iter_messages
 
 
 class TelegramExportSource(Source):
     kind = "telegram_export"
+    label = "Telegram export"
     priority = 10  # an export folder is also a folder: the export reading wins
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
         return detect_export(path) is not None
+
+    @classmethod
+    def inside(cls, folder: Path, settings: Settings) -> list[tuple[Path, Path]]:
+        exports = find_exports(folder, skip=settings.home_dir.resolve())
+        per_root: dict[Path, int] = {}
+        for info in exports:
+            per_root[info.root] = per_root.get(info.root, 0) + 1
+        # An export is opened by its folder, as a person would name it; by its JSON only when
+        # one folder holds several.
+        return [
+            (info.files[0] if per_root[info.root] > 1 else info.root, info.root) for info in exports
+        ]
+
+    def open_locator(self, locator: str) -> BinaryIO:
+        """`room/message/relpath`: the file the message named, found again from the export's
+        root (JSON exports name paths from the JSON's folder, HTML exports from the chat's
+        folder, which is the room id). The room id may itself hold "/" (HTML account exports)
+        and a path may hold numbered folders, so each reading is tried; never outside the
+        export."""
+        root = self.root.resolve()
+        info = detect_export(root)
+        folder = root.parent if root.is_file() else root
+        base = info.root.resolve() if info is not None else folder
+        parts = locator.split("/")
+        tried = False
+        for i in range(1, len(parts) - 1):
+            if not parts[i].lstrip("-").isdigit():
+                continue
+            room, rel = "/".join(parts[:i]), "/".join(parts[i + 1 :])
+            for start in (base, base / room):
+                tried = True
+                try:
+                    path = (start / rel).resolve()
+                except (OSError, RuntimeError, ValueError):
+                    continue
+                if path.is_relative_to(base) and path.is_file():
+                    try:
+                        return path.open("rb")
+                    except OSError as exc:
+                        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
+        reason = "gone from the export folder" if tried else "not a Telegram export locator"
+        raise SourceError(f"{root}#{locator}", reason)
 
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
         root = self.root.resolve()

@@ -31,10 +31,9 @@ from haechi.media import BytesContent
 from haechi.progress import ScanSummary
 from haechi.scan import ScanRun
 from haechi.sources.base import Sighting, SourceProblem
+from haechi.sources.live import KIND
 from haechi.store.db import Database
 from haechi.store.models import Scan
-
-KIND = "telegram"
 
 
 class TelegramError(HaechiError):

@@ -170,6 +170,36 @@ class WarcSource(Source):
                         f"@{records.offset}", f"WARC unreadable from here on: {exc}"
                     )
 
+    def open_locator(self, locator: str) -> BinaryIO:
+        """The payload of the record named by its WARC-Record-ID (`<urn:uuid:…>`), or by its
+        offset (`@N`) for a record without one, read within the size limit as the scan did.
+        Finding a record by id reads the archive's headers up to it; nothing is unpacked."""
+        path = self.root.resolve()
+        limit = self.settings.capture.max_media_bytes
+        where = f"{path}#{locator}"
+        offset: int | None = None
+        if locator.startswith("@") and locator[1:].isdigit():
+            offset = int(locator[1:])
+        else:
+            offset = _record_offset(path, locator, where)
+        if offset is None:
+            raise SourceError(where, "gone: the archive holds no record with this id")
+        return WarcRecordContent(path, offset, where, 0, limit).open()
+
+
+def _record_offset(path: Path, record_id: str, where: str) -> int | None:
+    try:
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for record in records:
+                if record.rec_headers.get_header("WARC-Record-ID") == record_id:
+                    return int(records.offset)
+    except FileNotFoundError:
+        raise SourceError(where, "gone: the archive is no longer there") from None
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        raise SourceError(where, f"WARC unreadable: {exc}") from None
+    return None
+
 
 def _with_file(place: Sighting, size: int, mtime_ns: int) -> Sighting:
     # The archive's size and mtime: a record only changes when its archive does.

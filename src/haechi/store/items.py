@@ -14,10 +14,16 @@ from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
 from haechi.store.upsert import insert_ignore, insert_ignore_many, upsert_many
 
+# The kinds of item the scan stores: images and videos are decoded and analysed, audio and
+# documents are hashed and sighted only (`haechi.media.sniff.other_kind`).
+ITEM_KINDS = ("image", "video", "audio", "document")
+NOT_DECODED = ("audio", "document")
+
 
 def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
     """Items with a signal from every current analyzer, or whose decoding already failed
-    (rerunning a known-bad file gives the same answer)."""
+    (rerunning a known-bad file gives the same answer), or that are never decoded (audio,
+    documents: their hashes are all there is)."""
     pairs = list(versions.items())
     have_all = (
         select(SignalRow.item_sha256)
@@ -30,6 +36,7 @@ def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
         ItemError.stage == "decode", ItemError.item_sha256.is_not(None)
     )
     done.update(s for s in session.scalars(broken) if s is not None)
+    done.update(session.scalars(select(Item.sha256).where(Item.kind.in_(NOT_DECODED))))
     return done
 
 
@@ -330,6 +337,8 @@ def iter_items(
     session: Session, *, kind: str | None = None, errors_only: bool = False, batch: int = 500
 ) -> Iterator[ItemView]:
     """Every stored item once, in SHA-256 order, loaded in batches."""
+    if kind and kind not in ITEM_KINDS:
+        raise InputError(f"no item kind {kind!r} (kinds: {', '.join(ITEM_KINDS)})")
     after = ""
     while True:
         q = select(Item).where(Item.sha256 > after).order_by(Item.sha256).limit(batch)

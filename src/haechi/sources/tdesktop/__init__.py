@@ -12,7 +12,7 @@ from pathlib import Path
 from haechi.config import Limits
 from haechi.sources.chat import ChatMessage
 from haechi.sources.tdesktop.common import Context
-from haechi.sources.tdesktop.detect import detect_export
+from haechi.sources.tdesktop.detect import detect_export, find_exports
 from haechi.sources.tdesktop.html_reader import HtmlReader
 from haechi.sources.tdesktop.json_reader import JsonReader
 from haechi.sources.tdesktop.types import OUTSIDE_ERROR, ExportInfo, ParseProblem, ProblemSink
@@ -23,6 +23,7 @@ __all__ = [
     "ParseProblem",
     "ProblemSink",
     "detect_export",
+    "find_exports",
     "iter_messages",
 ]
 
