@@ -3,7 +3,13 @@
 
 The bytes come from a place the item was seen that still holds exactly those bytes. Sources
 whose sightings are not plain paths can register their own resolver (`register_resolver`).
-Capture never writes plaintext anywhere and never touches the network."""
+Capture never writes plaintext anywhere and never touches the network.
+
+Order matters for `haechi evidence verify`: the bytes are encrypted into a temp file, the
+custody entry is committed, and only then is the blob moved to its final name. So a blob under
+its final name always has a capture entry (one without is an alert), and an interrupted capture
+leaves only a `.tmp` file. The free-text reason is sealed (`haechi.store.notes`) under a key
+tied to the persons with findings on the item, which `haechi forget` destroys."""
 
 from __future__ import annotations
 
@@ -25,7 +31,8 @@ from haechi.store.custody import CustodyAction, CustodyEvent, JSONValue, append
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.models import Item, Sighting, SignalRow
-from haechi.store.vault import BlobMismatchError, Opener, Vault
+from haechi.store.notes import persons_of_items, seal
+from haechi.store.vault import BlobMismatchError, Opener, StagedBlob, Vault
 
 # kind of source -> (source locator, sighting locator) -> an opener, or None when gone.
 Resolver = Callable[[str, str], Opener | None]
@@ -120,20 +127,42 @@ def capture_item(
         known = s.get(EvidenceItem, sha)
         have_blob = known is not None and vault.has(sha)
         md5, size = item.md5, item.size
-    if not have_blob:
-        _store_bytes(vault, sha, sightings)
     recorded = set(known.sighting_ids) if known is not None else set()
     fresh = [sg for sg in sightings if sg.id not in recorded]
     if known is not None and not fresh and have_blob:
         return CaptureResult(sha, size, None, 0, True, created)
+    staged = None if have_blob else _stage_bytes(vault, sha, sightings)
+    try:
+        seq = _log_capture(db, vault, sha, size, md5, actor, reason, known, fresh, sightings)
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:
+        staged.commit()
+    return CaptureResult(sha, size, seq, len(fresh), known is not None, created)
+
+
+def _log_capture(
+    db: Database,
+    vault: Vault,
+    sha: str,
+    size: int,
+    md5: str,
+    actor: str,
+    reason: str | None,
+    known: EvidenceItem | None,
+    fresh: list[Sighting],
+    sightings: list[Sighting],
+) -> int:
+    recorded = set(known.sighting_ids) if known is not None else set()
+    have_blob = vault.has(sha)
     details: dict[str, JSONValue] = {
         "size": size,
         "md5": md5,
         "sightings": [_sighting_json(sg) for sg in fresh],
         "vault_key_id": vault.key_id.hex(),
     }
-    if reason:
-        details["reason"] = reason
     if known is not None and fresh:
         details["additional_sightings"] = True
     if known is not None and not have_blob:
@@ -141,6 +170,8 @@ def capture_item(
         details["restored"] = True
     with db.session() as s:
         details["analyzers"] = _analyzer_versions(s, sha)
+        if reason:
+            details["reason"] = seal(s, vault, reason, persons_of_items(s, [sha]))
         rec = append(s, CustodyEvent(actor, CustodyAction.CAPTURED, f"item:{sha}", details))
         row = s.get(EvidenceItem, sha)
         if row is None:
@@ -155,10 +186,10 @@ def capture_item(
             )
         else:
             row.sighting_ids = sorted(recorded | {sg.id for sg in sightings})
-    return CaptureResult(sha, size, rec.seq, len(fresh), known is not None, created)
+    return rec.seq
 
 
-def _store_bytes(vault: Vault, sha: str, sightings: list[Sighting]) -> None:
+def _stage_bytes(vault: Vault, sha: str, sightings: list[Sighting]) -> StagedBlob:
     tried: list[str] = []
     for sg in sightings:
         resolver = _RESOLVERS.get(sg.source.kind, path_resolver)
@@ -171,14 +202,13 @@ def _store_bytes(vault: Vault, sha: str, sightings: list[Sighting]) -> None:
             tried.append(f"{where} (gone)")
             continue
         try:
-            vault.put_stream(opener, expect=sha)
+            return vault.stage_stream(opener, expect=sha)
         except BlobMismatchError:
             tried.append(f"{where} (changed since it was scanned)")
             continue
         except OSError as exc:
             tried.append(f"{where} ({exc.strerror or exc})")
             continue
-        return
     places = "; ".join(tried) or "it has no sightings"
     raise NoReadableCopyError(
         f"no readable copy of item {sha} is left; rescan the source (tried: {places})"

@@ -52,6 +52,7 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
 from haechi.store.findings import minor_items
 from haechi.store.models import SignalRow
+from haechi.store.notes import persons_of_items, seal
 from haechi.store.vault import Vault
 
 MediaMode = Literal["age", "plain", "none"]
@@ -176,7 +177,10 @@ def export_package(
     try:
         seqs = []
         with db.session() as s:
+            whom = persons_of_items(s, shas)
             for sha in shas:
+                # The title may name the person: sealed, under a key forget destroys.
+                sealed_title = seal(s, vault, title, whom) if title else None
                 rec = append(
                     s,
                     CustodyEvent(
@@ -190,7 +194,7 @@ def export_package(
                             "media": mode,
                             "recipients": list(recipients),
                             "case": case_ref,
-                            "title": title,
+                            "title": sealed_title,
                         }
                         | (
                             {"minor_media_authorised": True}
