@@ -303,6 +303,32 @@ def shared_cmd(
             out.print(f"{sha}  shared with {esc(with_)} (custody seq {rec.seq})")
 
 
+@evidence_app.command("delete")
+def delete_cmd(
+    items: Annotated[list[str], typer.Argument(help="Preserved items: full SHA-256.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete preserved items from the vault on purpose (an erasure request). Each deletion is
+    logged by hash; `verify` then reports it as a logged deletion, not as tampering."""
+    from haechi.evidence.context import actor_name, open_vault
+    from haechi.evidence.delete import delete_preserved
+    from haechi.store.evidence_models import EvidenceItem
+
+    settings, db = state.settings(), state.db()
+    vault = open_vault(settings)
+    with db.session() as s:
+        unknown = [sha for sha in items if s.get(EvidenceItem, sha) is None]
+    if unknown:
+        raise InputError(f"not preserved items (give the full SHA-256): {', '.join(unknown)}")
+    if not yes and not typer.confirm(
+        f"Delete {len(items)} preserved item(s) from the evidence vault? This cannot be undone"
+    ):
+        raise typer.Exit(1)
+    seqs = delete_preserved(db, vault, list(dict.fromkeys(items)), actor_name(settings))
+    for sha, seq in zip(dict.fromkeys(items), seqs, strict=True):
+        out.print(f"{sha}  deleted (custody seq {seq})", highlight=False)
+
+
 @evidence_app.command("head")
 def head_cmd(
     to: Annotated[Path, typer.Option("--to", help="Where to write the head file.")],
