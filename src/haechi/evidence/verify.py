@@ -122,12 +122,12 @@ def _verify_database(
             )
         )
     for sha in sorted(preserved - live):
-        why = "its capture entry" if sha not in deleted else "a capture entry after its deletion"
+        why = "for it" if sha not in deleted else "after its logged deletion"
         report.problems.append(
             Problem(
                 ProblemKind.EVIDENCE_UNLOGGED,
-                f"item {sha} is listed as preserved but the log has no {why}: the entry was "
-                "removed, or the row was added behind the log's back",
+                f"item {sha} is listed as preserved but the log has no capture entry {why}: "
+                "the entry was removed, or the row was added behind the log's back",
                 blob=sha,
             )
         )
