@@ -18,6 +18,7 @@ from haechi.scan import scan_paths
 from haechi.store.custody import CustodyAction, entries, verify
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
+from haechi.store.notes import unseal
 from haechi.store.vault import VaultKeyError
 
 CANARY = b"HAECHI-CANARY-7f3a9c-do-not-store-in-clear"
@@ -58,9 +59,11 @@ def test_capture_stores_bit_exact_copy_and_logs_sightings(
     with db.session() as s:
         (first, second) = entries(s)
         rep = verify(s, vault)
+        # The reason is free text: sealed in the log, readable with the vault key.
+        assert unseal(s, vault, first.details["reason"]) == "finding 12"
     assert first.action == CustodyAction.CAPTURED and first.actor == "counsellor-1"
     sg = first.details["sightings"]
-    assert [x["locator"] for x in sg] == ["a.jpg"] and first.details["reason"] == "finding 12"
+    assert [x["locator"] for x in sg] == ["a.jpg"] and "finding 12" not in str(first.details)
     assert first.details["analyzers"]["hashes"]
     assert second.details["sightings"][0]["locator"] == "bundle.zip!inner/c.jpg"
     assert rep.ok and rep.blobs_intact == 2, rep.render()

@@ -92,43 +92,27 @@ def verify_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check the custody chain, its head and anchors, and decrypt every preserved blob.
-    Exits 5 and names what was altered, deleted, reordered or inserted when anything is wrong."""
-    from sqlalchemy import select
+    """Check the custody chain, its head and anchors, the list of preserved items, and decrypt
+    every blob in the vault. Opens the database read-only and creates nothing. Exits 5 and names
+    what was altered, deleted, reordered or inserted when anything is wrong; says whether an
+    external anchor (head file, timestamp token) was checked."""
+    from haechi.evidence.verify import verify_evidence
 
-    from haechi.evidence.context import open_vault, tsa_config
-    from haechi.store.custody import HeadAnchor, read_head_file, verify
-    from haechi.store.evidence_models import EvidenceItem
-    from haechi.store.tsa import anchors_from_timestamps
-
-    settings, db = state.settings(), state.db()
-    vault = open_vault(settings)
-    anchors: list[HeadAnchor] = []
-    for p in head_file or []:
-        try:
-            anchors.append(read_head_file(p))
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"{p}: not a usable head file ({exc})") from None
-    cfg = tsa_config(settings)
-    with db.session() as s:
-        if cfg is not None:
-            anchors.extend(anchors_from_timestamps(s, cfg.cert))
-        report = verify(s, vault, anchors=anchors)
-        preserved = set(s.scalars(select(EvidenceItem.sha256)))
-    stray = [sha for sha in vault.iter_blobs() if sha not in preserved]
-    if stray:
-        report.notes.append(
-            f"{len(stray)} blob(s) in the vault are not recorded as preserved "
-            "(an interrupted capture; harmless, they are encrypted)"
-        )
+    report = verify_evidence(state.settings(), head_file or [])
     if as_json:
         print_json(
             {
                 "ok": report.ok,
+                "verdict": report.verdict(),
+                "anchored_seq": report.anchored_seq,
+                "fully_anchored": report.fully_anchored,
+                "database": report.database,
                 "entries": report.entries,
                 "head_hash": report.head_hash,
                 "blobs_checked": report.blobs_checked,
                 "blobs_intact": report.blobs_intact,
+                "blobs_unlogged": report.blobs_unlogged,
+                "deletions_logged": report.deletions_logged,
                 "notes": report.notes,
                 "problems": [
                     {"kind": p.kind.value, "seq": p.seq, "blob": p.blob, "message": p.message}
@@ -231,22 +215,28 @@ def log_cmd(
     """Show custody log entries."""
     from haechi.store import items as store
     from haechi.store.custody import entries, format_time, record_json
+    from haechi.store.notes import open_details
 
+    vault = _vault_or_none()
     with state.db().session() as s:
         objects = None
         if item is not None:
             objects = [f"item:{store.get_item(s, item).sha256}"]
         rows = entries(s, objects=objects, actions=[action] if action else None)
-    if limit:
-        rows = rows[-limit:]
+        if limit:
+            rows = rows[-limit:]
+        opened = [open_details(s, vault, r.details) for r in rows]
     if as_json:
-        for r in rows:
-            print_json(record_json(r))
+        for r, text in zip(rows, opened, strict=True):
+            line = record_json(r)
+            if text != r.details:  # sealed notes, as a person reads them (not hashed)
+                line["details_opened"] = text
+            print_json(line)
         return
     table = Table()
     for col in ("seq", "time (UTC)", "actor", "action", "object", "details"):
         table.add_column(col)
-    for r in rows:
+    for r, text in zip(rows, opened, strict=True):
         add_row(
             table,
             str(r.seq),
@@ -254,10 +244,25 @@ def log_cmd(
             r.actor,
             r.action,
             r.object[:24] + ("…" if len(r.object) > 24 else ""),
-            _short_details(r.details),
+            _short_details(text),
         )
     out.print(table)
     out.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+
+
+def _vault_or_none() -> Any:
+    """The vault to read sealed notes with; None (notes show as sealed) when it cannot open."""
+    from haechi.evidence.context import open_vault, vault_exists
+    from haechi.store.vault import VaultError
+
+    settings = state.settings()
+    if not vault_exists(settings):
+        return None
+    try:
+        return open_vault(settings)
+    except VaultError as exc:
+        err.print(f"[yellow]note:[/] sealed notes stay sealed: {exc}", highlight=False)
+        return None
 
 
 def _short_details(details: Any) -> str:
@@ -283,24 +288,53 @@ def shared_cmd(
     note: Annotated[str | None, typer.Option(help="How it was handed over.")] = None,
 ) -> None:
     """Record that preserved items (or their package) were handed to someone."""
-    from haechi.evidence.context import actor_name
+    from haechi.evidence.context import actor_name, open_vault
     from haechi.store import items as store
     from haechi.store.custody import CustodyAction, CustodyEvent, append
+    from haechi.store.notes import persons_of_items, seal
 
     settings = state.settings()
+    vault = open_vault(settings) if note else None
     with state.db().session() as s:
         for ref in items:
             sha = store.get_item(s, ref).sha256
+            sealed = seal(s, vault, note, persons_of_items(s, [sha])) if vault and note else None
             rec = append(
                 s,
                 CustodyEvent(
                     actor_name(settings),
                     CustodyAction.SHARED,
                     f"item:{sha}",
-                    {"with": with_, "note": note},
+                    {"with": with_, "note": sealed},
                 ),
             )
             out.print(f"{sha}  shared with {esc(with_)} (custody seq {rec.seq})")
+
+
+@evidence_app.command("delete")
+def delete_cmd(
+    items: Annotated[list[str], typer.Argument(help="Preserved items: full SHA-256.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete preserved items from the vault on purpose (an erasure request). Each deletion is
+    logged by hash; `verify` then reports it as a logged deletion, not as tampering."""
+    from haechi.evidence.context import actor_name, open_vault
+    from haechi.evidence.delete import delete_preserved
+    from haechi.store.evidence_models import EvidenceItem
+
+    settings, db = state.settings(), state.db()
+    vault = open_vault(settings)
+    with db.session() as s:
+        unknown = [sha for sha in items if s.get(EvidenceItem, sha) is None]
+    if unknown:
+        raise InputError(f"not preserved items (give the full SHA-256): {', '.join(unknown)}")
+    if not yes and not typer.confirm(
+        f"Delete {len(items)} preserved item(s) from the evidence vault? This cannot be undone"
+    ):
+        raise typer.Exit(1)
+    seqs = delete_preserved(db, vault, list(dict.fromkeys(items)), actor_name(settings))
+    for sha, seq in zip(dict.fromkeys(items), seqs, strict=True):
+        out.print(f"{sha}  deleted (custody seq {seq})", highlight=False)
 
 
 @evidence_app.command("head")
@@ -342,6 +376,7 @@ def open_cmd(
     from haechi.evidence.context import actor_name, open_vault
     from haechi.store import items as store
     from haechi.store.custody import CustodyAction, CustodyEvent, append
+    from haechi.store.notes import persons_of_items, seal
 
     if sys.stdout.isatty():
         raise InputError("refusing to write media to a terminal; pipe it to a viewer")
@@ -349,14 +384,12 @@ def open_cmd(
     vault = open_vault(settings)
     with db.session() as s:
         sha = store.get_item(s, item).sha256
+        details = {}
+        if reason:
+            details["reason"] = seal(s, vault, reason, persons_of_items(s, [sha]))
         append(
             s,
-            CustodyEvent(
-                actor_name(settings),
-                CustodyAction.VIEWED,
-                f"item:{sha}",
-                {"reason": reason} if reason else {},
-            ),
+            CustodyEvent(actor_name(settings), CustodyAction.VIEWED, f"item:{sha}", details),
         )
     with vault.open_blob(sha) as reader:
         for chunk in reader:

@@ -169,16 +169,64 @@ def persons_cmd(
 def forget_cmd(
     alias: Annotated[str, typer.Argument(help="The alias of the enrolled person.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    delete_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--delete-evidence",
+            help="Also delete her preserved items from the evidence vault (logged, by hash).",
+        ),
+    ] = False,
 ) -> None:
-    """Erase a person completely: consent, templates, own-media hashes, their findings and
-    index entries; the database files are rewritten so nothing of it remains on disk."""
+    """Erase a person completely: consent, templates, own-media hashes, their findings, index
+    entries and the custody log's notes about her; the database files are rewritten so nothing
+    of it remains on disk. Her preserved items stay in the vault as evidence unless
+    --delete-evidence is given; the output says what remains."""
     from haechi.persons.forget import forget
 
-    if not yes and not typer.confirm(f"Erase everything about {alias!r}? This cannot be undone"):
+    what = "everything about" + (" (and her preserved evidence)" if delete_evidence else "")
+    if not yes and not typer.confirm(f"Erase {what} {alias!r}? This cannot be undone"):
         raise typer.Exit(1)
-    result = forget(state.db(), state.settings(), alias)
+    result = forget(state.db(), state.settings(), alias, delete_evidence=delete_evidence)
     removed = ", ".join(f"{n} {what}" for what, n in result.removed)
     out.print(f"forgot {esc(result.alias)}: removed {removed}", highlight=False)
+    if result.notes_erased:
+        out.print(
+            f"erased {result.notes_erased} free-text note(s) about her in the custody log "
+            "(their keys are destroyed; they now read [erased with person])",
+            highlight=False,
+            markup=False,
+        )
+    if result.notes_unsearched:
+        err.print(
+            "[yellow]warning:[/] notes not tied to her could not be searched for her alias: "
+            f"{esc(result.notes_unsearched)}",
+            highlight=False,
+        )
+    if result.evidence_deleted:
+        out.print(
+            f"deleted {len(result.evidence_deleted)} preserved item(s) of hers from the evidence "
+            "vault; the custody log records each deletion by hash, without her name",
+            highlight=False,
+        )
+    if result.evidence_shared:
+        out.print(
+            f"kept {len(result.evidence_shared)} preserved item(s) that are also evidence for "
+            "another enrolled person",
+            highlight=False,
+        )
+    kept = result.evidence_kept
+    if kept:
+        out.print(
+            f"remains: {len(kept)} preserved item(s) that showed her are still in the evidence "
+            f"vault, as evidence of a crime, with {result.custody_entries_kept} custody "
+            "entries about them that do not name her. haechi no longer knows they were hers; "
+            "to delete them, run `haechi evidence delete` with these SHA-256 (or forget with "
+            "--delete-evidence next time):",
+            highlight=False,
+            markup=False,
+        )
+        for sha in kept:
+            out.print(f"  {sha}", highlight=False)
 
 
 @app.command("findings")

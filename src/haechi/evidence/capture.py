@@ -5,7 +5,13 @@ The bytes come from the content the scan itself held, when the capture happens d
 (a new finding), or else from a place the item was seen that still holds exactly those bytes:
 each sighting's source reads them again through `Source.open_locator`, found in the sources
 registry by the kind the sighting was stored under. The SHA-256 decides whether they are still
-the same bytes. Capture never writes plaintext anywhere and never touches the network."""
+the same bytes. Capture never writes plaintext anywhere and never touches the network.
+
+Order matters for `haechi evidence verify`: the bytes are encrypted into a temp file, the
+custody entry is committed, and only then is the blob moved to its final name. So a blob under
+its final name always has a capture entry (one without is an alert), and an interrupted capture
+leaves only a `.tmp` file. The free-text reason is sealed (`haechi.store.notes`) under a key
+tied to the persons with findings on the item, which `haechi forget` destroys."""
 
 from __future__ import annotations
 
@@ -26,7 +32,8 @@ from haechi.store.custody import CustodyAction, CustodyEvent, JSONValue, append
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.models import Item, Sighting, SignalRow
-from haechi.store.vault import BlobMismatchError, Opener, Vault
+from haechi.store.notes import persons_of_items, seal
+from haechi.store.vault import BlobMismatchError, Opener, StagedBlob, Vault
 
 # Reading a source again can fail in any of these ways (a changed archive fails its CRC):
 # each is that place's failure, and the next place is tried.
@@ -72,20 +79,42 @@ def capture_item(
         known = s.get(EvidenceItem, sha)
         have_blob = known is not None and vault.has(sha)
         md5, size = item.md5, item.size
-    if not have_blob:
-        _store_bytes(vault, settings, sha, sightings, content)
     recorded = set(known.sighting_ids) if known is not None else set()
     fresh = [sg for sg in sightings if sg.id not in recorded]
     if known is not None and not fresh and have_blob:
         return CaptureResult(sha, size, None, 0, True, created)
+    staged = None if have_blob else _stage_bytes(vault, settings, sha, sightings, content)
+    try:
+        seq = _log_capture(db, vault, sha, size, md5, actor, reason, known, fresh, sightings)
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:
+        staged.commit()
+    return CaptureResult(sha, size, seq, len(fresh), known is not None, created)
+
+
+def _log_capture(
+    db: Database,
+    vault: Vault,
+    sha: str,
+    size: int,
+    md5: str,
+    actor: str,
+    reason: str | None,
+    known: EvidenceItem | None,
+    fresh: list[Sighting],
+    sightings: list[Sighting],
+) -> int:
+    recorded = set(known.sighting_ids) if known is not None else set()
+    have_blob = vault.has(sha)
     details: dict[str, JSONValue] = {
         "size": size,
         "md5": md5,
         "sightings": [_sighting_json(sg) for sg in fresh],
         "vault_key_id": vault.key_id.hex(),
     }
-    if reason:
-        details["reason"] = reason
     if known is not None and fresh:
         details["additional_sightings"] = True
     if known is not None and not have_blob:
@@ -93,6 +122,8 @@ def capture_item(
         details["restored"] = True
     with db.session() as s:
         details["analyzers"] = _analyzer_versions(s, sha)
+        if reason:
+            details["reason"] = seal(s, vault, reason, persons_of_items(s, [sha]))
         rec = append(s, CustodyEvent(actor, CustodyAction.CAPTURED, f"item:{sha}", details))
         row = s.get(EvidenceItem, sha)
         if row is None:
@@ -107,17 +138,18 @@ def capture_item(
             )
         else:
             row.sighting_ids = sorted(recorded | {sg.id for sg in sightings})
-    return CaptureResult(sha, size, rec.seq, len(fresh), known is not None, created)
+    return rec.seq
 
 
-def _store_bytes(
+def _stage_bytes(
     vault: Vault, settings: Settings, sha: str, sightings: list[Sighting], content: Content | None
-) -> None:
+) -> StagedBlob:
     tried: list[str] = []
     if content is not None:
-        failure = _put(vault, sha, content.open)
-        if failure is None:
-            return
+        staged = _stage(vault, sha, content.open)
+        if isinstance(staged, StagedBlob):
+            return staged
+        failure = staged
         tried.append(f"{content.name} (as scanned: {failure})")
     registry: SourceRegistry | None = None
     for sg in sightings:
@@ -129,20 +161,21 @@ def _store_bytes(
         except HaechiError as exc:
             tried.append(f"{where} ({exc})")
             continue
-        failure = _put(vault, sha, lambda s=source, loc=sg.locator: s.open_locator(loc))
-        if failure is None:
-            return
-        tried.append(f"{where} ({failure})")
+        got = _stage(vault, sha, lambda s=source, loc=sg.locator: s.open_locator(loc))
+        if isinstance(got, StagedBlob):
+            return got
+        tried.append(f"{where} ({got})")
     places = "; ".join(tried) or "it has no sightings"
     raise NoReadableCopyError(
         f"no readable copy of item {sha} is left; rescan the source (tried: {places})"
     )
 
 
-def _put(vault: Vault, sha: str, opener: Opener) -> str | None:
-    """Store the bytes `opener` gives when they are item `sha`; else why not."""
+def _stage(vault: Vault, sha: str, opener: Opener) -> StagedBlob | str:
+    """The bytes `opener` gives, encrypted into a temp file, when they are item `sha`; else
+    why not."""
     try:
-        vault.put_stream(opener, expect=sha)
+        return vault.stage_stream(opener, expect=sha)
     except BlobMismatchError:
         return "changed since it was scanned"
     except SourceError as exc:
@@ -151,7 +184,6 @@ def _put(vault: Vault, sha: str, opener: Opener) -> str | None:
         if isinstance(exc, OSError) and exc.strerror:
             return exc.strerror
         return str(exc) or type(exc).__name__
-    return None
 
 
 def _sighting_json(sg: Sighting) -> dict[str, JSONValue]:

@@ -43,7 +43,7 @@ from haechi.config import Settings
 from haechi.errors import HaechiError, InputError, IntegrityError, NotFoundError
 from haechi.evidence import report
 from haechi.evidence.capture import capture_item
-from haechi.evidence.context import open_vault, tsa_config, vault_exists
+from haechi.evidence.context import init_vault, open_vault, tsa_config, vault_exists
 from haechi.private import create_private, private_tree
 from haechi.redact import without_biometrics
 from haechi.store import items as store
@@ -60,6 +60,7 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
 from haechi.store.findings import minor_items
 from haechi.store.models import SignalRow
+from haechi.store.notes import persons_of_items, seal
 from haechi.store.vault import Vault
 
 MediaMode = Literal["age", "plain", "none"]
@@ -204,7 +205,12 @@ def export_package(
     try:
         seqs = []
         with db.session() as s:
+            whom = persons_of_items(s, shas)
+            # Sealing needs the vault key, even for a package of hashes only.
+            sealer = vault if vault is not None or not title else init_vault(settings)[0]
             for sha in shas:
+                # The title may name the person: sealed, under a key forget destroys.
+                sealed_title = seal(s, sealer, title, whom) if title and sealer else None
                 rec = append(
                     s,
                     CustodyEvent(
@@ -218,7 +224,7 @@ def export_package(
                             "media": mode,
                             "recipients": list(recipients),
                             "case": case_ref,
-                            "title": title,
+                            "title": sealed_title,
                         }
                         | (
                             {"minor_media_authorised": True}

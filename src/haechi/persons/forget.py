@@ -3,7 +3,11 @@ findings, and their entries in the template index; then scrub the database files
 bytes survive neither in SQLite's free pages nor in its write-ahead log.
 
 Items scanned from media stay (they are the collected material, not the person's data); the
-findings that linked them to the person go."""
+findings that linked them to the person go. Free-text notes in the custody log about her are
+erased by destroying their keys (`haechi.store.notes`). Her preserved items (those with her
+findings) stay in the evidence vault unless `delete_evidence` is given: they are evidence of a
+crime, and the result says what remains and why. Items that are also another enrolled person's
+evidence are never deleted with her."""
 
 from __future__ import annotations
 
@@ -11,25 +15,49 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
 
 from haechi import hooks
 from haechi.config import Settings
 from haechi.errors import NotFoundError, StoreError
+from haechi.evidence.context import actor_name, open_vault, vault_exists
+from haechi.evidence.delete import delete_preserved
 from haechi.matching.faces import rewrite_index
+from haechi.store.custody import CustodyLogEntry
 from haechi.store.db import Database
+from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
+from haechi.store.notes import erase_notes
 from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+from haechi.store.vault import Vault, VaultError
 
 
 @dataclass(frozen=True)
 class ForgetResult:
     alias: str
     removed: tuple[tuple[str, int], ...]
+    # Free-text notes in the custody log whose keys were destroyed.
+    notes_erased: int = 0
+    # Her preserved items left in the vault (not counting evidence_shared), and the custody
+    # entries about them (no name).
+    evidence_kept: tuple[str, ...] = ()
+    custody_entries_kept: int = 0
+    # Deleted with --delete-evidence (each logged as `deleted`, by hash).
+    evidence_deleted: tuple[str, ...] = ()
+    # Kept even with --delete-evidence: also evidence for another enrolled person.
+    evidence_shared: tuple[str, ...] = ()
+    # Why notes not tied to her could not be searched for her alias (no vault key), or None.
+    notes_unsearched: str | None = None
 
 
-def forget(db: Database, settings: Settings, alias: str) -> ForgetResult:
+def forget(
+    db: Database, settings: Settings, alias: str, *, delete_evidence: bool = False
+) -> ForgetResult:
     sqlite = db.engine.dialect.name == "sqlite"
     counts: list[tuple[str, int]] = []
+    vault, vault_problem = _vault(settings)
+    if delete_evidence and vault_problem is not None:
+        raise VaultError(f"cannot delete her preserved items: {vault_problem}")
     with db.session() as s:
         if sqlite:
             # Deleted rows are overwritten with zeros rather than left in free pages.
@@ -37,6 +65,8 @@ def forget(db: Database, settings: Settings, alias: str) -> ForgetResult:
         pid = s.scalar(select(Person.id).where(Person.alias == alias))
         if pid is None:
             raise NotFoundError(f"no enrolled person {alias!r}")
+        hers, shared = _her_evidence(s, pid)
+        notes = erase_notes(s, vault, pid, alias)
         for name, model in (
             ("findings", Finding),
             ("templates", FaceTemplate),
@@ -48,12 +78,63 @@ def forget(db: Database, settings: Settings, alias: str) -> ForgetResult:
             counts.append((name, int(n or 0)))
         s.execute(delete(Person).where(Person.id == pid))
         counts.append(("persons", 1))
+    deleted: list[str] = []
+    if delete_evidence and vault is not None:
+        deleted = [sha for sha in hers if sha not in shared]
+        delete_preserved(db, vault, deleted, actor_name(settings))
+    kept = tuple(sha for sha in hers if sha not in deleted and sha not in shared)
     with db.session() as s:
         rewrite_index(s, settings)
+        n_entries = s.scalar(
+            select(func.count())
+            .select_from(CustodyLogEntry)
+            .where(CustodyLogEntry.object_ref.in_([f"item:{sha}" for sha in kept]))
+        )
     scrub(db)
     event = hooks.PersonForgotten(at=datetime.now(UTC), removed_counts=tuple(counts))
     hooks.person_forgotten(db, event)
-    return ForgetResult(alias, tuple(counts))
+    return ForgetResult(
+        alias,
+        tuple(counts),
+        notes_erased=notes,
+        evidence_kept=kept,
+        custody_entries_kept=int(n_entries or 0),
+        evidence_deleted=tuple(deleted),
+        evidence_shared=tuple(sha for sha in hers if sha in shared),
+        notes_unsearched=vault_problem,
+    )
+
+
+def _vault(settings: Settings) -> tuple[Vault | None, str | None]:
+    """The vault (to read notes not tied to her, and to delete her items), or why not."""
+    if not vault_exists(settings):
+        return None, None  # nothing was ever preserved or sealed
+    try:
+        return open_vault(settings), None
+    except VaultError as exc:
+        return None, str(exc)
+
+
+def _her_evidence(s: Session, pid: int) -> tuple[list[str], set[str]]:
+    """Her preserved items (those with her findings), and which of them another enrolled
+    person also has findings on."""
+    hers = sorted(
+        s.scalars(
+            select(EvidenceItem.sha256)
+            .where(
+                EvidenceItem.sha256.in_(select(Finding.item_sha256).where(Finding.person_id == pid))
+            )
+            .distinct()
+        )
+    )
+    shared = set(
+        s.scalars(
+            select(Finding.item_sha256).where(
+                Finding.item_sha256.in_(hers), Finding.person_id != pid
+            )
+        )
+    )
+    return hers, shared
 
 
 def scrub(db: Database) -> None:
@@ -70,7 +151,8 @@ def scrub(db: Database) -> None:
             _checkpoint(raw)
         else:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM FULL persons, consent_records, face_templates, own_media_hashes, findings"
+                "VACUUM FULL persons, consent_records, face_templates, own_media_hashes, "
+                "findings, note_keys, note_key_persons, evidence_items"
             )
     db.engine.dispose()
 

@@ -432,6 +432,14 @@ class ProblemKind(StrEnum):
     BLOB_MISSING = "blob_missing"
     BLOB_ALTERED = "blob_altered"
     BLOB_SWAPPED = "blob_swapped"
+    # Found by haechi.evidence.verify, which checks the database and the vault around the log.
+    DATABASE_MISSING = "database_missing"
+    DATABASE_DAMAGED = "database_damaged"
+    LOG_MISSING = "log_missing"
+    VAULT_MISSING = "vault_missing"
+    BLOB_UNLOGGED = "blob_unlogged"
+    EVIDENCE_UNLOGGED = "evidence_unlogged"
+    EVIDENCE_ROW_MISSING = "evidence_row_missing"
 
 
 @dataclass(frozen=True)
@@ -457,6 +465,13 @@ class VerifyReport:
     anchors_checked: list[str] = field(default_factory=list)
     blobs_checked: int = 0
     blobs_intact: int = 0
+    # Blobs in the vault that no capture entry records (checked all the same).
+    blobs_unlogged: int = 0
+    # Blobs whose deletion the log records (forget --delete-evidence, evidence delete).
+    deletions_logged: int = 0
+    # The highest seq an external anchor (head file, timestamp token) vouched for; 0: none.
+    anchored_seq: int = 0
+    database: str | None = None
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -467,14 +482,37 @@ class VerifyReport:
     def kinds(self) -> set[ProblemKind]:
         return {p.kind for p in self.problems}
 
+    @property
+    def fully_anchored(self) -> bool:
+        return self.anchored_seq > 0 and self.anchored_seq >= (self.last_seq or 0)
+
+    def verdict(self) -> str:
+        """One line that says how far the result can be trusted."""
+        if not self.ok:
+            return f"FAILED ({len(self.problems)} problem(s))"
+        if self.fully_anchored:
+            return (
+                "INTACT, anchored: an external anchor vouches for the log up to seq "
+                f"{self.anchored_seq}"
+            )
+        if self.anchored_seq:
+            return (
+                f"INTACT; anchored up to seq {self.anchored_seq} only: entries "
+                f"{self.anchored_seq + 1}..{self.last_seq} could have been rewritten without trace"
+            )
+        return (
+            "INTACT as far as the database goes; no external anchor was checked: "
+            "a rewritten log cannot be detected without one"
+        )
+
     def render(self) -> str:
         def t(d: datetime | None) -> str:
             return "-" if d is None else _utc(d).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
-        status = "INTACT" if self.ok else f"FAILED ({len(self.problems)} problem(s))"
         lines = [
-            f"haechi custody log verification: {status}",
+            f"haechi custody log verification: {self.verdict()}",
             f"  checked at:        {t(_now())}",
+            *([f"  database:          {self.database}"] if self.database else []),
             f"  entries:           {self.entries}"
             + (f" (seq {self.first_seq}..{self.last_seq})" if self.entries else ""),
             f"  first entry:       {t(self.first_at)}",
@@ -487,7 +525,12 @@ class VerifyReport:
             )
         for a in self.anchors_checked:
             lines.append(f"  anchor checked:    {a}")
-        lines.append(f"  blobs checked:     {self.blobs_checked} ({self.blobs_intact} intact)")
+        lines.append(
+            f"  blobs checked:     {self.blobs_checked} ({self.blobs_intact} intact)"
+            + (f", {self.blobs_unlogged} not in the log" if self.blobs_unlogged else "")
+        )
+        if self.deletions_logged:
+            lines.append(f"  logged deletions:  {self.deletions_logged} blob(s) deleted on record")
         lines.append(f"  hash scheme:       {HASH_VERSION}, SHA-256 chain, canonical JSON")
         lines.extend(f"  note: {n}" for n in self.notes)
         if self.problems:
@@ -697,7 +740,10 @@ def verify(
             is_head=True,
         )
     for anchor in anchors:
+        n_problems = len(problems)
         _check_anchor(rep, anchor, by_seq, by_hash, max_seq, explained, is_head=False)
+        if len(problems) == n_problems and anchor.seq > 0:
+            rep.anchored_seq = max(rep.anchored_seq, anchor.seq)
 
     # --- pass 4: evidence blobs ------------------------------------------------
     if vault is not None:
@@ -792,6 +838,8 @@ def _check_blobs(
         "swapped": ProblemKind.BLOB_SWAPPED,
     }
     seen: set[str] = set()
+    last_capture = {r.object_ref: r.seq for r in rows if r.action == CustodyAction.CAPTURED}
+    deleted = {r.object_ref: r.seq for r in rows if r.action == CustodyAction.DELETED}
     for r in rows:
         if r.action != CustodyAction.CAPTURED:
             continue
@@ -804,6 +852,16 @@ def _check_blobs(
         if f_seq is not None and f_seq > r.seq and not vault.has(sha):
             rep.notes.append(f"blob {sha}: deleted on purpose (forgotten at entry {f_seq})")
             continue
+        d_seq = deleted.get(r.object_ref)
+        if d_seq is not None and d_seq > last_capture[r.object_ref]:
+            rep.deletions_logged += 1
+            if not vault.has(sha):
+                rep.notes.append(f"blob {sha}: deleted on record (entry {d_seq})")
+                continue
+            rep.notes.append(
+                f"blob {sha}: its deletion was logged (entry {d_seq}) but the file is still "
+                "in the vault (the deletion was interrupted); it is checked below"
+            )
         rep.blobs_checked += 1
         found = vault.verify_blob(sha)
         if not found:

@@ -1,6 +1,6 @@
 """Tables of the evidence side: the custody log and its head, RFC 3161 tokens over the head,
-and the items preserved in the vault. Imported by `haechi.store.models` so one metadata
-holds every table.
+the items preserved in the vault, and the keys of the log's sealed free-text notes. Imported
+by `haechi.store.models` so one metadata holds every table.
 
 The custody tables are written only through `haechi.store.custody.append`; nothing else may
 update or delete their rows."""
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from haechi.store.models import Base, utcnow
@@ -72,3 +72,29 @@ class EvidenceItem(Base):
     # Seq of the custody entry of the first capture, and ids of every sighting recorded so far.
     custody_seq: Mapped[int] = mapped_column(BigInteger)
     sighting_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class NoteKey(Base):
+    """The key of one sealed free-text note in the custody log (a reason, a title), wrapped by
+    the vault key. Deleting the row erases the note for good (crypto-shredding): the log keeps
+    the ciphertext, which its hash chain covers, and no key to read it."""
+
+    __tablename__ = "note_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NoteKeyPerson(Base):
+    """The enrolled persons a note is about (their items' findings): forgetting any of them
+    deletes the note's key."""
+
+    __tablename__ = "note_key_persons"
+
+    key_id: Mapped[str] = mapped_column(
+        ForeignKey("note_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -23,7 +23,14 @@ Writing is two-pass: the plaintext is hashed first (the blob id goes into every
 chunk's associated data and decides deduplication), then encrypted into a temp
 file *in the destination directory* (ciphertext only), fsynced and atomically
 ``os.replace``d into place.  The second pass re-hashes and aborts if the source
-changed in between.
+changed in between.  ``stage_stream`` stops before the rename: capture logs the
+blob first and only then moves it into place, so a blob file under its final
+name always has a custody entry, and an interrupted capture leaves only a
+``.tmp`` file (see ``haechi.evidence.verify``).
+
+The vault key also wraps the per-note keys of the custody log's free text
+(``wrap_key``/``unwrap_key``, under a sub-key derived with HKDF so the two uses
+never share a key).
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ from typing import BinaryIO, Final, Literal, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from haechi.errors import ConfigError, IntegrityError, NotFoundError, StoreError
@@ -63,6 +72,7 @@ __all__ = [
     "KeyFile",
     "KeySource",
     "Passphrase",
+    "StagedBlob",
     "Vault",
     "VaultError",
     "VaultKeyError",
@@ -411,12 +421,37 @@ class BlobReader:
         self.close()
 
 
+@dataclass
+class StagedBlob:
+    """A blob encrypted into a temp file beside its final place, not yet in the vault.
+    ``commit`` moves it into place; ``discard`` removes it. ``tmp`` is None when the vault
+    already held the blob (nothing to do either way)."""
+
+    info: BlobInfo
+    final: Path
+    tmp: Path | None
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            return
+        os.replace(self.tmp, self.final)  # noqa: PTH105
+        self.tmp = None
+        _fsync_dir(self.final.parent)
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+
+
 class Vault:
     """An encrypted, content-addressed blob store in one directory."""
 
     def __init__(self, root: Path, key: bytes, chunk_size: int) -> None:
         self.root = root
         self._aead = AESGCM(key)
+        wrap_key = HKDF(SHA256(), KEY_SIZE, salt=None, info=b"haechi-vault note keys v1")
+        self._wrap = AESGCM(wrap_key.derive(key))
         self.key_id = _key_id(key)
         self.chunk_size = chunk_size
 
@@ -543,6 +578,10 @@ class Vault:
             if _SHA_RE.match(p.stem):
                 yield p.stem
 
+    def iter_temp_files(self) -> Iterator[Path]:
+        """Unfinished writes (ciphertext only): ``.<sha prefix>-….tmp`` beside a blob's place."""
+        yield from sorted(self.root.glob("??/??/.*.tmp"))
+
     def remove_stale_temp_files(self, older_than: float) -> int:
         """Delete leftover ``.*.tmp`` files of writes that were killed (ciphertext only, but
         as large as the item). A file is left alone while a writer holds its lock (another
@@ -590,6 +629,23 @@ class Vault:
                 self._store(fh, sha, size)
         return BlobInfo(sha, size)
 
+    def stage_stream(self, opener: Opener, *, expect: str) -> StagedBlob:
+        """Like ``put_stream`` but leaves the ciphertext in a temp file until ``commit``."""
+        final = self.path_for(expect)
+        if final.is_file():
+            return StagedBlob(BlobInfo(expect, final.stat().st_size), final, None)
+        h = hashlib.sha256()
+        size = 0
+        with opener() as fh:
+            while chunk := fh.read(_READ_SIZE):
+                h.update(chunk)
+                size += len(chunk)
+        if h.hexdigest() != expect:
+            raise BlobMismatchError(f"content has SHA-256 {h.hexdigest()}, not {expect}")
+        with opener() as fh:
+            tmp = self._encrypt_to_temp(fh, expect, size)
+        return StagedBlob(BlobInfo(expect, size), final, tmp)
+
     def put_bytes(self, data: bytes) -> BlobInfo:
         sha = hashlib.sha256(data).hexdigest()
         if not self.has(sha):
@@ -597,6 +653,16 @@ class Vault:
         return BlobInfo(sha, len(data))
 
     def _store(self, src: ReadStream | BinaryIO, sha: str, size: int) -> None:
+        tmp = self._encrypt_to_temp(src, sha, size)
+        final_path = self.path_for(sha)
+        try:
+            os.replace(tmp, final_path)  # noqa: PTH105
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(final_path.parent)
+
+    def _encrypt_to_temp(self, src: ReadStream | BinaryIO, sha: str, size: int) -> Path:
         final_path = self.path_for(sha)
         private_dir(final_path.parent)  # both levels 0700, not only the last
         blob_id = bytes.fromhex(sha)
@@ -622,11 +688,10 @@ class Vault:
                     raise VaultError("source changed while being stored; nothing was stored")
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(tmp, final_path)  # noqa: PTH105
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(final_path.parent)
+        return Path(tmp)
 
     # ------------------------------------------------------------------ read
     def open_blob(self, sha256: str) -> BlobReader:
@@ -730,6 +795,22 @@ class Vault:
         except (InvalidTag, ValueError):
             return False
         return True
+
+    # ------------------------------------------------------------------ note keys
+    def wrap_key(self, key: bytes, label: bytes) -> bytes:
+        """Encrypt a small key under the vault key (sub-key); ``label`` is bound to it."""
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        return nonce + self._wrap.encrypt(nonce, key, b"haechi-note-key v1\x00" + label)
+
+    def unwrap_key(self, wrapped: bytes, label: bytes) -> bytes:
+        try:
+            return self._wrap.decrypt(
+                wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], b"haechi-note-key v1\x00" + label
+            )
+        except InvalidTag:
+            raise VaultKeyError(
+                "a note key does not open with this vault key (other key, or altered)"
+            ) from None
 
     # ------------------------------------------------------------------ delete
     def delete(self, sha256: str) -> bool:
