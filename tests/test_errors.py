@@ -274,7 +274,7 @@ def test_reading_commands_work_on_read_only_storage(
             ["evidence", "verify"],
         ):
             proc = haechi(ro, *args, check=False)
-            assert proc.returncode == 0, (args, proc.stderr)
+            assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
         assert sha in haechi(ro, "items", "--json").stdout
         assert "captured" in haechi(ro, "evidence", "log").stdout
         scan = haechi(ro, "--workers", "1", "scan", str(home), "--no-progress", check=False)

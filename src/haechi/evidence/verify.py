@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, inspect, make_url, select
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -232,10 +231,11 @@ def _read_only_engine(url: str) -> Engine:
                 ProblemKind.DATABASE_MISSING,
                 f"there is no database at {path}: the custody log is gone (deleted or moved)",
             )
-        # mode=ro: SQLite itself refuses every write, and never creates the file.
-        return create_engine(
-            f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true", connect_args={"timeout": 30}
-        )
+        # Read-only (SQLite refuses every write and never creates the file), and reading a
+        # write-ahead log that sits on read-only storage without its -shm index.
+        from haechi.store.db import read_only_engine
+
+        return read_only_engine(path)
     return create_engine(
         url,
         connect_args={"options": "-c default_transaction_read_only=on"}

@@ -57,7 +57,7 @@ class Database:
         )
         if self.read_only:
             assert self.path is not None
-            self.engine = _read_only_engine(self.path)
+            self.engine = read_only_engine(self.path)
         else:
             self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -121,7 +121,7 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def _read_only_engine(path: Path) -> Engine:
+def read_only_engine(path: Path) -> Engine:
     """An engine that only reads `path` and creates nothing beside it. Without a write-ahead
     log beside the database (haechi removes it on a clean close) the file is opened
     `immutable`, so SQLite needs no -shm file; with one, read-only, which reads the log too."""
