@@ -26,7 +26,7 @@ from haechi.store.vault import KeyFile, Vault
 
 # The public test data, copied into the repository (tests/data/SOURCES.md gives each file's origin
 # and licence) so that a clone alone passes the suite; HAECHI_TESTDATA points elsewhere for trials.
-SHARED = Path(os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parent / "data")
+TESTDATA = Path(os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parent / "data")
 # Tests read English messages whatever the machine's locale; test_i18n asks for Korean itself.
 os.environ["HAECHI_LANG"] = "en"
 # When set (an admin URL of a PostgreSQL server), every test runs on its own fresh PostgreSQL
@@ -94,8 +94,8 @@ def _database_per_test(
         _drop_database(url)
 
 
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
+def testdata(*parts: str) -> Path:
+    path = TESTDATA.joinpath(*parts)
     if not path.exists():  # the data ships with the tests: missing data is a failure, not a skip
         pytest.fail(f"test data missing: {path} (see tests/data/SOURCES.md)")
     return path

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, shared
+from conftest import haechi, jpeg_bytes, noise_image, testdata
 
 
 def _scan(home: Path, folder: Path) -> dict[str, str]:
@@ -23,13 +23,19 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     first, later = tmp_path / "first", tmp_path / "later"
     first.mkdir()
     later.mkdir()
-    shutil.copy(shared("faces", "img10.jpg"), first / "her.jpg")
+    shutil.copy(testdata("faces", "img10.jpg"), first / "her.jpg")
     (first / "scene.jpg").write_bytes(jpeg_bytes(noise_image(3)))
-    shutil.copy(shared("faces", "img11.jpg"), later / "her-again.jpg")
+    shutil.copy(testdata("faces", "img11.jpg"), later / "her-again.jpg")
     env = {"HAECHI_ACTOR": "counsellor-kim"}
 
     haechi(
-        home, "enrol", "--alias", "p1", "--consent", "yes, by her", str(shared("faces", "img1.jpg"))
+        home,
+        "enrol",
+        "--alias",
+        "p1",
+        "--consent",
+        "yes, by her",
+        str(testdata("faces", "img1.jpg")),
     )
     shas = _scan(home, first)
     opened = json.loads(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, shared, write_video
+from conftest import haechi, jpeg_bytes, noise_image, testdata, write_video
 from typer.main import get_command
 
 from haechi.cli import app
@@ -76,7 +76,7 @@ def test_rescan_counts_unchanged_files(tmp_path: Path) -> None:
 
 
 def test_scan_of_the_pdq_reference_photos(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "scan", str(shared("pdq_bridge")), "--json")
+    proc = haechi(tmp_path / "h", "scan", str(testdata("pdq_bridge")), "--json")
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
     assert len(lines) == 12 and all(x["error"] is None and x["pdq"] for x in lines)
 

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, shared
+from conftest import haechi, jpeg_bytes, noise_image, testdata
 
 
 def _findings(home: Path) -> list[dict[str, object]]:
@@ -18,13 +18,19 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
     home = tmp_path / "h"
     corpus = tmp_path / "c"
     corpus.mkdir()
-    shutil.copy(shared("faces", "img10.jpg"), corpus / "her.jpg")
+    shutil.copy(testdata("faces", "img10.jpg"), corpus / "her.jpg")
     own = noise_image(7, (400, 300))
     (corpus / "her-own-copy.jpg").write_bytes(jpeg_bytes(own, quality=80))
     (tmp_path / "own.jpg").write_bytes(jpeg_bytes(own, quality=95))
 
     haechi(
-        home, "enrol", "--alias", "p1", "--consent", "yes, by her", str(shared("faces", "img1.jpg"))
+        home,
+        "enrol",
+        "--alias",
+        "p1",
+        "--consent",
+        "yes, by her",
+        str(testdata("faces", "img1.jpg")),
     )
     haechi(home, "scan", str(corpus), "--no-progress")
     before = _findings(home)
@@ -33,7 +39,7 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
     # Her own file, then another photo of her: the earlier finding stays, a new one joins it.
     out = haechi(home, "enrol", "--alias", "p1", "--add", "--own-media", str(tmp_path / "own.jpg"))
     assert "added to p1" in out.stdout and "1 own file(s)" in out.stdout
-    out = haechi(home, "enrol", "--alias", "p1", "--add", str(shared("faces", "img11.jpg")))
+    out = haechi(home, "enrol", "--alias", "p1", "--add", str(testdata("faces", "img11.jpg")))
     assert "1 face template(s)" in out.stdout
     after = _findings(home)
     assert {f["kind"] for f in after} == {"face_match", "own_media_match"}
@@ -52,13 +58,13 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
 
 def test_add_refuses_someone_else_and_unknown_aliases(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(shared("faces", "img1.jpg")))
+    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
     other = haechi(
-        home, "enrol", "--alias", "p1", "--add", str(shared("faces", "img12.jpg")), check=False
+        home, "enrol", "--alias", "p1", "--add", str(testdata("faces", "img12.jpg")), check=False
     )
     assert other.returncode != 0 and "does not show the person enrolled as 'p1'" in other.stderr
     unknown = haechi(
-        home, "enrol", "--alias", "nobody", "--add", str(shared("faces", "img1.jpg")), check=False
+        home, "enrol", "--alias", "nobody", "--add", str(testdata("faces", "img1.jpg")), check=False
     )
     assert unknown.returncode != 0 and "'nobody' is not enrolled" in unknown.stderr
     again = haechi(
@@ -68,7 +74,7 @@ def test_add_refuses_someone_else_and_unknown_aliases(tmp_path: Path) -> None:
         "p1",
         "--consent",
         "yes",
-        str(shared("faces", "img10.jpg")),
+        str(testdata("faces", "img10.jpg")),
         check=False,
     )
     assert again.returncode != 0 and "--add" in again.stderr

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import haechi, person_consent, shared
+from conftest import haechi, person_consent, testdata
 from sqlalchemy import delete, select, update
 from test_evidence_cli import _blob, _setup
 
@@ -175,7 +175,7 @@ def _needles(*texts: str) -> list[bytes]:
 
 
 def _enrolled_with_a_match(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[Path, str]:
-    faces = shared("faces")
+    faces = testdata("faces")
     home = tmp_path / "h"
     corpus = tmp_path / "collected"
     corpus.mkdir()

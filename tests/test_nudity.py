@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import testdata
 from PIL import Image
 
 from haechi.analyzers import nudity as n
@@ -83,7 +83,7 @@ def test_the_combination_is_the_stronger_look_weighted_by_severity() -> None:
 
 
 def test_portraits_of_public_figures_score_low(settings: Settings) -> None:
-    faces = shared("faces")
+    faces = testdata("faces")
     analyzer = n.NudityAnalyzer(settings)
     scores = []
     for p in sorted(faces.glob("*.jpg"))[:12]:

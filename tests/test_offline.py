@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, noise_image, shared
+from conftest import jpeg_bytes, noise_image, testdata
 
 STRACE = shutil.which("strace")
 SCAN_SECONDS = 20
@@ -43,7 +43,7 @@ def _corpus(root: Path, files: int) -> None:
         (root / f"n{i:04}.jpg").write_bytes(data)
     # Real faces, so that the recognition network runs as well as the detector.
     for name in ("img1.jpg", "img12.jpg"):
-        shutil.copy(shared("faces", name), root / name)
+        shutil.copy(testdata("faces", name), root / name)
 
 
 def remote_calls(trace: str) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer.main
-from conftest import database_for, haechi, shared
+from conftest import database_for, haechi, testdata
 from sqlalchemy import select
 
 from haechi.redact import without_biometrics
@@ -141,10 +141,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     corpus = root / "photos"
     corpus.mkdir()
     for name in ("img1.jpg", "img12.jpg"):  # person_01, person_02
-        shutil.copy(shared("faces", name), corpus / name)
+        shutil.copy(testdata("faces", name), corpus / name)
     export = root / "export"
     (export / "photos").mkdir(parents=True)
-    shutil.copy(shared("faces", "img11.jpg"), export / "photos" / "p.jpg")  # person_01
+    shutil.copy(testdata("faces", "img11.jpg"), export / "photos" / "p.jpg")  # person_01
     message = {
         "id": 1,
         "type": "message",
@@ -163,14 +163,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         encoding="utf-8",
     )
     haechi(
-        home, "enrol", "--alias", "p1", "--consent", "yes, by p1", str(shared("faces", "img10.jpg"))
+        home,
+        "enrol",
+        "--alias",
+        "p1",
+        "--consent",
+        "yes, by p1",
+        str(testdata("faces", "img10.jpg")),
     )
     haechi(home, "scan", str(corpus), str(export), "--no-progress")
     items = [json.loads(x) for x in haechi(home, "items", "--json").stdout.splitlines()]
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))
     haechi(home, "evidence", "capture", face)
     haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
-    _Page.photo = shared("faces", "img13.jpg").read_bytes()
+    _Page.photo = testdata("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -178,7 +184,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "home": home,
             "corpus": str(corpus),
             "face": face,
-            "photo2": str(shared("faces", "img12.jpg")),
+            "photo2": str(testdata("faces", "img12.jpg")),
             "url": f"http://127.0.0.1:{server.server_address[1]}/page.html",
         }
     finally:

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from conftest import shared
+from conftest import testdata
 from threatexchange.signal_type.pdq.pdq_hasher import pdq_from_file
 
 from haechi.analyzers.pdq import PdqAnalyzer, PdqFrame
@@ -23,14 +23,14 @@ def _ours(path: Path, settings: Settings) -> tuple[str, int]:
 
 
 def test_hashes_equal_the_reference_on_the_bridge_photos(settings: Settings) -> None:
-    photos = sorted(shared("pdq_bridge").glob("*.jpg"))
+    photos = sorted(testdata("pdq_bridge").glob("*.jpg"))
     assert len(photos) == 12
     for p in photos:
         assert _ours(p, settings) == pdq_from_file(p), p.name
 
 
 def test_all_bridge_edits_match_each_other(settings: Settings) -> None:
-    hashes = {p.name: _ours(p, settings)[0] for p in shared("pdq_bridge").glob("*.jpg")}
+    hashes = {p.name: _ours(p, settings)[0] for p in testdata("pdq_bridge").glob("*.jpg")}
     worst = max(distance(a, b) for a, b in itertools.combinations(hashes.values(), 2))
     assert worst <= 31
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, shared
+from conftest import haechi, jpeg_bytes, noise_image, testdata
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="POSIX modes"),
@@ -79,11 +79,11 @@ def test_nothing_written_is_readable_by_other_users(tmp_path: Path, page_server:
     home = tmp_path / "data"
     corpus = tmp_path / "collected"
     corpus.mkdir()
-    shutil.copy(shared("faces") / "img10.jpg", corpus / "a.jpg")
+    shutil.copy(testdata("faces") / "img10.jpg", corpus / "a.jpg")
     (corpus / "b.jpg").write_bytes(jpeg_bytes(noise_image(3)))
     _haechi_umask022(home, "init")
     consent = ["--consent", "I agree (test)", "--consent-by", "person_01", "--scope", "faces"]
-    _haechi_umask022(home, "enrol", "--alias", "p", *consent, str(shared("faces") / "img1.jpg"))
+    _haechi_umask022(home, "enrol", "--alias", "p", *consent, str(testdata("faces") / "img1.jpg"))
     scanned = _haechi_umask022(home, "scan", str(corpus), "--json", "--no-progress").stdout
     items = [json.loads(x)["sha256"] for x in scanned.splitlines()]
     _haechi_umask022(home, "capture", page_server)

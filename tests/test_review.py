@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from conftest import haechi, jpeg_bytes, noise_image, shared
+from conftest import haechi, jpeg_bytes, noise_image, testdata
 from PIL import Image
 
 
@@ -19,10 +19,10 @@ def _setup(tmp_path: Path) -> tuple[Path, list[dict[str, object]]]:
     haechi(home, "init")
     corpus = tmp_path / "c"
     corpus.mkdir()
-    shutil.copy(shared("faces", "img10.jpg"), corpus / "her.jpg")
-    shutil.copy(shared("faces", "img11.jpg"), corpus / "her-too.jpg")
+    shutil.copy(testdata("faces", "img10.jpg"), corpus / "her.jpg")
+    shutil.copy(testdata("faces", "img11.jpg"), corpus / "her-too.jpg")
     (corpus / "scene.jpg").write_bytes(jpeg_bytes(noise_image(3)))
-    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(shared("faces", "img1.jpg")))
+    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
     haechi(home, "scan", str(corpus), "--no-progress")
     queue = [json.loads(x) for x in haechi(home, "review", "--json").stdout.splitlines()]
     return home, queue
@@ -46,7 +46,7 @@ def test_queue_actions_and_blurred_previews(tmp_path: Path) -> None:
     assert set(Path(tempfile.gettempdir()).glob("haechi-preview-*")) == before  # removed
     blurred = Image.open(seen)
     assert blurred.mode == "L"  # greyscale
-    original = Image.open(shared("faces", "img10.jpg"))
+    original = Image.open(testdata("faces", "img10.jpg"))
     original.thumbnail(blurred.size)
     assert _sharpness(blurred) < 0.35 * _sharpness(original)
     assert not list(home.rglob("haechi-preview-*"))  # never in the data directory

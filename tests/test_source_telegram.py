@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED, haechi, jpeg_bytes, kill_scan_midway, noise_image
+from conftest import TESTDATA, haechi, jpeg_bytes, kill_scan_midway, noise_image
 from sqlalchemy import func, select
 from telegram_exports import write_big_export
 from test_tdesktop import _write_html_chat
@@ -23,7 +23,7 @@ from haechi.store.models import ItemError, Message, Room, Scan, Sighting
 
 
 def _exports() -> list[Path]:
-    root = SHARED / "telegram"
+    root = TESTDATA / "telegram"
     return sorted(root.glob("*/*.json")) if root.is_dir() else []
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import testdata
 from PIL import Image, PngImagePlugin
 
 from haechi.analyzers.synthetic import Synthetic, SyntheticAnalyzer
@@ -69,7 +69,7 @@ def with_chunk(data: bytes, chunk: bytes) -> bytes:
 
 
 def test_c2pa_fixtures_are_reported_per_their_manifest(settings: Settings) -> None:
-    c2pa = shared("c2pa")
+    c2pa = testdata("c2pa")
     got = {p.name: analyse(settings, p.read_bytes(), p.name) for p in sorted(c2pa.iterdir())}
 
     c = got["C.jpg"]
@@ -152,7 +152,7 @@ def test_a_remote_manifest_is_never_fetched(
 def test_generator_metadata_in_every_positive_and_not_in_the_negative(
     settings: Settings,
 ) -> None:
-    folder = shared("ai_metadata")
+    folder = testdata("ai_metadata")
     expected = {
         "automatic1111_cropped.png": "png:parameters: AUTOMATIC1111",
         "img2img_cropped.png": "png:prompt: ComfyUI",
@@ -234,7 +234,7 @@ def _hostile() -> dict[str, tuple[bytes, str]]:
     base = png()
     deep = "[" * 100_000 + "]" * 100_000
     bomb = zlib.compress(b"a" * (64 * 1024 * 1024), 9)
-    c_jpg = (shared("c2pa") / "C.jpg").read_bytes()
+    c_jpg = (testdata("c2pa") / "C.jpg").read_bytes()
     jumb = c_jpg.find(b"jumb")
     return {
         "truncated text chunk": (
@@ -287,7 +287,7 @@ def test_truncated_c2pa_store_is_unreadable_and_the_item_still_scanned(
     from haechi.store import items as store
     from haechi.store.db import Database
 
-    c_jpg = (shared("c2pa") / "C.jpg").read_bytes()
+    c_jpg = (testdata("c2pa") / "C.jpg").read_bytes()
     folder = tmp_path / "in"
     folder.mkdir()
     # The JUMBF box is cut in half and the picture after it is gone too.

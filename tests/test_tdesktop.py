@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED
+from conftest import TESTDATA as DATA_ROOT
 from telegram_exports import write_big_export
 
 from haechi.sources import tdesktop as te
 from haechi.sources.chat import ChatMessage, ChatRoom
 
-TESTDATA = SHARED / "telegram"
+TESTDATA = DATA_ROOT / "telegram"
 NOT_INCLUDED = "(File not included. Change data exporting settings to download.)"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import haechi, person_consent, shared
+from conftest import haechi, person_consent, testdata
 from sqlalchemy import select
 
 from haechi.config import Settings
@@ -26,7 +26,7 @@ CONSENT = person_consent("match faces")
 def test_a_finding_preserves_its_item_and_forget_is_logged_anonymously(
     tmp_path: Path, settings: Settings, db: Database
 ) -> None:
-    faces = shared("faces")
+    faces = testdata("faces")
     corpus = tmp_path / "collected"
     corpus.mkdir()
     for name in ("img10.jpg", "img12.jpg"):  # person_01 and someone else
@@ -70,10 +70,10 @@ def test_findings_can_be_left_out_of_the_vault(tmp_path: Path) -> None:
     home = tmp_path / "home"
     corpus = tmp_path / "collected"
     corpus.mkdir()
-    shutil.copy(shared("faces") / "img10.jpg", corpus / "a.jpg")
+    shutil.copy(testdata("faces") / "img10.jpg", corpus / "a.jpg")
     env = {"HAECHI_VAULT__CAPTURE_FINDINGS": "false"}
     consent = ["--consent", CONSENT.text, "--consent-by", "person_01", "--scope", "faces"]
-    haechi(home, "enrol", "--alias", "p", *consent, str(shared("faces") / "img1.jpg"), env=env)
+    haechi(home, "enrol", "--alias", "p", *consent, str(testdata("faces") / "img1.jpg"), env=env)
     haechi(home, "scan", str(corpus), env=env)
     findings = haechi(home, "findings", "--json", env=env).stdout.splitlines()
     assert len(findings) == 1
