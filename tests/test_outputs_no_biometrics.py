@@ -198,7 +198,10 @@ def test_the_store_holds_embeddings_of_the_test_size(world: dict[str, Any]) -> N
     from haechi.store.db import Database
     from haechi.store.persons import FaceTemplate
 
-    db = Database(load_settings(home=world["home"], workers=1))
+    # On PostgreSQL the world lives in its own database, not the test's (the CLI gets it the same way).
+    db = Database(
+        load_settings(home=world["home"], workers=1, database_url=database_for(world["home"]))
+    )
     try:
         with db.session() as s:
             blobs = list(s.scalars(select(FaceTemplate.embedding)))
