@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import haechi, person_consent, testdata
 from sqlalchemy import select
 
@@ -78,3 +79,39 @@ def test_findings_can_be_left_out_of_the_vault(tmp_path: Path) -> None:
     findings = haechi(home, "findings", "--json", env=env).stdout.splitlines()
     assert len(findings) == 1
     assert not (home / "vault").exists() or not any((home / "vault").rglob("*.enc"))
+
+
+def test_a_forget_whose_log_entry_fails_erases_nothing(settings: Settings, db: Database) -> None:
+    """The erasure and its custody entry commit together: if writing the entry fails (here the
+    database itself refuses it), she is still enrolled, rather than erased with no record."""
+    from sqlalchemy import text
+
+    from haechi.store.persons import Person
+
+    enrol(db, settings, "minji", CONSENT, [testdata("faces") / "img1.jpg"])
+    refuse = {
+        "sqlite": "CREATE TRIGGER no_forget BEFORE INSERT ON custody_log "
+        "WHEN NEW.action = 'forgotten' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        "postgresql": "CREATE FUNCTION no_forget() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.action = 'forgotten' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; "
+        "END $$ LANGUAGE plpgsql; CREATE TRIGGER no_forget BEFORE INSERT ON custody_log "
+        "FOR EACH ROW EXECUTE FUNCTION no_forget()",
+    }[db.engine.dialect.name]
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(refuse)
+    with pytest.raises(Exception, match="disk full"):  # the database's own error, as raised
+        forget(db, settings, "minji")
+    with db.session() as s:
+        assert s.scalar(select(Person.alias)) == "minji"
+        assert s.scalars(select(CustodyLogEntry.action)).all() == ["enrolled"]
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "DROP TRIGGER no_forget"
+                + (" ON custody_log" if db.engine.dialect.name == "postgresql" else "")
+            )
+        )
+    forget(db, settings, "minji")
+    with db.session() as s:
+        assert s.scalar(select(Person.alias)) is None
+        assert s.scalars(select(CustodyLogEntry.action)).all() == ["enrolled", "forgotten"]

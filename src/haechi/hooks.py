@@ -1,8 +1,8 @@
 """Call sites for parts built elsewhere, so they plug in without the matchers knowing them.
 
 - `on_finding`: called after new findings are committed (evidence capture into the vault).
-- `on_forget`: called after a person is erased (the custody log records that a forget happened:
-  the event carries no alias, no template, nothing about who was forgotten).
+- `on_forget`: called after a person is erased and the erasure logged (the event carries no
+  alias, no template, nothing about who was forgotten).
 
 Each hook receives the database and the event; a failing hook raises (the work it follows is
 already committed and is not undone)."""

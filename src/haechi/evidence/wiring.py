@@ -1,10 +1,9 @@
 """The evidence side of the hooks in `haechi.hooks`: a new finding preserves its item in the
-vault, and a forget is recorded in the custody log (that it happened, never who)."""
+vault. (A forget writes its own custody entry, in the transaction that erases her.)"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from sqlalchemy import select
 
@@ -12,7 +11,6 @@ from haechi import hooks
 from haechi.errors import HaechiError
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import actor_name
-from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
 from haechi.store.findings import Finding
 
@@ -46,18 +44,4 @@ def capture_findings(db: Database, event: hooks.FindingsCreated) -> None:
             log.warning("finding %s: item %s not preserved: %s", fid, sha[:12], exc)
 
 
-def record_forget(db: Database, event: hooks.PersonForgotten) -> None:
-    """A `forgotten` entry with an opaque id and no details: the permanent log must keep
-    nothing about the person, only that an erasure was carried out."""
-    with db.session() as s:
-        append(
-            s,
-            CustodyEvent(
-                actor_name(db.settings), CustodyAction.FORGOTTEN, f"person:{uuid.uuid4().hex}"
-            ),
-            at=event.at,
-        )
-
-
 hooks.on_finding.append(capture_findings)
-hooks.on_forget.append(record_forget)

@@ -11,6 +11,7 @@ evidence are never deleted with her."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ from haechi.errors import NotFoundError, StoreError
 from haechi.evidence.context import actor_name, open_vault, vault_exists
 from haechi.evidence.delete import delete_preserved
 from haechi.matching.faces import rewrite_index
-from haechi.store.custody import CustodyLogEntry
+from haechi.store.custody import CustodyAction, CustodyEvent, CustodyLogEntry, append
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
@@ -54,6 +55,7 @@ def forget(
     db: Database, settings: Settings, alias: str, *, delete_evidence: bool = False
 ) -> ForgetResult:
     sqlite = db.engine.dialect.name == "sqlite"
+    now = datetime.now(UTC)
     counts: list[tuple[str, int]] = []
     vault, vault_problem = _vault(settings)
     if delete_evidence and vault_problem is not None:
@@ -78,6 +80,15 @@ def forget(
             counts.append((name, int(n or 0)))
         s.execute(delete(Person).where(Person.id == pid))
         counts.append(("persons", 1))
+        # The log entry commits with the deletion: a crash leaves either both or neither. It
+        # has an opaque id and no details: the permanent log keeps only that an erasure happened.
+        append(
+            s,
+            CustodyEvent(
+                actor_name(settings), CustodyAction.FORGOTTEN, f"person:{uuid.uuid4().hex}"
+            ),
+            at=now,
+        )
     deleted: list[str] = []
     if delete_evidence and vault is not None:
         deleted = [sha for sha in hers if sha not in shared]
@@ -91,7 +102,7 @@ def forget(
             .where(CustodyLogEntry.object_ref.in_([f"item:{sha}" for sha in kept]))
         )
     scrub(db)
-    event = hooks.PersonForgotten(at=datetime.now(UTC), removed_counts=tuple(counts))
+    event = hooks.PersonForgotten(at=now, removed_counts=tuple(counts))
     hooks.person_forgotten(db, event)
     return ForgetResult(
         alias,
