@@ -15,7 +15,8 @@ from haechi.config import Settings, load_settings
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import init_vault, open_vault
 from haechi.scan import scan_paths
-from haechi.store.custody import CustodyAction, entries, verify
+from haechi.store.custody import CustodyAction, entries
+from haechi.store.custody_verify import verify
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.notes import unseal

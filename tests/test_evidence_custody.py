@@ -16,16 +16,14 @@ from haechi.store.custody import (
     CustodyEvent,
     CustodyHead,
     CustodyLogEntry,
-    ProblemKind,
-    VerifyReport,
     append,
     compute_entry_hash,
     details_hash,
     read_head_file,
     redact_details,
-    verify,
     write_head_file,
 )
+from haechi.store.custody_verify import ProblemKind, VerifyReport, verify
 from haechi.store.vault import Vault
 
 A = CustodyAction

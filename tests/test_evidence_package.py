@@ -25,7 +25,8 @@ from haechi.evidence.context import open_vault, tsa_config
 from haechi.evidence.package import export_package
 from haechi.evidence.report import TITLE_KO
 from haechi.scan import scan_paths
-from haechi.store.custody import CustodyAction, entries, verify
+from haechi.store.custody import CustodyAction, entries
+from haechi.store.custody_verify import verify
 from haechi.store.db import Database
 from haechi.store.tsa import timestamp_head
 

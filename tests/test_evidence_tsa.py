@@ -21,7 +21,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from haechi.store.custody import CustodyAction, CustodyEvent, ProblemKind, append, verify
+from haechi.store.custody import CustodyAction, CustodyEvent, append
+from haechi.store.custody_verify import ProblemKind, verify
 from haechi.store.tsa import (
     TimestampError,
     TSAConfig,

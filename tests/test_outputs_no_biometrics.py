@@ -198,7 +198,7 @@ def test_the_store_holds_embeddings_of_the_test_size(world: dict[str, Any]) -> N
     from haechi.store.db import Database
     from haechi.store.persons import FaceTemplate
 
-    # On PostgreSQL the world lives in its own database, not the test's (the CLI gets it the same way).
+    # On PostgreSQL the world has a database of its own, not the test's (as the CLI gets it).
     db = Database(
         load_settings(home=world["home"], workers=1, database_url=database_for(world["home"]))
     )

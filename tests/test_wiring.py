@@ -15,7 +15,8 @@ from haechi.evidence.context import open_vault
 from haechi.persons.enrol import enrol
 from haechi.persons.forget import forget
 from haechi.scan import scan_paths
-from haechi.store.custody import CustodyLogEntry, verify
+from haechi.store.custody import CustodyLogEntry
+from haechi.store.custody_verify import verify
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding

@@ -31,16 +31,8 @@ from sqlalchemy.orm import Session
 from haechi.config import Settings
 from haechi.errors import InputError, StoreError
 from haechi.evidence.context import open_vault, tsa_config, vault_exists
-from haechi.store.custody import (
-    CustodyAction,
-    CustodyLogEntry,
-    HeadAnchor,
-    Problem,
-    ProblemKind,
-    VerifyReport,
-    read_head_file,
-    verify,
-)
+from haechi.store.custody import CustodyAction, CustodyLogEntry, HeadAnchor, read_head_file
+from haechi.store.custody_verify import Problem, ProblemKind, VerifyReport, verify
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.vault import Vault
 

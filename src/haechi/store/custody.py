@@ -17,7 +17,7 @@ entries is detected.
 Because ``entry_hash`` covers ``details_hash`` and not ``details``, the stored
 details of an entry can later be *redacted* (set to NULL) for a person's
 erasure request without breaking the chain; ``verify`` reports redactions and
-flags any that no ``forgotten`` entry accounts for.
+flags any that no ``forgotten`` entry accounts for (``custody_verify.py`` walks the chain).
 
 What the chain can and cannot prove: anybody with write access to the database
 can rewrite the *whole* chain and the head row consistently (there is no secret
@@ -48,7 +48,7 @@ from haechi.private import create_private
 from haechi.store.evidence_models import CustodyHead, CustodyLogEntry
 
 if TYPE_CHECKING:
-    from haechi.store.vault import Vault
+    pass
 
 __all__ = [
     "GENESIS_HASH",
@@ -59,9 +59,6 @@ __all__ = [
     "CustodyLogEntry",
     "CustodyRecord",
     "HeadAnchor",
-    "Problem",
-    "ProblemKind",
-    "VerifyReport",
     "append",
     "canonical_json",
     "compute_entry_hash",
@@ -71,7 +68,6 @@ __all__ = [
     "read_head_file",
     "record_json",
     "redact_details",
-    "verify",
     "write_head_file",
 ]
 
@@ -88,7 +84,7 @@ ADVISORY_LOCK_KEY: Final = int.from_bytes(
     hashlib.sha256(b"haechi.custody_log").digest()[:8], "big", signed=True
 )
 _OBJECT_RE: Final = re.compile(r"^[a-z][a-z0-9_]*:[A-Za-z0-9._~:@/+=-]{1,250}$")
-_ITEM_RE: Final = re.compile(r"^item:([0-9a-f]{64})$")
+ITEM_REF_RE: Final = re.compile(r"^item:([0-9a-f]{64})$")
 _HEX64_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -126,13 +122,13 @@ def details_hash(details: object) -> str:
     return hashlib.sha256(canonical_json(details)).hexdigest()
 
 
-def _utc(at: datetime) -> datetime:
+def as_utc(at: datetime) -> datetime:
     # SQLite hands back naive datetimes: everything stored here is UTC.
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def format_time(at: datetime) -> str:
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def compute_entry_hash(
@@ -157,7 +153,7 @@ def compute_entry_hash(
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
-def _row_hash(row: CustodyLogEntry, seq: int | None = None) -> str:
+def row_hash(row: CustodyLogEntry, seq: int | None = None) -> str:
     return compute_entry_hash(
         row.seq if seq is None else seq,
         row.at,
@@ -212,7 +208,7 @@ class CustodyEvent:
             raise ValueError("actor must be 1..200 characters")
         if not _OBJECT_RE.match(self.object):
             raise ValueError(f"object must look like 'kind:id', got {self.object!r}")
-        if self.action is CustodyAction.CAPTURED and not _ITEM_RE.match(self.object):
+        if self.action is CustodyAction.CAPTURED and not ITEM_REF_RE.match(self.object):
             raise ValueError("captured events need object 'item:<sha256 of the blob>'")
         if self.action is CustodyAction.FORGOTTEN and self.details:
             raise ValueError(
@@ -238,7 +234,7 @@ class CustodyRecord:
     def from_row(cls, row: CustodyLogEntry) -> CustodyRecord:
         return cls(
             row.seq,
-            _utc(row.at),
+            as_utc(row.at),
             row.actor,
             row.action,
             row.object_ref,
@@ -309,7 +305,7 @@ def _acquire_writer_lock(session: Session) -> None:
         conn.execute(select(CustodyHead.id).where(CustodyHead.id == HEAD_ROW_ID).with_for_update())
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
@@ -337,7 +333,7 @@ def append(session: Session, event: CustodyEvent, *, at: datetime | None = None)
             f"head says seq {head_seq}); run custody.verify() and investigate before appending"
         )
     seq = head_seq + 1
-    when = _utc(at if at is not None else _now())
+    when = as_utc(at if at is not None else now_utc())
     is_forgotten = event.action is CustodyAction.FORGOTTEN
     stored_details: dict[str, JSONValue] | None = None if is_forgotten else dict(event.details)
     dh = details_hash(dict(event.details))
@@ -415,466 +411,6 @@ def read_head_file(path: str | Path) -> HeadAnchor:
     if not isinstance(seq, int) or not isinstance(head_hash, str) or not _HEX64_RE.match(head_hash):
         raise ValueError(f"{path}: malformed head file")
     return HeadAnchor(seq, head_hash, f"head file {path}")
-
-
-# --------------------------------------------------------------------------- verification
-class ProblemKind(StrEnum):
-    ENTRY_ALTERED = "entry_altered"
-    ENTRY_DELETED = "entry_deleted"
-    ENTRIES_REORDERED = "entries_reordered"
-    ENTRY_INSERTED = "entry_inserted"
-    CHAIN_BREAK = "chain_break"
-    LOG_TRUNCATED = "log_truncated"
-    HEAD_MISMATCH = "head_mismatch"
-    HEAD_MISSING = "head_missing"
-    ANCHOR_MISMATCH = "anchor_mismatch"
-    DETAILS_REMOVED = "details_removed"
-    BLOB_MISSING = "blob_missing"
-    BLOB_ALTERED = "blob_altered"
-    BLOB_SWAPPED = "blob_swapped"
-    # Found by haechi.evidence.verify, which checks the database and the vault around the log.
-    DATABASE_MISSING = "database_missing"
-    DATABASE_DAMAGED = "database_damaged"
-    LOG_MISSING = "log_missing"
-    VAULT_MISSING = "vault_missing"
-    BLOB_UNLOGGED = "blob_unlogged"
-    EVIDENCE_UNLOGGED = "evidence_unlogged"
-    EVIDENCE_ROW_MISSING = "evidence_row_missing"
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: ProblemKind
-    message: str
-    seq: int | None = None
-    blob: str | None = None
-
-    def __str__(self) -> str:
-        return f"[{self.kind.value}] {self.message}"
-
-
-@dataclass
-class VerifyReport:
-    entries: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    head_hash: str | None = None
-    head_record: HeadAnchor | None = None
-    anchors_checked: list[str] = field(default_factory=list)
-    blobs_checked: int = 0
-    blobs_intact: int = 0
-    # Blobs in the vault that no capture entry records (checked all the same).
-    blobs_unlogged: int = 0
-    # Blobs whose deletion the log records (forget --delete-evidence, evidence delete).
-    deletions_logged: int = 0
-    # The highest seq an external anchor (head file, timestamp token) vouched for; 0: none.
-    anchored_seq: int = 0
-    database: str | None = None
-    notes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def kinds(self) -> set[ProblemKind]:
-        return {p.kind for p in self.problems}
-
-    @property
-    def fully_anchored(self) -> bool:
-        return self.anchored_seq > 0 and self.anchored_seq >= (self.last_seq or 0)
-
-    def verdict(self) -> str:
-        """One line that says how far the result can be trusted."""
-        if not self.ok:
-            return f"FAILED ({len(self.problems)} problem(s))"
-        if self.fully_anchored:
-            return (
-                "INTACT, anchored: an external anchor vouches for the log up to seq "
-                f"{self.anchored_seq}"
-            )
-        if self.anchored_seq:
-            return (
-                f"INTACT; anchored up to seq {self.anchored_seq} only: entries "
-                f"{self.anchored_seq + 1}..{self.last_seq} could have been rewritten without trace"
-            )
-        return (
-            "INTACT as far as the database goes; no external anchor was checked: "
-            "a rewritten log cannot be detected without one"
-        )
-
-    def render(self) -> str:
-        def t(d: datetime | None) -> str:
-            return "-" if d is None else _utc(d).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-
-        lines = [
-            f"haechi custody log verification: {self.verdict()}",
-            f"  checked at:        {t(_now())}",
-            *([f"  database:          {self.database}"] if self.database else []),
-            f"  entries:           {self.entries}"
-            + (f" (seq {self.first_seq}..{self.last_seq})" if self.entries else ""),
-            f"  first entry:       {t(self.first_at)}",
-            f"  last entry:        {t(self.last_at)}",
-            f"  head hash:         {self.head_hash or '-'}",
-        ]
-        if self.head_record is not None:
-            lines.append(
-                f"  head record:       seq {self.head_record.seq}, {self.head_record.head_hash}"
-            )
-        for a in self.anchors_checked:
-            lines.append(f"  anchor checked:    {a}")
-        lines.append(
-            f"  blobs checked:     {self.blobs_checked} ({self.blobs_intact} intact)"
-            + (f", {self.blobs_unlogged} not in the log" if self.blobs_unlogged else "")
-        )
-        if self.deletions_logged:
-            lines.append(f"  logged deletions:  {self.deletions_logged} blob(s) deleted on record")
-        lines.append(f"  hash scheme:       {HASH_VERSION}, SHA-256 chain, canonical JSON")
-        lines.extend(f"  note: {n}" for n in self.notes)
-        if self.problems:
-            lines.append("problems:")
-            lines.extend(f"  - {p}" for p in self.problems)
-        return "\n".join(lines) + "\n"
-
-
-def _candidate_seqs(seq: int, others: Iterable[int], max_seq: int) -> list[int]:
-    near = [s for s in range(seq - 3, seq + 4) if s != seq and 1 <= s <= max_seq + 3]
-    return near + [s for s in others if s != seq and s not in near]
-
-
-def verify(
-    session: Session,
-    vault: Vault | None = None,
-    *,
-    anchors: Sequence[HeadAnchor] = (),
-) -> VerifyReport:
-    """Walk the chain (and the blobs of ``captured`` entries) and name what is wrong."""
-    rows = list(session.scalars(select(CustodyLogEntry).order_by(CustodyLogEntry.seq)))
-    head = session.get(CustodyHead, HEAD_ROW_ID)
-    rep = VerifyReport(entries=len(rows))
-    problems = rep.problems
-    if rows:
-        rep.first_seq, rep.last_seq = rows[0].seq, rows[-1].seq
-        rep.first_at, rep.last_at = _utc(rows[0].at), _utc(rows[-1].at)
-        rep.head_hash = rows[-1].entry_hash
-    if head is not None:
-        rep.head_record = HeadAnchor(head.last_seq, head.head_hash, "custody_head")
-    by_seq = {r.seq: r for r in rows}
-    by_hash = {r.entry_hash: r for r in rows}
-    max_seq = rows[-1].seq if rows else 0
-
-    # --- pass 1: every entry on its own --------------------------------------
-    self_ok: dict[int, bool] = {}
-    for r in rows:
-        self_ok[r.seq] = _row_hash(r) == r.entry_hash
-    bad = [s for s, ok in self_ok.items() if not ok]
-    moved: dict[int, int] = {}  # stored seq -> seq it was written with
-    for s in bad:
-        r = by_seq[s]
-        others = bad if len(bad) <= 200 else []
-        for cand in _candidate_seqs(s, others, max_seq):
-            if _row_hash(r, cand) == r.entry_hash:
-                moved[s] = cand
-                break
-    explained: set[int] = set()
-    forgotten_objects = {r.object_ref: r.seq for r in rows if r.action == CustodyAction.FORGOTTEN}
-
-    # insertion with renumbering: entries k+1.. were written as k.., entry k is new
-    shifted_up = sorted(s for s, o in moved.items() if o == s - 1)
-    if shifted_up:
-        k = shifted_up[0] - 1
-        run = [s for s in shifted_up if s - shifted_up[0] == shifted_up.index(s)]
-        forged = by_seq.get(k)
-        if forged is not None and self_ok.get(k) and k not in moved:
-            displaced = by_seq[shifted_up[0]]
-            before = by_seq.get(k - 1)
-            chains_past = displaced.prev_hash == (before.entry_hash if before else GENESIS_HASH)
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRY_INSERTED,
-                    f"entry {k} was inserted (forged): the {len(run)} entries after it were "
-                    f"renumbered +1"
-                    + (
-                        f", and entry {k + 1} (written as {k}) chains to entry {k - 1}, not to {k}"
-                        if chains_past
-                        else ""
-                    ),
-                    seq=k,
-                )
-            )
-            explained.update(run)
-            explained.add(k)
-    # deletion with renumbering: entries k.. were written as k+1..
-    shifted_down = sorted(s for s, o in moved.items() if o == s + 1 and s not in explained)
-    if shifted_down and shifted_down[-1] == max_seq and (shifted_down[0] - 1) not in moved:
-        k = shifted_down[0]
-        run = [s for s in shifted_down if s >= k]
-        if len(run) == max_seq - k + 1:
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRY_DELETED,
-                    f"entry {k} was deleted and the {len(run)} entries after it renumbered -1",
-                    seq=k,
-                )
-            )
-            explained.update(run)
-    # swaps / other moves
-    for s in sorted(moved):
-        if s in explained:
-            continue
-        o = moved[s]
-        if moved.get(o) == s and o not in explained:
-            a, b = sorted((s, o))
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRIES_REORDERED,
-                    f"entries {a} and {b} were reordered (their seq numbers were swapped)",
-                    seq=a,
-                )
-            )
-            explained.update((a, b))
-        else:
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRIES_REORDERED,
-                    f"entry stored at seq {s} was written as seq {o} (entries reordered)",
-                    seq=s,
-                )
-            )
-            explained.add(s)
-    for s in bad:
-        if s not in moved:
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRY_ALTERED,
-                    f"entry {s} was altered: its fields no longer match its entry_hash "
-                    f"(action={by_seq[s].action!r}, actor={by_seq[s].actor!r})",
-                    seq=s,
-                )
-            )
-            explained.add(s)
-    for r in rows:
-        if r.details is None:
-            if r.action == CustodyAction.FORGOTTEN:
-                continue
-            f_seq = forgotten_objects.get(r.object_ref)
-            if f_seq is not None and f_seq > r.seq:
-                rep.notes.append(f"entry {r.seq}: details redacted (forgotten at entry {f_seq})")
-            else:
-                problems.append(
-                    Problem(
-                        ProblemKind.DETAILS_REMOVED,
-                        f"entry {r.seq}: details were removed but no later 'forgotten' entry "
-                        f"accounts for it",
-                        seq=r.seq,
-                    )
-                )
-        elif details_hash(r.details) != r.details_hash:
-            problems.append(
-                Problem(
-                    ProblemKind.ENTRY_ALTERED,
-                    f"entry {r.seq} was altered: its details no longer match details_hash",
-                    seq=r.seq,
-                )
-            )
-
-    # --- pass 2: the links between entries -------------------------------------
-    prev: CustodyLogEntry | None = None
-    for r in rows:
-        expected_seq = 1 if prev is None else prev.seq + 1
-        if r.seq != expected_seq:
-            if r.seq > expected_seq:
-                missing = (
-                    f"entry {expected_seq}"
-                    if r.seq - expected_seq == 1
-                    else f"entries {expected_seq}..{r.seq - 1}"
-                )
-                problems.append(
-                    Problem(
-                        ProblemKind.ENTRY_DELETED,
-                        f"{missing} deleted (gap in seq before entry {r.seq})",
-                        seq=expected_seq,
-                    )
-                )
-        else:
-            want = prev.entry_hash if prev is not None else GENESIS_HASH
-            if (
-                r.prev_hash != want
-                and r.seq not in explained
-                and (prev is None or prev.seq not in explained)
-            ):
-                target = by_hash.get(r.prev_hash)
-                if prev is not None and target is not None and target.seq == prev.seq - 1:
-                    msg = (
-                        f"chain break at entry {r.seq}: it chains to entry {target.seq}, "
-                        f"so entry {prev.seq} was inserted (forged) or replaced"
-                    )
-                    kind = ProblemKind.ENTRY_INSERTED
-                elif prev is not None:
-                    msg = (
-                        f"chain break at entry {r.seq}: its prev_hash does not match entry "
-                        f"{prev.seq}, so entry {prev.seq} was replaced or forged "
-                        f"(hash recomputed) or an entry was inserted"
-                    )
-                    kind = ProblemKind.CHAIN_BREAK
-                else:
-                    msg = "chain break at entry 1: it does not start from the genesis hash"
-                    kind = ProblemKind.CHAIN_BREAK
-                problems.append(Problem(kind, msg, seq=r.seq))
-        prev = r
-
-    # --- pass 3: head record and external anchors -----------------------------
-    if head is None:
-        if rows:
-            problems.append(Problem(ProblemKind.HEAD_MISSING, "the custody_head record is missing"))
-    else:
-        _check_anchor(
-            rep,
-            HeadAnchor(head.last_seq, head.head_hash, "custody_head"),
-            by_seq,
-            by_hash,
-            max_seq,
-            explained,
-            is_head=True,
-        )
-    for anchor in anchors:
-        n_problems = len(problems)
-        _check_anchor(rep, anchor, by_seq, by_hash, max_seq, explained, is_head=False)
-        if len(problems) == n_problems and anchor.seq > 0:
-            rep.anchored_seq = max(rep.anchored_seq, anchor.seq)
-
-    # --- pass 4: evidence blobs ------------------------------------------------
-    if vault is not None:
-        _check_blobs(rep, rows, vault, forgotten_objects)
-    elif any(r.action == CustodyAction.CAPTURED for r in rows):
-        rep.notes.append("blobs not checked (no vault given)")
-    problems.sort(key=lambda p: (p.seq is None, p.seq or 0, p.kind.value))
-    return rep
-
-
-def _check_anchor(
-    rep: VerifyReport,
-    anchor: HeadAnchor,
-    by_seq: Mapping[int, CustodyLogEntry],
-    by_hash: Mapping[str, CustodyLogEntry],
-    max_seq: int,
-    explained: set[int],
-    *,
-    is_head: bool,
-) -> None:
-    src = anchor.source
-    kind_mismatch = ProblemKind.HEAD_MISMATCH if is_head else ProblemKind.ANCHOR_MISMATCH
-    found = by_hash.get(anchor.head_hash)
-    if not is_head:
-        rep.anchors_checked.append(f"{src}: seq {anchor.seq}, {anchor.head_hash}")
-    if anchor.seq == 0 and anchor.head_hash == GENESIS_HASH:
-        return
-    if found is not None and found.seq != anchor.seq:
-        if found.seq in explained:
-            return  # renumbering already reported
-        rep.problems.append(
-            Problem(
-                kind_mismatch,
-                f"{src} names entry {anchor.seq} but that hash is stored at seq {found.seq}",
-                seq=found.seq,
-            )
-        )
-        return
-    if max_seq < anchor.seq:
-        first_missing = max_seq + 1
-        rng = (
-            f"entry {anchor.seq}"
-            if first_missing == anchor.seq
-            else f"entries {first_missing}..{anchor.seq}"
-        )
-        rep.problems.append(
-            Problem(
-                ProblemKind.LOG_TRUNCATED,
-                f"log truncated: it ends at seq {max_seq} but {src} records seq {anchor.seq} "
-                f"({rng} removed)",
-                seq=first_missing,
-            )
-        )
-        return
-    row = by_seq.get(anchor.seq)
-    if row is not None and row.entry_hash != anchor.head_hash:
-        if anchor.seq in explained:
-            return
-        rep.problems.append(
-            Problem(
-                kind_mismatch,
-                f"entry {anchor.seq} does not match the hash in {src}: it was replaced or the "
-                "log was rewritten from there on",
-                seq=anchor.seq,
-            )
-        )
-        return
-    if is_head and max_seq > anchor.seq:
-        rng = (
-            f"entry {max_seq}"
-            if max_seq == anchor.seq + 1
-            else f"entries {anchor.seq + 1}..{max_seq}"
-        )
-        rep.problems.append(
-            Problem(
-                ProblemKind.ENTRY_INSERTED,
-                f"{rng} appended without going through the custody writer "
-                f"(the head record ends at seq {anchor.seq})",
-                seq=anchor.seq + 1,
-            )
-        )
-
-
-def _check_blobs(
-    rep: VerifyReport,
-    rows: Sequence[CustodyLogEntry],
-    vault: Vault,
-    forgotten_objects: Mapping[str, int],
-) -> None:
-    kinds = {
-        "missing": ProblemKind.BLOB_MISSING,
-        "swapped": ProblemKind.BLOB_SWAPPED,
-    }
-    seen: set[str] = set()
-    last_capture = {r.object_ref: r.seq for r in rows if r.action == CustodyAction.CAPTURED}
-    deleted = {r.object_ref: r.seq for r in rows if r.action == CustodyAction.DELETED}
-    for r in rows:
-        if r.action != CustodyAction.CAPTURED:
-            continue
-        m = _ITEM_RE.match(r.object_ref)
-        if m is None or m.group(1) in seen:
-            continue
-        sha = m.group(1)
-        seen.add(sha)
-        f_seq = forgotten_objects.get(r.object_ref)
-        if f_seq is not None and f_seq > r.seq and not vault.has(sha):
-            rep.notes.append(f"blob {sha}: deleted on purpose (forgotten at entry {f_seq})")
-            continue
-        d_seq = deleted.get(r.object_ref)
-        if d_seq is not None and d_seq > last_capture[r.object_ref]:
-            rep.deletions_logged += 1
-            if not vault.has(sha):
-                rep.notes.append(f"blob {sha}: deleted on record (entry {d_seq})")
-                continue
-            rep.notes.append(
-                f"blob {sha}: its deletion was logged (entry {d_seq}) but the file is still "
-                "in the vault (the deletion was interrupted); it is checked below"
-            )
-        rep.blobs_checked += 1
-        found = vault.verify_blob(sha)
-        if not found:
-            rep.blobs_intact += 1
-        for bp in found:
-            rep.problems.append(
-                Problem(
-                    kinds.get(bp.kind, ProblemKind.BLOB_ALTERED),
-                    f"{bp.message} (captured at entry {r.seq})",
-                    seq=r.seq,
-                    blob=sha,
-                )
-            )
 
 
 def entries(
