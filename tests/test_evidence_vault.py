@@ -16,9 +16,6 @@ from sqlalchemy.orm import Session
 
 from haechi.store import custody
 from haechi.store.vault import (
-    HEADER_SIZE,
-    NONCE_SIZE,
-    TAG_SIZE,
     BlobIntegrityError,
     BlobNotFoundError,
     InsecureKeyFileError,
@@ -27,6 +24,7 @@ from haechi.store.vault import (
     Vault,
     VaultKeyError,
 )
+from haechi.store.vault_format import HEADER_SIZE, NONCE_SIZE, TAG_SIZE
 
 FAST_SCRYPT = {"scrypt_n": 1 << 12, "scrypt_r": 8, "scrypt_p": 1}
 

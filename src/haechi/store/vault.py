@@ -4,20 +4,7 @@ disk: not a blob, not a temporary file.
 Blobs are addressed by the SHA-256 of their *plaintext* and stored encrypted
 with AES-256-GCM under ``<vault_dir>/ab/cd/<sha256>.enc``.
 
-Blob file format (version 1), all integers big-endian::
-
-    header  = magic "HVB1" | version u8 | flags u8 (0) | chunk_size u32
-              | plaintext_size u64 | key_id 8 bytes | blob_id 32 bytes (raw SHA-256)
-    records = n_chunks x ( nonce 12 bytes | ciphertext | GCM tag 16 bytes )
-
-``n_chunks = max(1, ceil(plaintext_size / chunk_size))``; every chunk except the
-last holds exactly ``chunk_size`` plaintext bytes, so the exact file length is
-known from the header and truncation / appended bytes are detected before any
-decryption.  Each chunk is encrypted with a fresh random 96-bit nonce and the
-associated data ``header || chunk_index u64 || final_flag u8``: the header (and
-so the blob id, the size and the key id) is authenticated by every chunk, and
-reordering, truncation at a chunk boundary, or moving a chunk/file to another
-blob all fail authentication.
+The blob file format is in ``vault_format.py``; keys and passphrases in ``vault_keys.py``.
 
 Writing is two-pass: the plaintext is hashed first (the blob id goes into every
 chunk's associated data and decides deduplication), then encrypted into a temp
@@ -41,210 +28,90 @@ import json
 import os
 import re
 import secrets
-import stat
-import struct
 import tempfile
-import unicodedata
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Final, Literal, Protocol
+from typing import BinaryIO, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from haechi.errors import ConfigError, IntegrityError, NotFoundError, StoreError
 from haechi.private import private_dir
+from haechi.store.vault_format import (
+    DEFAULT_CHUNK_SIZE,
+    FORMAT_VERSION,
+    HEADER_SIZE,
+    HEADER_STRUCT,
+    MAGIC,
+    MAX_CHUNK_SIZE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    BlobHeader,
+    BlobInfo,
+    BlobIntegrityError,
+    BlobMismatchError,
+    BlobNotFoundError,
+    BlobProblem,
+    BlobProblemKind,
+    BlobReader,
+    HeaderError,
+    InsecureKeyFileError,
+    Opener,
+    ReadStream,
+    VaultError,
+    VaultKeyError,
+    parse_header,
+    read_full,
+)
+from haechi.store.vault_keys import (
+    DEFAULT_SCRYPT_N,
+    DEFAULT_SCRYPT_P,
+    DEFAULT_SCRYPT_R,
+    KEY_SIZE,
+    KeyFile,
+    KeySource,
+    Passphrase,
+    create_key_file,
+    derive_key,
+    key_fingerprint,
+    read_key_file,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "META_NAME",
     "BlobInfo",
     "BlobIntegrityError",
     "BlobMismatchError",
     "BlobNotFoundError",
     "BlobProblem",
+    "BlobProblemKind",
     "BlobReader",
     "InsecureKeyFileError",
     "KeyFile",
     "KeySource",
+    "Opener",
     "Passphrase",
+    "ReadStream",
     "StagedBlob",
     "Vault",
     "VaultError",
     "VaultKeyError",
 ]
 
-MAGIC: Final = b"HVB1"
-FORMAT_VERSION: Final = 1
-_HEADER: Final = struct.Struct(">4sBBIQ8s32s")
-HEADER_SIZE: Final = _HEADER.size
-NONCE_SIZE: Final = 12
-TAG_SIZE: Final = 16
-DEFAULT_CHUNK_SIZE: Final = 1 << 20
-MAX_CHUNK_SIZE: Final = 64 << 20
 META_NAME: Final = "vault.json"
-KEY_SIZE: Final = 32
 _KEY_CHECK_TOKEN: Final = b"haechi-vault key check v1"
 _SHA_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 _READ_SIZE: Final = 1 << 20
-
-# scrypt defaults: N=2**17, r=8 -> 128 MiB of memory, ~0.3-0.6 s per open.
-DEFAULT_SCRYPT_N: Final = 1 << 17
-DEFAULT_SCRYPT_R: Final = 8
-DEFAULT_SCRYPT_P: Final = 1
-
-
-class VaultError(StoreError):
-    """The vault cannot be used (missing, damaged metadata, a source that changed)."""
-
-
-class VaultKeyError(VaultError, ConfigError):
-    """The key (file or passphrase) does not open this vault."""
-
-    exit_code = ConfigError.exit_code
-
-
-class InsecureKeyFileError(VaultKeyError):
-    """The key file is accessible by group or others."""
-
-
-class BlobNotFoundError(VaultError, NotFoundError):
-    """No blob with this SHA-256 in the vault."""
-
-    exit_code = NotFoundError.exit_code
-
-
-class BlobIntegrityError(VaultError, IntegrityError):
-    """A blob failed authentication or its plaintext hash does not match."""
-
-    exit_code = IntegrityError.exit_code
-
-
-class BlobMismatchError(VaultError):
-    """The content offered is not the content asked for (it changed since it was hashed)."""
-
-
-class ReadStream(Protocol):
-    """What the vault reads plaintext from: a binary file, an archive entry, a stream."""
-
-    def read(self, n: int = -1, /) -> bytes: ...
-
-    def __enter__(self) -> ReadStream: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> object: ...
-
-
-class Opener(Protocol):
-    """Opens a fresh binary stream of the same content each time it is called."""
-
-    def __call__(self) -> ReadStream: ...
-
-
-@dataclass(frozen=True)
-class KeyFile:
-    """Use (or, in ``Vault.init``, create) a 32-byte key stored in a 0600 file."""
-
-    path: Path
-
-
-@dataclass(frozen=True)
-class Passphrase:
-    """Derive the key from a passphrase with scrypt (salt + params in vault.json)."""
-
-    secret: str = field(repr=False)
-
-
-KeySource = KeyFile | Passphrase
-
-
-@dataclass(frozen=True)
-class BlobInfo:
-    sha256: str
-    size: int
-
-
-BlobProblemKind = Literal["missing", "malformed", "wrong_key", "swapped", "truncated", "altered"]
-
-
-@dataclass(frozen=True)
-class BlobProblem:
-    """One thing wrong with a stored blob (``str()`` gives a readable sentence)."""
-
-    sha256: str
-    kind: BlobProblemKind
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(frozen=True)
-class _Header:
-    chunk_size: int
-    size: int
-    key_id: bytes
-    blob_id: bytes
-    raw: bytes
-
-    @property
-    def n_chunks(self) -> int:
-        return max(1, -(-self.size // self.chunk_size))
-
-    @property
-    def file_size(self) -> int:
-        return HEADER_SIZE + self.n_chunks * (NONCE_SIZE + TAG_SIZE) + self.size
-
-    def chunk_len(self, index: int) -> int:
-        return min(self.chunk_size, self.size - index * self.chunk_size)
-
-    def aad(self, index: int) -> bytes:
-        final = 1 if index == self.n_chunks - 1 else 0
-        return self.raw + struct.pack(">QB", index, final)
-
-
-class _HeaderError(Exception):
-    pass
-
-
-def _parse_header(raw: bytes) -> _Header:
-    if len(raw) < HEADER_SIZE:
-        raise _HeaderError(f"truncated: file is only {len(raw)} bytes, shorter than the header")
-    magic, version, flags, chunk_size, size, key_id, blob_id = _HEADER.unpack(raw)
-    if magic != MAGIC:
-        raise _HeaderError("not a vault blob (bad magic)")
-    if version != FORMAT_VERSION or flags != 0:
-        raise _HeaderError(f"unsupported blob format version {version} / flags {flags}")
-    if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-        raise _HeaderError(f"implausible chunk size {chunk_size}")
-    return _Header(chunk_size, size, key_id, blob_id, bytes(raw))
 
 
 def _check_sha(sha256: str) -> str:
     if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
         raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
     return sha256
-
-
-def _read_full(fh: ReadStream | BinaryIO, n: int) -> bytes:
-    parts: list[bytes] = []
-    remaining = n
-    while remaining > 0:
-        b = fh.read(remaining)
-        if not b:
-            break
-        parts.append(b)
-        remaining -= len(b)
-    return b"".join(parts)
 
 
 def _try_lock(fd: int) -> bool:
@@ -285,142 +152,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _key_id(key: bytes) -> bytes:
-    return hashlib.sha256(b"haechi-vault key id v1\x00" + key).digest()[:8]
-
-
-def _normalise_passphrase(secret: str) -> bytes:
-    # NFC so that the same Hangul/accented passphrase typed on macOS (NFD) and
-    # elsewhere (NFC) derives the same key.
-    return unicodedata.normalize("NFC", secret).encode("utf-8")
-
-
-def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=KEY_SIZE, n=n, r=r, p=p).derive(_normalise_passphrase(secret))
-
-
-def _check_key_file_mode(path: Path, st: os.stat_result) -> None:
-    if not stat.S_ISREG(st.st_mode):
-        raise InsecureKeyFileError(f"key file {path} is not a regular file")
-    if os.name == "posix" and st.st_mode & 0o077:
-        raise InsecureKeyFileError(
-            f"refusing to use key file {path}: it is accessible by group/others "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); anyone with access could decrypt the "
-            f"evidence. Fix it with: chmod 600 '{path}'"
-        )
-
-
-def _read_key_file(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise VaultKeyError(f"key file {path} does not exist") from None
-    with os.fdopen(fd, "rb") as fh:
-        _check_key_file_mode(path, os.fstat(fh.fileno()))
-        raw = fh.read(1024)
-    text = raw.strip()
-    if len(raw) == KEY_SIZE:
-        return raw
-    if len(text) == 2 * KEY_SIZE:
-        try:
-            return bytes.fromhex(text.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            pass
-    raise VaultKeyError(f"key file {path} does not contain a 32-byte key (64 hex digits)")
-
-
-def _create_key_file(path: Path) -> bytes:
-    key = secrets.token_bytes(KEY_SIZE)
-    private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        if os.name == "posix":
-            os.fchmod(fh.fileno(), 0o600)
-        fh.write(key.hex().encode("ascii") + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return key
-
-
-class BlobReader:
-    """Streaming reader of one blob's plaintext.
-
-    Iterate for plaintext chunks, or call ``read(n)`` (file-like, so it works
-    with ``shutil.copyfileobj``).  Every chunk is authenticated before it is
-    returned; the total length is checked when the blob is opened, and the
-    plaintext SHA-256 is checked when the last chunk has been read (a mismatch
-    raises ``BlobIntegrityError``).  Only treat the output as verified once the
-    whole blob has been consumed without an exception.
-    """
-
-    def __init__(self, fh: BinaryIO, header: _Header, aead: AESGCM, sha256: str) -> None:
-        self._fh = fh
-        self._header = header
-        self._aead = aead
-        self.sha256 = sha256
-        self.size = header.size
-        self._gen = self._chunks()
-        self._buf = b""
-        self._done = False
-
-    def _chunks(self) -> Generator[bytes, None, None]:
-        h = hashlib.sha256()
-        hdr = self._header
-        for index in range(hdr.n_chunks):
-            record = _read_full(self._fh, NONCE_SIZE + hdr.chunk_len(index) + TAG_SIZE)
-            try:
-                plain = self._aead.decrypt(record[:NONCE_SIZE], record[NONCE_SIZE:], hdr.aad(index))
-            except InvalidTag:
-                raise BlobIntegrityError(
-                    f"blob {self.sha256}: chunk {index} failed authentication (altered)"
-                ) from None
-            h.update(plain)
-            yield plain
-        if h.hexdigest() != self.sha256:
-            raise BlobIntegrityError(f"blob {self.sha256}: plaintext SHA-256 does not match")
-        self._done = True
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._buf:
-            yield self._buf
-            self._buf = b""
-        yield from self._gen
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            return b"".join(self)
-        while len(self._buf) < size:
-            nxt = next(self._gen, None)
-            if nxt is None:
-                break
-            self._buf += nxt
-        out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
-    def readable(self) -> bool:
-        return True
-
-    @property
-    def verified(self) -> bool:
-        """True once every chunk was read and the plaintext hash matched."""
-        return self._done
-
-    def close(self) -> None:
-        self._gen.close()
-        self._fh.close()
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
 @dataclass
 class StagedBlob:
     """A blob encrypted into a temp file beside its final place, not yet in the vault.
@@ -452,7 +183,7 @@ class Vault:
         self._aead = AESGCM(key)
         wrap_key = HKDF(SHA256(), KEY_SIZE, salt=None, info=b"haechi-vault note keys v1")
         self._wrap = AESGCM(wrap_key.derive(key))
-        self.key_id = _key_id(key)
+        self.key_id = key_fingerprint(key)
         self.chunk_size = chunk_size
 
     def __repr__(self) -> str:
@@ -494,13 +225,13 @@ class Vault:
         }
         if isinstance(key_source, KeyFile):
             kp = Path(key_source.path)
-            key = _read_key_file(kp) if kp.exists() else _create_key_file(kp)
+            key = read_key_file(kp) if kp.exists() else create_key_file(kp)
             meta["kdf"] = {"type": "keyfile"}
         else:
             if not key_source.secret:
                 raise ValueError("empty passphrase")
             salt = secrets.token_bytes(16)
-            key = _scrypt(key_source.secret, salt, scrypt_n, scrypt_r, scrypt_p)
+            key = derive_key(key_source.secret, salt, scrypt_n, scrypt_r, scrypt_p)
             meta["kdf"] = {
                 "type": "scrypt",
                 "salt": salt.hex(),
@@ -510,7 +241,7 @@ class Vault:
             }
         nonce = secrets.token_bytes(NONCE_SIZE)
         aad = f"haechi-vault key-check:{meta['vault_id']}".encode()
-        meta["key_id"] = _key_id(key).hex()
+        meta["key_id"] = key_fingerprint(key).hex()
         meta["key_check"] = {
             "nonce": nonce.hex(),
             "ciphertext": AESGCM(key).encrypt(nonce, _KEY_CHECK_TOKEN, aad).hex(),
@@ -533,11 +264,11 @@ class Vault:
             if kdf["type"] == "keyfile":
                 if not isinstance(key_source, KeyFile):
                     raise VaultKeyError("this vault is opened with a key file, not a passphrase")
-                key = _read_key_file(Path(key_source.path))
+                key = read_key_file(Path(key_source.path))
             elif kdf["type"] == "scrypt":
                 if not isinstance(key_source, Passphrase):
                     raise VaultKeyError("this vault is opened with a passphrase, not a key file")
-                key = _scrypt(
+                key = derive_key(
                     key_source.secret,
                     bytes.fromhex(kdf["salt"]),
                     int(kdf["n"]),
@@ -666,8 +397,10 @@ class Vault:
         final_path = self.path_for(sha)
         private_dir(final_path.parent)  # both levels 0700, not only the last
         blob_id = bytes.fromhex(sha)
-        raw = _HEADER.pack(MAGIC, FORMAT_VERSION, 0, self.chunk_size, size, self.key_id, blob_id)
-        header = _Header(self.chunk_size, size, self.key_id, blob_id, raw)
+        raw = HEADER_STRUCT.pack(
+            MAGIC, FORMAT_VERSION, 0, self.chunk_size, size, self.key_id, blob_id
+        )
+        header = BlobHeader(self.chunk_size, size, self.key_id, blob_id, raw)
         fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{sha[:16]}-", suffix=".tmp")
         # Held until the file is renamed or this process dies (kill -9 included), so a later
         # `remove_stale_temp_files` tells a dead writer's leftover from a live writer's file.
@@ -677,7 +410,7 @@ class Vault:
                 out.write(raw)
                 h = hashlib.sha256()
                 for index in range(header.n_chunks):
-                    plain = _read_full(src, header.chunk_len(index))
+                    plain = read_full(src, header.chunk_len(index))
                     if len(plain) != header.chunk_len(index):
                         raise VaultError("source changed while being stored (it got shorter)")
                     h.update(plain)
@@ -702,7 +435,7 @@ class Vault:
         except FileNotFoundError:
             raise BlobNotFoundError(f"blob {sha256} is not in the vault") from None
         try:
-            header = _parse_header(_read_full(fh, HEADER_SIZE))
+            header = parse_header(read_full(fh, HEADER_SIZE))
             actual = os.fstat(fh.fileno()).st_size
             if header.blob_id.hex() != sha256:
                 raise BlobIntegrityError(
@@ -717,7 +450,7 @@ class Vault:
                     f"blob {sha256}: file is {actual} bytes, expected {header.file_size} "
                     f"({'truncated' if actual < header.file_size else 'extra bytes appended'})"
                 )
-        except _HeaderError as exc:
+        except HeaderError as exc:
             fh.close()
             raise BlobIntegrityError(f"blob {sha256}: {exc}") from None
         except BaseException:
@@ -744,8 +477,8 @@ class Vault:
         with fh:
             actual = os.fstat(fh.fileno()).st_size
             try:
-                header = _parse_header(_read_full(fh, HEADER_SIZE))
-            except _HeaderError as exc:
+                header = parse_header(read_full(fh, HEADER_SIZE))
+            except HeaderError as exc:
                 return problem("truncated" if actual < HEADER_SIZE else "malformed", str(exc))
             if header.key_id != self.key_id:
                 return problem(
@@ -787,9 +520,9 @@ class Vault:
             return [BlobProblem(sha256, "altered", str(exc))]
         return []
 
-    def _chunk_authenticates(self, fh: BinaryIO, header: _Header, index: int) -> bool:
+    def _chunk_authenticates(self, fh: BinaryIO, header: BlobHeader, index: int) -> bool:
         fh.seek(HEADER_SIZE)
-        record = _read_full(fh, NONCE_SIZE + header.chunk_len(index) + TAG_SIZE)
+        record = read_full(fh, NONCE_SIZE + header.chunk_len(index) + TAG_SIZE)
         try:
             self._aead.decrypt(record[:NONCE_SIZE], record[NONCE_SIZE:], header.aad(index))
         except (InvalidTag, ValueError):
