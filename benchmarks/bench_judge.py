@@ -95,7 +95,7 @@ def _bare_one(path: Path) -> int:
     import cv2
     import pdqhash
 
-    from haechi.analyzers import face_model as fm
+    from haechi.analyzers import face_geometry as fg
     from haechi.analyzers.nudity import letterbox, opennsfw_input
 
     data = path.read_bytes()
@@ -126,7 +126,7 @@ def _bare_one(path: Path) -> int:
                 crop = cv_sface.alignCrop(bgr, full.reshape(1, 15))  # type: ignore[attr-defined]
                 cv_sface.feature(crop)  # type: ignore[attr-defined]
             else:
-                crop = fm.align_face(bgr, full[4:14])
+                crop = fg.align_face(bgr, full[4:14])
                 blob = cv2.dnn.blobFromImage(crop, 1.0, (112, 112), (0, 0, 0), swapRB=True)
                 sface.run(None, {"data": blob})  # type: ignore[attr-defined]
             n += 1

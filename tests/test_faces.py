@@ -84,6 +84,7 @@ def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
     OpenCV's."""
     import cv2
 
+    from haechi.analyzers import face_geometry as fg
     from haechi.analyzers import face_model as fm
     from haechi.analyzers.models import float_weight_session
     from haechi.analyzers.yunet import YuNet
@@ -109,7 +110,7 @@ def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
             assert np.abs(got - expected).max() < 1e-2, photo.name
             for row in expected:
                 crop = recogniser.alignCrop(bgr, row.reshape(1, 15))
-                mine = fm.align_face(bgr, row[4:14])
+                mine = fg.align_face(bgr, row[4:14])
                 # The same transform; rounding moves a few edge pixels by a grey level or two.
                 assert np.abs(mine.astype(int) - crop).mean() < 0.05, photo.name
                 blob = cv2.dnn.blobFromImage(mine, 1.0, (112, 112), (0, 0, 0), swapRB=True)
