@@ -43,7 +43,7 @@ def site() -> Iterator[Site]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.hits.append(self.path)
-            port = self.server.server_address[1]
+            port = self.server.server_port  # type: ignore[attr-defined]
             if self.path == "/escape.jpg":
                 # Backslashes: browsers read this as http://127.0.0.1:PORT/secret.jpg; httpx
                 # refuses to parse it.

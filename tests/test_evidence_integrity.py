@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import haechi, person_consent, testdata
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from test_evidence_cli import _blob, _setup
 
 from haechi.config import load_settings
@@ -121,7 +121,7 @@ def test_a_deleted_capture_entry_with_its_blob_altered_is_found(tmp_path: Path) 
                 seq, r["at"], r["actor"], r["action"], r["object"], r["details_hash"], prev
             )
             conn.execute(
-                CustodyLogEntry.__table__.insert().values(
+                insert(CustodyLogEntry).values(
                     {**r, "seq": seq, "prev_hash": prev, "entry_hash": eh}
                 )
             )

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from conftest import haechi, jpeg_bytes, noise_image, person_consent, testdata
 from PIL import Image, ImageFilter
@@ -98,9 +99,14 @@ def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
     faces = 0
     for photo in photos:
         full = cv2.imread(str(photo))
+        assert full is not None, photo
+        full_u8: npt.NDArray[np.uint8] = np.asarray(full, np.uint8)
         for side in (640, 300):
-            k = side / max(full.shape[:2])
-            bgr = cv2.resize(full, (round(full.shape[1] * k), round(full.shape[0] * k)))
+            k = side / max(full_u8.shape[:2])
+            bgr: npt.NDArray[np.uint8] = np.asarray(
+                cv2.resize(full_u8, (round(full_u8.shape[1] * k), round(full_u8.shape[0] * k))),
+                np.uint8,
+            )
             theirs.setInputSize((bgr.shape[1], bgr.shape[0]))
             _, expected = theirs.detect(bgr)
             got = ours.detect(bgr)

@@ -121,6 +121,6 @@ def test_a_warc_record_with_a_huge_header_is_refused_the_next_is_read(tmp_path: 
         _warc_record(out, 2)
     home = tmp_path / "home"
     env = {"HAECHI_LIMITS__MAX_WARC_HEADER_BYTES": "65536"}
-    out = haechi(home, "scan", str(path), "--no-progress", env=env).stdout
-    assert "hostile.warc.gz: record header is over the limit of 65536 bytes; skipped" in out
+    printed = haechi(home, "scan", str(path), "--no-progress", env=env).stdout
+    assert "hostile.warc.gz: record header is over the limit of 65536 bytes; skipped" in printed
     assert len(_items(home)) == 2  # the records before and after the refused one

@@ -37,9 +37,9 @@ def _catalogue() -> dict[str, str | tuple[str, ...]]:
     for m in cat:
         if not m.id or m.fuzzy:
             continue
-        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        ids = tuple(m.id) if isinstance(m.id, (tuple, list)) else (m.id,)
         for i in ids:
-            out[i] = m.string
+            out[i] = tuple(m.string) if isinstance(m.string, (tuple, list)) else str(m.string)
     return out
 
 

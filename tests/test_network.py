@@ -52,7 +52,9 @@ def _cluster_of(net: Network, room: str, message_id: int) -> str:
     return next(p.cluster for p in net.posts if p.room == room and p.message_id == message_id)
 
 
-def test_roles_are_recovered_with_precision_and_recall(scenario: tuple[Path, Truth, Network]):
+def test_roles_are_recovered_with_precision_and_recall(
+    scenario: tuple[Path, Truth, Network],
+) -> None:
     _home, truth, net = scenario
     scores = {s.role: s for s in score_roles([(c.role, c.account) for c in net.claims], truth)}
     for role in ("creator_candidate", "distributor", "seller", "requester"):
@@ -67,7 +69,7 @@ def test_roles_are_recovered_with_precision_and_recall(scenario: tuple[Path, Tru
     assert "name:새로운사람" in {c.account for c in net.claims if c.role == "viewer"}
 
 
-def test_each_claim_carries_messages_rooms_and_times(scenario: tuple[Path, Truth, Network]):
+def test_each_claim_carries_messages_rooms_and_times(scenario: tuple[Path, Truth, Network]) -> None:
     _home, _truth, net = scenario
     assert net.claims
     for c in net.claims:
@@ -91,7 +93,7 @@ def test_each_claim_carries_messages_rooms_and_times(scenario: tuple[Path, Truth
     assert any("5만원" in (e.text or "") for c in seller for e in c.evidence)
 
 
-def test_uncertain_forward_links_are_flagged(scenario: tuple[Path, Truth, Network]):
+def test_uncertain_forward_links_are_flagged(scenario: tuple[Path, Truth, Network]) -> None:
     _home, _truth, net = scenario
     f_cluster = _cluster_of(net, "7001", 11)  # 민수's post, forwarded as "민수" into 7004
     shared_name = [f for f in net.forwards if f.cluster == f_cluster and f.to_room == "7004"]
@@ -109,7 +111,7 @@ def test_uncertain_forward_links_are_flagged(scenario: tuple[Path, Truth, Networ
     assert outside.role == "creator_candidate" and outside.certainty == "uncertain"
 
 
-def test_reencoded_copies_are_one_piece_of_content(scenario: tuple[Path, Truth, Network]):
+def test_reencoded_copies_are_one_piece_of_content(scenario: tuple[Path, Truth, Network]) -> None:
     _home, _truth, net = scenario
     b = _cluster_of(net, "7001", 5)
     assert _cluster_of(net, "7004", 5) == b  # B re-encoded and resized, re-posted
@@ -122,7 +124,7 @@ def test_reencoded_copies_are_one_piece_of_content(scenario: tuple[Path, Truth, 
 
 def test_decoy_rooms_produce_no_creator_seller_or_distributor(
     scenario: tuple[Path, Truth, Network],
-):
+) -> None:
     _home, truth, net = scenario
     for c in net.claims:
         if c.role != "viewer":
@@ -141,7 +143,7 @@ def test_decoy_rooms_produce_no_creator_seller_or_distributor(
 
 def test_a_finding_alone_makes_content_of_interest_in_a_quiet_room(
     scenario: tuple[Path, Truth, Network],
-):
+) -> None:
     """Issue 13 point 7: the enrolled person's photo, posted and re-posted in a room with no
     risky word, gets its creator candidate, distributor and viewers, with the reason shown."""
     home, _truth, net = scenario
@@ -173,7 +175,7 @@ def test_a_finding_alone_makes_content_of_interest_in_a_quiet_room(
 
 def test_findings_and_show_say_where_in_chats_and_which_roles(
     scenario: tuple[Path, Truth, Network],
-):
+) -> None:
     """Issue 13 point 10: a finding says where its item was posted (room, poster, forward,
     time) and which network roles touch that content, in `findings` and in `show`."""
     home, _truth, net = scenario
@@ -197,7 +199,9 @@ def test_findings_and_show_say_where_in_chats_and_which_roles(
     assert doc["network"]["content"] == net.item_cluster[sha] and len(doc["chats"]) == 2
 
 
-def test_structured_forward_ids_are_used_when_present(scenario: tuple[Path, Truth, Network]):
+def test_structured_forward_ids_are_used_when_present(
+    scenario: tuple[Path, Truth, Network],
+) -> None:
     """Live Telegram gives the origin's id: the link is then observed, not read from a name."""
     home, _truth, _net = scenario
     settings = load_settings(home=home, workers=1, database_url=database_for(home))
@@ -260,7 +264,9 @@ def test_sale_words_in_news_and_buyers_words_are_not_selling() -> None:
     assert {c.account for c in net.claims if c.role == "viewer"} == {"user2", "user3"}
 
 
-def test_graphml_loads_in_networkx_with_roles(scenario: tuple[Path, Truth, Network], tmp_path):
+def test_graphml_loads_in_networkx_with_roles(
+    scenario: tuple[Path, Truth, Network], tmp_path: Path
+) -> None:
     home, _truth, net = scenario
     out = tmp_path / "net.graphml"
     haechi(home, "network", "export", "--format", "graphml", "--to", str(out))
@@ -278,7 +284,7 @@ def test_graphml_loads_in_networkx_with_roles(scenario: tuple[Path, Truth, Netwo
     assert uncertain
 
 
-def test_gexf_is_valid_gexf_13(scenario: tuple[Path, Truth, Network], tmp_path: Path):
+def test_gexf_is_valid_gexf_13(scenario: tuple[Path, Truth, Network], tmp_path: Path) -> None:
     home, _truth, net = scenario
     out = tmp_path / "net.gexf"
     haechi(home, "network", "export", "--format", "gexf", "--to", str(out))
@@ -306,7 +312,7 @@ def test_gexf_is_valid_gexf_13(scenario: tuple[Path, Truth, Network], tmp_path: 
     )
 
 
-def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_path: Path):
+def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_path: Path) -> None:
     home, _truth, net = scenario
     a = next(p for p in net.posts if p.room == "7001" and p.message_id == 4)
     png = tmp_path / "a.png"
@@ -338,7 +344,9 @@ def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_
     assert bad.returncode == 6 and "cnope" in bad.stderr
 
 
-def test_dossier_and_summary_through_the_cli(scenario: tuple[Path, Truth, Network], tmp_path: Path):
+def test_dossier_and_summary_through_the_cli(
+    scenario: tuple[Path, Truth, Network], tmp_path: Path
+) -> None:
     home, _truth, _net = scenario
     out = tmp_path / "d.json"
     haechi(home, "network", "dossier", "판매상", "--to", str(out))

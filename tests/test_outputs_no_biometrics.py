@@ -219,7 +219,7 @@ def test_every_json_command_is_known_here() -> None:
 
 
 @pytest.mark.parametrize("path", json_commands(), ids=lambda p: "-".join(p))
-def test_no_json_output_carries_a_face_vector(path: tuple[str, ...], world: dict[str, Any]):
+def test_no_json_output_carries_a_face_vector(path: tuple[str, ...], world: dict[str, Any]) -> None:
     args = [a.format(**world) for a in ARGS[path]]
     env = {"HAECHI_CAPTURE__ALLOW_PRIVATE": "true"}
     proc = haechi(world["home"], "--workers", "1", *args, check=False, env=env)

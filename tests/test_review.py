@@ -8,13 +8,14 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from conftest import haechi, jpeg_bytes, noise_image, testdata
 from PIL import Image
 
 
-def _setup(tmp_path: Path) -> tuple[Path, list[dict[str, object]]]:
+def _setup(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
     home = tmp_path / "h"
     haechi(home, "init")
     corpus = tmp_path / "c"

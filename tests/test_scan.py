@@ -191,7 +191,14 @@ def _photos_for_two_workers(
     for i in range(n):
         (root / f"{i}.jpg").write_bytes(jpeg_bytes(noise_image(i, size)))
     settings = load_settings(home=tmp_path / "h", workers=2)
-    return settings, list(load_sources().open(root, settings).sightings())
+    places = [p for p in load_sources().open(root, settings).sightings() if isinstance(p, Place)]
+    assert all(isinstance(p.content, FileContent) for p in places)
+    return settings, places
+
+
+def _file_of(place: Place) -> Path:
+    assert isinstance(place.content, FileContent)
+    return place.content.path
 
 
 @dataclass(frozen=True)
@@ -209,7 +216,7 @@ def test_a_worker_that_dies_costs_only_the_file_it_held(tmp_path: Path) -> None:
     waited in the dead worker's pipe; the scan goes on with a fresh worker at once, not after
     the deadline for hung files (decode_timeout_seconds + 30 = 330 s by default)."""
     settings, places = _photos_for_two_workers(tmp_path, 8, (640, 480))
-    places[2] = replace(places[2], content=_CrashingDecoder(places[2].content.path, "2.jpg"))
+    places[2] = replace(places[2], content=_CrashingDecoder(_file_of(places[2]), "2.jpg"))
     pool = WorkerPool(settings)
     assert pool.timeout >= 300  # the default: not shortened for this test
     pool.set_complete(frozenset())
@@ -243,7 +250,7 @@ class _HangingDecoder(FileContent):
 def test_a_file_that_hangs_its_worker_is_stopped_at_the_deadline(tmp_path: Path) -> None:
     """Only that worker is stopped and replaced; the other files are analysed meanwhile."""
     settings, places = _photos_for_two_workers(tmp_path, 6, (320, 240))
-    places[1] = replace(places[1], content=_HangingDecoder(places[1].content.path, "1.jpg"))
+    places[1] = replace(places[1], content=_HangingDecoder(_file_of(places[1]), "1.jpg"))
     pool = WorkerPool(settings)
     pool.timeout = 3  # the deadline for a hung file, shortened for the test
     pool.set_complete(frozenset())

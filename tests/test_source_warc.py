@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import jpeg_bytes, noise_image
 from sqlalchemy import select
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -20,7 +21,9 @@ from haechi.store.db import Database
 from haechi.store.models import Item, ItemError, Sighting
 
 
-def _response(w: WARCWriter, url: str, status: str, headers: list[tuple[str, str]], body: bytes):
+def _response(
+    w: WARCWriter, url: str, status: str, headers: list[tuple[str, str]], body: bytes
+) -> ArcWarcRecord:
     http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
     return w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http)
 

@@ -180,7 +180,7 @@ def test_generator_metadata_in_every_positive_and_not_in_the_negative(
     ],
 )
 def test_other_generators_are_named(settings: Settings, key: str, text: str, found: str) -> None:
-    got = analyse(settings, png(**{key: text}), "g.png")
+    got = analyse(settings, png(None, **{key: text}), "g.png")
     assert got.verdict == "likely_synthetic" and grep(got, found), lines(got)
 
 
@@ -194,8 +194,8 @@ def stealth_png(text: str) -> bytes:
     h, w = 64, 64
     alpha = np.full(h * w, 254, np.uint8)
     alpha[: bits.size] |= bits
-    alpha = alpha.reshape(w, h).T  # column-major, as the extension writes it
-    rgba = np.dstack([np.full((h, w, 3), 100, np.uint8), alpha])
+    grid = alpha.reshape(w, h).T  # column-major, as the extension writes it
+    rgba = np.dstack([np.full((h, w, 3), 100, np.uint8), grid])
     buf = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buf, "PNG")
     return buf.getvalue()
