@@ -71,6 +71,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("case", "list"): ["case", "list", "--json"],
     ("case", "show"): ["case", "show", "1", "--json"],
     ("review",): ["review", "--all", "--json"],
+    ("report", "police"): ["report", "police", "1", "--out", "{report_out}", "--json"],
     ("watch", "telegram"): ["watch", "telegram", "--once", "--json"],
 }
 
@@ -186,6 +187,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "face": face,
             "photo2": str(testdata("faces", "img12.jpg")),
             "url": f"http://127.0.0.1:{server.server_address[1]}/page.html",
+            "report_out": str(root / "police-report"),
         }
     finally:
         server.shutdown()
@@ -240,9 +242,13 @@ def test_dossier_network_exports_and_evidence_package_carry_no_face_vector(
     haechi(home, "network", "export", "--format", "gexf", "--to", str(tmp_path / "n.gexf"))
     pkg = tmp_path / "pkg"
     haechi(home, "evidence", "export", world["face"], "--to", str(pkg), "--no-media")
+    police = tmp_path / "police"
+    haechi(home, "report", "police", "1", "--out", str(police))
     files = [tmp_path / "d.json", tmp_path / "n.graphml", tmp_path / "n.gexf"]
     files += [p for p in pkg.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
+    files += [p for p in police.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
     assert {p.name for p in files} >= {"manifest.json", "custody.jsonl", "report.html"}
+    assert police / "report.html" in files
     problems = leaks(dossier, "dossier")
     for p in files:
         text = p.read_text(encoding="utf-8")

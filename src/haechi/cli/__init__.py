@@ -17,6 +17,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     evidence,
     network,
     persons,
+    report,
     review,
     rooms,
     watch,

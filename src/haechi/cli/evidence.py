@@ -165,31 +165,36 @@ def export_cmd(
     settings, db = state.settings(), state.db()
     if to is None:
         raise InputError("say where the package goes: --to FOLDER (or a path ending in .zip)")
-    refs = list(items or [])
-    case_ref = None
+    actor = actor_name(settings)
     if case is not None:
-        from haechi.services.cases import case_item_shas
+        from haechi.services.evidence import export_case
 
-        refs += case_item_shas(db, case)
-        case_ref = f"case {case}"
-        title = title or case_ref  # the case title is free text: it stays out of the log
-    res = export_package(
-        db,
-        settings,
-        refs,
-        to,
-        actor=actor_name(settings),
-        title=title,
-        case_ref=case_ref,
-        recipients=recipient or [],
-        plain_media=plain_media,
-        include_media=not no_media,
-        authorise_minor=authorise_minor,
-    )
-    if case is not None:
-        from haechi.services.cases import record
-
-        record(db, case, actor_name(settings), "exported", items=len(res.items), to=res.path.name)
+        res = export_case(
+            db,
+            settings,
+            case,
+            to,
+            actor=actor,
+            extra_items=items or [],
+            title=title,
+            recipients=recipient or [],
+            plain_media=plain_media,
+            include_media=not no_media,
+            authorise_minor=authorise_minor,
+        )
+    else:
+        res = export_package(
+            db,
+            settings,
+            list(items or []),
+            to,
+            actor=actor,
+            title=title,
+            recipients=recipient or [],
+            plain_media=plain_media,
+            include_media=not no_media,
+            authorise_minor=authorise_minor,
+        )
     out.print(f"evidence package written: {esc(res.path)}")
     out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
     for sha, why in res.left_out:

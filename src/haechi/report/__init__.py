@@ -1,0 +1,1 @@
+"""Reports for people outside haechi: the police report package (police.py)."""

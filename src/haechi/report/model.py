@@ -1,0 +1,222 @@
+"""A police report as typed values: the case, the accounts involved with the offence each one's
+evidence supports (and the messages and items behind it), the items, a timeline, the evidence
+package, and what the evidence does not establish. Rendering (report.police) reads only these;
+the service (services.report) fills them. No media and no face vectors ever appear here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from haechi.network.model import Certainty, Role
+from haechi.report.offences import Offence
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """One message (or file posting) behind a claim."""
+
+    room: str
+    room_name: str
+    message_id: int | None
+    at: datetime | None
+    what: tuple[str, ...]
+    text: str | None
+    items: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "room": self.room,
+            "room_name": self.room_name,
+            "message_id": self.message_id,
+            "at": self.at.isoformat() if self.at else None,
+            "what": list(self.what),
+            "text": self.text,
+            "items": list(self.items),
+        }
+
+
+@dataclass(frozen=True)
+class OffenceLine:
+    offence: Offence
+    role: Role | None  # None: read from the words (threats), not from a network role
+    certainty: Certainty
+    notes: tuple[str, ...]
+    messages: tuple[MessageRef, ...]
+    items: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        o = self.offence
+        return {
+            "offence": o.key,
+            "name": {"ko": o.name_ko, "en": o.name_en},
+            "article": {"ko": o.article_ko, "en": o.article_en},
+            "role": self.role,
+            "certainty": self.certainty,
+            "notes": list(self.notes),
+            "message_ids": [m.message_id for m in self.messages],
+            "messages": [m.to_json() for m in self.messages],
+            "items": list(self.items),
+        }
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    id: str
+    names: tuple[str, ...]
+    name_only: bool
+    offences: tuple[OffenceLine, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "names": list(self.names),
+            "known_by_name_only": self.name_only,
+            "offences": [o.to_json() for o in self.offences],
+        }
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    sha256: str
+    kind: str | None
+    size: int
+    findings: tuple[str, ...]  # "face_match p1 (confirmed)"
+    synthetic: str | None  # the synthetic analyzer's verdict, None when it did not run
+    possible_minor: bool
+    withheld: bool  # a possible minor without authorisation: no media anywhere
+    first_seen: datetime | None
+    last_seen: datetime | None
+    sightings: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "kind": self.kind,
+            "size": self.size,
+            "findings": list(self.findings),
+            "synthetic": self.synthetic,
+            "possible_minor": self.possible_minor,
+            "withheld": "possible minor" if self.withheld else None,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "sightings": self.sightings,
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    ko: str
+    en: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "ko": self.ko, "en": self.en}
+
+
+@dataclass(frozen=True)
+class PackageLine:
+    folder: str  # relative to the report folder
+    sha256sums: str  # SHA-256 of the package's SHA256SUMS, as the custody log records it
+    files: int
+    media: str
+    custody_entries: int
+    head_seq: int
+    head_hash: str
+    timestamp: dict[str, Any] | None  # the RFC 3161 token's facts, None when none is configured
+    left_out: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "sha256sums": self.sha256sums,
+            "files": self.files,
+            "media": self.media,
+            "custody_entries": self.custody_entries,
+            "head": {"seq": self.head_seq, "head_hash": self.head_hash},
+            "timestamp": self.timestamp,
+            "left_out": [{"sha256": s, "reason": r} for s, r in self.left_out],
+        }
+
+
+@dataclass(frozen=True)
+class CustodyLine:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object: str
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One thing the evidence does not establish, said in both languages."""
+
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True)
+class TakedownLine:
+    """A takedown request about the case (filled when takedown requests exist)."""
+
+    id: int
+    platform: str
+    state: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PoliceReport:
+    case_id: int
+    title: str
+    person: str | None
+    status: str
+    opened_at: datetime
+    opened_by: str
+    created_at: datetime
+    created_by: str
+    tool: str
+    accounts: tuple[AccountLine, ...]
+    items: tuple[ItemLine, ...]
+    rooms: tuple[tuple[str, str], ...]  # (id, name) of the rooms the case's content was in
+    timeline: tuple[Event, ...]
+    package: PackageLine
+    custody: tuple[CustodyLine, ...]
+    custody_total: int
+    not_established: tuple[Gap, ...]
+    minor_authorised: bool
+    takedowns: tuple[TakedownLine, ...] = ()
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        return tuple(i.sha256 for i in self.items if i.withheld)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "status": self.status,
+            "person": self.person,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "tool": self.tool,
+            "accounts": [a.to_json() for a in self.accounts],
+            "items": [i.to_json() for i in self.items],
+            "rooms": [{"id": r, "name": n} for r, n in self.rooms],
+            "timeline": [e.to_json() for e in self.timeline],
+            "package": self.package.to_json(),
+            "withheld": list(self.withheld),
+            "minor_authorised": self.minor_authorised,
+            "not_established": [{"ko": g.ko, "en": g.en} for g in self.not_established],
+            "takedowns": [
+                {
+                    "id": t.id,
+                    "platform": t.platform,
+                    "state": t.state,
+                    "sent_at": t.sent_at.isoformat() if t.sent_at else None,
+                }
+                for t in self.takedowns
+            ],
+        }
