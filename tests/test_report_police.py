@@ -82,6 +82,7 @@ def _setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def _offence(report: dict[str, Any], account: str, key: str) -> dict[str, Any]:
     (acc,) = [a for a in report["accounts"] if a["id"] == account]
     (line,) = [o for o in acc["offences"] if o["offence"] == key]
+    assert isinstance(line, dict)
     return line
 
 
