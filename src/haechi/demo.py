@@ -58,7 +58,7 @@ def _scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     sky = (top * (1 - y) + bottom * y).repeat(w, axis=1).astype(np.uint8)
     im = Image.fromarray(sky)
     draw = ImageDraw.Draw(im)
-    for _ in range(8):
+    for _shape in range(8):
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
         r = int(rng.integers(20, 120))
         colour = tuple(int(c) for c in rng.integers(0, 255, 3))
@@ -94,7 +94,7 @@ def _png_bomb(path: Path, side: int) -> None:
     """A valid 1-bit PNG of side×side pixels that compresses to a few hundred kilobytes."""
     row = b"\x00" + b"\x00" * ((side + 7) // 8)
     comp = zlib.compressobj(9)
-    body = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
+    body = b"".join(comp.compress(row) for _row in range(side)) + comp.flush()
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF

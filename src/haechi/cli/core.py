@@ -50,21 +50,31 @@ def init() -> None:
     """Create the data directory and database (done on first use anyway)."""
     s = state.settings()
     state.db()
-    out.print(f"data directory ready: {esc(s.home_dir)}")
-    out.print(f"database: {esc(redact_url(s.db_url))}")
+    out.print(_("data directory ready: {path}").format(path=esc(s.home_dir)))
+    out.print(_("database: {url}").format(url=esc(redact_url(s.db_url))))
     from haechi.evidence.context import init_vault
 
-    _, created = init_vault(s)
-    key = "passphrase (HAECHI_VAULT__PASSPHRASE)" if s.vault.passphrase else s.vault_key_file
+    _vault, created = init_vault(s)
+    key = _("passphrase (HAECHI_VAULT__PASSPHRASE)") if s.vault.passphrase else s.vault_key_file
+    msg = (
+        _("evidence vault created: {path} (key: {key})")
+        if created
+        else _("evidence vault ready: {path} (key: {key})")
+    )
+    out.print(msg.format(path=esc(s.vault_dir), key=esc(key)))
     out.print(
-        f"evidence vault {'created' if created else 'ready'}: {esc(s.vault_dir)} (key: {esc(key)})"
+        _("next: `haechi enrol --alias NAME --consent …  PHOTO…`, then `haechi scan PATH…`"),
+        markup=False,
+        highlight=False,
     )
 
 
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:.1f} items/s", style="cyan")
+        return Text(
+            "" if speed is None else _("{rate:.1f} items/s").format(rate=speed), style="cyan"
+        )
 
 
 class _CliObserver(Observer):
@@ -135,7 +145,13 @@ def scan(
     finally:
         if pool is not None:
             pool.close()
-    _print_summaries(summaries, err if as_json else out)
+    console = err if as_json else out
+    _print_summaries(summaries, console)
+    if any(sm.findings for sm in summaries):
+        nxt = _("next: `haechi findings` (highest risk first), then `haechi review`")
+    else:
+        nxt = _("next: `haechi items` (what was stored), `haechi rooms` (chat rooms by risk)")
+    console.print(nxt, markup=False, highlight=False)
 
 
 def _scan(
@@ -167,9 +183,19 @@ def _scan(
 
 
 def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None:
-    table = Table(title="scan summary")
-    for col in ("source", "files", "new", "known", "unchanged", "errors", "items/s", "messages"):
-        table.add_column(col, justify="left" if col == "source" else "right")
+    table = Table(title=_("scan summary"))
+    cols = (
+        _("source"),
+        _("files"),
+        _("new"),
+        _("known"),
+        _("unchanged"),
+        _("errors"),
+        _("items/s"),
+        _("messages"),
+    )
+    for i, col in enumerate(cols):
+        table.add_column(col, justify="left" if i == 0 else "right")
     for sm in summaries:
         rate = sm.seen / sm.seconds if sm.seconds > 0 else 0.0
         add_row(
@@ -181,46 +207,68 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
             str(sm.unchanged),
             str(sm.errors),
             f"{rate:.1f}",
-            f"{sm.messages} in {sm.rooms} room(s)" if sm.rooms else "-",
+            _("{messages} in {rooms} room(s)").format(messages=sm.messages, rooms=sm.rooms)
+            if sm.rooms
+            else "-",
         )
     console.print(table)
     _print_findings(summaries, console)
     for sm in summaries:
         for line in sm.error_lines[:50]:
-            console.print(f"[yellow]skipped[/] {esc(line)}", highlight=False, soft_wrap=True)
+            console.print(
+                _("[yellow]skipped[/] {reason}").format(reason=esc(line)),
+                highlight=False,
+                soft_wrap=True,
+            )
         if len(sm.error_lines) > 50:
-            console.print(f"… and {len(sm.error_lines) - 50} more (see `haechi items --errors`)")
+            console.print(
+                _("… and {n} more (see `haechi items --errors`)").format(
+                    n=len(sm.error_lines) - 50
+                ),
+                markup=False,
+            )
 
 
 def _print_findings(summaries: Sequence[ScanSummary], console: Console) -> None:
     """How many findings the scan made, and whether their items are safe in the vault."""
     findings = sum(sm.findings for sm in summaries)
     if not findings:
-        console.print("new findings: none")
+        console.print(_("new findings: none"))
         return
     items = set().union(*(sm.finding_items for sm in summaries))
     kept = set().union(*(sm.preserved_items for sm in summaries))
     console.print(
-        f"{findings} new finding(s) in {len(items)} item(s): see `haechi findings`",
+        _("{findings} new finding(s) in {items} item(s): see `haechi findings`").format(
+            findings=findings, items=len(items)
+        ),
         highlight=False,
+        markup=False,
     )
     if not all(sm.auto_capture for sm in summaries):
         console.print(
-            "automatic preservation is off (HAECHI_VAULT__CAPTURE_FINDINGS=false): preserve "
-            "them with `haechi evidence capture ITEM`",
+            _(
+                "automatic preservation is off (HAECHI_VAULT__CAPTURE_FINDINGS=false): preserve "
+                "them with `haechi evidence capture ITEM`"
+            ),
             highlight=False,
+            markup=False,
         )
         return
     if kept:
         console.print(
-            f"{len(kept)} of them preserved automatically in the evidence vault "
-            "(encrypted copy and custody log entry: `haechi evidence log`)",
+            _(
+                "{n} of them preserved automatically in the evidence vault "
+                "(encrypted copy and custody log entry: `haechi evidence log`)"
+            ).format(n=len(kept)),
             highlight=False,
+            markup=False,
         )
     for sha in sorted(items - kept):
         console.print(
-            f"[yellow]not preserved[/] {sha}: its bytes could not be read; "
-            "retry with `haechi evidence capture`",
+            _(
+                "[yellow]not preserved[/] {sha}: its bytes could not be read; "
+                "retry with `haechi evidence capture`"
+            ).format(sha=sha),
             highlight=False,
             soft_wrap=True,
         )
@@ -278,9 +326,16 @@ def items_cmd(
         orphans = store.source_errors(s) if errors and not as_json else []
     if not as_json:
         out.print(table)
-        out.print(f"{n} item(s)")
+        out.print(_("{n} item(s)").format(n=n))
         for e in orphans:
-            out.print(f"[yellow]unread[/] {esc(e.locator)}: {esc(e.reason)}", highlight=False)
+            out.print(
+                _("[yellow]unread[/] {where}: {reason}").format(
+                    where=esc(e.locator), reason=esc(e.reason)
+                ),
+                highlight=False,
+            )
+        if n:
+            out.print(_("next: `haechi show SHA256` (one item in full)"), markup=False)
 
 
 @app.command()
@@ -335,7 +390,7 @@ def show(
     )
     if view.width:
         dur = f"  {view.duration:.1f} s" if view.duration else ""
-        out.print(f"{view.width}x{view.height}{dur}")
+        out.print(f"{view.width}x{view.height}{dur}")  # no-i18n
     pdq = view.pdq
     if pdq.get("pdq"):
         line = _("pdq {pdq}  quality {quality}").format(pdq=pdq["pdq"], quality=pdq["quality"])
@@ -343,7 +398,7 @@ def show(
             line += "  " + _("(low quality: not trusted)")
         out.print(line, markup=False, highlight=False)
     for f in pdq.get("frames", [])[:20]:
-        out.print(f"  t={f['t']:>7.2f}s pdq {f['pdq']}  q {f['quality']}")
+        out.print(f"  t={f['t']:>7.2f}s pdq {f['pdq']}  q {f['quality']}")  # no-i18n
     if len(pdq.get("frames", [])) > 20:
         out.print("  " + _("… {n} more frames").format(n=len(pdq["frames"]) - 20))
     _print_faces(obj.get("faces"), found)
@@ -518,7 +573,7 @@ def doctor() -> None:
 
     ok = True
     for check in run_checks(state.settings()):
-        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        mark = _("[green]ok[/]") if check.ok else _("[red]FAIL[/]")
         out.print(f"{mark}  {esc(check.name)}: {esc(check.detail)}", highlight=False)
         ok &= check.ok
     if not ok:
