@@ -11,6 +11,8 @@ from typer.main import get_command
 
 from haechi.cli import app
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
 
 def _corpus(root: Path) -> Path:
     root.mkdir()
@@ -130,5 +132,30 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
     table = haechi(home, "items").stdout
     assert "risk" in table and f"{data['risk']['score']:.2f}" in table
 
+    # docs/faces.md lists every field of `findings --json`, and `show --json`'s findings.
+    finding = json.loads(haechi(home, "findings", "--json").stdout.splitlines()[0])
+    faces_md = (DOCS / "faces.md").read_text(encoding="utf-8")
+    table = faces_md.split("`--json` fields:")[1].split("\n\n")[1]
+    documented = {
+        name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    }
+    assert documented == set(finding), set(finding) ^ documented
+    for key in data["findings"][0]:
+        assert f"`{key}`" in faces_md.split("`haechi show ITEM` prints")[1], key
+
     ko = haechi(home, "show", sha[:12], env={"HAECHI_LANG": "ko"}).stdout
     assert "얼굴" in ko and "위험도" in ko
+
+
+def test_docs_say_what_forget_leaves_and_what_doctor_checks(tmp_path: Path) -> None:
+    """forget's help says what remains; README's doctor line matches what doctor checks (the
+    vault key among them: a wrong key fails it)."""
+    help_text = " ".join(haechi(tmp_path / "h", "forget", "--help").stdout.split())
+    assert "What remains" in help_text and "--delete-evidence" in help_text
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    doctor_line = next(line for line in readme.splitlines() if line.startswith("| `haechi doctor`"))
+    assert "vault opens with its key" in doctor_line
+    out = haechi(tmp_path / "h", "doctor").stdout
+    assert "evidence vault" in out and "data directory privacy" in out
+    risk_md = (DOCS / "risk.md").read_text(encoding="utf-8")
+    assert "not yet wired" not in risk_md and "wired in" in risk_md

@@ -57,4 +57,3 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
 
     ko = haechi(tmp_path / "demo", "demo", env={"HAECHI_LANG": "ko"}).stdout
     assert "증거 보관함" in ko and "증거 패키지" in ko
-

@@ -568,7 +568,9 @@ _RISK_PARTS = {
 
 @app.command()
 def doctor() -> None:
-    """Check that every dependency loads offline and the data directory is sound."""
+    """Check that every dependency loads offline, the analyzers reproduce their known
+    examples, the data directory is writable and private, the database opens, and the evidence
+    vault opens with its key."""
     from haechi.doctor import run_checks
 
     ok = True

@@ -199,10 +199,15 @@ def forget_cmd(
         ),
     ] = False,
 ) -> None:
-    """Erase a person completely: consent, templates, own-media hashes, their findings, index
-    entries and the custody log's notes about her; the database files are rewritten so nothing
-    of it remains on disk. Her preserved items stay in the vault as evidence unless
-    --delete-evidence is given; the output says what remains."""
+    """Erase a person: consent, templates, own-media hashes, her findings, index entries and
+    the free-text notes about her in the custody log (their keys are destroyed); the database
+    files are rewritten so none of it remains on disk.
+
+    What remains: her preserved items in the evidence vault (evidence of a crime) with the
+    custody entries about them, which do not name her, unless --delete-evidence is given (then
+    the vault copies are deleted too, each deletion logged by hash); the faces recorded in
+    scanned media, which describe the collected material, not her. The output lists what
+    remains."""
     from haechi.persons.forget import forget
 
     question = (
