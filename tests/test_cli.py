@@ -126,7 +126,7 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
     assert "Steps: 20" in flat  # an evidence line, in words
     assert re.search(r"risk 0\.\d\d: sexual .*enrolled face 0\.\d\d × 0\.25", flat), flat
     assert "embedding" not in shown.lower()
-    assert "next: `haechi findings --person p1`" in flat
+    assert "next: `haechi review`" in flat and "`haechi case new --person p1`" in flat
     data = json.loads(haechi(home, "show", sha, "--json").stdout)
     assert data["findings"][0]["person"] == "p1" and data["findings"][0]["band"]
     table = haechi(home, "items").stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from conftest import haechi
+from conftest import haechi, noise_image
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "haechi"
 PO = SRC / "locale" / "ko" / "LC_MESSAGES" / "haechi.po"
@@ -153,3 +153,18 @@ def test_the_lint_sees_a_bare_message() -> None:
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _printer(n)]
     assert [bool(_bare_words(c.args[0])) for c in calls] == [True, False]
     assert not _bare_words(ast.parse('f"[bold]{a}[/]  {b}"', mode="eval").body)
+
+
+def test_scan_speaks_korean_and_says_what_to_do_next(tmp_path: Path) -> None:
+    """`HAECHI_LANG=ko haechi scan …`: the summary, the findings line and the next step in
+    Korean; English stays as it was."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    noise_image(3).save(corpus / "a.png")
+    ko = haechi(tmp_path / "h", "scan", str(corpus), "--no-progress", env={"HAECHI_LANG": "ko"})
+    assert "스캔 요약" in ko.stdout and "새 발견 항목: 없음" in ko.stdout
+    assert "다음: `haechi items`" in " ".join(ko.stdout.split())
+    en = haechi(tmp_path / "h", "scan", str(corpus), "--no-progress", env={"HAECHI_LANG": "en"})
+    assert "scan summary" in en.stdout and "next: `haechi items`" in " ".join(en.stdout.split())
+    missing = haechi(tmp_path / "h", "show", "abcdef12", check=False, env={"HAECHI_LANG": "ko"})
+    assert "오류:" in missing.stderr and "항목이 없습니다" in missing.stderr

@@ -436,9 +436,10 @@ def show(
         )
     if found:
         out.print(
-            _("next: `haechi findings --person {alias}`, `haechi evidence capture {item}`").format(
-                alias=found[0].person or "…", item=view.sha256[:12]
-            ),
+            _(
+                "next: `haechi review` (confirm or dismiss), "
+                "`haechi case new --person {alias}` (a case for her)"
+            ).format(alias=visible(found[0].person or "ALIAS")),
             markup=False,
             highlight=False,
         )
@@ -494,7 +495,8 @@ def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None
             )
         elif times:
             line += " " + _("at {t:.2f} s").format(t=times[0])
-        line += " · " + _("finding {id}: {status}").format(id=g.best.id, status=g.status)
+        status = _(_STATUSES[g.status]) if g.status in _STATUSES else g.status
+        line += " · " + _("finding {id}: {status}").format(id=g.best.id, status=status)
         if g.best.possible_minor:
             line += " · " + _("possible minor")
         out.print("  " + line, markup=False, highlight=False)
@@ -553,6 +555,13 @@ def _print_signals(obj: dict[str, Any]) -> None:
         )
 
 
+_STATUSES = {
+    "open": N_("open"),
+    "confirmed": N_("confirmed"),
+    "dismissed": N_("dismissed"),
+    "escalated": N_("escalated"),
+    "mixed": N_("mixed"),
+}
 _VERDICTS = {
     "likely_synthetic": N_("likely synthetic (AI-generated)"),
     "likely_manipulated": N_("likely manipulated"),
