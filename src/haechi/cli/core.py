@@ -595,7 +595,8 @@ def doctor() -> None:
 def demo(
     fresh: Annotated[bool, typer.Option(help="Rebuild the demo corpus first.")] = False,
 ) -> None:
-    """Build a demo corpus (public-domain and generated images), scan it, explain the result."""
+    """Build a demo corpus (public-domain and generated images, a Telegram export), scan it,
+    explain the result, and export the Telegram finding in an evidence package."""
     from haechi.demo import run_demo
 
     run_demo(state.settings(), state.db(), out, fresh=fresh)
