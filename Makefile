@@ -90,4 +90,4 @@ evaluate-faces: $(STAMP)
 	$(BIN)/python scripts/evaluate_faces.py
 
 clean:
-	rm -rf $(VENV) haechi-demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) haechi-demo haechi-demo-evidence-package* .mypy_cache .ruff_cache .pytest_cache

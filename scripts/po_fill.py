@@ -20,8 +20,11 @@ def main(path: str) -> None:
     with PO.open("rb") as f:
         cat = read_po(f)
     for m in cat:
-        if m.id and m.id in translations:
-            m.string = translations[m.id]
+        # A plural entry (ngettext) is keyed by its singular; Korean has one form.
+        key = m.id[0] if isinstance(m.id, tuple) else m.id
+        if key and key in translations:
+            text = translations[key]
+            m.string = (text,) * cat.num_plurals if isinstance(m.id, tuple) else text
             m.flags.discard("fuzzy")
     with PO.open("wb") as f:
         write_po(f, cat, width=0, no_location=True, sort_output=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from conftest import haechi, jpeg_bytes, noise_image, testdata, write_video
 from typer.main import get_command
 
 from haechi.cli import app
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def _corpus(root: Path) -> Path:
@@ -98,3 +101,61 @@ def test_cli_reference_in_docs_is_current() -> None:
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
     assert docs.read_text() == render(), "run: python -m haechi.cli.reference > docs/cli.md"
+
+
+def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -> None:
+    """`show` in words, not only in --json: faces, the enrolled person matched with a band,
+    the sexual score, the synthetic verdict with its evidence lines, the risk and its parts;
+    `items` has a risk column. No vector is ever printed."""
+    from PIL import Image, PngImagePlugin
+
+    home, corpus = tmp_path / "h", tmp_path / "c"
+    corpus.mkdir()
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("parameters", "portrait photo\nSteps: 20, Sampler: Euler a, Model: sd15")
+    Image.open(testdata("faces", "img10.jpg")).convert("RGB").save(corpus / "gen.png", pnginfo=meta)
+    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
+    line = haechi(home, "scan", str(corpus), "--json").stdout.splitlines()[0]
+    sha = json.loads(line)["sha256"]
+    shown = haechi(home, "show", sha[:12]).stdout
+    flat = " ".join(shown.split())
+    assert "faces: 1 found, 1 usable for matching" in flat
+    assert re.search(r"matches p1: similarity 0\.\d{3} \((strong|clear|borderline)", flat), flat
+    assert "sexual content score: 0." in flat
+    assert "synthetic: likely synthetic (AI-generated)" in flat
+    assert "Steps: 20" in flat  # an evidence line, in words
+    assert re.search(r"risk 0\.\d\d: sexual .*enrolled face 0\.\d\d × 0\.25", flat), flat
+    assert "embedding" not in shown.lower()
+    assert "next: `haechi review`" in flat and "`haechi case new --person p1`" in flat
+    data = json.loads(haechi(home, "show", sha, "--json").stdout)
+    assert data["findings"][0]["person"] == "p1" and data["findings"][0]["band"]
+    table = haechi(home, "items").stdout
+    assert "risk" in table and f"{data['risk']['score']:.2f}" in table
+
+    # docs/faces.md lists every field of `findings --json`, and `show --json`'s findings.
+    finding = json.loads(haechi(home, "findings", "--json").stdout.splitlines()[0])
+    faces_md = (DOCS / "faces.md").read_text(encoding="utf-8")
+    table = faces_md.split("`--json` fields:")[1].split("\n\n")[1]
+    documented = {
+        name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    }
+    assert documented == set(finding), set(finding) ^ documented
+    for key in data["findings"][0]:
+        assert f"`{key}`" in faces_md.split("`haechi show ITEM` prints")[1], key
+
+    ko = haechi(home, "show", sha[:12], env={"HAECHI_LANG": "ko"}).stdout
+    assert "얼굴" in ko and "위험도" in ko
+
+
+def test_docs_say_what_forget_leaves_and_what_doctor_checks(tmp_path: Path) -> None:
+    """forget's help says what remains; README's doctor line matches what doctor checks (the
+    vault key among them: a wrong key fails it)."""
+    help_text = " ".join(haechi(tmp_path / "h", "forget", "--help").stdout.split())
+    assert "What remains" in help_text and "--delete-evidence" in help_text
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    doctor_line = next(line for line in readme.splitlines() if line.startswith("| `haechi doctor`"))
+    assert "vault opens with its key" in doctor_line
+    out = haechi(tmp_path / "h", "doctor").stdout
+    assert "evidence vault" in out and "data directory privacy" in out
+    risk_md = (DOCS / "risk.md").read_text(encoding="utf-8")
+    assert "not yet wired" not in risk_md and "wired in" in risk_md

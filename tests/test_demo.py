@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import haechi
@@ -30,7 +31,29 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     assert "scene-" not in found
     for broken in ("empty.jpg", "truncated.jpg", "not-a-photo.jpg", "bomb.png", "../outside.jpg"):
         assert broken in out, broken
+    # The chain a case depends on, from a Telegram Desktop export: the face in a photo posted
+    # in a chat is a finding, preserved in the vault by the scan, then exported in a package
+    # whose place the demo names.
+    tg = "telegram-export#9000/102/photos/photo_1@01-03-2024_10-00-00.jpg"
+    assert "same picture" in row(tg)
+    assert tg in found
+    flat = " ".join(out.split())
+    assert "was preserved in the evidence vault when the scan made the finding" in flat
+    package = tmp_path / "demo-evidence-package"
+    assert f"evidence package written: {package}" in flat
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    (item,) = manifest["items"]
+    assert item["preserved"] and item["media_file"].endswith(".jpg.age")
+    assert [(s["source_kind"], s["room"], s["message_id"]) for s in item["sightings"]] == [
+        ("telegram_export", "9000", "102")
+    ]
+    assert (package / item["media_file"]).is_file()
+    assert "next: `haechi items`" in flat
+
     again = haechi(tmp_path / "demo", "demo").stdout
-    assert "0 new items, 0 already known, 23 unchanged since the last scan" in " ".join(
-        again.split()
-    )
+    flat = " ".join(again.split())
+    assert "0 new items, 0 already known, 24 unchanged since the last scan" in flat
+    assert f"evidence package written: {package}-2" in flat  # never over an earlier one
+
+    ko = haechi(tmp_path / "demo", "demo", env={"HAECHI_LANG": "ko"}).stdout
+    assert "증거 보관함" in ko and "증거 패키지" in ko

@@ -4,6 +4,7 @@ and a plain-language account of what haechi found. Nothing sexual, no private pe
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import zipfile
 import zlib
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
 from haechi.examples import example_photo, example_photo_path
+from haechi.i18n import _
 from haechi.matching.pdq import compare_frames, distance
 from haechi.persons.enrol import Consent, enrol
 from haechi.safe_text import visible
@@ -29,6 +31,7 @@ from haechi.store import items as store
 from haechi.store.db import Database
 from haechi.store.findings import Finding
 from haechi.store.models import Sighting
+from haechi.store.models import Source as SourceRow
 from haechi.store.persons import Person
 
 DEMO_ALIAS = "astronaut-demo"
@@ -58,7 +61,7 @@ def _scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     sky = (top * (1 - y) + bottom * y).repeat(w, axis=1).astype(np.uint8)
     im = Image.fromarray(sky)
     draw = ImageDraw.Draw(im)
-    for _ in range(8):
+    for _shape in range(8):
         x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
         r = int(rng.integers(20, 120))
         colour = tuple(int(c) for c in rng.integers(0, 255, 3))
@@ -94,7 +97,7 @@ def _png_bomb(path: Path, side: int) -> None:
     """A valid 1-bit PNG of side×side pixels that compresses to a few hundred kilobytes."""
     row = b"\x00" + b"\x00" * ((side + 7) // 8)
     comp = zlib.compressobj(9)
-    body = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
+    body = b"".join(comp.compress(row) for _row in range(side)) + comp.flush()
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
@@ -160,7 +163,57 @@ def build_corpus(root: Path) -> dict[str, str]:
         zf.writestr("album/scene.jpg", _jpeg(_scene(42), 80))
         zf.writestr("../outside.jpg", good)
     what["shared-album.zip"] = "an archive: a copy, a scene, and an entry that tries to escape"
+    what.update(_telegram_export(root / TELEGRAM_EXPORT, base))
     return what
+
+
+TELEGRAM_EXPORT = "telegram-export"
+TELEGRAM_PHOTO = "photos/photo_1@01-03-2024_10-00-00.jpg"
+
+
+def _telegram_export(folder: Path, base: Image.Image) -> dict[str, str]:
+    """A Telegram Desktop JSON export of one invented group: a repost of the photo (a copy
+    recompressed as Telegram does) between two lines of chat. No real account or room."""
+    (folder / "photos").mkdir(parents=True, exist_ok=True)
+    w, h = base.size
+    (folder / TELEGRAM_PHOTO).write_bytes(_jpeg(base.resize((w * 2 // 3, h * 2 // 3)), 75))
+    messages = [
+        {
+            "id": 101,
+            "type": "message",
+            "date": "2024-03-01T09:58:00",
+            "date_unixtime": "1709287080",
+            "from": "Demo Poster",
+            "from_id": "user9001",
+            "text": "demo: a picture is coming",
+        },
+        {
+            "id": 102,
+            "type": "message",
+            "date": "2024-03-01T10:00:00",
+            "date_unixtime": "1709287200",
+            "from": "Demo Poster",
+            "from_id": "user9001",
+            "photo": TELEGRAM_PHOTO,
+            "width": w * 2 // 3,
+            "height": h * 2 // 3,
+            "text": "demo repost",
+        },
+        {
+            "id": 103,
+            "type": "message",
+            "date": "2024-03-01T10:02:00",
+            "date_unixtime": "1709287320",
+            "from": "Demo Viewer",
+            "from_id": "user9002",
+            "text": "demo: seen",
+        },
+    ]
+    doc = {"name": "Demo group", "type": "private_group", "id": 9000, "messages": messages}
+    (folder / "result.json").write_text(
+        json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return {f"{TELEGRAM_EXPORT}/{TELEGRAM_PHOTO}": "the photo reposted in a Telegram group"}
 
 
 def _esc(value: object) -> str:
@@ -173,25 +226,41 @@ def run_demo(settings: Settings, db: Database, console: Console, *, fresh: bool 
     if fresh and root.exists():
         shutil.rmtree(root)
     if not root.exists():
-        console.print(f"building the demo corpus in {_esc(root)} …")
+        console.print(_("building the demo corpus in {path} …").format(path=_esc(root)))
         build_corpus(root)
     _enrol_demo_person(settings, db, console)
-    console.print(f"scanning {_esc(root)} …")
-    (summary,) = scan_paths(db, settings, [root])
+    console.print(_("scanning {path} …").format(path=_esc(root)))
+    summaries = scan_paths(db, settings, [root])
     console.print(
-        f"\n[bold]{summary.seen}[/] files handled: {summary.new_items} new items, "
-        f"{summary.known_items} already known, {summary.unchanged} unchanged since the last "
-        f"scan, {summary.errors} refused with a reason.\n"
+        "\n"
+        + _(
+            "[bold]{seen}[/] files handled: {new} new items, {known} already known, "
+            "{unchanged} unchanged since the last scan, {errors} refused with a reason."
+        ).format(
+            seen=sum(sm.seen for sm in summaries),
+            new=sum(sm.new_items for sm in summaries),
+            known=sum(sm.known_items for sm in summaries),
+            unchanged=sum(sm.unchanged for sm in summaries),
+            errors=sum(sm.errors for sm in summaries),
+        )
+        + "\n"
     )
     _explain(db, settings, console, root)
+    _preserve_and_export(db, settings, console, root)
+    console.print(
+        "\n"
+        + _(
+            "next: `haechi items` lists every item, `haechi show SHA256` shows one, "
+            "`haechi findings` lists what matched an enrolled person, `haechi forget {alias}` "
+            "erases the demo person, and `--json` gives the same for machines."
+        ).format(alias=DEMO_ALIAS)
+    )
 
 
 def _explain(db: Database, settings: Settings, console: Console, root: Path) -> None:
     with db.session() as s:
         views = [
-            v
-            for v in store.iter_items(s)
-            if any(sg.source == str(root.resolve()) for sg in v.sightings)
+            v for v in store.iter_items(s) if any(_inside(sg.source, root) for sg in v.sightings)
         ]
         errors = store.source_errors(s)
     original = next(
@@ -199,8 +268,12 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
     )
     limit = settings.thresholds.pdq_max_distance
     if original is not None and original.pdq.get("pdq"):
-        table = Table(title=f"copies of original.jpg found by PDQ (match: distance ≤ {limit})")
-        for col in ("file", "PDQ distance", "quality", "verdict"):
+        table = Table(
+            title=_("copies of original.jpg found by PDQ (match: distance ≤ {limit})").format(
+                limit=limit
+            )
+        )
+        for col in (_("file"), _("PDQ distance"), _("quality"), _("verdict")):
             table.add_column(col)
         rows = []
         for v in views:
@@ -210,13 +283,19 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
             d = distance(original.pdq["pdq"], h)
             rows.append((d, v))
         for d, v in sorted(rows, key=lambda r: r[0]):
-            verdict = "[green]same picture[/]" if d <= limit else "[dim]different[/]"
+            verdict = _("[green]same picture[/]") if d <= limit else _("[dim]different[/]")
             table.add_row(_where(v, root), str(d), str(v.pdq.get("quality")), verdict)
         console.print(table)
     videos = [v for v in views if v.kind == "video" and v.pdq.get("frames")]
     if len(videos) >= 2:
-        table = Table(title="videos compared frame by frame (vPDQ style)")
-        for col in ("video A", "video B", "A frames matched", "B frames matched", "verdict"):
+        table = Table(title=_("videos compared frame by frame (vPDQ style)"))
+        for col in (
+            _("video A"),
+            _("video B"),
+            _("A frames matched"),
+            _("B frames matched"),
+            _("verdict"),
+        ):
             table.add_column(col)
         share = settings.thresholds.vpdq_frame_share
         for i, a in enumerate(videos):
@@ -224,7 +303,7 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
                 fa = [PdqFrame(**f) for f in a.pdq["frames"]]
                 fb = [PdqFrame(**f) for f in b.pdq["frames"]]
                 m = compare_frames(fa, fb, max_distance=limit)
-                verdict = "[green]same video[/]" if m.matches(share) else "[dim]different[/]"
+                verdict = _("[green]same video[/]") if m.matches(share) else _("[dim]different[/]")
                 table.add_row(
                     _where(a, root),
                     _where(b, root),
@@ -236,19 +315,14 @@ def _explain(db: Database, settings: Settings, console: Console, root: Path) -> 
     _explain_findings(db, console, root)
     bad = [(v, e) for v in views for e in v.errors]
     if bad or errors:
-        table = Table(title="refused files (the scan went on)")
-        table.add_column("file")
-        table.add_column("reason")
+        table = Table(title=_("refused files (the scan went on)"))
+        table.add_column(_("file"))
+        table.add_column(_("reason"))
         for v, e in bad:
             table.add_row(Text(visible(_where(v, root))), Text(visible(e)))
         for problem in errors:
             table.add_row(Text(visible(problem.locator)), Text(visible(problem.reason)))
         console.print(table)
-    console.print(
-        "\nNext: `haechi items` lists every item, `haechi show SHA256` shows one, "
-        "`haechi findings` lists what matched an enrolled person, `haechi forget "
-        f"{DEMO_ALIAS}` erases the demo person, and `--json` gives the same for machines."
-    )
 
 
 def _enrol_demo_person(settings: Settings, db: Database, console: Console) -> None:
@@ -271,14 +345,20 @@ def _enrol_demo_person(settings: Settings, db: Database, console: Console) -> No
         [astronaut_path()],
     )
     console.print(
-        f"enrolled [bold]{DEMO_ALIAS}[/] from one photo with a demo consent record: "
-        f"{result.templates} face template stored, the photo itself was not."
+        _(
+            "enrolled [bold]{alias}[/] from one photo with a demo consent record: "
+            "{templates} face template stored, the photo itself was not."
+        ).format(alias=DEMO_ALIAS, templates=result.templates)
     )
 
 
 def _explain_findings(db: Database, console: Console, root: Path) -> None:
-    table = Table(title=f"findings: faces matching the enrolled person {DEMO_ALIAS!r}")
-    for col in ("file", "t (s)", "similarity", "face box (x,y,w,h)"):
+    table = Table(
+        title=_("findings: faces matching the enrolled person {alias}").format(
+            alias=repr(DEMO_ALIAS)
+        )
+    )
+    for col in (_("file"), _("t (s)"), _("similarity"), _("face box (x,y,w,h)")):
         table.add_column(col)
     with db.session() as s:
         rows = s.execute(
@@ -288,9 +368,14 @@ def _explain_findings(db: Database, console: Console, root: Path) -> None:
         ).scalars()
         found = []
         for f in rows:
-            locs = s.scalars(
-                select(Sighting.locator).where(Sighting.item_sha256 == f.item_sha256)
-            ).all()
+            locs = [
+                _relative(store.sighting_path(src, loc), root)
+                for loc, src in s.execute(
+                    select(Sighting.locator, SourceRow)
+                    .join(SourceRow, SourceRow.id == Sighting.source_id)
+                    .where(Sighting.item_sha256 == f.item_sha256)
+                )
+            ]
             t = f.details.get("t")
             found.append((", ".join(sorted(locs)), t, f.score, f.details.get("box")))
     for where, t, score, box in sorted(found, key=lambda r: (r[0], r[1] or 0.0)):
@@ -302,11 +387,115 @@ def _explain_findings(db: Database, console: Console, root: Path) -> None:
         )
     console.print(table)
     console.print(
-        "Faces are compared only with enrolled persons (here, the demo person). The cropped and "
-        "mirrored copies, which PDQ calls different pictures, are found by the face."
+        _(
+            "Faces are compared only with enrolled persons (here, the demo person). The cropped "
+            "and mirrored copies, which PDQ calls different pictures, are found by the face."
+        )
     )
 
 
+def _inside(source: str, root: Path) -> bool:
+    r = str(root.resolve())
+    return source == r or source.startswith(r + "/")
+
+
+def _relative(path: str, root: Path) -> str:
+    """A place under the demo corpus, named from the corpus (`telegram-export#9000/102/…`)."""
+    r = str(root.resolve())
+    return path[len(r) + 1 :] if path.startswith(r + "/") else path
+
+
 def _where(view: store.ItemView, root: Path) -> str:
-    locs = [sg.locator for sg in view.sightings if sg.source == str(root.resolve())]
+    locs = [_relative(sg.path, root) for sg in view.sightings if _inside(sg.source, root)]
     return ", ".join(locs) if locs else view.sha256[:12]
+
+
+def _preserve_and_export(db: Database, settings: Settings, console: Console, root: Path) -> None:
+    """The chain a case depends on, shown on the Telegram export: the face found in a photo
+    posted in a chat was preserved in the vault when the scan made the finding; an evidence
+    package for an investigator is then written from the vault, its media encrypted to a key
+    the demo makes for the investigator."""
+    import pyrage
+
+    from haechi.evidence.context import actor_name
+    from haechi.evidence.package import export_package
+    from haechi.private import private_file
+    from haechi.store.evidence_models import EvidenceItem
+
+    export_root = str((root / TELEGRAM_EXPORT).resolve())
+    with db.session() as s:
+        shas = sorted(
+            set(
+                s.scalars(
+                    select(Finding.item_sha256)
+                    .join(Person, Person.id == Finding.person_id)
+                    .join(Sighting, Sighting.item_sha256 == Finding.item_sha256)
+                    .join(SourceRow, SourceRow.id == Sighting.source_id)
+                    .where(Person.alias == DEMO_ALIAS, SourceRow.locator == export_root)
+                )
+            )
+        )
+        kept = {sha: e.custody_seq for sha in shas if (e := s.get(EvidenceItem, sha)) is not None}
+    console.print("\n[bold]" + _("From a Telegram export to an evidence package") + "[/]")
+    if not shas:
+        console.print(_("no finding in the Telegram export (the face was not found)"))
+        return
+    for sha in shas:
+        if sha in kept:
+            seq = kept[sha]
+            console.print(
+                _(
+                    "the photo posted in the demo group ({path}) matched {alias}: it was "
+                    "preserved in the evidence vault when the scan made the finding (encrypted "
+                    "copy, custody log entry {seq})"
+                ).format(
+                    path=_esc(f"{TELEGRAM_EXPORT}/{TELEGRAM_PHOTO}"), alias=DEMO_ALIAS, seq=seq
+                ),
+                highlight=False,
+            )
+        else:
+            console.print(
+                _("[yellow]not preserved[/] {sha}: automatic preservation is off").format(sha=sha)
+            )
+    # The investigator's age key pair, made for the demo only: a real package is encrypted to
+    # the public key an investigator gives, and only they can open its media.
+    key_file = settings.home_dir / "demo-investigator.key"
+    if key_file.is_file():
+        identity = pyrage.x25519.Identity.from_str(key_file.read_text(encoding="utf-8").strip())
+    else:
+        identity = pyrage.x25519.Identity.generate()
+        key_file.write_text(str(identity) + "\n", encoding="utf-8")
+        private_file(key_file)
+    to = _free_place(settings.home_dir.parent / f"{settings.home_dir.name}-evidence-package")
+    res = export_package(
+        db,
+        settings,
+        shas,
+        to,
+        actor=actor_name(settings),
+        title="haechi demo",
+        recipients=[str(identity.to_public())],
+    )
+    console.print(
+        _(
+            "evidence package written: {path} ({items} item(s), media encrypted to the demo "
+            "investigator's key {key}; report in Korean and English, manifest, custody excerpt, "
+            "SHA256SUMS)"
+        ).format(path=_esc(res.path), items=len(res.items), key=_esc(key_file)),
+        highlight=False,
+    )
+    console.print(
+        _("check it: `haechi evidence verify`; see every step: `haechi evidence log`"),
+        markup=False,
+        highlight=False,
+    )
+
+
+def _free_place(path: Path) -> Path:
+    """`path`, or the first `path-2`, `path-3` … not taken: each demo run writes a new package
+    and never overwrites an earlier one."""
+    n, place = 1, path
+    while place.exists():
+        n += 1
+        place = path.with_name(f"{path.name}-{n}")
+    return place

@@ -43,3 +43,9 @@ def _(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802  (the gettext convention Babel extracts)
+    """Marks a message for the catalogue where it is defined (a table of words); translate it
+    with `_()` where it is shown."""
+    return message

@@ -70,12 +70,14 @@ def _os_error(exc: OSError) -> str:
     where = f"{exc.filename}: " if exc.filename else ""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return (
-            f"{where}{reason}: the disk is full (or the file too large for it); free some "
-            "space and run the command again. What was stored before is intact."
-        )
+        return where + _(
+            "{reason}: the disk is full (or the file too large for it); free some space and run "
+            "the command again. What was stored before is intact."
+        ).format(reason=reason)
     if exc.errno == errno.EROFS:
-        return f"{where}{reason}: this storage is read-only; only reading commands work on it"
+        return where + _(
+            "{reason}: this storage is read-only; only reading commands work on it"
+        ).format(reason=reason)
     return f"{where}{reason}"
 
 

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from haechi import __version__
 from haechi.config import Settings, load_settings, unknown_env_names
+from haechi.i18n import _
 from haechi.private import exposure_warning
 from haechi.redact import without_biometrics
 from haechi.safe_text import json_text, visible
@@ -75,12 +76,13 @@ state = _State()
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {esc(message)}", highlight=False, soft_wrap=True)
+    label = _("warning:")
+    err.print(f"[yellow]{label}[/] {esc(message)}", highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"haechi {__version__}")
+        out.print(f"haechi {__version__}")  # no-i18n (a name and a number)
         raise typer.Exit()
 
 

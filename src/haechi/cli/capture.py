@@ -8,6 +8,7 @@ import typer
 
 from haechi.cli.app import app, err, esc, human_size, out, print_json, state
 from haechi.errors import InputError
+from haechi.i18n import _
 from haechi.progress import Observer, ScanEvent, ScanSummary
 
 if TYPE_CHECKING:  # the capture code (httpx, warcio) is imported when `capture` runs
@@ -49,7 +50,11 @@ def capture(
             if as_json:
                 print_json({"url": url, "error": str(exc)})
             else:
-                err.print(f"[red]not captured[/] {esc(exc)}", highlight=False, soft_wrap=True)
+                err.print(
+                    _("[red]not captured[/] {reason}").format(reason=esc(exc)),
+                    highlight=False,
+                    soft_wrap=True,
+                )
             continue
         events = _Events()
         (summary,) = scan_paths(db, settings, [cap.warc], observer=events, source_kind="warc")
@@ -65,11 +70,19 @@ def capture(
         if cap.stopped == "interrupted":
             # What was fetched is kept and scanned above; the person asked to stop.
             left = len(urls) - i - 1
-            more = f"; {left} more page(s) not captured" if left else ""
-            err.print(f"interrupted: {cap.warc} holds what was fetched{more}", highlight=False)
+            line = _("interrupted: {warc} holds what was fetched").format(warc=cap.warc)
+            if left:
+                line += "; " + _("{n} more page(s) not captured").format(n=left)
+            err.print(line, highlight=False, markup=False)
             raise typer.Exit(130)
     if failed:
         raise typer.Exit(3)
+    if not as_json:
+        out.print(
+            _("next: `haechi findings` (matches with enrolled persons), `haechi items`"),
+            markup=False,
+            highlight=False,
+        )
 
 
 def _json(
@@ -104,36 +117,54 @@ def _print(
 ) -> None:
     console.print(f"[bold]{esc(cap.url)}[/]", highlight=False)
     if cap.final_url != cap.url:
-        console.print(f"  redirected to {esc(cap.final_url)}", highlight=False)
+        console.print(
+            "  " + _("redirected to {url}").format(url=esc(cap.final_url)), highlight=False
+        )
     ok = [f for f in cap.fetches if f.problem is None and f.redirected_to is None]
     total = sum(f.size for f in ok)
-    console.print(f"  fetched {len(ok)} URL(s), {human_size(total)}", highlight=False)
+    console.print(
+        "  " + _("fetched {n} URL(s), {size}").format(n=len(ok), size=human_size(total)),
+        highlight=False,
+    )
     if cap.stopped == "deadline":
         console.print(
-            "  [yellow]stopped at the capture deadline[/] (capture.deadline_seconds); "
-            "the WARC holds what was fetched until then",
+            "  "
+            + _(
+                "[yellow]stopped at the capture deadline[/] (capture.deadline_seconds); "
+                "the WARC holds what was fetched until then"
+            ),
             highlight=False,
         )
     elif cap.stopped == "interrupted":
         console.print(
-            "  [yellow]interrupted[/]; the WARC holds what was fetched until then",
+            "  " + _("[yellow]interrupted[/]; the WARC holds what was fetched until then"),
             highlight=False,
         )
     for f in cap.problems:
         console.print(
-            f"  [yellow]not captured[/] {esc(f.problem)}", highlight=False, soft_wrap=True
+            "  " + _("[red]not captured[/] {reason}").format(reason=esc(f.problem)),
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(f"  WARC {esc(cap.warc)}", highlight=False)
-    console.print(f"  sha256 {cap.sha256}", highlight=False)
+    console.print(f"  WARC {esc(cap.warc)}", highlight=False)  # no-i18n
+    console.print(f"  sha256 {cap.sha256}", highlight=False)  # no-i18n
     console.print(
-        f"  media: {summary.seen} scanned, {summary.new_items} new, "
-        f"{summary.known_items} known, {summary.errors} with errors",
+        "  "
+        + _("media: {seen} scanned, {new} new, {known} known, {errors} with errors").format(
+            seen=summary.seen,
+            new=summary.new_items,
+            known=summary.known_items,
+            errors=summary.errors,
+        ),
         highlight=False,
     )
     for e in [e for e in events if e.status == "error"][:50]:
         where = urls.get(e.locator) or e.path
         console.print(
-            f"  [yellow]bad media[/] {esc(where)}: {esc('; '.join(e.errors))}",
+            "  "
+            + _("[yellow]bad media[/] {where}: {reason}").format(
+                where=esc(where), reason=esc("; ".join(e.errors))
+            ),
             highlight=False,
             soft_wrap=True,
         )

@@ -122,7 +122,9 @@ def show_cmd(
     for e in detail.timeline:
         what = e.kind + (f" ({len(e.data['items'])})" if "items" in e.data else "")
         if e.kind == "status":
-            what = f"status {e.data.get('before')} → {e.data.get('after')}"
+            what = _("status {before} → {after}").format(
+                before=e.data.get("before"), after=e.data.get("after")
+            )
         timeline.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", Text(e.actor), what, Text(e.text))
     out.print(timeline)
     out.print(
@@ -143,6 +145,13 @@ def add_cmd(
     added = add_items(state.db(), case_id, items, _actor())
     out.print(
         _("{n} item(s) added to case {id}").format(n=len(added), id=case_id),
+        markup=False,
+        highlight=False,
+    )
+    out.print(
+        _("next: `haechi case show {id}`, `haechi evidence export --case {id} --to DIR`").format(
+            id=case_id
+        ),
         markup=False,
         highlight=False,
     )

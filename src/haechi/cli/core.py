@@ -32,12 +32,15 @@ from haechi.cli.app import (
     redact_url,
     state,
 )
+from haechi.i18n import N_, _
 from haechi.pool import WorkerPool
 from haechi.progress import Observer, ScanEvent, ScanSummary
+from haechi.safe_text import visible
 
 # The pipeline, the store and their libraries load inside the commands: `haechi scan` starts its
 # worker processes first and imports them while the workers load their models.
 if TYPE_CHECKING:
+    from haechi.matching.review import Grouped
     from haechi.sources import Source
     from haechi.store.db import Database
 
@@ -47,21 +50,31 @@ def init() -> None:
     """Create the data directory and database (done on first use anyway)."""
     s = state.settings()
     state.db()
-    out.print(f"data directory ready: {esc(s.home_dir)}")
-    out.print(f"database: {esc(redact_url(s.db_url))}")
+    out.print(_("data directory ready: {path}").format(path=esc(s.home_dir)))
+    out.print(_("database: {url}").format(url=esc(redact_url(s.db_url))))
     from haechi.evidence.context import init_vault
 
-    _, created = init_vault(s)
-    key = "passphrase (HAECHI_VAULT__PASSPHRASE)" if s.vault.passphrase else s.vault_key_file
+    _vault, created = init_vault(s)
+    key = _("passphrase (HAECHI_VAULT__PASSPHRASE)") if s.vault.passphrase else s.vault_key_file
+    msg = (
+        _("evidence vault created: {path} (key: {key})")
+        if created
+        else _("evidence vault ready: {path} (key: {key})")
+    )
+    out.print(msg.format(path=esc(s.vault_dir), key=esc(key)))
     out.print(
-        f"evidence vault {'created' if created else 'ready'}: {esc(s.vault_dir)} (key: {esc(key)})"
+        _("next: `haechi enrol --alias NAME --consent …  PHOTO…`, then `haechi scan PATH…`"),
+        markup=False,
+        highlight=False,
     )
 
 
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:.1f} items/s", style="cyan")
+        return Text(
+            "" if speed is None else _("{rate:.1f} items/s").format(rate=speed), style="cyan"
+        )
 
 
 class _CliObserver(Observer):
@@ -132,7 +145,13 @@ def scan(
     finally:
         if pool is not None:
             pool.close()
-    _print_summaries(summaries, err if as_json else out)
+    console = err if as_json else out
+    _print_summaries(summaries, console)
+    if any(sm.findings for sm in summaries):
+        nxt = _("next: `haechi findings` (highest risk first), then `haechi review`")
+    else:
+        nxt = _("next: `haechi items` (what was stored), `haechi rooms` (chat rooms by risk)")
+    console.print(nxt, markup=False, highlight=False)
 
 
 def _scan(
@@ -164,9 +183,19 @@ def _scan(
 
 
 def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None:
-    table = Table(title="scan summary")
-    for col in ("source", "files", "new", "known", "unchanged", "errors", "items/s", "messages"):
-        table.add_column(col, justify="left" if col == "source" else "right")
+    table = Table(title=_("scan summary"))
+    cols = (
+        _("source"),
+        _("files"),
+        _("new"),
+        _("known"),
+        _("unchanged"),
+        _("errors"),
+        _("items/s"),
+        _("messages"),
+    )
+    for i, col in enumerate(cols):
+        table.add_column(col, justify="left" if i == 0 else "right")
     for sm in summaries:
         rate = sm.seen / sm.seconds if sm.seconds > 0 else 0.0
         add_row(
@@ -178,46 +207,68 @@ def _print_summaries(summaries: Sequence[ScanSummary], console: Console) -> None
             str(sm.unchanged),
             str(sm.errors),
             f"{rate:.1f}",
-            f"{sm.messages} in {sm.rooms} room(s)" if sm.rooms else "-",
+            _("{messages} in {rooms} room(s)").format(messages=sm.messages, rooms=sm.rooms)
+            if sm.rooms
+            else "-",
         )
     console.print(table)
     _print_findings(summaries, console)
     for sm in summaries:
         for line in sm.error_lines[:50]:
-            console.print(f"[yellow]skipped[/] {esc(line)}", highlight=False, soft_wrap=True)
+            console.print(
+                _("[yellow]skipped[/] {reason}").format(reason=esc(line)),
+                highlight=False,
+                soft_wrap=True,
+            )
         if len(sm.error_lines) > 50:
-            console.print(f"… and {len(sm.error_lines) - 50} more (see `haechi items --errors`)")
+            console.print(
+                _("… and {n} more (see `haechi items --errors`)").format(
+                    n=len(sm.error_lines) - 50
+                ),
+                markup=False,
+            )
 
 
 def _print_findings(summaries: Sequence[ScanSummary], console: Console) -> None:
     """How many findings the scan made, and whether their items are safe in the vault."""
     findings = sum(sm.findings for sm in summaries)
     if not findings:
-        console.print("new findings: none")
+        console.print(_("new findings: none"))
         return
     items = set().union(*(sm.finding_items for sm in summaries))
     kept = set().union(*(sm.preserved_items for sm in summaries))
     console.print(
-        f"{findings} new finding(s) in {len(items)} item(s): see `haechi findings`",
+        _("{findings} new finding(s) in {items} item(s): see `haechi findings`").format(
+            findings=findings, items=len(items)
+        ),
         highlight=False,
+        markup=False,
     )
     if not all(sm.auto_capture for sm in summaries):
         console.print(
-            "automatic preservation is off (HAECHI_VAULT__CAPTURE_FINDINGS=false): preserve "
-            "them with `haechi evidence capture ITEM`",
+            _(
+                "automatic preservation is off (HAECHI_VAULT__CAPTURE_FINDINGS=false): preserve "
+                "them with `haechi evidence capture ITEM`"
+            ),
             highlight=False,
+            markup=False,
         )
         return
     if kept:
         console.print(
-            f"{len(kept)} of them preserved automatically in the evidence vault "
-            "(encrypted copy and custody log entry: `haechi evidence log`)",
+            _(
+                "{n} of them preserved automatically in the evidence vault "
+                "(encrypted copy and custody log entry: `haechi evidence log`)"
+            ).format(n=len(kept)),
             highlight=False,
+            markup=False,
         )
     for sha in sorted(items - kept):
         console.print(
-            f"[yellow]not preserved[/] {sha}: its bytes could not be read; "
-            "retry with `haechi evidence capture`",
+            _(
+                "[yellow]not preserved[/] {sha}: its bytes could not be read; "
+                "retry with `haechi evidence capture`"
+            ).format(sha=sha),
             highlight=False,
             soft_wrap=True,
         )
@@ -238,7 +289,17 @@ def items_cmd(
 
     db = state.db()
     table = Table()
-    for col in ("sha256", "kind", "format", "size", "pixels", "pdq q", "seen", "first place"):
+    for col in (
+        "sha256",
+        _("kind"),
+        _("format"),
+        _("size"),
+        _("pixels"),
+        _("pdq q"),
+        _("risk"),
+        _("seen"),
+        _("first place"),
+    ):
         table.add_column(col)
     n = 0
     with db.session() as s:
@@ -258,15 +319,23 @@ def items_cmd(
                 human_size(view.size),
                 f"{view.width}x{view.height}" if view.width else "-",
                 "-" if q is None else str(q),
+                f"{view.risk().score:.2f}",
                 str(len(view.sightings)),
                 view.sightings[0].path if view.sightings else "-",
             )
         orphans = store.source_errors(s) if errors and not as_json else []
     if not as_json:
         out.print(table)
-        out.print(f"{n} item(s)")
+        out.print(_("{n} item(s)").format(n=n))
         for e in orphans:
-            out.print(f"[yellow]unread[/] {esc(e.locator)}: {esc(e.reason)}", highlight=False)
+            out.print(
+                _("[yellow]unread[/] {where}: {reason}").format(
+                    where=esc(e.locator), reason=esc(e.reason)
+                ),
+                highlight=False,
+            )
+        if n:
+            out.print(_("next: `haechi show SHA256` (one item in full)"), markup=False)
 
 
 @app.command()
@@ -274,46 +343,72 @@ def show(
     item: Annotated[str, typer.Argument(help="An item's SHA-256, or a unique prefix of it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show one item: hashes, media facts, signals, where it was seen (files and chat rooms),
-    and the network roles on its content."""
-    from haechi.matching.review import chat_places, network_view, roles_line
+    """Show one item: hashes, media facts, faces and the enrolled persons they match, the
+    sexual-content score, the synthetic verdict with its evidence, the risk and its parts,
+    where it was seen (files and chat rooms), and the network roles on its content."""
+    from haechi.matching.review import (
+        chat_places,
+        finding_json,
+        item_findings,
+        network_view,
+        roles_line,
+    )
     from haechi.store import items as store
 
     with state.db().session() as s:
         view = store.get_item(s, item)
         chats = chat_places(s, view.sha256)
+        found = item_findings(s, view.sha256)
     net = None
     if chats:
         from haechi.network.build import build_network  # only for an item posted in chats
 
         net = build_network(state.db(), state.settings())
     roles = network_view(net, view.sha256)
+    obj = view.to_json()
     if as_json:
         print_json(
-            view.to_json()
-            | {"signals": view.signals, "chats": [c.to_json() for c in chats], "network": roles}
+            obj
+            | {
+                "signals": view.signals,
+                "findings": [finding_json(g) for g in found],
+                "chats": [c.to_json() for c in chats],
+                "network": roles,
+            }
         )
         return
     out.print(f"[bold]{view.sha256}[/]")
     out.print(
-        f"md5 {view.md5}  size {human_size(view.size)}  {view.kind or '?'} {view.format or ''}"
+        _("md5 {md5}  size {size}  {kind} {format}").format(
+            md5=view.md5,
+            size=human_size(view.size),
+            kind=view.kind or "?",
+            format=view.format or "",
+        ),
+        markup=False,
+        highlight=False,
     )
     if view.width:
         dur = f"  {view.duration:.1f} s" if view.duration else ""
-        out.print(f"{view.width}x{view.height}{dur}")
+        out.print(f"{view.width}x{view.height}{dur}")  # no-i18n
     pdq = view.pdq
     if pdq.get("pdq"):
-        trust = "" if (pdq.get("quality") or 0) >= 50 else "  [yellow](low quality: not trusted)[/]"
-        out.print(f"pdq {pdq['pdq']}  quality {pdq['quality']}{trust}")
+        line = _("pdq {pdq}  quality {quality}").format(pdq=pdq["pdq"], quality=pdq["quality"])
+        if (pdq.get("quality") or 0) < 50:
+            line += "  " + _("(low quality: not trusted)")
+        out.print(line, markup=False, highlight=False)
     for f in pdq.get("frames", [])[:20]:
-        out.print(f"  t={f['t']:>7.2f}s pdq {f['pdq']}  q {f['quality']}")
+        out.print(f"  t={f['t']:>7.2f}s pdq {f['pdq']}  q {f['quality']}")  # no-i18n
     if len(pdq.get("frames", [])) > 20:
-        out.print(f"  … {len(pdq['frames']) - 20} more frames")
+        out.print("  " + _("… {n} more frames").format(n=len(pdq["frames"]) - 20))
+    _print_faces(obj.get("faces"), found)
+    _print_signals(obj)
     if view.notes:
-        out.print(f"notes: {esc(view.notes)}", highlight=False)
+        out.print(_("notes: {notes}").format(notes=visible(view.notes)), markup=False)
     for e in view.errors:
-        out.print(f"[yellow]error[/] {esc(e)}", highlight=False)
-    out.print(f"seen {len(view.sightings)} time(s):")
+        label = _("error")
+        out.print(f"[yellow]{label}[/] {esc(e)}", highlight=False)
+    out.print(_("seen {n} time(s):").format(n=len(view.sightings)))
     for sg in view.sightings:
         extra = " ".join(
             f"{k}={v}"
@@ -322,23 +417,174 @@ def show(
         )
         out.print(f"  {esc(sg.path)}  {esc(extra)}", highlight=False)
     if chats:
-        out.print(f"in chats ({len(chats)}):")
+        out.print(_("in chats ({n}):").format(n=len(chats)))
         for c in chats:
             out.print(f"  {esc(c.line())}", highlight=False)
     if roles is not None:
-        why = ", ".join(roles["interest"]) or "not of interest"
-        out.print(f"network: content {esc(roles['content'])} ({esc(why)})", highlight=False)
-        out.print(f"  roles: {esc(roles_line(roles))}", highlight=False)
+        why = ", ".join(roles["interest"]) or _("not of interest")
+        out.print(
+            _("network: content {content} ({why})").format(
+                content=visible(roles["content"]), why=visible(why)
+            ),
+            markup=False,
+            highlight=False,
+        )
+        out.print(
+            "  " + _("roles: {roles}").format(roles=visible(roles_line(roles))),
+            markup=False,
+            highlight=False,
+        )
+    if found:
+        out.print(
+            _(
+                "next: `haechi review` (confirm or dismiss), "
+                "`haechi case new --person {alias}` (a case for her)"
+            ).format(alias=visible(found[0].person or "ALIAS")),
+            markup=False,
+            highlight=False,
+        )
+
+
+_BANDS = {
+    "strong": N_("strong"),
+    "clear": N_("clear"),
+    "borderline": N_("borderline: look closely"),
+}
+
+
+def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:
+    """Faces found, which could be judged, and which enrolled persons they match: scores and
+    bands only, never a vector."""
+    from haechi.matching.review import similarity_band
+
+    if faces is not None:
+        unusable: dict[str, int] = {}
+        for f in faces["found"]:
+            if not f["usable"]:
+                key = f["reason"] or "?"
+                unusable[key] = unusable.get(key, 0) + 1
+        line = _("faces: {count} found, {usable} usable for matching").format(
+            count=faces["count"], usable=faces["usable"]
+        )
+        if unusable:
+            line += " (" + ", ".join(f"{why}: {n}" for why, n in sorted(unusable.items())) + ")"
+        out.print(line, markup=False, highlight=False)
+    for g in found:
+        if g.kind == "face_match":
+            band = similarity_band(g.best.score, g.best.threshold)
+            line = _(
+                "matches {person}: similarity {score:.3f} ({band}; threshold {threshold:.2f})"
+            ).format(
+                person=visible(g.person or "?"),
+                score=g.best.score,
+                band=_(_BANDS[band]),
+                threshold=g.best.threshold,
+            )
+        elif g.kind == "own_media_match":
+            line = _(
+                "own file of {person}: PDQ distance {score:.0f} (limit {threshold:.0f})"
+            ).format(
+                person=visible(g.person or "?"), score=g.best.score, threshold=g.best.threshold
+            )
+        else:
+            line = f"{g.kind} {visible(g.person or g.subject)}: {g.best.score:.3f}"
+        times = g.times
+        if len(times) > 1:
+            line += " " + _("in {n} frames, {start:.2f}–{end:.2f} s").format(
+                n=len(g.places), start=times[0], end=times[-1]
+            )
+        elif times:
+            line += " " + _("at {t:.2f} s").format(t=times[0])
+        status = _(_STATUSES[g.status]) if g.status in _STATUSES else g.status
+        line += " · " + _("finding {id}: {status}").format(id=g.best.id, status=status)
+        if g.best.possible_minor:
+            line += " · " + _("possible minor")
+        out.print("  " + line, markup=False, highlight=False)
+
+
+def _print_signals(obj: dict[str, Any]) -> None:
+    """The sexual-content score, the synthetic verdict with its evidence, and the risk."""
+    sexual = obj.get("sexual")
+    if sexual and sexual.get("score") is not None:
+        out.print(
+            _("sexual content score: {score:.2f} (0 to 1, higher is more likely sexual)").format(
+                score=sexual["score"]
+            ),
+            markup=False,
+            highlight=False,
+        )
+    synthetic = obj.get("synthetic")
+    if synthetic and synthetic.get("verdict"):
+        conf = synthetic.get("confidence")
+        out.print(
+            _("synthetic: {verdict} (confidence {confidence})").format(
+                verdict=_(_VERDICTS.get(synthetic["verdict"], synthetic["verdict"])),
+                confidence="-" if conf is None else f"{conf:.2f}",
+            ),
+            markup=False,
+            highlight=False,
+        )
+        for line in synthetic.get("evidence") or []:
+            out.print(f"  - {visible(line)}", markup=False, highlight=False)
+    r = obj["risk"]
+    parts = [
+        _("{part} {value} × {weight} = {contribution}").format(
+            part=_(_RISK_PARTS.get(p["name"], p["name"])),
+            value=f"{p['value']:.2f}",
+            weight=p["weight"],
+            contribution=f"{p['contribution']:.3f}",
+        )
+        for p in r["parts"]
+        if p["value"] is not None
+    ]
+    unmeasured = [
+        _(_RISK_PARTS.get(p["name"], p["name"])) for p in r["parts"] if p["value"] is None
+    ]
+    out.print(
+        _("risk {score:.2f}: {parts}").format(
+            score=r["score"], parts="; ".join(parts) or _("nothing measured")
+        ),
+        markup=False,
+        highlight=False,
+    )
+    if unmeasured:
+        out.print(
+            "  " + _("not measured: {parts}").format(parts=", ".join(unmeasured)),
+            markup=False,
+            highlight=False,
+        )
+
+
+_STATUSES = {
+    "open": N_("open"),
+    "confirmed": N_("confirmed"),
+    "dismissed": N_("dismissed"),
+    "escalated": N_("escalated"),
+    "mixed": N_("mixed"),
+}
+_VERDICTS = {
+    "likely_synthetic": N_("likely synthetic (AI-generated)"),
+    "likely_manipulated": N_("likely manipulated"),
+    "no_evidence": N_("no evidence of synthesis"),
+}
+_RISK_PARTS = {
+    "sexual": N_("sexual"),
+    "face_match": N_("enrolled face"),
+    "synthetic": N_("synthetic"),
+    "face_match×sexual": N_("enrolled face × sexual"),
+}
 
 
 @app.command()
 def doctor() -> None:
-    """Check that every dependency loads offline and the data directory is sound."""
+    """Check that every dependency loads offline, the analyzers reproduce their known
+    examples, the data directory is writable and private, the database opens, and the evidence
+    vault opens with its key."""
     from haechi.doctor import run_checks
 
     ok = True
     for check in run_checks(state.settings()):
-        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        mark = _("[green]ok[/]") if check.ok else _("[red]FAIL[/]")
         out.print(f"{mark}  {esc(check.name)}: {esc(check.detail)}", highlight=False)
         ok &= check.ok
     if not ok:
@@ -349,7 +595,8 @@ def doctor() -> None:
 def demo(
     fresh: Annotated[bool, typer.Option(help="Rebuild the demo corpus first.")] = False,
 ) -> None:
-    """Build a demo corpus (public-domain and generated images), scan it, explain the result."""
+    """Build a demo corpus (public-domain and generated images, a Telegram export), scan it,
+    explain the result, and export the Telegram finding in an evidence package."""
     from haechi.demo import run_demo
 
     run_demo(state.settings(), state.db(), out, fresh=fresh)

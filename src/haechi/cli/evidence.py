@@ -14,6 +14,7 @@ from rich.table import Table
 
 from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
 from haechi.errors import HaechiError, InputError, IntegrityError
+from haechi.i18n import _, ngettext
 
 # Each command imports the store parts it uses: `haechi scan` loads this module too.
 
@@ -36,10 +37,16 @@ def _timestamp_if_configured() -> None:
             row = timestamp_head(s, cfg)
             seq, gen = row.seq, row.gen_time
         err.print(
-            f"custody head (seq {seq}) timestamped by {esc(cfg.url)} at {gen:%Y-%m-%d %H:%M:%S}Z"
+            _("custody head (seq {seq}) timestamped by {url} at {time}Z").format(
+                seq=seq, url=esc(cfg.url), time=f"{gen:%Y-%m-%d %H:%M:%S}"
+            )
         )
     except TimestampError as exc:
-        err.print(f"[yellow]warning:[/] the custody head was not timestamped: {esc(exc)}")
+        err.print(
+            _("[yellow]warning:[/] the custody head was not timestamped: {reason}").format(
+                reason=esc(exc)
+            )
+        )
 
 
 @evidence_app.command("capture")
@@ -61,27 +68,37 @@ def capture_cmd(
         except HaechiError as exc:
             failed += 1
             err.print(
-                f"[red]not captured[/] {esc(ref)}: {esc(exc)}", highlight=False, soft_wrap=True
+                _("[red]not captured[/] {item}: {reason}").format(item=esc(ref), reason=esc(exc)),
+                highlight=False,
+                soft_wrap=True,
             )
             continue
         if res.vault_created:
             err.print(
-                f"created the evidence vault in {esc(settings.vault_dir)} "
-                f"(key: {esc(settings.vault_key_file)})"
+                _("created the evidence vault in {path} (key: {key})").format(
+                    path=esc(settings.vault_dir), key=esc(settings.vault_key_file)
+                )
             )
         if as_json:
             print_json(res.__dict__)
         elif res.custody_seq is None:
-            out.print(f"{res.sha256}  already preserved, no new sightings")
+            out.print(_("{sha}  already preserved, no new sightings").format(sha=res.sha256))
         else:
-            what = "new sightings recorded" if res.already_preserved else "preserved"
-            out.print(
-                f"{res.sha256}  {what} ({res.new_sightings} sighting(s), custody seq "
-                f"{res.custody_seq})"
+            msg = (
+                _("{sha}  new sightings recorded ({n} sighting(s), custody seq {seq})")
+                if res.already_preserved
+                else _("{sha}  preserved ({n} sighting(s), custody seq {seq})")
             )
+            out.print(msg.format(sha=res.sha256, n=res.new_sightings, seq=res.custody_seq))
     _timestamp_if_configured()
     if failed:
         raise typer.Exit(1)
+    if not as_json:
+        out.print(
+            _("next: `haechi evidence export ITEM… --to FOLDER --recipient age1…`"),
+            markup=False,
+            highlight=False,
+        )
 
 
 @evidence_app.command("verify")
@@ -164,7 +181,7 @@ def export_cmd(
 
     settings, db = state.settings(), state.db()
     if to is None:
-        raise InputError("say where the package goes: --to FOLDER (or a path ending in .zip)")
+        raise InputError(_("say where the package goes: --to FOLDER (or a path ending in .zip)"))
     actor = actor_name(settings)
     if case is not None:
         from haechi.services.evidence import export_case
@@ -195,19 +212,38 @@ def export_cmd(
             include_media=not no_media,
             authorise_minor=authorise_minor,
         )
-    out.print(f"evidence package written: {esc(res.path)}")
-    out.print(f"  items: {len(res.items)}, files: {res.files}, media: {res.media}")
+    out.print(_("evidence package written: {path}").format(path=esc(res.path)))
+    out.print(
+        "  "
+        + _("items: {items}, files: {files}, media: {media}").format(
+            items=len(res.items), files=res.files, media=res.media
+        )
+    )
     for sha, why in res.left_out:
-        err.print(f"[yellow]left out[/] {sha}: {why}", highlight=False, soft_wrap=True)
+        err.print(
+            _("[yellow]left out[/] {sha}: {reason}").format(sha=sha, reason=esc(why)),
+            highlight=False,
+            soft_wrap=True,
+        )
     for sha, why in res.not_preserved:
         err.print(
-            f"[yellow]listed without a preserved copy[/] {sha}: {why}",
+            _("[yellow]listed without a preserved copy[/] {sha}: {reason}").format(
+                sha=sha, reason=esc(why)
+            ),
             highlight=False,
             soft_wrap=True,
         )
     seqs = ", ".join(map(str, res.custody_seqs))
-    out.print(f"  SHA256SUMS sha256: {res.sha256sums} (custody seq {seqs})")
+    out.print(f"  SHA256SUMS sha256: {res.sha256sums} (custody seq {seqs})")  # no-i18n
     _timestamp_if_configured()
+    out.print(
+        _(
+            "next: hand the package over, then record it: `haechi evidence shared ITEM… "
+            "--with RECIPIENT`"
+        ),
+        markup=False,
+        highlight=False,
+    )
 
 
 @evidence_app.command("log")
@@ -239,7 +275,7 @@ def log_cmd(
             print_json(line)
         return
     table = Table()
-    for col in ("seq", "time (UTC)", "actor", "action", "object", "details"):
+    for col in ("seq", _("time (UTC)"), _("actor"), _("action"), _("object"), _("details")):
         table.add_column(col)
     for r, text in zip(rows, opened, strict=True):
         add_row(
@@ -252,7 +288,7 @@ def log_cmd(
             _short_details(text),
         )
     out.print(table)
-    out.print(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+    out.print(ngettext("{n} entry", "{n} entries", len(rows)).format(n=len(rows)))
 
 
 def _vault_or_none() -> Any:
@@ -266,13 +302,16 @@ def _vault_or_none() -> Any:
     try:
         return open_vault(settings)
     except VaultError as exc:
-        err.print(f"[yellow]note:[/] sealed notes stay sealed: {exc}", highlight=False)
+        err.print(
+            _("[yellow]note:[/] sealed notes stay sealed: {reason}").format(reason=esc(exc)),
+            highlight=False,
+        )
         return None
 
 
 def _short_details(details: Any) -> str:
     if details is None:
-        return "(redacted)"
+        return _("(redacted)")
     if not details:
         return ""
     parts = []
@@ -313,7 +352,11 @@ def shared_cmd(
                     {"with": with_, "note": sealed},
                 ),
             )
-            out.print(f"{sha}  shared with {esc(with_)} (custody seq {rec.seq})")
+            out.print(
+                _("{sha}  shared with {whom} (custody seq {seq})").format(
+                    sha=sha, whom=esc(with_), seq=rec.seq
+                )
+            )
 
 
 @evidence_app.command("delete")
@@ -332,14 +375,21 @@ def delete_cmd(
     with db.session() as s:
         unknown = [sha for sha in items if s.get(EvidenceItem, sha) is None]
     if unknown:
-        raise InputError(f"not preserved items (give the full SHA-256): {', '.join(unknown)}")
+        raise InputError(
+            _("not preserved items (give the full SHA-256): {items}").format(
+                items=", ".join(unknown)
+            )
+        )
     if not yes and not typer.confirm(
-        f"Delete {len(items)} preserved item(s) from the evidence vault? This cannot be undone"
+        _("Delete {n} preserved item(s) from the evidence vault? This cannot be undone").format(
+            n=len(items)
+        )
     ):
         raise typer.Exit(1)
     seqs = delete_preserved(db, vault, list(dict.fromkeys(items)), actor_name(settings))
     for sha, seq in zip(dict.fromkeys(items), seqs, strict=True):
-        out.print(f"{sha}  deleted (custody seq {seq})", highlight=False)
+        out.print(_("{sha}  deleted (custody seq {seq})").format(sha=sha, seq=seq), highlight=False)
+    out.print(_("next: `haechi evidence verify` (the deletions show as logged)"), markup=False)
 
 
 @evidence_app.command("head")
@@ -352,7 +402,17 @@ def head_cmd(
 
     with state.db().session() as s:
         anchor = write_head_file(s, to)
-    out.print(f"custody head seq {anchor.seq} {anchor.head_hash} written to {esc(to)}")
+    out.print(
+        _("custody head seq {seq} {hash} written to {path}").format(
+            seq=anchor.seq, hash=anchor.head_hash, path=esc(to)
+        )
+    )
+    out.print(
+        _("next: keep it on other media; later `haechi evidence verify --head-file {path}`").format(
+            path=esc(to)
+        ),
+        highlight=False,
+    )
 
 
 @evidence_app.command("timestamp")
@@ -363,12 +423,18 @@ def timestamp_cmd() -> None:
 
     cfg = tsa_config(state.settings())
     if cfg is None:
-        raise InputError("no timestamp authority configured (HAECHI_VAULT__TSA_URL and _TSA_CERT)")
+        raise InputError(
+            _("no timestamp authority configured (HAECHI_VAULT__TSA_URL and _TSA_CERT)")
+        )
     with state.db().session() as s:
         row = timestamp_head(s, cfg)
         out.print(
-            f"custody head seq {row.seq} {row.head_hash} timestamped at "
-            f"{row.gen_time:%Y-%m-%d %H:%M:%S}Z (serial {row.serial})"
+            _("custody head seq {seq} {hash} timestamped at {time}Z (serial {serial})").format(
+                seq=row.seq,
+                hash=row.head_hash,
+                time=f"{row.gen_time:%Y-%m-%d %H:%M:%S}",
+                serial=row.serial,
+            )
         )
 
 
@@ -384,7 +450,7 @@ def open_cmd(
     from haechi.store.notes import persons_of_items, seal
 
     if sys.stdout.isatty():
-        raise InputError("refusing to write media to a terminal; pipe it to a viewer")
+        raise InputError(_("refusing to write media to a terminal; pipe it to a viewer"))
     settings, db = state.settings(), state.db()
     vault = open_vault(settings)
     with db.session() as s:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from haechi.cli.app import add_row, app, err, esc, out, print_json, state
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.network.dossier import dossier as make_dossier
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 from haechi.network.summary import rooms_by_reach, top_roles
@@ -48,7 +49,9 @@ def network(
     if ctx.invoked_subcommand is not None:
         return
     if role is not None and role not in ROLES:
-        raise InputError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise InputError(
+            _("unknown role {role}; one of {roles}").format(role=repr(role), roles=", ".join(ROLES))
+        )
     chosen: Role | None = next((r for r in ROLES if r == role), None)
     net = _network()
     rows = top_roles(net, chosen, limit)
@@ -60,10 +63,18 @@ def network(
             print_json(room.to_json())
         return
     out.print(f"[dim]{NOTICE_EN}\n{NOTICE_KO}[/]")
-    table = Table(title="accounts by role")
-    cols = ("role", "account", "content", "evidence", "certainty", "of interest", "for example")
-    for col in cols:
-        table.add_column(col, justify="right" if col in ("content", "evidence") else "left")
+    table = Table(title=_("accounts by role"))
+    cols = (
+        _("role"),
+        _("account"),
+        _("content"),
+        _("evidence"),
+        _("certainty"),
+        _("of interest"),
+        _("for example"),
+    )
+    for i, col in enumerate(cols):
+        table.add_column(col, justify="right" if i in (2, 3) else "left")
     for r in rows:
         add_row(
             table,
@@ -76,14 +87,22 @@ def network(
             r.example,
         )
     out.print(table)
-    rt = Table(title="rooms by reach (accounts present where content first seen here travelled)")
-    for col in ("room", "risk", "content", "first seen here", "rooms reached", "accounts"):
-        rt.add_column(col, justify="left" if col == "room" else "right")
+    rt = Table(title=_("rooms by reach (accounts present where content first seen here travelled)"))
+    room_cols = (
+        _("room"),
+        _("risk"),
+        _("content"),
+        _("first seen here"),
+        _("rooms reached"),
+        _("accounts"),
+    )
+    for i, col in enumerate(room_cols):
+        rt.add_column(col, justify="left" if i == 0 else "right")
     for room in rooms:
         add_row(
             rt,
             f"{room.name} ({room.room})",
-            f"{room.risk:.2f}" + (" flagged" if room.flagged else ""),
+            f"{room.risk:.2f}" + (" " + _("flagged") if room.flagged else ""),
             str(room.content),
             str(room.first_seen_here),
             str(room.rooms_reached),
@@ -92,13 +111,23 @@ def network(
     out.print(rt)
     why = Counter(k for c in net.clusters.values() for k in c.interest)
     because = ", ".join(f"{k} {n}" for k, n in sorted(why.items()))
+    line = _("{clusters} content cluster(s), {interest} of interest").format(
+        clusters=len(net.clusters), interest=sum(1 for c in net.clusters.values() if c.of_interest)
+    )
+    if because:
+        line += f" ({because})"
+    line += "; " + _("{accounts} account(s); {claims} claim(s).").format(
+        accounts=len(net.accounts), claims=len(net.claims)
+    )
+    out.print(line, markup=False, highlight=False)
     out.print(
-        f"{len(net.clusters)} content cluster(s), "
-        f"{sum(1 for c in net.clusters.values() if c.of_interest)} of interest"
-        + (f" ({because})" if because else "")
-        + "; "
-        f"{len(net.accounts)} account(s); {len(net.claims)} claim(s). "
-        "What an export cannot show: see `haechi network dossier` or docs/network.md."
+        _(
+            "next: `haechi network dossier ACCOUNT` (the evidence behind a role), "
+            "`haechi network picture --item SHA256 --to FILE.svg`; what an export cannot show: "
+            "docs/network.md"
+        ),
+        markup=False,
+        highlight=False,
     )
 
 
@@ -116,7 +145,7 @@ def export(
     elif fmt == "gexf":
         kind = "gexf"
     else:
-        raise InputError(f"unknown format {fmt!r}; graphml or gexf")
+        raise InputError(_("unknown format {format}; graphml or gexf").format(format=repr(fmt)))
     net = _network()
     to.parent.mkdir(parents=True, exist_ok=True)
     tmp = to.with_name(to.name + ".part")
@@ -125,8 +154,15 @@ def export(
     (write_graphml if kind == "graphml" else write_gexf)(net, tmp)
     private_file(tmp).replace(to)
     err.print(
-        f"wrote {esc(to)} ({kind}): {len(net.accounts)} accounts, {len(net.rooms)} rooms, "
-        f"{len(net.clusters)} content clusters"
+        _(
+            "wrote {path} ({kind}): {accounts} accounts, {rooms} rooms, {clusters} content clusters"
+        ).format(
+            path=esc(to),
+            kind=kind,
+            accounts=len(net.accounts),
+            rooms=len(net.rooms),
+            clusters=len(net.clusters),
+        )
     )
 
 
@@ -138,26 +174,28 @@ def picture(
 ) -> None:
     """Draw one content cluster: rooms in order of first sighting, posters, forwards, viewers."""
     if (cluster is None) == (item is None):
-        raise InputError("give exactly one of --cluster or --item")
+        raise InputError(_("give exactly one of --cluster or --item"))
     net = _network()
     if item is not None:
         found = sorted({c for sha, c in net.item_cluster.items() if sha.startswith(item.lower())})
         if len(found) != 1:
             raise NotFoundError(
-                f"item {item!r} matches {len(found)} content clusters in chat rooms"
+                _("item {item} matches {n} content clusters in chat rooms").format(
+                    item=repr(item), n=len(found)
+                )
             )
         cluster = found[0]
     assert cluster is not None
     if cluster not in net.clusters:
-        raise NotFoundError(f"no content cluster {cluster!r}")
+        raise NotFoundError(_("no content cluster {cluster}").format(cluster=repr(cluster)))
     if to.suffix.lower() not in (".svg", ".png"):
-        raise InputError(f"{to}: the picture must end in .svg or .png")
+        raise InputError(_("{path}: the picture must end in .svg or .png").format(path=to))
     to.parent.mkdir(parents=True, exist_ok=True)
     from haechi.network.render import render_cluster
 
     render_cluster(net, cluster, to)
     private_file(to)
-    err.print(f"wrote {esc(to)} (content {esc(cluster)})")
+    err.print(_("wrote {path} (content {cluster})").format(path=esc(to), cluster=esc(cluster)))
 
 
 @network_app.command("dossier")
@@ -173,4 +211,4 @@ def dossier(
     to.parent.mkdir(parents=True, exist_ok=True)
     to.write_text(json_text(without_biometrics(doc), indent=2), encoding="utf-8")
     private_file(to)
-    err.print(f"wrote {esc(to)}")
+    err.print(_("wrote {path}").format(path=esc(to)))

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
 from haechi.errors import InputError
+from haechi.i18n import _
+from haechi.safe_text import visible
 
 # Each command imports what it uses (the store, the face model): `haechi scan` loads this
 # module too, and must not wait for them.
@@ -61,7 +63,9 @@ def enrol_cmd(
 
     if add:
         if consent:
-            raise typer.BadParameter("--add uses the consent already recorded; leave out --consent")
+            raise typer.BadParameter(
+                _("--add uses the consent already recorded; leave out --consent")
+            )
         result = add_to_person(state.db(), state.settings(), alias, photos or [], own_media or [])
     else:
         result = enrol(
@@ -91,16 +95,34 @@ def enrol_cmd(
         return
     console = out
     for r in result.refused:
-        console.print(f"[yellow]refused[/] {esc(r.file)}: {esc(r.reason)}", highlight=False)
+        console.print(
+            _("[yellow]refused[/] {file}: {reason}").format(file=esc(r.file), reason=esc(r.reason)),
+            highlight=False,
+        )
+    msg = (
+        _(
+            "added to [bold]{alias}[/]: {templates} face template(s), {own} own file(s) hashed; "
+            "{findings} finding(s) in items already scanned. The photos were not stored."
+        )
+        if add
+        else _(
+            "enrolled [bold]{alias}[/]: {templates} face template(s), {own} own file(s) hashed; "
+            "{findings} finding(s) in items already scanned. The photos were not stored."
+        )
+    )
     console.print(
-        f"{'added to' if add else 'enrolled'} [bold]{esc(result.alias)}[/]: "
-        f"{result.templates} face template(s), "
-        f"{result.own_media} own file(s) hashed; {result.findings} finding(s) in items already "
-        "scanned. The photos were not stored.",
+        msg.format(
+            alias=esc(result.alias),
+            templates=result.templates,
+            own=result.own_media,
+            findings=result.findings,
+        ),
         highlight=False,
     )
     console.print(
-        f"next: `haechi scan PATH…` to look for her, `haechi findings --person {result.alias}`",
+        _("next: `haechi scan PATH…` to look for her, `haechi findings --person {alias}`").format(
+            alias=visible(result.alias)
+        ),
         markup=False,
         highlight=False,
     )
@@ -117,9 +139,9 @@ def persons_cmd(
     from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
 
     table = Table()
-    for col in ("alias", "enrolled", "consent by", "for", "scope", "verified"):
+    for col in (_("alias"), _("enrolled"), _("consent by"), _("for"), _("scope"), _("verified")):
         table.add_column(col)
-    for col in ("templates", "own files", "findings"):
+    for col in (_("templates"), _("own files"), _("findings")):
         table.add_column(col, justify="right")
     with state.db().session() as s:
         for p in s.scalars(select(Person).order_by(Person.alias)):
@@ -177,51 +199,72 @@ def forget_cmd(
         ),
     ] = False,
 ) -> None:
-    """Erase a person completely: consent, templates, own-media hashes, their findings, index
-    entries and the custody log's notes about her; the database files are rewritten so nothing
-    of it remains on disk. Her preserved items stay in the vault as evidence unless
-    --delete-evidence is given; the output says what remains."""
+    """Erase a person: consent, templates, own-media hashes, her findings, index entries and
+    the free-text notes about her in the custody log (their keys are destroyed); the database
+    files are rewritten so none of it remains on disk.
+
+    What remains: her preserved items in the evidence vault (evidence of a crime) with the
+    custody entries about them, which do not name her, unless --delete-evidence is given (then
+    the vault copies are deleted too, each deletion logged by hash); the faces recorded in
+    scanned media, which describe the collected material, not her. The output lists what
+    remains."""
     from haechi.persons.forget import forget
 
-    what = "everything about" + (" (and her preserved evidence)" if delete_evidence else "")
-    if not yes and not typer.confirm(f"Erase {what} {alias!r}? This cannot be undone"):
+    question = (
+        _("Erase everything about {alias} (and her preserved evidence)? This cannot be undone")
+        if delete_evidence
+        else _("Erase everything about {alias}? This cannot be undone")
+    )
+    if not yes and not typer.confirm(question.format(alias=repr(alias))):
         raise typer.Exit(1)
     result = forget(state.db(), state.settings(), alias, delete_evidence=delete_evidence)
     removed = ", ".join(f"{n} {what}" for what, n in result.removed)
-    out.print(f"forgot {esc(result.alias)}: removed {removed}", highlight=False)
+    out.print(
+        _("forgot {alias}: removed {removed}").format(alias=esc(result.alias), removed=removed),
+        highlight=False,
+    )
     if result.notes_erased:
         out.print(
-            f"erased {result.notes_erased} free-text note(s) about her in the custody log "
-            "(their keys are destroyed; they now read [erased with person])",
+            _(
+                "erased {n} free-text note(s) about her in the custody log "
+                "(their keys are destroyed; they now read [erased with person])"
+            ).format(n=result.notes_erased),
             highlight=False,
             markup=False,
         )
     if result.notes_unsearched:
         err.print(
-            "[yellow]warning:[/] notes not tied to her could not be searched for her alias: "
-            f"{esc(result.notes_unsearched)}",
+            _(
+                "[yellow]warning:[/] notes not tied to her could not be searched for her alias: "
+                "{reason}"
+            ).format(reason=esc(result.notes_unsearched)),
             highlight=False,
         )
     if result.evidence_deleted:
         out.print(
-            f"deleted {len(result.evidence_deleted)} preserved item(s) of hers from the evidence "
-            "vault; the custody log records each deletion by hash, without her name",
+            _(
+                "deleted {n} preserved item(s) of hers from the evidence vault; the custody log "
+                "records each deletion by hash, without her name"
+            ).format(n=len(result.evidence_deleted)),
             highlight=False,
         )
     if result.evidence_shared:
         out.print(
-            f"kept {len(result.evidence_shared)} preserved item(s) that are also evidence for "
-            "another enrolled person",
+            _(
+                "kept {n} preserved item(s) that are also evidence for another enrolled person"
+            ).format(n=len(result.evidence_shared)),
             highlight=False,
         )
     kept = result.evidence_kept
     if kept:
         out.print(
-            f"remains: {len(kept)} preserved item(s) that showed her are still in the evidence "
-            f"vault, as evidence of a crime, with {result.custody_entries_kept} custody "
-            "entries about them that do not name her. haechi no longer knows they were hers; "
-            "to delete them, run `haechi evidence delete` with these SHA-256 (or forget with "
-            "--delete-evidence next time):",
+            _(
+                "remains: {n} preserved item(s) that showed her are still in the evidence "
+                "vault, as evidence of a crime, with {entries} custody entries about them that "
+                "do not name her. haechi no longer knows they were hers; to delete them, run "
+                "`haechi evidence delete` with these SHA-256 (or forget with --delete-evidence "
+                "next time):"
+            ).format(n=len(kept), entries=result.custody_entries_kept),
             highlight=False,
             markup=False,
         )
@@ -258,17 +301,36 @@ def findings_cmd(
 
     # A misspelt filter would list nothing, which reads as "no findings".
     if status is not None and status not in STATUSES:
-        raise InputError(f"--status {status!r}: use one of {', '.join(STATUSES)}")
+        raise InputError(
+            _("--status {value}: use one of {choices}").format(
+                value=repr(status), choices=", ".join(STATUSES)
+            )
+        )
     if kind is not None and kind not in KINDS:
-        raise InputError(f"--kind {kind!r}: use one of {', '.join(KINDS)}")
+        raise InputError(
+            _("--kind {value}: use one of {choices}").format(
+                value=repr(kind), choices=", ".join(KINDS)
+            )
+        )
     from haechi.store.items import get_item, sighting_path
     from haechi.store.models import Sighting
     from haechi.store.persons import Person
 
     table = Table()
-    for col in ("id", "kind", "person", "item", "where seen", "t (s)", "score", "box", "risk"):
-        table.add_column(col)
-    for col in ("status", "in chats", "network roles"):
+    for col in (
+        "id",
+        _("kind"),
+        _("person"),
+        _("item"),
+        _("where seen"),
+        _("t (s)"),
+        _("score"),
+        _("box"),
+        _("risk"),
+        _("status"),
+        _("in chats"),
+        _("network roles"),
+    ):
         table.add_column(col)
     n = 0
     with state.db().session() as s:
@@ -284,7 +346,7 @@ def findings_cmd(
         if status:
             q = q.where(Finding.status == status)
         rows = list(s.execute(q))
-        shas = sorted({f.item_sha256 for f, _ in rows})
+        shas = sorted({f.item_sha256 for f, _alias in rows})
         # Highest risk first (enrolled face × sexual score × synthetic evidence): what a
         # counsellor should look at first.
         risks = {sha: get_item(s, sha).risk() for sha in shas}
@@ -347,7 +409,9 @@ def findings_cmd(
                 continue
             times = g.times
             if one is None and len(times) > 1:
-                when = f"{times[0]:.2f}–{times[-1]:.2f} ({len(g.places)} frames)"
+                when = _("{start}–{end} ({n} frames)").format(
+                    start=f"{times[0]:.2f}", end=f"{times[-1]:.2f}", n=len(g.places)
+                )
             else:
                 when = "-" if t is None else f"{t:.2f}"
             add_row(
@@ -367,7 +431,21 @@ def findings_cmd(
             )
     if not as_json:
         out.print(table)
-        what = "frame(s)" if frames else "finding(s)"
-        out.print(f"{n} {what}" + ("" if frames else " (one per item and person; --frames: each)"))
+        if frames:
+            out.print(_("{n} frame(s)").format(n=n))
+        else:
+            out.print(
+                _("{n} finding(s) (one per item and person; --frames: each)").format(n=n),
+                markup=False,
+            )
+        if n:
+            out.print(
+                _(
+                    "next: `haechi review` (confirm or dismiss), `haechi show ITEM`, "
+                    "`haechi case new --person ALIAS`"
+                ),
+                markup=False,
+                highlight=False,
+            )
     elif n == 0:
-        err.print("no findings")
+        err.print(_("no findings"))

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from haechi.cli.app import add_row, app, out, print_json, state, text
+from haechi.i18n import _
 
 
 @app.command()
@@ -29,26 +30,40 @@ def rooms(
         for room in shown:
             print_json(room.to_json())
         return
-    table = Table(title="rooms by chat-text risk")
-    for col in ("risk", "room", "kind", "messages", "media", "why"):
-        table.add_column(col, justify="right" if col in ("risk", "messages", "media") else "left")
+    table = Table(title=_("rooms by chat-text risk"))
+    cols = (_("risk"), _("room"), _("kind"), _("messages"), _("media"), _("why"))
+    for i, col in enumerate(cols):
+        table.add_column(col, justify="right" if i in (0, 3, 4) else "left")
     for room in shown:
         why = text("; ".join(r.text for r in room.reasons[:3]))
         if room.top_lines:
             mid, score, line = room.top_lines[0]
-            why.append("\n").append_text(text(f"line {mid} ({score:.2f}): {line[:80]}"))
+            quote = _("line {id} ({score}): {text}").format(
+                id=mid, score=f"{score:.2f}", text=line[:80]
+            )
+            why.append("\n").append_text(text(quote))
         add_row(
             table,
             Text(f"{room.risk:.2f}", style="bold red" if room.flagged else ""),
             f"{room.name or '-'} ({room.id})",
             room.kind or "-",
             str(room.messages),
-            f"{room.media}" + (f" ({room.media_missing} missing)" if room.media_missing else ""),
+            f"{room.media}"
+            + (" " + _("({n} missing)").format(n=room.media_missing) if room.media_missing else ""),
             why,
         )
     out.print(table)
     flagged = sum(1 for r in ranked if r.flagged)
     out.print(
-        f"{len(ranked)} room(s), {flagged} at or above risk "
-        f"{state.settings().thresholds.room_risk_flag:.2f}"
+        _("{rooms} room(s), {flagged} at or above risk {flag}").format(
+            rooms=len(ranked),
+            flagged=flagged,
+            flag=f"{state.settings().thresholds.room_risk_flag:.2f}",
+        )
     )
+    if ranked:
+        out.print(
+            _("next: `haechi network` (who posted, forwarded and viewed what)"),
+            markup=False,
+            highlight=False,
+        )

@@ -12,6 +12,7 @@ from cryptography import x509
 
 from haechi.config import Settings
 from haechi.errors import ConfigError
+from haechi.i18n import _
 from haechi.store.tsa import TSAConfig, load_certificate
 from haechi.store.vault import META_NAME, KeyFile, KeySource, Passphrase, Vault, VaultError
 
@@ -54,8 +55,10 @@ def open_vault(settings: Settings) -> Vault:
     """Open the existing vault; a wrong or missing key is a clear error, never garbage."""
     if not vault_exists(settings):
         raise VaultError(
-            f"there is no evidence vault in {settings.vault_dir} yet: run `haechi init` "
-            "or capture an item first"
+            _(
+                "there is no evidence vault in {path} yet: run `haechi init` or capture an "
+                "item first"
+            ).format(path=settings.vault_dir)
         )
     source = key_source(settings)
     try:
@@ -64,9 +67,13 @@ def open_vault(settings: Settings) -> Vault:
         where = (
             "HAECHI_VAULT__PASSPHRASE"
             if isinstance(source, Passphrase)
-            else f"the key file {settings.vault_key_file}"
+            else _("the key file {path}").format(path=settings.vault_key_file)
         )
-        raise type(exc)(f"cannot open the evidence vault with {where}: {exc}") from None
+        raise type(exc)(
+            _("cannot open the evidence vault with {where}: {reason}").format(
+                where=where, reason=exc
+            )
+        ) from None
 
 
 def actor_name(settings: Settings) -> str:

@@ -188,3 +188,50 @@ def places_json(places: Sequence[Place]) -> list[dict[str, Any]]:
         {"id": p.id, "t": p.t, "box": list(p.box) if p.box else None, "score": p.score}
         for p in places
     ]
+
+
+# How far above the match threshold a face similarity lies, in words. The bands are distances
+# from the threshold, not probabilities: on the public evaluation set every impostor pair stayed
+# 0.07 below the 0.45 threshold (docs/evaluation/faces.md), so a score just over it deserves a
+# closer look than one far above it.
+BAND_CLEAR = 0.05
+BAND_STRONG = 0.15
+
+
+def similarity_band(score: float, threshold: float) -> str:
+    """'strong', 'clear' or 'borderline' (machine word; the CLI translates it)."""
+    if score >= threshold + BAND_STRONG:
+        return "strong"
+    if score >= threshold + BAND_CLEAR:
+        return "clear"
+    return "borderline"
+
+
+def item_findings(session: Session, sha256: str) -> list[Grouped]:
+    """The findings about enrolled persons in one item, one per kind and person."""
+    from haechi.store.persons import Person
+
+    rows = session.execute(
+        select(Finding, Person.alias)
+        .join(Person, Person.id == Finding.person_id, isouter=True)
+        .where(Finding.item_sha256 == sha256)
+        .order_by(Finding.id)
+    )
+    return group_findings((f, alias) for f, alias in rows)
+
+
+def finding_json(g: Grouped) -> dict[str, Any]:
+    """One grouped finding for `show --json`: no face vector, only scores and places."""
+    face = g.kind == "face_match"
+    return {
+        "id": g.best.id,
+        "kind": g.kind,
+        "person": g.person,
+        "similarity": g.best.score if face else None,
+        "band": similarity_band(g.best.score, g.best.threshold) if face else None,
+        "score": g.best.score,
+        "threshold": g.best.threshold,
+        "times": g.times,
+        "status": g.status,
+        "possible_minor": g.best.possible_minor,
+    }

@@ -23,6 +23,7 @@ from haechi.config import Settings
 from haechi.errors import NotFoundError, StoreError
 from haechi.evidence.context import actor_name, open_vault, vault_exists
 from haechi.evidence.delete import delete_preserved
+from haechi.i18n import _
 from haechi.matching.faces import rewrite_index
 from haechi.store.custody import CustodyAction, CustodyEvent, CustodyLogEntry, append
 from haechi.store.db import Database
@@ -59,14 +60,16 @@ def forget(
     counts: list[tuple[str, int]] = []
     vault, vault_problem = _vault(settings)
     if delete_evidence and vault_problem is not None:
-        raise VaultError(f"cannot delete her preserved items: {vault_problem}")
+        raise VaultError(
+            _("cannot delete her preserved items: {reason}").format(reason=vault_problem)
+        )
     with db.session() as s:
         if sqlite:
             # Deleted rows are overwritten with zeros rather than left in free pages.
             s.execute(text("PRAGMA secure_delete=ON"))
         pid = s.scalar(select(Person.id).where(Person.alias == alias))
         if pid is None:
-            raise NotFoundError(f"no enrolled person {alias!r}")
+            raise NotFoundError(_("no enrolled person {alias}").format(alias=repr(alias)))
         hers, shared = _her_evidence(s, pid)
         notes = erase_notes(s, vault, pid, alias)
         for name, model in (
@@ -172,6 +175,8 @@ def _checkpoint(raw: object) -> None:
     busy, _log, _done = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[attr-defined]
     if busy:
         raise StoreError(
-            "another process holds the database open, so the write-ahead log could not be "
-            "cleared; close it and run `haechi forget` again"
+            _(
+                "another process holds the database open, so the write-ahead log could not be "
+                "cleared; close it and run `haechi forget` again"
+            )
         )

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.store.cases import ACTIVE, STATUSES, Case, CaseEvent, CaseItem
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
@@ -118,7 +119,9 @@ def _record(s: Session, case: Case, actor: str, kind: str, text: str = "", **dat
 def _case(s: Session, case_id: int) -> Case:
     case = s.get(Case, case_id)
     if case is None:
-        raise NotFoundError(f"no case {case_id}: `haechi case list` shows the cases")
+        raise NotFoundError(
+            _("no case {id}: `haechi case list` shows the cases").format(id=case_id)
+        )
     return case
 
 
@@ -132,7 +135,11 @@ def open_case(
         if person is not None:
             person_id = s.scalar(select(Person.id).where(Person.alias == person.strip()))
             if person_id is None:
-                raise NotFoundError(f"{person!r} is not enrolled: `haechi persons` lists who is")
+                raise NotFoundError(
+                    _("{alias} is not enrolled: `haechi persons` lists who is").format(
+                        alias=repr(person)
+                    )
+                )
         case = Case(title=title.strip(), person_id=person_id, opened_by=actor)
         s.add(case)
         s.flush()
@@ -167,7 +174,7 @@ def _add(
 def add_items(db: Database, case_id: int, refs: Sequence[str], actor: str) -> list[str]:
     """Add items (SHA-256s or unique prefixes) to a case; returns those that were new to it."""
     if not refs:
-        raise InputError("name at least one item (its SHA-256 or a unique prefix)")
+        raise InputError(_("name at least one item (its SHA-256 or a unique prefix)"))
     with db.session() as s:
         case = _case(s, case_id)
         shas = [get_item(s, ref).sha256 for ref in refs]
@@ -176,7 +183,7 @@ def add_items(db: Database, case_id: int, refs: Sequence[str], actor: str) -> li
 
 def add_note(db: Database, case_id: int, text: str, actor: str) -> None:
     if not text.strip():
-        raise InputError("the note is empty")
+        raise InputError(_("the note is empty"))
     with db.session() as s:
         _record(s, _case(s, case_id), actor, "note", text.strip())
 

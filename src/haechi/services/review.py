@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from haechi.config import Settings
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.store.cases import CaseItem
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
@@ -65,7 +66,7 @@ def queue(
                 CaseItem.case_id == case_id
             )
         rows = list(s.execute(q))
-        views = {sha: get_item(s, sha) for sha in {f.item_sha256 for f, _ in rows}}
+        views = {sha: get_item(s, sha) for sha in {f.item_sha256 for f, _alias in rows}}
         entries = [
             QueueEntry(
                 f.id,
@@ -101,11 +102,13 @@ def act(db: Database, finding_id: int, action: str, actor: str, reason: str = ""
     if action not in ACTIONS:
         raise InputError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
     if action == "dismiss" and not reason.strip():
-        raise InputError("a dismissal needs a reason (--reason): the next reviewer reads it")
+        raise InputError(_("a dismissal needs a reason (--reason): the next reviewer reads it"))
     with db.session() as s:
         finding = s.get(Finding, finding_id)
         if finding is None:
-            raise NotFoundError(f"no finding {finding_id}: `haechi review` lists them")
+            raise NotFoundError(
+                _("no finding {id}: `haechi review` lists them").format(id=finding_id)
+            )
         before = finding.status
         if action == "confirm":
             finding.status = "confirmed"
@@ -145,7 +148,9 @@ def _finding(db: Database, finding_id: int) -> Finding:
     with db.session() as s:
         finding = s.get(Finding, finding_id)
         if finding is None:
-            raise NotFoundError(f"no finding {finding_id}: `haechi review` lists them")
+            raise NotFoundError(
+                _("no finding {id}: `haechi review` lists them").format(id=finding_id)
+            )
         s.expunge(finding)
         return finding
 
@@ -156,7 +161,7 @@ def _picture(data: bytes, t: float | None, settings: Settings) -> Image.Image:
     media = decode_media(BytesContent(data, "preview"), settings.limits)
     frames = list(media.frames)
     if not frames:
-        raise InputError("the item has no picture to preview")
+        raise InputError(_("the item has no picture to preview"))
     frame = frames[0]
     if t is not None:
         frame = min(frames, key=lambda fr: abs((fr.t or 0.0) - t))
@@ -184,8 +189,10 @@ def preview(
     finding = _finding(db, finding_id)
     if finding.possible_minor and unblurred:
         raise InputError(
-            f"finding {finding_id} is flagged as a possible minor: its media is never shown "
-            "unblurred here; refer it to the authorised investigator"
+            _(
+                "finding {id} is flagged as a possible minor: its media is never shown "
+                "unblurred here; refer it to the authorised investigator"
+            ).format(id=finding_id)
         )
     sha = finding.item_sha256
     with db.session() as s:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from haechi.config import Settings
 from haechi.errors import ConfigError, InputError
+from haechi.i18n import _
 from haechi.sources.base import Source
 
 SourceClass = type[Source]
@@ -53,11 +54,13 @@ class SourceRegistry:
         self, path: Path, kind: str | None, skip: frozenset[str] = frozenset()
     ) -> SourceClass:
         if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
+            raise InputError(_("{path}: no such file or folder").format(path=path))
         if kind is not None:
             cls = self.get(kind)
             if not cls.scans_paths:
-                raise InputError(f"{kind!r} sources are not scanned from a path")
+                raise InputError(
+                    _("{kind} sources are not scanned from a path").format(kind=repr(kind))
+                )
             return cls
         fits = [
             c
@@ -65,7 +68,11 @@ class SourceRegistry:
             if c.scans_paths and c.kind not in skip and c.recognises(path)
         ]
         if not fits:
-            raise InputError(f"{path}: not a folder, archive, export or media file haechi can read")
+            raise InputError(
+                _("{path}: not a folder, archive, export or media file haechi can read").format(
+                    path=path
+                )
+            )
         return max(fits, key=lambda c: c.priority)
 
     def open_all(self, path: Path, settings: Settings, kind: str | None = None) -> Opened:
@@ -83,12 +90,12 @@ class SourceRegistry:
             found = cls.inside(path, settings)
             if not found:
                 continue
-            if [p for p, _ in found] == [path]:
+            if [p for p, _where in found] == [path]:
                 return Opened([cls(path, settings)])  # the folder is one such source
-            sources.extend(cls(p, settings) for p, _ in found)
+            sources.extend(cls(p, settings) for p, _where in found)
             taken.extend(where for _, where in found)
             label = cls.label or cls.kind
-            names = ", ".join(_relative(p, path) for p, _ in found)
+            names = ", ".join(_relative(p, path) for p, _where in found)
             plural = "s" if len(found) != 1 else ""
             notes.append(f"found {len(found)} {label}{plural} in {path}: {names}")
         if not sources:

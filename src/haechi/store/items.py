@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
 from haechi.store.upsert import insert_ignore, insert_ignore_many, upsert_many
@@ -318,16 +319,20 @@ def get_item(session: Session, ref: str) -> ItemView:
     """An item by SHA-256 or a unique prefix of it (at least 6 hex characters)."""
     ref = ref.lower().strip()
     if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
-        raise InputError(f"{ref!r}: give an item's SHA-256 or at least 6 of its first hex digits")
+        raise InputError(
+            _("{ref}: give an item's SHA-256 or at least 6 of its first hex digits").format(
+                ref=repr(ref)
+            )
+        )
     matches = list(
         session.scalars(
             select(Item).where(Item.sha256.startswith(ref)).options(*_loaded()).limit(2)
         )
     )
     if not matches:
-        raise NotFoundError(f"no item {ref}")
+        raise NotFoundError(_("no item {ref}").format(ref=ref))
     if len(matches) > 1:
-        raise InputError(f"{ref} is ambiguous: give more of the SHA-256")
+        raise InputError(_("{ref} is ambiguous: give more of the SHA-256").format(ref=ref))
     item = matches[0]
     errors = _errors_by_item(session, [item.sha256]).get(item.sha256, [])
     return _view(item, errors, best_matches(session, [item.sha256]).get(item.sha256))
@@ -338,7 +343,11 @@ def iter_items(
 ) -> Iterator[ItemView]:
     """Every stored item once, in SHA-256 order, loaded in batches."""
     if kind and kind not in ITEM_KINDS:
-        raise InputError(f"no item kind {kind!r} (kinds: {', '.join(ITEM_KINDS)})")
+        raise InputError(
+            _("no item kind {kind} (kinds: {kinds})").format(
+                kind=repr(kind), kinds=", ".join(ITEM_KINDS)
+            )
+        )
     after = ""
     while True:
         q = select(Item).where(Item.sha256 > after).order_by(Item.sha256).limit(batch)
