@@ -17,8 +17,8 @@ from typing import Any
 import networkx as nx
 import pytest
 from conftest import database_for, haechi, jpeg_bytes, noise_image
+from gexf_check import gexf13_problems
 
-from haechi.network.export import gexf13_problems
 from haechi.safe_text import json_text, visible, xml_safe
 
 # One scan of a folder and an export with every hostile name: ~8 s for the module.

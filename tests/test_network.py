@@ -14,13 +14,14 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from conftest import database_for, haechi, person_consent, testdata
+from gexf_check import gexf13_problems
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
 
 from haechi.config import load_settings
 from haechi.network.build import build_network
 from haechi.network.corpus import Corpus, Msg, Seen, load_corpus
-from haechi.network.export import GEXF_NS, gexf13_problems
+from haechi.network.export import GEXF_NS
 from haechi.network.model import ROLE_LABELS, ROLES, ForwardOrigin, Network
 from haechi.network.roles import infer
 from haechi.persons.enrol import enrol
