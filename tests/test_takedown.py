@@ -97,6 +97,19 @@ def _capture(home: Path, *urls: str, env: dict[str, str] | None = None) -> dict[
     return {i["url"]: i["sha256"] for cap in _jsonl(out) for i in cap["items"]}
 
 
+def _draft(home: Path, case: str, *args: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    out = haechi(home, "takedown", "draft", case, *args, "--json", env=env).stdout
+    drafted: list[dict[str, Any]] = json.loads(out)["drafted"]
+    return drafted
+
+
+def _recheck(home: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    out = json.loads(haechi(home, "recheck", *args, "--json", env=env or LOCAL).stdout)
+    assert out["network"] is True
+    checked: list[dict[str, Any]] = out["checked"]
+    return checked
+
+
 def _eml(path: Path) -> EmailMessage:
     msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
     assert isinstance(msg, EmailMessage)
@@ -195,7 +208,9 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
     haechi(home, "review", "minor", str(young["finding_id"]))
 
     # One command: every location gets its request, in all seven languages.
-    drafted = _jsonl(haechi(home, "takedown", "draft", case, "--json", env=LOCAL).stdout)
+    report = json.loads(haechi(home, "takedown", "draft", case, "--json", env=LOCAL).stdout)
+    assert report["minors_excluded"] == 1
+    drafted = report["drafted"]
     assert [(d["location"], d["platform"], d["state"]) for d in drafted] == [
         (her_url, "hosting", "drafted")
     ]
@@ -235,13 +250,14 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
     # Gone from the server: the recheck marks it removed; then back: "reappeared".
     del site.files["/her.jpg"]
     first = haechi(home, "recheck", "--case", case, "--json", env=LOCAL)
-    assert "used the network" in first.stderr
-    assert [(r["result"], r["state"]) for r in _jsonl(first.stdout)] == [("removed", "removed")]
+    assert "used the network" in first.stderr and json.loads(first.stdout)["network"] is True
+    checked = json.loads(first.stdout)["checked"]
+    assert [(r["result"], r["state"]) for r in checked] == [("removed", "removed")]
     assert haechi(home, "takedown", "list", "--overdue", "--json").stdout.strip() == ""
-    still = _jsonl(haechi(home, "recheck", "--json", env=LOCAL).stdout)
+    still = _recheck(home)
     assert [r["result"] for r in still] == ["still_gone"]
     site.files["/her.jpg"] = her
-    back = _jsonl(haechi(home, "recheck", "--case", case, "--json", env=LOCAL).stdout)
+    back = _recheck(home, "--case", case)
     assert [(r["result"], r["how"]) for r in back] == [("reappeared", "sha256")]
     (listed,) = _jsonl(haechi(home, "takedown", "list", "--json").stdout)
     assert listed["state"] == "reappeared" and listed["reappeared_finding"] == back[0]["finding"]
@@ -249,7 +265,9 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
     findings = _jsonl(haechi(home, "review", "--case", case, "--json").stdout)
     assert any(f["finding_id"] == back[0]["finding"] for f in findings)
     # A new request can be drafted for what came back.
-    redraft = _jsonl(haechi(home, "takedown", "draft", case, "--lang", "ko,en", "--json").stdout)
+    redraft = json.loads(
+        haechi(home, "takedown", "draft", case, "--lang", "ko,en", "--json").stdout
+    )["drafted"]
     assert [(r["location"], r["languages"]) for r in redraft] == [(her_url, ["ko", "en"])]
 
     # Every step is in the timeline and the custody log, and the log still verifies.
@@ -308,7 +326,7 @@ def test_send_only_approved_through_the_configured_smtp_server(tmp_path: Path, s
     (sha,) = _capture(home, f"{site.base}/a.jpg", env=env).values()
     case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
     haechi(home, "case", "add", case, sha, env=env)
-    (req,) = _jsonl(haechi(home, "takedown", "draft", case, "--json", env=env).stdout)
+    (req,) = _draft(home, case, env=env)
     rid = str(req["id"])
 
     inbox = _Inbox()
@@ -363,16 +381,14 @@ def test_a_re_encoded_copy_back_at_the_url_is_matched_by_pdq(tmp_path: Path, sit
     (sha,) = _capture(home, f"{site.base}/p.jpg", env=env).values()
     case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
     haechi(home, "case", "add", case, sha, env=env)
-    (req,) = _jsonl(
-        haechi(home, "takedown", "draft", case, "--lang", "en", "--json", env=env).stdout
-    )
+    (req,) = _draft(home, case, "--lang", "en", env=env)
     rid = str(req["id"])
     haechi(home, "takedown", "approve", rid, "--by", "lee", env=env)
     haechi(home, "takedown", "mark", rid, "sent", env=env)
     haechi(home, "takedown", "mark", rid, "removed", env=env)
     # Someone uploads it again, re-encoded: other bytes, the same picture.
     site.files["/p.jpg"] = jpeg_bytes(picture.resize((400, 300)), quality=70)
-    (r,) = _jsonl(haechi(home, "recheck", "--json", env=env).stdout)
+    (r,) = _recheck(home, env=env)
     assert (r["result"], r["how"]) == ("reappeared", "pdq")
     detail = json.loads(haechi(home, "case", "show", case, "--json").stdout)
     assert len(detail["items"]) == 2  # the new copy joined the case

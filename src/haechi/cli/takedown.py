@@ -47,7 +47,9 @@ def draft_cmd(
             "--out", help="Write here (default: the case's folder in the data directory)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per request.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was drafted as one JSON object.")
+    ] = False,
 ) -> None:
     """Draft a takedown request for every location of the case's items, in each language: a
     .txt and an .eml with the hash list and the evidence summary (never media). Items flagged
@@ -58,8 +60,7 @@ def draft_cmd(
     languages = parse_languages(lang)
     report = draft(state.db(), state.settings(), case_id, languages, _actor(), out_dir=out_dir)
     if as_json:
-        for r in report.drafted:
-            print_json(r.to_json())
+        print_json(report.to_json())
         return
     for r in report.drafted:
         _say(
@@ -263,7 +264,9 @@ def platforms_cmd(
 @app.command()
 def recheck(
     case: Annotated[int | None, typer.Option(help="Only this case's requests.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per request.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the checks as one JSON object.")
+    ] = False,
 ) -> None:
     """Fetch again the location of every request still followed (this uses the network): content
     back up after removal becomes a new finding and the request "reappeared"; content gone
@@ -277,10 +280,10 @@ def recheck(
         markup=False,
         highlight=False,
     )
+    if as_json:
+        print_json({"network": True, "checked": [r.to_json() for r in results]})
+        return
     for r in results:
-        if as_json:
-            print_json(r.to_json())
-            continue
         line = _("request {id}: {result} ({location})").format(
             id=r.request_id, result=r.result, location=r.location
         )

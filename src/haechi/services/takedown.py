@@ -85,7 +85,20 @@ class DraftReport:
     minors_excluded: int
     # Case items seen nowhere a request can be sent (a local folder, a private chat export).
     without_location: int
+    languages: tuple[str, ...] = field(default=())
     referrals: tuple[Platform, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "folder": str(self.folder),
+            "languages": list(self.languages),
+            "drafted": [r.to_json() for r in self.drafted],
+            "existing": [{"location": loc, "request": rid} for loc, rid in self.existing],
+            "minors_excluded": self.minors_excluded,
+            "without_location": self.without_location,
+            "referrals": [p.id for p in self.referrals],
+        }
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -245,6 +258,7 @@ def draft(
         tuple(existing),
         len(minors),
         len(set(allowed) - located),
+        tuple(languages),
         plat.referrals,
     )
 
