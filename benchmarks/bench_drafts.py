@@ -16,7 +16,7 @@ from run import Result
 
 from haechi.config import load_settings
 from haechi.services.cases import open_case
-from haechi.services.takedown import draft
+from haechi.services.drafts import draft
 from haechi.store.cases import CaseItem
 from haechi.store.db import Database
 from haechi.store.models import Item, Sighting, Source

@@ -70,7 +70,7 @@ def site() -> Iterator[Site]:
                 self.end_headers()
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Type", "text/html" if body[:1] == b"<" else "image/jpeg")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -177,6 +177,14 @@ def test_a_centre_directory_overrides_and_a_bad_one_is_named(tmp_path: Path) -> 
     bad = haechi(tmp_path / "h", "takedown", "platforms", env=env, check=False)
     assert bad.returncode == 2
     assert str(own) in bad.stderr and "'forum'" in bad.stderr and "channel.kind" in bad.stderr
+
+
+def test_private_telegram_links_are_not_fetched_by_a_recheck() -> None:
+    from haechi.services.recheck import checkable
+
+    assert not checkable("https://t.me/c/1234567/89")  # members only: a fetch proves nothing
+    assert checkable("https://t.me/somechannel/89") and checkable("http://127.0.0.1:8/a.jpg")
+    assert not checkable("file:///etc/passwd")
 
 
 # --------------------------------------------------------------------------- the whole flow
@@ -345,6 +353,12 @@ def test_send_only_approved_through_the_configured_smtp_server(tmp_path: Path, s
         unapproved = haechi(home, "takedown", "send", rid, env=smtp, check=False)
         assert unapproved.returncode == 3 and "only an approved request" in unapproved.stderr
         haechi(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
+        # Edited after approval: not sent until a person approves it again.
+        eml = Path(req["folder"]) / "en.eml"
+        eml.write_bytes(eml.read_bytes().replace(b"Seoul Centre", b"Seoul  Centre", 1))
+        edited = haechi(home, "takedown", "send", rid, env=smtp, check=False)
+        assert edited.returncode == 3 and "changed after it was approved" in edited.stderr
+        haechi(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
         no_server = haechi(home, "takedown", "send", rid, env=env, check=False)
         assert no_server.returncode == 2 and "no SMTP server" in no_server.stderr
         assert inbox.messages == []
@@ -385,6 +399,10 @@ def test_a_re_encoded_copy_back_at_the_url_is_matched_by_pdq(tmp_path: Path, sit
     rid = str(req["id"])
     haechi(home, "takedown", "approve", rid, "--by", "lee", env=env)
     haechi(home, "takedown", "mark", rid, "sent", env=env)
+    # A page without the picture is no proof of removal: nothing changes, a person looks.
+    site.files["/p.jpg"] = b"<html><body>nothing here</body></html>"
+    (unclear,) = _recheck(home, env=env)
+    assert (unclear["result"], unclear["state"]) == ("unclear", "sent")
     haechi(home, "takedown", "mark", rid, "removed", env=env)
     # Someone uploads it again, re-encoded: other bytes, the same picture.
     site.files["/p.jpg"] = jpeg_bytes(picture.resize((400, 300)), quality=70)

@@ -54,7 +54,7 @@ def draft_cmd(
     """Draft a takedown request for every location of the case's items, in each language: a
     .txt and an .eml with the hash list and the evidence summary (never media). Items flagged
     as a possible minor are in no draft. Nothing is sent."""
-    from haechi.services.takedown import draft
+    from haechi.services.drafts import draft
     from haechi.takedown.templates import parse_languages
 
     languages = parse_languages(lang)
@@ -249,7 +249,7 @@ def platforms_cmd(
         table.add_column(col)
     for p in d.platforms:
         ch = p.channel
-        where = ch.address or ch.url or ch.phone or ""
+        where = ch.address or (ch.phone if ch.kind == "phone" else ch.url) or ""
         table.add_row(
             p.id,
             Text(p.name),

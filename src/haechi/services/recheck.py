@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,8 +32,29 @@ from haechi.store.findings import Finding
 from haechi.store.models import Sighting, SignalRow
 from haechi.store.takedown import RECHECKED, TakedownRequest
 
+# What a server says when the content is gone. Other errors (403, 429, 5xx) are not a removal:
+# a server that blocks haechi or is down changes nothing.
 GONE_STATUSES = (404, 410, 451)
-RESULTS = ("reappeared", "still_up", "removed", "still_gone", "unreachable", "refused")
+RESULTS = (
+    "reappeared",
+    "still_up",
+    "removed",
+    "still_gone",
+    "unclear",
+    "unreachable",
+    "refused",
+    "not_checkable",
+)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def checkable(location: str) -> bool:
+    """Private Telegram links (t.me/c/…) open only for members: fetching them proves nothing."""
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https"):
+        return False
+    host = (parts.hostname or "").lower()
+    return not (host in ("t.me", "telegram.me") and parts.path.startswith("/c/"))
 
 
 @dataclass(frozen=True)
@@ -76,11 +98,7 @@ def _followed(db: Database, case_id: int | None) -> list[tuple[int, int, str]]:
         )
         if case_id is not None:
             q = q.where(TakedownRequest.case_id == case_id)
-        return [
-            (rid, cid, loc)
-            for rid, cid, loc in s.execute(q.order_by(TakedownRequest.id))
-            if loc.startswith(("http://", "https://"))
-        ]
+        return [(rid, cid, loc) for rid, cid, loc in s.execute(q.order_by(TakedownRequest.id))]
 
 
 def recheck(
@@ -91,20 +109,30 @@ def recheck(
     from haechi.scan import scan_paths
 
     results = []
-    for rid, _case_id, loc in _followed(db, case_id):
+    for rid, cid, loc in _followed(db, case_id):
+        if not checkable(loc):
+            detail = "a private link: check it by hand in the app"
+            results.append(RecheckResult(rid, cid, loc, "not_checkable", "", detail=detail))
+            continue
         try:
             cap = capture_page(settings, loc)
         except InputError as exc:
             results.append(_note(db, rid, actor, "refused", detail=str(exc)))
             continue
-        page = next((f for f in cap.fetches if f.role == "page"), None)
+        # The last page hop: where redirects ended.
+        page = next((f for f in reversed(cap.fetches) if f.role == "page"), None)
         status = page.status if page else None
-        if status is None:
-            problem = page.problem if page and page.problem else "no answer"
-            results.append(_note(db, rid, actor, "unreachable", detail=problem))
+        if status is None or (status >= 400 and status not in GONE_STATUSES):
+            problem = (page.problem if page else None) or f"HTTP {status}"
+            results.append(_note(db, rid, actor, "unreachable", status=status, detail=problem))
             continue
+        ctype = ((page.content_type if page else None) or "").split(";")[0].strip().lower()
         (summary,) = scan_paths(db, settings, [cap.warc], source_kind="warc")
-        results.append(_judge(db, settings, rid, actor, summary.scan_id, status, cap.sha256))
+        results.append(
+            _judge(
+                db, settings, rid, actor, summary.scan_id, status, cap.sha256, ctype in HTML_TYPES
+            )
+        )
     return results
 
 
@@ -142,15 +170,27 @@ def _judge(
     scan_id: int,
     status: int,
     warc_sha256: str,
+    is_page: bool,
 ) -> RecheckResult:
     new_findings: list[int] = []
     with db.session() as s:
         req = s.get(TakedownRequest, rid)
         assert req is not None
-        found = (
-            None if status in GONE_STATUSES or status >= 400 else _match(s, settings, req, scan_id)
-        )
+        found = None if status in GONE_STATUSES else _match(s, settings, req, scan_id)
         checked: dict[str, Any] = {"status": status, "warc_sha256": warc_sha256}
+        if found is None and is_page and status not in GONE_STATUSES:
+            # A page is there but none of its media matches: the content may load by script
+            # or sit behind a login. Not proof of removal; a person looks.
+            _checked(s, req, actor, "unclear", **checked)
+            return RecheckResult(
+                req.id,
+                req.case_id,
+                req.location,
+                "unclear",
+                req.state,
+                status=status,
+                detail="the page is there but none of its media matches: check it by hand",
+            )
         if found is None:
             if req.state == "removed":
                 _checked(s, req, actor, "still_gone", **checked)

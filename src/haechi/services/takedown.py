@@ -1,35 +1,29 @@
-"""Takedown requests: draft one per location of a case's items (in up to seven languages), then
-follow it through approval, sending and the platform's answer.
+"""Takedown requests after drafting (services.drafts): approval, sending, the platform's answer.
 
 Nothing is sent without a person: a request is approved by name before `send` (which needs a
-configured SMTP server) or before the counsellor marks it sent herself. Every change of state
-is a line in the case's timeline and an entry in the custody log, in the same transaction.
-Items flagged as a possible minor are in no draft at all (store.findings.minor_items)."""
+configured SMTP server) or before the counsellor marks it sent herself, and `send` sends only
+the e-mail as it was approved (its SHA-256 is checked). Every change of state is a line in the
+case's timeline and an entry in the custody log, in the same transaction."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haechi.config import Settings
 from haechi.errors import InputError, NotFoundError
-from haechi.services.cases import case_item_shas, record_in
+from haechi.services.cases import record_in
 from haechi.store.cases import Case
 from haechi.store.db import Database
-from haechi.store.findings import minor_items
-from haechi.store.models import Item, Room, Sighting, SignalRow, Source
 from haechi.store.takedown import STATES, TRANSITIONS, WAITING, TakedownRequest
-from haechi.takedown.files import write_request
-from haechi.takedown.platforms import Directory, Platform, load_directory
-from haechi.takedown.templates import DraftContext, DraftItem
+from haechi.takedown.files import files_digest
+from haechi.takedown.platforms import Directory, load_directory
 
 MARKABLE = ("sent", "acknowledged", "removed", "refused", "no_answer")
 
@@ -74,34 +68,7 @@ class RequestView:
         }
 
 
-@dataclass(frozen=True)
-class DraftReport:
-    case_id: int
-    folder: Path
-    drafted: tuple[RequestView, ...]
-    # Locations that already have a request still in progress: (location, request id).
-    existing: tuple[tuple[str, int], ...]
-    # Items left out because they are flagged as a possible minor.
-    minors_excluded: int
-    # Case items seen nowhere a request can be sent (a local folder, a private chat export).
-    without_location: int
-    languages: tuple[str, ...] = field(default=())
-    referrals: tuple[Platform, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "case": self.case_id,
-            "folder": str(self.folder),
-            "languages": list(self.languages),
-            "drafted": [r.to_json() for r in self.drafted],
-            "existing": [{"location": loc, "request": rid} for loc, rid in self.existing],
-            "minors_excluded": self.minors_excluded,
-            "without_location": self.without_location,
-            "referrals": [p.id for p in self.referrals],
-        }
-
-
-def _utc(at: datetime | None) -> datetime | None:
+def utc(at: datetime | None) -> datetime | None:
     if at is None:
         return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -109,7 +76,7 @@ def _utc(at: datetime | None) -> datetime | None:
 
 def view(r: TakedownRequest, now: datetime | None = None) -> RequestView:
     now = now or datetime.now(UTC)
-    dates = {st: d for st in STATES if (d := _utc(getattr(r, f"{st}_at", None))) is not None}
+    dates = {st: d for st in STATES if (d := utc(getattr(r, f"{st}_at", None))) is not None}
     sent = dates.get("sent")
     due = sent + timedelta(days=r.response_days) if sent else None
     return RequestView(
@@ -138,191 +105,6 @@ def directory(settings: Settings) -> Directory:
 
 def case_folder(settings: Settings, case_id: int) -> Path:
     return settings.home_dir / "cases" / str(case_id) / "takedown"
-
-
-# --------------------------------------------------------------------------- drafting
-def _location(
-    url: str | None, kind: str, room_kind: str | None, room: str | None, message_id: str | None
-) -> str | None:
-    """Where a request can point: a captured or WARC record URL, a Telegram message link; for
-    a Telegram export, the link of a channel's or supergroup's message (t.me/c/ID/MSG)."""
-    if url and urlsplit(url).scheme in ("http", "https"):
-        return url
-    if (
-        kind == "telegram_export"
-        and room
-        and room.isdigit()
-        and message_id
-        and message_id.isdigit()
-        and room_kind
-        and ("channel" in room_kind or "supergroup" in room_kind)
-    ):
-        return f"https://t.me/c/{room}/{message_id}"
-    return None
-
-
-def _locations(s: Session, shas: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each location with the items seen there, and the source kind that saw it."""
-    rows = s.execute(
-        select(
-            Sighting.item_sha256,
-            Sighting.url,
-            Source.kind,
-            Sighting.room,
-            Sighting.message_id,
-            Room.kind,
-        )
-        .join(Source, Source.id == Sighting.source_id)
-        .outerjoin(Room, (Room.source_id == Sighting.source_id) & (Room.room_key == Sighting.room))
-        .where(Sighting.item_sha256.in_(list(shas)))
-        .order_by(Sighting.id)
-    ).all()
-    where: dict[str, list[str]] = {}
-    kinds: dict[str, str] = {}
-    for sha, url, kind, room, message_id, room_kind in rows:
-        loc = _location(url, kind, room_kind, room, message_id)
-        if loc is None:
-            continue
-        held = where.setdefault(loc, [])
-        if sha not in held:
-            held.append(sha)
-        kinds.setdefault(loc, kind)
-    return where, kinds
-
-
-def _draft_items(s: Session, shas: Sequence[str]) -> tuple[DraftItem, ...]:
-    pdq: dict[str, str] = {}
-    for sha, payload in s.execute(
-        select(SignalRow.item_sha256, SignalRow.payload).where(
-            SignalRow.item_sha256.in_(list(shas)), SignalRow.analyzer == "pdq"
-        )
-    ):
-        if isinstance(payload, dict) and isinstance(payload.get("pdq"), str):
-            pdq[sha] = payload["pdq"]
-    items = {i.sha256: i for i in s.scalars(select(Item).where(Item.sha256.in_(list(shas))))}
-    return tuple(
-        DraftItem(
-            sha,
-            items[sha].md5,
-            pdq.get(sha),
-            items[sha].kind,
-            items[sha].size,
-            (_utc(items[sha].first_seen_at) or datetime.now(UTC)).date().isoformat(),
-        )
-        for sha in shas
-    )
-
-
-def draft(
-    db: Database,
-    settings: Settings,
-    case_id: int,
-    languages: Sequence[str],
-    actor: str,
-    *,
-    out_dir: Path | None = None,
-) -> DraftReport:
-    """A request for every location of the case's items that has none in progress yet."""
-    plat = directory(settings)
-    shas = case_item_shas(db, case_id)
-    folder = out_dir.expanduser().resolve() if out_dir else case_folder(settings, case_id)
-    drafted: list[RequestView] = []
-    existing: list[tuple[str, int]] = []
-    with db.session() as s:
-        minors = minor_items(s, shas)
-        allowed = [sha for sha in shas if sha not in minors]
-        where, kinds = _locations(s, allowed)
-        located = {sha for held in where.values() for sha in held}
-        open_requests = {
-            r.location: r.id
-            for r in s.scalars(
-                select(TakedownRequest).where(
-                    TakedownRequest.case_id == case_id, TakedownRequest.state != "reappeared"
-                )
-            )
-        }
-        for loc, held in where.items():
-            if loc in open_requests:
-                existing.append((loc, open_requests[loc]))
-                continue
-            platform = plat.for_location(loc, kinds.get(loc))
-            if platform is None:  # a centre's directory without a generic entry
-                continue
-            drafted.append(
-                _draft_one(s, settings, case_id, platform, loc, held, languages, folder, actor)
-            )
-    return DraftReport(
-        case_id,
-        folder,
-        tuple(drafted),
-        tuple(existing),
-        len(minors),
-        len(set(allowed) - located),
-        tuple(languages),
-        plat.referrals,
-    )
-
-
-def _draft_one(
-    s: Session,
-    settings: Settings,
-    case_id: int,
-    platform: Platform,
-    location: str,
-    shas: Sequence[str],
-    languages: Sequence[str],
-    folder: Path,
-    actor: str,
-) -> RequestView:
-    now = datetime.now(UTC)
-    req = TakedownRequest(
-        case_id=case_id,
-        platform=platform.id,
-        location=location,
-        items=list(shas),
-        languages=list(languages),
-        state="drafted",
-        response_days=platform.response_days,
-        verified=platform.verified,
-        folder="",
-        files=[],
-        drafted_at=now,
-        history=[{"state": "drafted", "at": now.isoformat(), "by": actor}],
-    )
-    s.add(req)
-    s.flush()
-    where = folder / f"{req.id:04d}-{platform.id}"
-    ctx = DraftContext(
-        request_id=req.id,
-        ref=f"HAECHI-{case_id}-{req.id}",
-        case_id=case_id,
-        platform=platform,
-        locations=(location,),
-        items=_draft_items(s, shas),
-        organisation=settings.takedown.organisation,
-        sender=settings.takedown.sender,
-    )
-    req.files = write_request(where, ctx, languages)
-    req.folder = str(where)
-    record_in(
-        s,
-        case_id,
-        actor,
-        "takedown_drafted",
-        location,
-        request=req.id,
-        platform=platform.id,
-        verified=platform.verified,
-        languages=list(languages),
-        items=list(shas),
-        files_sha256=_files_digest(where, req.files),
-    )
-    return view(req, now)
-
-
-def _files_digest(folder: Path, names: Sequence[str]) -> dict[str, str]:
-    """Each file's SHA-256: the custody log pins what was drafted (and later approved)."""
-    return {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in names}
 
 
 # --------------------------------------------------------------------------- tracking
@@ -377,7 +159,13 @@ def approve(db: Database, request_id: int, by: str, actor: str) -> RequestView:
     with db.session() as s:
         req = _get(s, request_id)
         req.approved_by = by.strip()[:200]
-        files = _files_digest(Path(req.folder), req.files) if Path(req.folder).is_dir() else {}
+        try:
+            files = files_digest(Path(req.folder), req.files)
+        except OSError as exc:
+            raise InputError(
+                f"request {req.id}'s files cannot be read ({exc}): draft it again"
+            ) from None
+        req.approved_files = files
         transition(s, req, "approved", actor, by=by.strip()[:200], files_sha256=files)
         return view(req)
 
@@ -437,6 +225,12 @@ def send(
                 f"request {req.id} was drafted in {', '.join(req.languages)}, not {lang}"
             )
         eml = Path(req.folder) / f"{lang}.eml"
+        approved = (req.approved_files or {}).get(eml.name)
+        if eml.is_file() and hashlib.sha256(eml.read_bytes()).hexdigest() != approved:
+            raise InputError(
+                f"{eml} changed after it was approved: read it again, then "
+                f"`haechi takedown approve {req.id} --by NAME`"
+            )
         msg = read_eml(eml)
         server = send_message(settings, msg)
         # The e-mail left: the state follows even if this process is stopped now, because

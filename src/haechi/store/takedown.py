@@ -25,7 +25,8 @@ STATES = (
 # reached only by a recheck, after the content was gone (a new request is drafted for it).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "drafted": ("approved",),
-    "approved": ("sent",),
+    # Approved again after its e-mail was edited (an abuse address written in, say).
+    "approved": ("sent", "approved"),
     "sent": ("acknowledged", "removed", "refused", "no_answer"),
     "acknowledged": ("removed", "refused", "no_answer"),
     "no_answer": ("acknowledged", "removed", "refused"),
@@ -58,6 +59,8 @@ class TakedownRequest(Base):
     drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
     approved_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Each file's SHA-256 when approved: `send` sends only what a person approved.
+    approved_files: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     removed_at: Mapped[datetime | None] = mapped_column(default=None)

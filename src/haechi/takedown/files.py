@@ -8,6 +8,7 @@ request folder is either whole or absent."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import shutil
@@ -79,6 +80,11 @@ def write_request(folder: Path, ctx: DraftContext, languages: Sequence[str]) -> 
         shutil.rmtree(part, ignore_errors=True)
         raise
     return list(files)
+
+
+def files_digest(folder: Path, names: Sequence[str]) -> dict[str, str]:
+    """Each file's SHA-256: the custody log pins what was drafted, and what was approved."""
+    return {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in names}
 
 
 def _write(path: Path, data: bytes) -> None:

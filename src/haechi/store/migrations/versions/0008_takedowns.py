@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("drafted_at", when, nullable=False),
         sa.Column("approved_at", when, nullable=True),
         sa.Column("approved_by", sa.String(length=200), nullable=True),
+        sa.Column("approved_files", sa.JSON(), nullable=True),
         sa.Column("sent_at", when, nullable=True),
         sa.Column("acknowledged_at", when, nullable=True),
         sa.Column("removed_at", when, nullable=True),
