@@ -91,7 +91,7 @@ def draft_cmd(
             ).format(n=report.without_location)
         )
     for p in report.referrals:
-        where = p.channel.url or p.channel.phone or ""
+        where = ", ".join(x for x in (p.channel.phone, p.channel.url) if x)
         _say(_("also: {name} {where}").format(name=p.name, where=where))
     if report.drafted:
         _say(
