@@ -73,6 +73,10 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("review",): ["review", "--all", "--json"],
     ("report", "police"): ["report", "police", "1", "--out", "{report_out}", "--json"],
     ("watch", "telegram"): ["watch", "telegram", "--once", "--json"],
+    ("takedown", "draft"): ["takedown", "draft", "1", "--json"],
+    ("takedown", "list"): ["takedown", "list", "--json"],
+    ("takedown", "platforms"): ["takedown", "platforms", "--json"],
+    ("recheck",): ["recheck", "--json"],
 }
 
 
@@ -177,6 +181,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))
     haechi(home, "evidence", "capture", face)
     haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
+    haechi(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
     _Page.photo = testdata("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -181,6 +181,32 @@ class Judge(_Section):
         return v.expanduser().resolve() if v is not None else None
 
 
+class Takedown(_Section):
+    """Takedown requests: the platform directory, who signs the requests, and the SMTP server
+    `haechi takedown send` uses (none: the counsellor sends the .eml files herself)."""
+
+    # A centre's own platform directory (same YAML shape as data/platforms.yaml): its entries
+    # override the package's by id, field by field, or add new ones.
+    platforms_file: Path | None = None
+    organisation: str = Field(default="", max_length=200)
+    sender: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    # A 0600 file holding the password, so that it is in no environment or command line.
+    smtp_password_file: Path | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _smtp_is_whole(self) -> Takedown:
+        if self.smtp_host and not self.sender:
+            raise ValueError("smtp_host needs sender: the address the requests come from")
+        if self.smtp_user and self.smtp_password_file is None:
+            raise ValueError("smtp_user needs smtp_password_file")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -210,6 +236,7 @@ class Settings(BaseSettings):
     # support centre's own terms: HAECHI_CHAT_LEXICONS='["/path/terms.yaml"]'.
     chat_lexicons: list[Path] = Field(default_factory=list)
     judge: Judge = Field(default_factory=Judge)
+    takedown: Takedown = Field(default_factory=Takedown)
 
     @field_validator("home", mode="before")
     @classmethod

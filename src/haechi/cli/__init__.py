@@ -20,6 +20,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     report,
     review,
     rooms,
+    takedown,
     watch,
 )
 from haechi.cli.app import app, err, esc, state

@@ -205,6 +205,19 @@ def record(db: Database, case_id: int, actor: str, kind: str, **data: Any) -> No
         _record(s, _case(s, case_id), actor, kind, **data)
 
 
+def record_in(s: Session, case_id: int, actor: str, kind: str, text: str = "", **data: Any) -> None:
+    """`record` inside the caller's transaction: a change made elsewhere (a takedown request's
+    new state), its timeline line and its custody entry are stored together or not at all."""
+    _record(s, _case(s, case_id), actor, kind, text, **data)
+
+
+def add_in(
+    s: Session, case_id: int, actor: str, items: Iterable[tuple[str, int | None]], why: str
+) -> list[str]:
+    """Add (item, finding) pairs to a case inside the caller's transaction."""
+    return _add(s, _case(s, case_id), actor, items, why)
+
+
 def _summaries(s: Session, cases: Sequence[Case]) -> list[CaseSummary]:
     ids = [c.id for c in cases]
     n_items: dict[int, int] = {

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from haechi.store.models import Base, utcnow
 
-KINDS = ("face_match", "own_media_match", "hash_bank_match")
+# reupload: content back at a location after a takedown request (services.recheck).
+KINDS = ("face_match", "own_media_match", "hash_bank_match", "reupload")
 STATUSES = ("open", "escalated", "confirmed", "dismissed")
 
 

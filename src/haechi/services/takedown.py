@@ -1,0 +1,249 @@
+"""Takedown requests after drafting (services.drafts): approval, sending, the platform's answer.
+
+Nothing is sent without a person: a request is approved by name before `send` (which needs a
+configured SMTP server) or before the counsellor marks it sent herself, and `send` sends only
+the e-mail as it was approved (its SHA-256 is checked). Every change of state is a line in the
+case's timeline and an entry in the custody log, in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from haechi.config import Settings
+from haechi.errors import InputError, NotFoundError
+from haechi.services.cases import record_in
+from haechi.store.cases import Case
+from haechi.store.db import Database
+from haechi.store.takedown import STATES, TRANSITIONS, WAITING, TakedownRequest
+from haechi.takedown.files import files_digest
+from haechi.takedown.platforms import Directory, load_directory
+
+MARKABLE = ("sent", "acknowledged", "removed", "refused", "no_answer")
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    case_id: int
+    platform: str
+    location: str
+    state: str
+    languages: tuple[str, ...]
+    items: tuple[str, ...]
+    verified: bool
+    response_days: int
+    folder: Path
+    files: tuple[str, ...]
+    dates: dict[str, datetime]
+    approved_by: str | None
+    due_at: datetime | None
+    overdue: bool
+    reappeared_finding_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "case": self.case_id,
+            "platform": self.platform,
+            "location": self.location,
+            "state": self.state,
+            "languages": list(self.languages),
+            "items": list(self.items),
+            "verified": self.verified,
+            "response_days": self.response_days,
+            "folder": str(self.folder),
+            "files": list(self.files),
+            "dates": {k: v.isoformat() for k, v in self.dates.items()},
+            "approved_by": self.approved_by,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "overdue": self.overdue,
+            "reappeared_finding": self.reappeared_finding_id,
+        }
+
+
+def utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def view(r: TakedownRequest, now: datetime | None = None) -> RequestView:
+    now = now or datetime.now(UTC)
+    dates = {st: d for st in STATES if (d := utc(getattr(r, f"{st}_at", None))) is not None}
+    sent = dates.get("sent")
+    due = sent + timedelta(days=r.response_days) if sent else None
+    return RequestView(
+        r.id,
+        r.case_id,
+        r.platform,
+        r.location,
+        r.state,
+        tuple(r.languages),
+        tuple(r.items),
+        r.verified,
+        r.response_days,
+        Path(r.folder),
+        tuple(r.files),
+        dates,
+        r.approved_by,
+        due,
+        bool(due and r.state in WAITING and due < now),
+        r.reappeared_finding_id,
+    )
+
+
+def directory(settings: Settings) -> Directory:
+    return load_directory(settings.takedown.platforms_file)
+
+
+def case_folder(settings: Settings, case_id: int) -> Path:
+    return settings.home_dir / "cases" / str(case_id) / "takedown"
+
+
+# --------------------------------------------------------------------------- tracking
+def _get(s: Session, request_id: int) -> TakedownRequest:
+    req = s.get(TakedownRequest, request_id)
+    if req is None:
+        raise NotFoundError(f"no takedown request {request_id}: `haechi takedown list` shows them")
+    return req
+
+
+def transition(
+    s: Session,
+    req: TakedownRequest,
+    state: str,
+    actor: str,
+    *,
+    at: datetime | None = None,
+    **data: Any,
+) -> None:
+    """Move a request to `state` (if its current state allows it), with its timeline line and
+    custody entry, in the caller's transaction."""
+    if state not in TRANSITIONS.get(req.state, ()):
+        allowed = ", ".join(TRANSITIONS.get(req.state, ())) or "nothing (it is final)"
+        raise InputError(
+            f"takedown request {req.id} is {req.state}: it can become {allowed}, not {state}"
+        )
+    when = at or datetime.now(UTC)
+    before, req.state = req.state, state
+    setattr(req, f"{state}_at", when)
+    req.history = [
+        *req.history,
+        {"state": state, "at": when.isoformat(), "by": actor}
+        | {k: v for k, v in data.items() if isinstance(v, str | int | bool)},
+    ]
+    record_in(
+        s,
+        req.case_id,
+        actor,
+        f"takedown_{state}",
+        request=req.id,
+        platform=req.platform,
+        before=before,
+        after=state,
+        at=when.isoformat(),
+        **data,
+    )
+
+
+def approve(db: Database, request_id: int, by: str, actor: str) -> RequestView:
+    if not by.strip():
+        raise InputError("name who approves the request: --by NAME")
+    with db.session() as s:
+        req = _get(s, request_id)
+        req.approved_by = by.strip()[:200]
+        try:
+            files = files_digest(Path(req.folder), req.files)
+        except OSError as exc:
+            raise InputError(
+                f"request {req.id}'s files cannot be read ({exc}): draft it again"
+            ) from None
+        req.approved_files = files
+        transition(s, req, "approved", actor, by=by.strip()[:200], files_sha256=files)
+        return view(req)
+
+
+def mark(
+    db: Database, request_id: int, state: str, actor: str, *, at: datetime | None = None
+) -> RequestView:
+    if state not in MARKABLE:
+        raise InputError(f"unknown state {state!r}: one of {', '.join(MARKABLE)}")
+    if at is not None and at > datetime.now(UTC) + timedelta(minutes=5):
+        raise InputError(f"{at.isoformat()} is in the future")
+    with db.session() as s:
+        req = _get(s, request_id)
+        transition(s, req, state, actor, at=at, how="marked")
+        return view(req)
+
+
+def list_requests(
+    db: Database, *, case_id: int | None = None, overdue: bool = False
+) -> list[RequestView]:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        q = select(TakedownRequest).order_by(TakedownRequest.id)
+        if case_id is not None:
+            if s.get(Case, case_id) is None:
+                raise NotFoundError(f"no case {case_id}: `haechi case list` shows the cases")
+            q = q.where(TakedownRequest.case_id == case_id)
+        views = [view(r, now) for r in s.scalars(q)]
+    return [v for v in views if v.overdue] if overdue else views
+
+
+def get_request(db: Database, request_id: int) -> RequestView:
+    with db.session() as s:
+        return view(_get(s, request_id))
+
+
+def send(
+    db: Database, settings: Settings, request_id: int, actor: str, *, language: str | None = None
+) -> tuple[RequestView, str]:
+    """Send an approved request's .eml in the platform's language (or `language`) through the
+    configured SMTP server, then mark it sent. Returns the request and the server used."""
+    from haechi.takedown.smtp import read_eml, send_message
+
+    with db.session() as s:
+        req = _get(s, request_id)
+        if req.state != "approved":
+            raise InputError(
+                f"takedown request {req.id} is {req.state}: only an approved request is sent "
+                f"(`haechi takedown approve {req.id} --by NAME` first)"
+            )
+        platform = directory(settings).get(req.platform)
+        lang = language or (
+            platform.language if platform.language in req.languages else req.languages[0]
+        )
+        if lang not in req.languages:
+            raise InputError(
+                f"request {req.id} was drafted in {', '.join(req.languages)}, not {lang}"
+            )
+        eml = Path(req.folder) / f"{lang}.eml"
+        approved = (req.approved_files or {}).get(eml.name)
+        if eml.is_file() and hashlib.sha256(eml.read_bytes()).hexdigest() != approved:
+            raise InputError(
+                f"{eml} changed after it was approved: read it again, then "
+                f"`haechi takedown approve {req.id} --by NAME`"
+            )
+        msg = read_eml(eml)
+        server = send_message(settings, msg)
+        # The e-mail left: the state follows even if this process is stopped now, because
+        # the transaction below is all that is left to do.
+        transition(
+            s,
+            req,
+            "sent",
+            actor,
+            how="smtp",
+            language=lang,
+            to=str(msg["To"]),
+            message_id=str(msg["Message-ID"]),
+            eml_sha256=hashlib.sha256(eml.read_bytes()).hexdigest(),
+        )
+        return view(req), server

@@ -1,0 +1,205 @@
+"""The platform directory: which service serves a location, and how a takedown request reaches
+it. Loaded from the package's data/platforms.yaml and, when the setting names one, a centre's
+own file whose entries override the package's field by field or add new ones.
+
+A malformed file is a ConfigError naming the file, the entry and the field; nothing here uses
+the network."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from haechi.errors import ConfigError
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "platforms.yaml"
+CHANNEL_KINDS = ("email", "web_form", "in_app", "phone")
+# Keys the drafts' string tables translate (data/takedown/<lang>.yaml).
+NEEDS = (
+    "need_urls",
+    "need_identity",
+    "need_fake_statement",
+    "need_no_consent",
+    "need_proof",
+    "need_account",
+    "need_contact",
+    "need_authorisation",
+    "need_victim_herself",
+)
+LEGAL_BASES = ("spa_14_2", "tba_22_5", "platform_policy")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Channel:
+    kind: str
+    address: str | None = None  # e-mail
+    url: str | None = None  # web form or the service's page
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    source_kinds: tuple[str, ...]
+    channel: Channel
+    must_contain: tuple[str, ...]
+    legal_basis: tuple[str, ...]
+    policy: str
+    response_days: int
+    verified: bool
+    serves: bool = True
+    generic: bool = False  # the fallback for a location no other entry serves
+    note: str = ""
+    language: str = "en"  # the language `takedown send` sends in unless told otherwise
+
+    def serves_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+
+@dataclass(frozen=True)
+class Directory:
+    platforms: tuple[Platform, ...]
+    files: tuple[Path, ...]
+
+    def get(self, platform_id: str) -> Platform:
+        for p in self.platforms:
+            if p.id == platform_id:
+                return p
+        raise ConfigError(f"no platform {platform_id!r} in {', '.join(map(str, self.files))}")
+
+    def for_location(self, location: str, source_kind: str | None = None) -> Platform | None:
+        """The service a location is on: by its host (the longest matching domain wins), then
+        by the kind of source that saw it, then the generic hosting entry."""
+        host = urlsplit(location).hostname or ""
+        best: tuple[int, Platform] | None = None
+        for p in self.platforms:
+            if not p.serves:
+                continue
+            for d in p.domains:
+                on = bool(host) and (host == d or host.endswith("." + d))
+                if on and (best is None or len(d) > best[0]):
+                    best = (len(d), p)
+        if best is not None:
+            return best[1]
+        if source_kind:
+            for p in self.platforms:
+                if p.serves and source_kind in p.source_kinds:
+                    return p
+        return next((p for p in self.platforms if p.generic), None)
+
+    @property
+    def referrals(self) -> tuple[Platform, ...]:
+        """Bodies that act on content anywhere (KCSC, the national centre, StopNCII)."""
+        return tuple(p for p in self.platforms if not p.serves)
+
+
+def load_directory(extra: Path | None = None) -> Directory:
+    """The package's directory, overridden and extended by `extra` (a centre's own file)."""
+    entries = _read(DEFAULT_FILE)
+    files = [DEFAULT_FILE]
+    if extra is not None:
+        path = extra.expanduser()
+        for pid, raw in _read(path).items():
+            entries[pid] = {**entries.get(pid, {}), **raw, "_file": str(path)}
+        files.append(path)
+    platforms = tuple(_platform(raw) for raw in entries.values())
+    return Directory(platforms, tuple(files))
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the platform directory ({exc.strerror})") from None
+    except (yaml.YAMLError, UnicodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("platforms"), list):
+        raise ConfigError(f"{path}: expected a mapping with a list `platforms:`")
+    out: dict[str, dict[str, Any]] = {}
+    for n, raw in enumerate(data["platforms"], 1):
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{path}: platform entry {n} is not a mapping")
+        pid = raw.get("id")
+        if not isinstance(pid, str) or not _ID.match(pid):
+            raise ConfigError(
+                f"{path}: platform entry {n}: `id` must be a short name "
+                "(lower-case letters, digits, _ and -)"
+            )
+        if pid in out:
+            raise ConfigError(f"{path}: platform {pid!r} appears twice")
+        out[pid] = {**raw, "_file": str(path)}
+    return out
+
+
+def _platform(raw: Mapping[str, Any]) -> Platform:
+    where = f"{raw['_file']}: platform {raw['id']!r}"
+
+    def strings(key: str, allowed: Sequence[str] | None = None) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{where}: `{key}` must be a list of strings")
+        if allowed is not None:
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                raise ConfigError(
+                    f"{where}: `{key}` has unknown {', '.join(unknown)} "
+                    f"(known: {', '.join(allowed)})"
+                )
+        return tuple(value)
+
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: `name` is missing")
+    ch = raw.get("channel")
+    if not isinstance(ch, Mapping) or ch.get("kind") not in CHANNEL_KINDS:
+        raise ConfigError(f"{where}: `channel.kind` must be one of {', '.join(CHANNEL_KINDS)}")
+    for key in ("address", "url", "phone"):
+        if ch.get(key) is not None and not isinstance(ch.get(key), str):
+            raise ConfigError(f"{where}: `channel.{key}` must be text")
+    address = ch.get("address")
+    if address is not None and "@" not in address:
+        raise ConfigError(f"{where}: `channel.address` {address!r} is not an e-mail address")
+    days = raw.get("response_days")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
+        raise ConfigError(f"{where}: `response_days` must be a whole number of days (1-365)")
+    verified = raw.get("verified")
+    if not isinstance(verified, bool):
+        raise ConfigError(f"{where}: `verified` must be true or false")
+    legal = strings("legal_basis", LEGAL_BASES)
+    policy = raw.get("policy", "")
+    if not isinstance(policy, str) or ("platform_policy" in legal and not policy.strip()):
+        raise ConfigError(f"{where}: `policy` must name the service's policy it cites")
+    return Platform(
+        id=raw["id"],
+        name=name.strip(),
+        domains=tuple(d.lower().strip(".") for d in strings("domains")),
+        source_kinds=strings("source_kinds"),
+        channel=Channel(ch["kind"], address, ch.get("url"), ch.get("phone")),
+        must_contain=strings("must_contain", NEEDS),
+        legal_basis=legal,
+        policy=policy.strip(),
+        response_days=days,
+        verified=verified,
+        serves=bool(raw.get("serves", True)),
+        generic=bool(raw.get("generic", False)),
+        note=str(raw.get("note", "")).strip(),
+        language=_language(where, raw.get("language", "en")),
+    )
+
+
+def _language(where: str, value: Any) -> str:
+    from haechi.takedown.templates import LANGUAGES
+
+    if value not in LANGUAGES:
+        raise ConfigError(f"{where}: `language` must be one of {', '.join(LANGUAGES)}")
+    return str(value)
