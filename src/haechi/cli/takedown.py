@@ -226,7 +226,9 @@ def _parse_time(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--at {text!r}: use YYYY-MM-DD or an ISO time") from None
+        raise InputError(
+            _("--at {value}: use YYYY-MM-DD or an ISO time").format(value=repr(text))
+        ) from None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
