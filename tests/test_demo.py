@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import haechi
@@ -49,6 +50,25 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     ]
     assert (package / item["media_file"]).is_file()
     assert "next: `haechi items`" in flat
+
+    # Then it acts (issue 15 point 7): a case, one request in seven languages for the page that
+    # re-served her photo, approved and sent, a recheck that sees it gone, one that sees it back,
+    # and a police report package.
+    home = tmp_path / "demo"
+    assert "case 1 for astronaut-demo" in flat
+    listed = haechi(home, "takedown", "list", "--case", "1", "--json").stdout
+    (request,) = [json.loads(x) for x in listed.splitlines()]
+    assert request["state"] == "reappeared" and request["approved_by"] == "demo-supervisor"
+    drafts = sorted(p.name for p in Path(request["folder"]).iterdir())
+    assert {f"{lang}.eml" for lang in ("ko", "en", "ja", "zh", "ru", "vi", "th")} <= set(drafts)
+    assert "recheck after the host took it down: removed" in flat
+    assert "recheck after the host put it back: reappeared" in flat
+    police = tmp_path / "demo-police-report"
+    assert f"police report package: {police}" in flat
+    assert (police / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=police).returncode == 0
+    timeline = haechi(home, "case", "show", "1").stdout
+    assert "takedown_reappeared" in timeline and "reported" in timeline
 
     again = haechi(tmp_path / "demo", "demo").stdout
     flat = " ".join(again.split())

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
+from haechi.demo_act import act_demo, free_place
 from haechi.examples import example_photo, example_photo_path
 from haechi.i18n import _
 from haechi.matching.pdq import compare_frames, distance
@@ -247,6 +248,7 @@ def run_demo(settings: Settings, db: Database, console: Console, *, fresh: bool 
     )
     _explain(db, settings, console, root)
     _preserve_and_export(db, settings, console, root)
+    act_demo(db, settings, console, DEMO_ALIAS)
     console.print(
         "\n"
         + _(
@@ -466,7 +468,7 @@ def _preserve_and_export(db: Database, settings: Settings, console: Console, roo
         identity = pyrage.x25519.Identity.generate()
         key_file.write_text(str(identity) + "\n", encoding="utf-8")
         private_file(key_file)
-    to = _free_place(settings.home_dir.parent / f"{settings.home_dir.name}-evidence-package")
+    to = free_place(settings.home_dir.parent / f"{settings.home_dir.name}-evidence-package")
     res = export_package(
         db,
         settings,
@@ -489,13 +491,3 @@ def _preserve_and_export(db: Database, settings: Settings, console: Console, roo
         markup=False,
         highlight=False,
     )
-
-
-def _free_place(path: Path) -> Path:
-    """`path`, or the first `path-2`, `path-3` … not taken: each demo run writes a new package
-    and never overwrites an earlier one."""
-    n, place = 1, path
-    while place.exists():
-        n += 1
-        place = path.with_name(f"{path.name}-{n}")
-    return place

@@ -120,7 +120,10 @@ def show_cmd(
     for col in (_("when"), _("who"), _("what"), _("text")):
         timeline.add_column(col)
     for e in detail.timeline:
-        what = e.kind + (f" ({len(e.data['items'])})" if "items" in e.data else "")
+        # Events carry their items as a list (added) or a count (a report, a request).
+        held = e.data.get("items")
+        count = len(held) if isinstance(held, (list, tuple)) else held
+        what = e.kind + (f" ({count})" if isinstance(count, int) else "")
         if e.kind == "status":
             what = _("status {before} → {after}").format(
                 before=e.data.get("before"), after=e.data.get("after")
