@@ -54,6 +54,7 @@ UNVERIFIED = {
 class Site:
     base: str
     files: dict[str, bytes] = field(default_factory=dict)
+    hits: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -63,6 +64,7 @@ def site() -> Iterator[Site]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            state.hits.append(self.path)
             body = state.files.get(self.path)
             if body is None:
                 self.send_response(404)
@@ -105,7 +107,7 @@ def _draft(home: Path, case: str, *args: str, env: dict[str, str]) -> list[dict[
 
 def _recheck(home: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     out = json.loads(haechi(home, "recheck", *args, "--json", env=env or LOCAL).stdout)
-    assert out["network"] is True
+    assert out["network"] is ("--no-fetch" not in args)
     checked: list[dict[str, Any]] = out["checked"]
     return checked
 
@@ -411,3 +413,37 @@ def test_a_re_encoded_copy_back_at_the_url_is_matched_by_pdq(tmp_path: Path, sit
     detail = json.loads(haechi(home, "case", "show", case, "--json").stdout)
     assert len(detail["items"]) == 2  # the new copy joined the case
     assert os.environ.get("HAECHI_CAPTURE__ALLOW_PRIVATE") is None  # only the CLI was told
+
+
+@pytest.mark.slow
+def test_a_named_source_is_rescanned_offline_and_a_reupload_there_reappears(
+    tmp_path: Path, site: Site
+) -> None:
+    """`recheck --source DIR --no-fetch`: a new export or a collected folder is scanned without
+    the network; the removed content found there (re-encoded) is back up, wherever it now is."""
+    home = tmp_path / "h"
+    env = {**LOCAL, "HAECHI_ANALYZERS": '["pdq"]'}
+    picture = noise_image(8, (480, 360))
+    site.files["/q.jpg"] = jpeg_bytes(picture, quality=92)
+    (sha,) = _capture(home, f"{site.base}/q.jpg", env=env).values()
+    case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
+    haechi(home, "case", "add", case, sha, env=env)
+    (req,) = _draft(home, case, "--lang", "en", env=env)
+    rid = str(req["id"])
+    haechi(home, "takedown", "approve", rid, "--by", "lee", env=env)
+    haechi(home, "takedown", "mark", rid, "sent", env=env)
+    collected = tmp_path / "collected"
+    collected.mkdir()
+    (collected / "other.jpg").write_bytes(jpeg_bytes(noise_image(9, (480, 360))))
+    # Not in this source: one source is not the whole web; nothing changes.
+    (absent,) = _recheck(home, "--source", str(collected), "--no-fetch", env=env)
+    assert (absent["result"], absent["state"]) == ("absent", "sent")
+    haechi(home, "takedown", "mark", rid, "removed", env=env)
+    (collected / "again.jpg").write_bytes(jpeg_bytes(picture.resize((360, 270)), quality=75))
+    (back,) = _recheck(home, "--source", str(collected), "--no-fetch", env=env)
+    assert (back["result"], back["how"], back["state"]) == ("reappeared", "pdq", "reappeared")
+    assert site.hits.count("/q.jpg") == 1  # the capture only: the rechecks fetched nothing
+    findings = [
+        json.loads(x) for x in haechi(home, "findings", "--json", env=env).stdout.splitlines()
+    ]
+    assert any(f["kind"] == "reupload" and str(collected) in f["reason"] for f in findings)

@@ -266,24 +266,48 @@ def platforms_cmd(
 @app.command()
 def recheck(
     case: Annotated[int | None, typer.Option(help="Only this case's requests.")] = None,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--source",
+            help="Also scan this source (a new export of the room, a collected folder; "
+            "repeatable) and look in it for the requests' content.",
+        ),
+    ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            "--fetch/--no-fetch", help="Fetch the requests' locations again (the network)."
+        ),
+    ] = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the checks as one JSON object.")
     ] = False,
 ) -> None:
-    """Fetch again the location of every request still followed (this uses the network): content
-    back up after removal becomes a new finding and the request "reappeared"; content gone
-    from a sent request marks it removed."""
+    """Fetch again the location of every request still followed (this uses the network) and scan
+    the sources named with --source (offline): content back up after removal becomes a new
+    finding and the request "reappeared"; content gone from a sent request marks it removed."""
     from haechi.services.recheck import recheck as run
+    from haechi.services.recheck import recheck_sources
 
-    results = run(state.db(), state.settings(), _actor(), case_id=case)
+    results = run(state.db(), state.settings(), _actor(), case_id=case) if fetch else []
     console = err if as_json else out
-    console.print(
-        _("recheck used the network: {n} location(s) fetched").format(n=len(results)),
-        markup=False,
-        highlight=False,
-    )
+    if fetch:
+        console.print(
+            _("recheck used the network: {n} location(s) fetched").format(n=len(results)),
+            markup=False,
+            highlight=False,
+        )
+    if source:
+        found = recheck_sources(state.db(), state.settings(), _actor(), source, case_id=case)
+        console.print(
+            _("{n} source(s) scanned for the requests' content (no network)").format(n=len(source)),
+            markup=False,
+            highlight=False,
+        )
+        results += found
     if as_json:
-        print_json({"network": True, "checked": [r.to_json() for r in results]})
+        print_json({"network": fetch, "checked": [r.to_json() for r in results]})
         return
     for r in results:
         line = _("request {id}: {result} ({location})").format(

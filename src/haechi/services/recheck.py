@@ -7,13 +7,19 @@ and what it holds is compared with the request's items: the same SHA-256, a PDQ 
 the threshold, or a face finding for the case's person. Content back up after removal becomes a
 new finding linked to the request, which turns "reappeared"; content gone from a sent request
 marks it removed; a request already removed and still gone gets a "still gone" line. A location
-that cannot be reached changes nothing (a server down is not a removal)."""
+that cannot be reached changes nothing (a server down is not a removal).
+
+Named sources (`recheck_sources`: a fresh Telegram export of the room, a folder a volunteer
+collected) are scanned the same way, without the network: content of a removed request found
+there is back up, wherever it now is. Not finding it in a source proves nothing and changes
+nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +50,7 @@ RESULTS = (
     "unreachable",
     "refused",
     "not_checkable",
+    "absent",
 )
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -214,34 +221,78 @@ def _judge(
                 how=found.how,
                 status=status,
             )
-        fid = _finding(s, req, found, warc_sha256)
-        new_findings.append(fid)
-        add_in(s, req.case_id, actor, [(found.sha256, fid)], "recheck")
-        req.reappeared_finding_id = fid
-        req.last_checked_at = datetime.now(UTC)
-        transition(
-            s,
-            req,
-            "reappeared",
-            actor,
-            how=found.how,
-            finding=fid,
-            item=found.sha256,
-            **checked,
-        )
-        result_view = RecheckResult(
-            req.id,
-            req.case_id,
-            req.location,
-            "reappeared",
-            req.state,
-            how=found.how,
-            finding_id=fid,
-            status=status,
-        )
+        result_view = _reappeared(s, req, found, actor, checked)
+        new_findings.append(result_view.finding_id or 0)
     # After the commit, as a scan does: the vault preserves the item, her cases take it.
     hooks.findings_created(db, new_findings)
     return result_view
+
+
+def _reappeared(
+    s: Session, req: TakedownRequest, found: _Match, actor: str, checked: dict[str, Any]
+) -> RecheckResult:
+    """Content of a removed request is back: a new finding linked to the request, the item in
+    the case, the request "reappeared"."""
+    fid = _finding(s, req, found, checked)
+    add_in(s, req.case_id, actor, [(found.sha256, fid)], "recheck")
+    req.reappeared_finding_id = fid
+    req.last_checked_at = datetime.now(UTC)
+    transition(
+        s, req, "reappeared", actor, how=found.how, finding=fid, item=found.sha256, **checked
+    )
+    return RecheckResult(
+        req.id,
+        req.case_id,
+        req.location,
+        "reappeared",
+        req.state,
+        how=found.how,
+        finding_id=fid,
+        status=checked.get("status"),
+    )
+
+
+def recheck_sources(
+    db: Database,
+    settings: Settings,
+    actor: str,
+    paths: Sequence[Path],
+    *,
+    case_id: int | None = None,
+) -> list[RecheckResult]:
+    """Scan each named source (offline) and look in it for the content of every followed
+    request: back up after removal → "reappeared" with a new finding; still there before any
+    removal → "still_up"; not there → "absent" (no change: one source is not the whole web)."""
+    from haechi.scan import scan_paths
+
+    results: list[RecheckResult] = []
+    for path in paths:
+        scans = [sm.scan_id for sm in scan_paths(db, settings, [path])]
+        for rid, _cid, _loc in _followed(db, case_id):
+            new_findings: list[int] = []
+            with db.session() as s:
+                req = s.get(TakedownRequest, rid)
+                assert req is not None
+                found = next(
+                    (m for sid in scans if (m := _match(s, settings, req, sid)) is not None), None
+                )
+                checked: dict[str, Any] = {"source": str(path)}
+                if found is None:
+                    _checked(s, req, actor, "absent", **checked)
+                    result = RecheckResult(
+                        req.id, req.case_id, req.location, "absent", req.state, detail=str(path)
+                    )
+                elif req.state != "removed":
+                    _checked(s, req, actor, "still_up", how=found.how, **checked)
+                    result = RecheckResult(
+                        req.id, req.case_id, req.location, "still_up", req.state, how=found.how
+                    )
+                else:
+                    result = _reappeared(s, req, found, actor, checked)
+                    new_findings.append(result.finding_id or 0)
+            hooks.findings_created(db, new_findings)
+            results.append(result)
+    return results
 
 
 def _pdq(s: Session, shas: Sequence[str]) -> dict[str, str]:
@@ -290,7 +341,7 @@ def _match(s: Session, settings: Settings, req: TakedownRequest, scan_id: int) -
     return None
 
 
-def _finding(s: Session, req: TakedownRequest, m: _Match, warc_sha256: str) -> int:
+def _finding(s: Session, req: TakedownRequest, m: _Match, where: dict[str, Any]) -> int:
     subject = f"takedown:{req.id}"
     existing = s.scalar(
         select(Finding.id).where(
@@ -311,8 +362,11 @@ def _finding(s: Session, req: TakedownRequest, m: _Match, warc_sha256: str) -> i
         locus="",
         score=m.score,
         threshold=m.threshold,
-        reason=f"back at {req.location} after takedown request {req.id} ({m.how} match)",
-        details={"request": req.id, "how": m.how, "warc_sha256": warc_sha256},
+        reason=(
+            f"back in {where['source']}" if "source" in where else f"back at {req.location}"
+        )
+        + f" after takedown request {req.id} ({m.how} match)",
+        details={"request": req.id, "how": m.how, **where},
         status="open",
     )
     s.add(row)
