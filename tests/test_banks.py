@@ -161,9 +161,7 @@ def test_a_clip_matches_a_banked_video_and_a_video_holding_a_banked_clip(tmp_pat
     _scan(home, long_dir)
     long_sha = json.loads(haechi(home, "items", "--json").stdout.splitlines()[0])["sha256"]
     haechi(home, "banks", "create", "VIDEOS")
-    added = json.loads(
-        haechi(home, "banks", "add", "VIDEOS", "--item", long_sha, "--json").stdout
-    )
+    added = json.loads(haechi(home, "banks", "add", "VIDEOS", "--item", long_sha, "--json").stdout)
     assert added["signals_added"] == 3  # sha256, md5, vpdq
     _scan(home, clip_dir)
     (hit,) = _bank_findings(home)

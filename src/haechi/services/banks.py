@@ -355,14 +355,11 @@ def add_contents(
     ]
     with db.session() as s:
         bank = _bank(s, name)
-        known = {
-            (st, v)
-            for st, v in s.execute(
-                select(BankSignal.signal_type, BankSignal.value).where(
-                    BankSignal.bank_id == bank.id
-                )
-            ).tuples()
-        }
+        known: set[tuple[str, str]] = set()
+        for st, v in s.execute(
+            select(BankSignal.signal_type, BankSignal.value).where(BankSignal.bank_id == bank.id)
+        ):
+            known.add((st, v))
         added_contents: list[int] = []
         added = dup = 0
         for c in checked:

@@ -53,7 +53,8 @@ class ReadResult:
 
 def detect(path: Path, head: str) -> str:
     """The format of a file from its name and first line."""
-    first = head.lstrip().splitlines()[0] if head.strip() else ""
+    lines = [ln.strip() for ln in head.splitlines() if ln.strip() and not ln.startswith("#")]
+    first = lines[0] if lines else ""
     if path.suffix.lower() == ".vpdq" or (first.count(",") == 3 and first.split(",")[0].isdigit()):
         return "vpdq"
     if head.lstrip().startswith("{") or path.suffix.lower() in (".json", ".jsonl"):
