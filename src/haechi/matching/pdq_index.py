@@ -187,10 +187,12 @@ class Segment:
             if not total:
                 continue
             per_query = buckets.size // len(q)
-            qi_parts.append(np.repeat(np.arange(len(q)).repeat(per_query), lens))
-            # The positions start..start+len-1 of every probed bucket, end to end.
-            ends = np.cumsum(lens)
-            pos = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lens), lens)
+            # The positions start..start+len-1 of every probed bucket, end to end: one repeat
+            # of the probe number gives both the position and the query it belongs to.
+            probe = np.repeat(np.arange(buckets.size), lens)
+            first = starts - (np.cumsum(lens) - lens)
+            pos = np.arange(total, dtype=np.int64) + np.take(first, probe)
+            qi_parts.append(probe // per_query)
             row_parts.append(np.take(perm, pos))
         if not qi_parts:
             empty = np.zeros(0, dtype=np.int64)
@@ -264,6 +266,13 @@ class PdqIndex:
                     index._tail_n = len(z["ids"])
         return index
 
+    @classmethod
+    def bulk(cls, data: U8, ids: I64, folder: Path | None = None) -> PdqIndex:
+        """An index of many hashes at once: one segment, no tail (a first load, a benchmark)."""
+        index = cls(folder)
+        index.segments.append(Segment.build(np.ascontiguousarray(data), np.asarray(ids)))
+        return index
+
     def add(self, hashes: U8 | Sequence[str], ids: Sequence[int] | I64) -> None:
         data = hashes if isinstance(hashes, np.ndarray) else parse_hex(hashes)
         ids_arr = np.asarray(ids, dtype=np.int64)
@@ -304,18 +313,32 @@ class PdqIndex:
             kept = [s for i, s in enumerate(self.segments) if i not in pick]
             self.segments = [*kept, Segment.build(data, ids)]
 
-    def search(self, queries: U8 | Sequence[str], max_distance: int = 31) -> list[list[Hit]]:
-        """Every indexed hash within `max_distance` of each query, nearest first."""
+    def search(
+        self, queries: U8 | Sequence[str], max_distance: int = 31, *, workers: int = 1
+    ) -> list[list[Hit]]:
+        """Every indexed hash within `max_distance` of each query, nearest first. With
+        `workers` > 1, batches of queries run on threads (numpy's gathers release the GIL)."""
         q = queries if isinstance(queries, np.ndarray) else parse_hex(queries)
         q = np.ascontiguousarray(q, dtype=np.uint8)
         out: list[list[Hit]] = [[] for _ in range(len(q))]
         data, ids = self._tail_arrays()
-        parts = [(s, s.search) for s in self.segments]
-        for start in range(0, len(q), BATCH):
+
+        def batch(start: int) -> tuple[int, list[tuple[I64, I64, I64]]]:
             qb = q[start : start + BATCH]
-            found = [seg_search(qb, max_distance) for _, seg_search in parts]
+            found = [seg.search(qb, max_distance) for seg in self.segments]
             if len(ids):
                 found.append(_brute(qb, data.view(np.uint64), ids, max_distance))
+            return start, found
+
+        starts = range(0, len(q), BATCH)
+        if workers > 1 and len(starts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(batch, starts))
+        else:
+            results = [batch(s) for s in starts]
+        for start, found in results:
             for qi, hid, d in found:
                 for a, b, c in zip(qi.tolist(), hid.tolist(), d.tolist(), strict=True):
                     out[start + a].append(Hit(b, c))
