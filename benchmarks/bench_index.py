@@ -150,7 +150,8 @@ def _threatexchange(
         return 0.0, 0.0
     t = time.perf_counter()
     te = PDQIndex((bytes(row).hex(), i) for i, row in enumerate(data))
-    print(f"  threatexchange PDQIndex: {len(data):,} hashes built in {time.perf_counter() - t:.1f} s")
+    took = time.perf_counter() - t
+    print(f"  threatexchange PDQIndex: {len(data):,} hashes built in {took:.1f} s")
     sub = [i for i in planted_at if planted_at[i] < len(data)][:300]
     queries = [bytes(q[i]).hex() for i in sub]
     t = time.perf_counter()

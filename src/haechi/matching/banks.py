@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,13 +87,16 @@ class BankIndex:
     pdq: PdqIndex = field(default_factory=PdqIndex)
     pdq_entries: dict[int, Entry] = field(default_factory=dict)  # signal id -> entry
     videos: list[tuple[Entry, tuple[PdqFrame, ...]]] = field(default_factory=list)
+    built_at: float = field(default_factory=time.time)
 
     def __len__(self) -> int:
         return len(self.pdq_entries) + sum(map(len, self.exact.values())) + len(self.videos)
 
     def active(self, e: Entry, *, include_disabled: bool = False) -> bool:
+        """Whether the entry's bank matches it now; `include_disabled` (HMA's raw lookup)
+        ignores the bank's switch and rollout."""
         b = self.banks[e.bank_id]
-        return (include_disabled or b.enabled) and in_rollout(e.key, b.rollout)
+        return include_disabled or (b.enabled and in_rollout(e.key, b.rollout))
 
     def lookup_pdq(
         self, hashes: Sequence[str], banks: Iterable[str] | None = None, all_banks: bool = False

@@ -559,3 +559,10 @@ def delete_content(db: Database, actor: str, name: str, content_id: int) -> None
         bank.updated_at = datetime.now(UTC)
         _log(s, actor, bank, what="content_deleted", content=content_id)
         s.delete(row)
+
+
+def record_feedback(db: Database, actor: str, name: str, content_id: int, verdict: str) -> None:
+    """A platform's word on a match against a content (confirm or reject), in the custody log."""
+    with db.session() as s:
+        bank = _bank(s, name)
+        _log(s, actor, bank, what="feedback", content=content_id, verdict=verdict)
