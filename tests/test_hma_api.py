@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, write_video
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -131,3 +132,23 @@ def test_feedback_rejection_goes_to_a_negative_bank(client: TestClient) -> None:
     assert "SEEN_BEFORE" in client.get("/m/lookup", params={**q, "signal": H1_NEAR}).json()
     bad = client.post("/m/feedback", json={"bank": "SEEN_BEFORE", "bank_content_id": 999})
     assert bad.status_code == 400
+
+
+def test_a_video_upload_is_looked_up_by_its_frames(client: TestClient, tmp_path: Path) -> None:
+    folder = tmp_path
+    write_video(folder / "long.mp4", 6)
+    write_video(folder / "clip.mp4", 3)
+    client.post("/c/banks", json={"name": "VIDEOS"})
+    made = client.post(
+        "/c/bank/VIDEOS/content",
+        files={"video": ("long.mp4", (folder / "long.mp4").read_bytes(), "video/mp4")},
+    ).json()
+    assert set(made["signals"]) == {"vpdq", "video_md5"}
+    found = client.post(
+        "/m/lookup",
+        files={"video": ("clip.mp4", (folder / "clip.mp4").read_bytes(), "video/mp4")},
+    ).json()
+    (hit,) = found["vpdq"]["VIDEOS"]
+    assert hit["bank_content_id"] == made["id"]
+    assert hit["query_match_percent"] == 100.0 and hit["compared_match_percent"] == 50.0
+    assert found["video_md5"] == {}  # different bytes: MD5 does not survive a re-encode
