@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,11 +18,11 @@ from PIL import Image
 from haechi.analyzers.pdq import pdq_hex
 
 
-def _queue(home: Path) -> list[dict[str, object]]:
+def _queue(home: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in haechi(home, "review", "--all", "--json").stdout.splitlines()]
 
 
-def _bank_findings(home: Path) -> list[dict[str, object]]:
+def _bank_findings(home: Path) -> list[dict[str, Any]]:
     return [q for q in _queue(home) if q["kind"] == "hash_bank_match"]
 
 
@@ -33,7 +34,7 @@ def _scan(home: Path, folder: Path) -> None:
     haechi(home, "scan", str(folder), "--no-progress", env=PDQ_ONLY)
 
 
-def _log(home: Path) -> list[dict[str, object]]:
+def _log(home: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in haechi(home, "evidence", "log", "--json").stdout.splitlines()]
 
 
