@@ -74,3 +74,6 @@ def test_a_saved_index_opens_memory_mapped_and_takes_more(tmp_path: Path) -> Non
     assert len(again) == len(data) + 10
     assert again.search(more[3:4])[0][0].id == 9003
     assert again.search([bytes(more[3]).hex()])[0][0].distance == 0
+    before = again.search(q)
+    again.compact()
+    assert len(again.segments) == 1 and again.search(q) == before

@@ -39,8 +39,8 @@ CHUNKS: tuple[tuple[int, int], ...] = (
     (48, 24),
     *((72 + 23 * i, 23) for i in range(8)),
 )
-SEAL_AT = 16_384  # tail rows before they become a segment (brute force stays cheap below this)
-BRUTE_MAX = 32_768  # segments smaller than this are scanned whole: probing costs more there
+SEAL_AT = 4096  # tail rows before they become a segment (a brute-force scan stays cheap below)
+BRUTE_MAX = 4096  # segments smaller than this are scanned whole: probing costs more there
 MERGE_FANOUT = 4  # merge when this many segments sit in one size tier
 BATCH = 64  # queries handled together (bounds the temporary candidate arrays, kept in cache)
 
@@ -216,7 +216,7 @@ def _popcount(x: npt.NDArray[np.uint64]) -> I64:
 def _brute(q: U8, data64: np.ndarray, ids: np.ndarray, max_distance: int) -> tuple[I64, I64, I64]:
     q64 = q.view(np.uint64)
     qis, rows, ds = [], [], []
-    step = max(1, 4_000_000 // max(1, len(data64)))
+    step = max(1, 262_144 // max(1, len(data64)))  # temporaries of at most 8 MB
     for s in range(0, len(q64), step):
         x = q64[s : s + step, None, :] ^ data64[None, :, :]
         d = _popcount(x.reshape(-1, 4)).reshape(x.shape[:2])
@@ -312,6 +312,16 @@ class PdqIndex:
             ids = np.concatenate([np.asarray(self.segments[i].ids) for i in pick])
             kept = [s for i, s in enumerate(self.segments) if i not in pick]
             self.segments = [*kept, Segment.build(data, ids)]
+
+    def compact(self) -> None:
+        """Merge every segment and the tail into one (each segment costs its own probes: a
+        quiet moment after many adds is the time for this)."""
+        data, ids = self._tail_arrays()
+        parts = [np.asarray(s.data) for s in self.segments] + [data]
+        id_parts = [np.asarray(s.ids) for s in self.segments] + [ids]
+        self._tail, self._tail_ids, self._tail_n = [], [], 0
+        merged = np.concatenate(parts)
+        self.segments = [Segment.build(merged, np.concatenate(id_parts))] if len(merged) else []
 
     def search(
         self, queries: U8 | Sequence[str], max_distance: int = 31, *, workers: int = 1
