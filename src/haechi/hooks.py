@@ -1,6 +1,8 @@
 """Call sites for parts built elsewhere, so they plug in without the matchers knowing them.
 
 - `on_finding`: called after new findings are committed (evidence capture into the vault).
+- `item_matchers`: run inside a scan batch's transaction for every newly analysed item (hash
+  banks); they return the ids of the findings they added, which then reach `on_finding` too.
 - `on_forget`: called after a person is erased and the erasure logged (the event carries no
   alias, no template, nothing about who was forgotten).
 
@@ -15,6 +17,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from haechi.config import Settings
+    from haechi.matching.findings import ScannedItem
     from haechi.media import Content
     from haechi.store.db import Database
 
@@ -37,6 +43,7 @@ class PersonForgotten:
 
 on_finding: list[Callable[[Database, FindingsCreated], None]] = []
 on_forget: list[Callable[[Database, PersonForgotten], None]] = []
+item_matchers: list[Callable[[Session, Settings, Sequence[ScannedItem]], list[int]]] = []
 
 
 def _builtins() -> None:
@@ -54,6 +61,17 @@ def findings_created(
     event = FindingsCreated(tuple(ids), contents or {})
     for hook in list(on_finding):
         hook(db, event)
+
+
+def match_items(session: Session, settings: Settings, items: Sequence[ScannedItem]) -> list[int]:
+    """Run the registered item matchers in the caller's transaction; the new findings' ids."""
+    if not items:
+        return []
+    _builtins()
+    new: list[int] = []
+    for matcher in list(item_matchers):
+        new.extend(matcher(session, settings, items))
+    return new
 
 
 def person_forgotten(db: Database, event: PersonForgotten) -> None:

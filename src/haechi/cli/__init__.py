@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from haechi.cli import (  # noqa: F401  (each module registers its commands)
+    banks,
     capture,
     cases,
     core,

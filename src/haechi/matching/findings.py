@@ -54,7 +54,11 @@ class Matcher:
         self._index: TemplateIndex | None = None
 
     def match(self, session: Session, items: Iterable[ScannedItem]) -> list[int]:
-        """Record findings for `items`; returns the ids of findings that are new."""
+        """Record findings for `items`; returns the ids of findings that are new. Matching
+        all persons (a scan) also runs the registered item matchers (hash banks)."""
+        batch = list(items) if self.person_id is None else []
+        if self.person_id is None:
+            items = batch  # read twice: by the persons, then by the item matchers
         if self.person_id is None:
             self._index = TemplateIndex.load(session, self.settings, self._index)
         elif self._index is None:
@@ -66,6 +70,10 @@ class Matcher:
                 new.extend(self._faces(session, item, self._index))
             if own:
                 new.extend(self._own_media(session, item, own))
+        if self.person_id is None:
+            from haechi import hooks
+
+            new.extend(hooks.match_items(session, self.settings, batch))
         return new
 
     def _faces(self, session: Session, item: ScannedItem, index: TemplateIndex) -> list[int]:

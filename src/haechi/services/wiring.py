@@ -1,10 +1,16 @@
-"""The cases side of the hooks in `haechi.hooks`: new findings about an enrolled person join
-her active cases as they are found."""
+"""The services' side of the hooks in `haechi.hooks`: new findings about an enrolled person join
+her active cases as they are found; every newly scanned item is matched against the hash banks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
 from haechi import hooks
+from haechi.config import Settings
 from haechi.evidence.context import actor_name
+from haechi.matching.findings import ScannedItem
 from haechi.services.cases import join_findings
 from haechi.store.db import Database
 
@@ -14,3 +20,16 @@ def findings_join_cases(db: Database, event: hooks.FindingsCreated) -> None:
 
 
 hooks.on_finding.append(findings_join_cases)
+
+
+def items_match_banks(
+    session: Session, settings: Settings, items: Sequence[ScannedItem]
+) -> list[int]:
+    from haechi.matching.banks import record_matches
+
+    return record_matches(
+        session, settings, session.get_bind().engine.url.render_as_string(), items
+    )
+
+
+hooks.item_matchers.append(items_match_banks)

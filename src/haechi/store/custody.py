@@ -108,6 +108,7 @@ class CustodyAction(StrEnum):
     ENROLLED = "enrolled"  # templates or own-media hashes added to a person (counts only)
     CASE = "case"  # a case opened or changed (free text only by its SHA-256)
     KEY_ROTATED = "key_rotated"
+    BANKED = "banked"  # hashes added to or removed from a hash bank (hashes only)
 
 
 # --------------------------------------------------------------------------- hashing

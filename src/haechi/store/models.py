@@ -224,6 +224,7 @@ class Message(Base):
 
 
 # The evidence tables live in their own module; importing it here puts them on Base.metadata.
+from haechi.store import banks as _banks  # noqa: E402, F401
 from haechi.store import cases as _cases  # noqa: E402, F401
 from haechi.store import evidence_models as _evidence_models  # noqa: E402, F401
 
