@@ -362,9 +362,7 @@ def _finding(s: Session, req: TakedownRequest, m: _Match, where: dict[str, Any])
         locus="",
         score=m.score,
         threshold=m.threshold,
-        reason=(
-            f"back in {where['source']}" if "source" in where else f"back at {req.location}"
-        )
+        reason=(f"back in {where['source']}" if "source" in where else f"back at {req.location}")
         + f" after takedown request {req.id} ({m.how} match)",
         details={"request": req.id, "how": m.how, **where},
         status="open",
