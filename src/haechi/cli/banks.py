@@ -198,7 +198,7 @@ def add_cmd(
             sha = get_item(s, item).sha256
             sigs.extend(item_signals(s, sha, state.settings().thresholds.pdq_min_quality))
     if not sigs:
-        raise InputError("give --pdq, --md5, --sha256 or --item")
+        raise InputError(_("give --pdq, --md5, --sha256 or --item"))
     result = add_contents(
         db, _actor(), name, [ContentIn(tuple(sigs), sha, tuple(tag or ()))], source=source
     )
@@ -301,7 +301,7 @@ def export_cmd(
     rows = [c for c in contents(db, name) if c.enabled]
     if fmt == "vpdq":
         if out_path is None:
-            raise InputError("--format vpdq writes one file a video: give --out FOLDER")
+            raise InputError(_("--format vpdq writes one file per video: give --out FOLDER"))
         out_path.mkdir(parents=True, exist_ok=True)
         n = 0
         for c in rows:
@@ -318,7 +318,9 @@ def export_cmd(
         "stopncii": formats.write_stopncii,
     }
     if fmt not in writers:
-        raise InputError(f"unknown format {fmt!r}: one of te, csv, pdq, stopncii, vpdq")
+        raise InputError(
+            _("unknown format {name}: one of te, csv, pdq, stopncii, vpdq").format(name=repr(fmt))
+        )
     body = writers[fmt](rows)
     if out_path is None:
         sys.stdout.write(body)
