@@ -22,23 +22,23 @@ from haechi.errors import (
     StoreError,
     ThrottledError,
 )
-from haechi.i18n import translator
+from haechi.i18n import N_, translator
 from haechi.web.access import ForbiddenError, NotAuthenticatedError, principal
 from haechi.web.render import lang_of, page
 
 log = logging.getLogger("haechi.web")
 PROBLEM = "application/problem+json"
 TITLES = {
-    400: "Bad request",
-    401: "Not logged in",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Integrity problem",
-    422: "Unusable input",
-    429: "Too many attempts",
-    500: "Internal error",
-    503: "Storage unavailable",
+    400: N_("Bad request"),
+    401: N_("Not logged in"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Integrity problem"),
+    422: N_("Unusable input"),
+    429: N_("Too many attempts"),
+    500: N_("Internal error"),
+    503: N_("Storage unavailable"),
 }
 
 

@@ -11,11 +11,30 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from haechi.i18n import LANGUAGES, language, translator
+from haechi.i18n import LANGUAGES, N_, language, translator
 from haechi.web.access import Principal
 
 LANG_COOKIE = "haechi_lang"
 TEMPLATES = files("haechi.web") / "templates"
+
+# Values the pages translate by value (`_(who.role)`, `_(case.status)`), listed for extraction.
+SHOWN_VALUES = (
+    N_("admin"),
+    N_("counsellor"),
+    N_("investigator"),
+    N_("victim"),
+    N_("open"),
+    N_("in_progress"),
+    N_("referred"),
+    N_("closed"),
+    N_("confirmed"),
+    N_("dismissed"),
+    N_("escalated"),
+    N_("confirm"),
+    N_("dismiss"),
+    N_("escalate"),
+    N_("minor"),
+)
 
 env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
