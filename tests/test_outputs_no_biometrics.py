@@ -72,6 +72,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("case", "show"): ["case", "show", "1", "--json"],
     ("review",): ["review", "--all", "--json"],
     ("report", "police"): ["report", "police", "1", "--out", "{report_out}", "--json"],
+    ("users", "list"): ["users", "list", "--json"],
     ("watch", "telegram"): ["watch", "telegram", "--once", "--json"],
     ("takedown", "draft"): ["takedown", "draft", "1", "--json"],
     ("takedown", "list"): ["takedown", "list", "--json"],

@@ -319,6 +319,25 @@ def test_language_is_switched_and_remembered(app: FastAPI) -> None:
     assert '<html lang="en">' in c.get("/login").text
 
 
+def test_no_api_answer_carries_a_face_vector(app: FastAPI, world: World) -> None:
+    from test_outputs_no_biometrics import leaks
+
+    staff = _client(app)
+    login(staff, "ada")
+    victim = _client(app)
+    login(victim, "victim_a")
+    checked = 0
+    for r in route_rules(app):
+        if not r.path.startswith("/api/") or "GET" not in r.methods:
+            continue
+        for c in (staff, victim):
+            resp = c.get(_fill(r.path, world))
+            if resp.headers.get("content-type") == "application/json":
+                assert leaks(resp.text, r.path) == []
+                checked += 1
+    assert checked >= 8
+
+
 def test_a_victim_erases_herself(app: FastAPI, world: World) -> None:
     """Last in the module: p2 is gone afterwards."""
     c = _client(app)

@@ -56,8 +56,3 @@ def translator(lang: str) -> gettext.NullTranslations:
     language its reader chose, whatever the server's locale); English for anything unknown."""
     return _translations(lang if lang in LANGUAGES else "en")
 
-
-def N_(message: str) -> str:  # noqa: N802  (the name Babel's extractor looks for)
-    """Marks a message for the catalogue where it is translated later by value (a role or
-    status shown in a page)."""
-    return message
