@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -120,14 +121,22 @@ def set_language(request: Request, who: Anyone, code: str, next: str = "/") -> R
     return resp
 
 
+@cache
+def _asset(name: str) -> bytes | None:
+    asset = STATIC / name
+    return asset.read_bytes() if asset.is_file() else None
+
+
 @router.get("/static/{name}", include_in_schema=False)
 def static(who: Anyone, name: str) -> Response:
     suffix = name[name.rfind(".") :] if "." in name else ""
-    asset = STATIC / name
-    if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES or not asset.is_file():
+    if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    data = _asset(name)
+    if data is None:
         return Response("not found", status_code=404, media_type="text/plain")
     return Response(
-        asset.read_bytes(),
+        data,
         media_type=STATIC_TYPES[suffix],
         headers={"Cache-Control": "public, max-age=3600"},
     )
