@@ -55,4 +55,3 @@ def translator(lang: str) -> gettext.NullTranslations:
     """The catalogue for an explicit language (the web app serves each request in the
     language its reader chose, whatever the server's locale); English for anything unknown."""
     return _translations(lang if lang in LANGUAGES else "en")
-
