@@ -356,3 +356,24 @@ def test_a_victim_erases_herself(app: FastAPI, world: World) -> None:
     ]
     b = next(u for u in users if u["name"] == "victim_b")
     assert b["disabled"] and b["person"] is None
+
+
+def test_ended_sessions_and_old_failures_do_not_pile_up(app: FastAPI) -> None:
+    from sqlalchemy import func, select
+
+    from haechi.store.users import LoginFailure
+
+    db: Database = app.state.db
+    c = _client(app)
+    login(c, "ada")
+    with db.session() as s:
+        s.execute(update(WebSession).values(expires_at=datetime.now(UTC) - timedelta(days=1)))
+        s.execute(update(LoginFailure).values(last_at=datetime.now(UTC) - timedelta(days=1)))
+    stranger = _client(app, client=("10.9.9.9", 1))
+    page = stranger.get("/login").text
+    tok = page.split('name="login_token" value="')[1].split('"')[0]
+    stranger.post("/login", data={"name": "x", "password": "y", "login_token": tok})
+    login(_client(app), "lee")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 1
+        assert s.scalar(select(func.count()).select_from(LoginFailure)) == 1

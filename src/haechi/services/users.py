@@ -165,6 +165,8 @@ def authenticate(
                 user.password_hash = _hasher.hash(password)
             return _view(s, user)
         if failure is None:
+            # Old failures of other pairs go here, so guessing many names cannot grow the table.
+            s.execute(delete(LoginFailure).where(LoginFailure.last_at < now - lock))
             failure = LoginFailure(key=key, count=0)
             s.add(failure)
         failure.count += 1
@@ -184,6 +186,16 @@ def start_session(db: Database, settings: Settings, user_id: int) -> tuple[str, 
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with db.session() as s:
+        # Sessions that ended without a logout are removed as new ones begin.
+        s.execute(
+            delete(WebSession).where(
+                (WebSession.expires_at <= now)
+                | (
+                    WebSession.last_seen
+                    <= now - timedelta(minutes=settings.web.session_idle_minutes)
+                )
+            )
+        )
         row = WebSession(
             token_sha256=_sha(token),
             user_id=user_id,
