@@ -9,9 +9,10 @@ PYTEST_WORKERS ?= 2
 
 # Debian packages the code needs at run time: a Korean TrueType font (PDF reports, network
 # pictures); and strace, with which the tests watch a scan make no network call
-# (tests/test_offline.py). PostgreSQL for the second test leg is installed by
+# (tests/test_offline.py); chromium, which Playwright drives in the browser tests
+# (tests/test_web_browser.py; never `playwright install`). PostgreSQL for the second test leg is installed by
 # scripts/postgres-test-server.
-SYSDEPS := fonts-nanum strace
+SYSDEPS := fonts-nanum strace chromium
 
 .PHONY: demo test check lint i18n bench evaluate-faces install clean sysdeps lock
 

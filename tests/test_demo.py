@@ -50,6 +50,9 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     ]
     assert (package / item["media_file"]).is_file()
     assert "next: `haechi items`" in flat
+    assert "demo accounts for the web app" in out and "serve" in out.split("demo accounts")[1]
+    users = haechi(tmp_path / "demo", "users", "list", "--json").stdout
+    assert '"person": "astronaut-demo"' in users and "demo-counsellor" in users
 
     # Then it acts (issue 15 point 7): a case, one request in seven languages for the page that
     # re-served her photo, approved and sent, a recheck that sees it gone, one that sees it back,
@@ -74,6 +77,7 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     flat = " ".join(again.split())
     assert "0 new items, 0 already known, 24 unchanged since the last scan" in flat
     assert f"evidence package written: {package}-2" in flat  # never over an earlier one
+    assert "demo-victim" in again  # the same accounts and passwords, shown again
 
     ko = haechi(tmp_path / "demo", "demo", env={"HAECHI_LANG": "ko"}).stdout
     assert "증거 보관함" in ko and "증거 패키지" in ko

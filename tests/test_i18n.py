@@ -23,7 +23,7 @@ def _extracted() -> dict[str, str]:
     """msgid -> where, for every _() / ngettext() in the code (Babel's own extractor)."""
     found: dict[str, str] = {}
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
-        str(SRC), method_map=[("**.py", "python")]
+        str(SRC), method_map=[("**.py", "python"), ("**/web/templates/**.html", "jinja2")]
     ):
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:

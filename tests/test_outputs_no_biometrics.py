@@ -72,6 +72,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("case", "show"): ["case", "show", "1", "--json"],
     ("review",): ["review", "--all", "--json"],
     ("report", "police"): ["report", "police", "1", "--out", "{report_out}", "--json"],
+    ("users", "list"): ["users", "list", "--json"],
     ("watch", "telegram"): ["watch", "telegram", "--once", "--json"],
     ("takedown", "draft"): ["takedown", "draft", "1", "--json"],
     ("takedown", "list"): ["takedown", "list", "--json"],
@@ -182,6 +183,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     haechi(home, "evidence", "capture", face)
     haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
     haechi(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
+    password = tmp_path_factory.mktemp("pw") / "pw"
+    password.write_text("a long test password\n")
+    haechi(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
+           "--password-file", str(password))  # fmt: skip
     _Page.photo = testdata("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -207,6 +207,20 @@ class Takedown(_Section):
         return self
 
 
+class Web(_Section):
+    """`haechi serve`: sessions, cookies and login throttling for the web app and API."""
+
+    # Cookies carry the Secure flag: browsers then send them only over HTTPS (put TLS in front,
+    # see docs/web.md). Only a loopback test over plain http turns this off.
+    secure_cookies: bool = True
+    # A session ends after this long without a request, and in any case after session_hours.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # Failed logins for one account from one address before it must wait lock_minutes.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment variables use the HAECHI_ prefix
     (nested with a double underscore: HAECHI_LIMITS__MAX_PIXELS)."""
@@ -237,6 +251,7 @@ class Settings(BaseSettings):
     chat_lexicons: list[Path] = Field(default_factory=list)
     judge: Judge = Field(default_factory=Judge)
     takedown: Takedown = Field(default_factory=Takedown)
+    web: Web = Field(default_factory=Web)
 
     @field_validator("home", mode="before")
     @classmethod

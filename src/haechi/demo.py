@@ -256,6 +256,29 @@ def run_demo(settings: Settings, db: Database, console: Console, *, fresh: bool 
             "`haechi findings` lists what matched an enrolled person, `haechi forget {alias}` "
             "erases the demo person, and `--json` gives the same for machines."
         ).format(alias=DEMO_ALIAS)
+        + "\n"
+    )
+    _web_accounts(settings, db, console)
+
+
+def _web_accounts(settings: Settings, db: Database, console: Console) -> None:
+    """The web app comes next: demo accounts (a victim account for the demo person, whose
+    findings are in a case) and how to start it."""
+    from haechi.services.demo_accounts import demo_accounts
+
+    accounts = demo_accounts(db, settings, DEMO_ALIAS)
+    table = Table(title=_("demo accounts for the web app"))
+    for col in (_("name"), _("role"), _("password")):
+        table.add_column(col)
+    for name, role, password in accounts:
+        table.add_row(Text(name), Text(role), Text(password))
+    console.print(table)
+    console.print(
+        _(
+            "next: `haechi --home {home} serve`, then open http://127.0.0.1:8000/login (a "
+            "counsellor reviews the findings; the victim sees only her own case)."
+        ).format(home=_esc(settings.home_dir)),
+        highlight=False,
     )
 
 

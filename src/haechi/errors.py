@@ -57,3 +57,17 @@ class NotFoundError(HaechiError):
     """A thing named by a person does not exist (an item, a case, a person)."""
 
     exit_code = 6
+
+
+class AccessError(HaechiError):
+    """A login failed, a session ended, or an account may not do what it asked."""
+
+    exit_code = 7
+
+
+class ThrottledError(AccessError):
+    """Too many failed logins for one account from one address: wait, then try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -49,3 +49,9 @@ def N_(message: str) -> str:  # noqa: N802  (the gettext convention Babel extrac
     """Marks a message for the catalogue where it is defined (a table of words); translate it
     with `_()` where it is shown."""
     return message
+
+
+def translator(lang: str) -> gettext.NullTranslations:
+    """The catalogue for an explicit language (the web app serves each request in the
+    language its reader chose, whatever the server's locale); English for anything unknown."""
+    return _translations(lang if lang in LANGUAGES else "en")

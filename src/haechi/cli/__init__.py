@@ -21,7 +21,9 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     report,
     review,
     rooms,
+    serve,
     takedown,
+    users,
     watch,
 )
 from haechi.cli.app import app, err, esc, state

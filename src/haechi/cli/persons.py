@@ -6,7 +6,7 @@ the persons enrolled here."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -133,56 +133,30 @@ def persons_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per person.")] = False,
 ) -> None:
     """List enrolled persons with their consent record and what is stored for them."""
-    from sqlalchemy import func, select
-
-    from haechi.store.findings import Finding
-    from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+    from haechi.services.persons import list_persons
 
     table = Table()
     for col in (_("alias"), _("enrolled"), _("consent by"), _("for"), _("scope"), _("verified")):
         table.add_column(col)
     for col in (_("templates"), _("own files"), _("findings")):
         table.add_column(col, justify="right")
-    with state.db().session() as s:
-        for p in s.scalars(select(Person).order_by(Person.alias)):
-            c = s.scalars(
-                select(ConsentRecord).where(ConsentRecord.person_id == p.id).limit(1)
-            ).first()
-            n_t = s.scalar(select(func.count()).where(FaceTemplate.person_id == p.id)) or 0
-            n_o = s.scalar(select(func.count()).where(OwnMediaHash.person_id == p.id)) or 0
-            n_f = s.scalar(select(func.count()).where(Finding.person_id == p.id)) or 0
-            row: dict[str, Any] = {
-                "alias": p.alias,
-                "enrolled_at": p.created_at.isoformat(),
-                "consent": None
-                if c is None
-                else {
-                    "text": c.text,
-                    "by": c.consented_by,
-                    "for": c.for_whom,
-                    "scope": c.scope,
-                    "verified_how": c.verified_how,
-                    "given_at": c.given_at.isoformat(),
-                },
-                "templates": n_t,
-                "own_media": n_o,
-                "findings": n_f,
-            }
-            if as_json:
-                print_json(row)
-                continue
-            add_row(
-                table,
-                p.alias,
-                p.created_at.strftime("%Y-%m-%d"),
-                c.consented_by if c else "-",
-                c.for_whom if c else "-",
-                c.scope if c else "-",
-                c.verified_how if c else "-",
-                str(n_t),
-                str(n_o),
-                str(n_f),
-            )
+    for p in list_persons(state.db()):
+        if as_json:
+            print_json(p.to_json())
+            continue
+        c = p.consent
+        add_row(
+            table,
+            p.alias,
+            p.enrolled_at.strftime("%Y-%m-%d"),
+            c.by if c else "-",
+            c.for_whom if c else "-",
+            c.scope if c else "-",
+            c.verified_how if c else "-",
+            str(p.templates),
+            str(p.own_media),
+            str(p.findings),
+        )
     if not as_json:
         out.print(table)
 

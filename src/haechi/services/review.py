@@ -176,12 +176,20 @@ def blur(im: Image.Image) -> Image.Image:
     return im.filter(ImageFilter.GaussianBlur(radius=max(4, max(im.size) // 25)))
 
 
-def preview(
+@dataclass(frozen=True)
+class Rendering:
+    png: bytes  # in memory only: the web app sends it, never writes it
+    blurred: bool
+    item_sha256: str
+    possible_minor: bool
+
+
+def render(
     db: Database, settings: Settings, finding_id: int, actor: str, *, unblurred: bool = False
-) -> Preview:
-    """Write the finding's media (the frame it was found in, for video) to a private temporary
-    file, blurred and greyscale unless `unblurred`; logs the look. Reads the evidentiary copy
-    (captured first if it is not yet in the vault)."""
+) -> Rendering:
+    """The finding's media (the frame it was found in, for video) as PNG bytes, blurred and
+    greyscale unless `unblurred`; logs the look. Reads the evidentiary copy (captured first if
+    it is not yet in the vault); the clear media exists only in memory."""
     from haechi.evidence.capture import capture_item
     from haechi.evidence.context import open_vault
     from haechi.store.evidence_models import EvidenceItem
@@ -206,12 +214,27 @@ def preview(
     t = (finding.details or {}).get("t")
     im = _picture(buf.getvalue(), t if isinstance(t, int | float) else None, settings)
     shown = im if unblurred else blur(im)
-    fd, name = tempfile.mkstemp(prefix="haechi-preview-", suffix=".png")  # 0600, outside home
-    with os.fdopen(fd, "wb") as fh:
-        shown.save(fh, "PNG")
+    out = io.BytesIO()
+    shown.save(out, "PNG")
     with db.session() as s:
         row = s.get(Finding, finding_id)
         assert row is not None
         mode = "unblurred" if unblurred else "blurred"
         _log(s, actor, CustodyAction.VIEWED, row, what="preview", mode=mode)
-    return Preview(Path(name), not unblurred, sha)
+    return Rendering(out.getvalue(), not unblurred, sha, finding.possible_minor)
+
+
+def is_possible_minor(db: Database, finding_id: int) -> bool:
+    return _finding(db, finding_id).possible_minor
+
+
+def preview(
+    db: Database, settings: Settings, finding_id: int, actor: str, *, unblurred: bool = False
+) -> Preview:
+    """`render`, written to a private temporary file outside the data directory for a viewer
+    program (the CLI); the caller removes it."""
+    shown = render(db, settings, finding_id, actor, unblurred=unblurred)
+    fd, name = tempfile.mkstemp(prefix="haechi-preview-", suffix=".png")  # 0600, outside home
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(shown.png)
+    return Preview(Path(name), shown.blurred, shown.item_sha256)

@@ -232,3 +232,4 @@ from haechi.store import evidence_models as _evidence_models  # noqa: E402, F401
 from haechi.store import findings as _findings  # noqa: E402, F401
 from haechi.store import persons as _persons  # noqa: E402, F401
 from haechi.store import takedown as _takedown  # noqa: E402, F401
+from haechi.store import users as _users  # noqa: E402, F401

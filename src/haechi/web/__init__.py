@@ -1,0 +1,43 @@
+"""The web app and REST API (`haechi serve`): thin routes over haechi.services.
+
+`create_app(settings)` builds everything (database, routes, error handling, security headers)
+inside the factory, never at import time. Routes hold no logic: they check who is asking
+(haechi.web.access), call a service function and render its typed result."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from haechi import __version__
+from haechi.config import Settings
+from haechi.store.db import Database
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    from haechi.services import wiring as _wiring  # noqa: F401  (findings join cases)
+    from haechi.web import api, pages, problems, public, review
+    from haechi.web.access import check_every_route_has_a_rule
+    from haechi.web.headers import SecurityHeaders
+
+    app = FastAPI(
+        title="haechi",
+        version=__version__,
+        description="Cases, review queue, rooms, persons and evidence packages of a haechi "
+        "installation. Authenticate with an API key: `Authorization: Bearer hk_…` "
+        "(`haechi users key NAME --scope …`).",
+        # Served by a route with its own access rule (web/public.py); the interactive docs
+        # load scripts from a CDN and run inline script, which the CSP forbids.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db if db is not None else Database(settings)
+    problems.install(app)
+    app.include_router(public.router)
+    app.include_router(pages.router)
+    app.include_router(review.router)
+    app.include_router(api.router)
+    app.add_middleware(SecurityHeaders)
+    check_every_route_has_a_rule(app)
+    return app

@@ -1,0 +1,146 @@
+"""The REST API, /api/v1: the operations the pages offer, for machine clients (API keys with
+scopes) and for scripts run by a logged-in person (session plus X-CSRF-Token on changes).
+Lists are paginated (`page`, `per_page`); errors are RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from haechi.network.rooms import rank_rooms
+from haechi.services.cases import add_note, get_case, list_cases
+from haechi.services.dashboard import overview
+from haechi.services.persons import list_persons, self_view
+from haechi.services.review import act, queue, render
+from haechi.services.users import erase_self
+from haechi.web.access import ALL_ROLES, STAFF, Principal, require
+from haechi.web.pages import package_response
+from haechi.web.paging import Paging, paginate, paging
+from haechi.web.review import check_minor, png
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+Reader = Annotated[Principal, Depends(require(*STAFF, scopes=("read",)))]
+Reviewer = Annotated[Principal, Depends(require(*STAFF, scopes=("review",)))]
+Counsel = Annotated[Principal, Depends(require("admin", "counsellor", scopes=("persons",)))]
+Investigate = Annotated[Principal, Depends(require("admin", "investigator", scopes=("evidence",)))]
+Victim = Annotated[Principal, Depends(require("victim"))]
+Pages = Annotated[Paging, Depends(paging)]
+Json = dict[str, Any]
+
+
+class Action(BaseModel):
+    action: Literal["confirm", "dismiss", "escalate", "minor"]
+    reason: str = Field(default="", max_length=20_000)
+
+
+class Note(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class PackageRequest(BaseModel):
+    recipients: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="age public keys (age1…); none: a package without media",
+    )
+
+
+class Erase(BaseModel):
+    confirm: str = Field(max_length=128, description="her alias, as shown, to confirm")
+
+
+@router.get("/whoami")
+def whoami(who: Annotated[Principal, Depends(require(*ALL_ROLES, scopes=("read", "hma")))]) -> Json:
+    return {
+        "name": who.user.name,
+        "role": who.role,
+        "via": who.via,
+        "scopes": sorted(who.scopes),
+    }
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, who: Reader) -> Json:
+    return overview(request.app.state.db).to_json()
+
+
+@router.get("/review")
+def review_queue(request: Request, who: Reader, p: Pages, include_done: bool = False) -> Json:
+    entries = queue(request.app.state.db, statuses=() if include_done else ("open", "escalated"))
+    return paginate(request, entries, p, lambda e: e.to_json())
+
+
+@router.get("/review/{finding_id}/preview", response_class=Response)
+def preview(request: Request, who: Reader, finding_id: int) -> Response:
+    """The finding's media, blurred and greyscale (PNG); the look is logged."""
+    check_minor(request, who, finding_id)
+    return png(render(request.app.state.db, request.app.state.settings, finding_id, who.actor).png)
+
+
+@router.post("/review/{finding_id}/reveal", response_class=Response)
+def reveal(request: Request, who: Reviewer, finding_id: int) -> Response:
+    """The finding's media unblurred (PNG); the look is logged. Never for a possible minor."""
+    check_minor(request, who, finding_id)
+    db, settings = request.app.state.db, request.app.state.settings
+    return png(render(db, settings, finding_id, who.actor, unblurred=True).png)
+
+
+@router.post("/review/{finding_id}/actions")
+def review_action(request: Request, who: Reviewer, finding_id: int, body: Action) -> Json:
+    status = act(request.app.state.db, finding_id, body.action, who.actor, body.reason)
+    return {"finding_id": finding_id, "status": status}
+
+
+@router.get("/cases")
+def cases(request: Request, who: Reader, p: Pages) -> Json:
+    return paginate(request, list_cases(request.app.state.db), p, lambda c: c.to_json())
+
+
+@router.get("/cases/{case_id}")
+def case(request: Request, who: Reader, case_id: int) -> Json:
+    db = request.app.state.db
+    detail = get_case(db, case_id).to_json()
+    detail["findings"] = [e.to_json() for e in queue(db, case_id=case_id, statuses=())]
+    return detail
+
+
+@router.post("/cases/{case_id}/notes", status_code=201)
+def case_note(request: Request, who: Reviewer, case_id: int, body: Note) -> Json:
+    add_note(request.app.state.db, case_id, body.text, who.actor)
+    return {"case_id": case_id, "noted": True}
+
+
+@router.post("/cases/{case_id}/package", response_class=Response)
+def case_package(
+    request: Request, who: Investigate, case_id: int, body: PackageRequest
+) -> Response:
+    """The case's evidence package (zip); media only encrypted to the given age keys."""
+    return package_response(request, who, case_id, body.recipients)
+
+
+@router.get("/rooms")
+def rooms(request: Request, who: Reader, p: Pages) -> Json:
+    ranked = rank_rooms(request.app.state.db, request.app.state.settings)
+    return paginate(request, ranked, p, lambda r: r.to_json())
+
+
+@router.get("/persons")
+def persons(request: Request, who: Counsel, p: Pages) -> Json:
+    return paginate(request, list_persons(request.app.state.db), p, lambda x: x.to_json())
+
+
+@router.get("/me")
+def me(request: Request, who: Victim) -> Json:
+    """A victim's own enrolment, consent record and case status; nothing of anyone else."""
+    return self_view(request.app.state.db, who.user.person).to_json()
+
+
+@router.post("/me/forget")
+def me_forget(request: Request, who: Victim, body: Erase) -> Json:
+    result = erase_self(
+        request.app.state.db, request.app.state.settings, who.user.name, body.confirm
+    )
+    return {"forgotten": True, "removed": dict(result.removed)}

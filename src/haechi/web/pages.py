@@ -1,0 +1,147 @@
+"""The pages: dashboard, cases (findings, evidence, timeline, evidence package), rooms,
+persons, and a victim's own page. The review queue is in web/review.py."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+
+from haechi.network.rooms import rank_rooms
+from haechi.services.cases import add_note, get_case, list_cases
+from haechi.services.dashboard import overview
+from haechi.services.evidence import export_case
+from haechi.services.persons import list_persons, self_view
+from haechi.services.review import queue
+from haechi.services.users import erase_self
+from haechi.web.access import ALL_ROLES, SESSION_COOKIE, STAFF, Principal, require
+from haechi.web.paging import Paging, paging, window
+from haechi.web.render import page
+
+router = APIRouter(include_in_schema=False)
+Staff = Annotated[Principal, Depends(require(*STAFF))]
+Anyone = Annotated[Principal, Depends(require(*ALL_ROLES))]
+Victim = Annotated[Principal, Depends(require("victim"))]
+Counsel = Annotated[Principal, Depends(require("admin", "counsellor"))]
+Investigate = Annotated[Principal, Depends(require("admin", "investigator"))]
+Pages = Annotated[Paging, Depends(paging)]
+
+
+@router.get("/")
+def dashboard(request: Request, who: Anyone) -> Response:
+    if who.role == "victim":
+        return RedirectResponse("/me", status_code=303)
+    return page(request, "dashboard.html", who, overview=overview(request.app.state.db))
+
+
+@router.get("/cases")
+def cases(request: Request, who: Staff, p: Pages) -> Response:
+    shown, more = window(list_cases(request.app.state.db), p)
+    return page(request, "cases.html", who, cases=shown, paging=p, more=more)
+
+
+@router.get("/cases/{case_id}")
+def case(request: Request, who: Staff, case_id: int) -> Response:
+    db = request.app.state.db
+    detail = get_case(db, case_id)
+    findings = queue(db, case_id=case_id, statuses=())
+    return page(request, "case.html", who, case=detail, findings=findings)
+
+
+@router.post("/cases/{case_id}/notes")
+def case_note(
+    request: Request,
+    who: Staff,
+    case_id: int,
+    csrf: Annotated[str, Form(max_length=128)],
+    text: Annotated[str, Form(max_length=20_000)],
+) -> Response:
+    add_note(request.app.state.db, case_id, text, who.actor)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def package_response(
+    request: Request, who: Principal, case_id: int, recipients: list[str]
+) -> Response:
+    """A case's evidence package as a zip download. Media goes in only encrypted to the
+    investigator's age keys; without one the package holds hashes, sightings and the log.
+    Built in a private temporary folder that is removed once sent."""
+    folder = Path(tempfile.mkdtemp(prefix="haechi-package-"))
+    try:
+        res = export_case(
+            request.app.state.db,
+            request.app.state.settings,
+            case_id,
+            folder / f"case-{case_id}.zip",
+            actor=who.actor,
+            recipients=recipients,
+            include_media=bool(recipients),
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        res.path,
+        media_type="application/zip",
+        filename=res.path.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+@router.post("/cases/{case_id}/package")
+def case_package_download(
+    request: Request,
+    who: Investigate,
+    case_id: int,
+    csrf: Annotated[str, Form(max_length=128)],
+    recipients: Annotated[str, Form(max_length=10_000)] = "",
+) -> Response:
+    keys = [k.strip() for k in recipients.split() if k.strip()]
+    return package_response(request, who, case_id, keys)
+
+
+@router.get("/rooms")
+def rooms(request: Request, who: Staff, p: Pages) -> Response:
+    settings = request.app.state.settings
+    shown, more = window(rank_rooms(request.app.state.db, settings), p)
+    return page(
+        request,
+        "rooms.html",
+        who,
+        rooms=shown,
+        paging=p,
+        more=more,
+        flag=settings.thresholds.room_risk_flag,
+    )
+
+
+@router.get("/persons")
+def persons(request: Request, who: Counsel, p: Pages) -> Response:
+    shown, more = window(list_persons(request.app.state.db), p)
+    return page(request, "persons.html", who, persons=shown, paging=p, more=more)
+
+
+@router.get("/me")
+def me(request: Request, who: Victim) -> Response:
+    view = self_view(request.app.state.db, who.user.person)
+    return page(request, "me.html", who, me=view)
+
+
+@router.post("/me/forget")
+def me_forget(
+    request: Request,
+    who: Victim,
+    csrf: Annotated[str, Form(max_length=128)],
+    confirm: Annotated[str, Form(max_length=128)],
+) -> Response:
+    """She erases herself, as `haechi forget` does; her account then ends."""
+    db, settings = request.app.state.db, request.app.state.settings
+    result = erase_self(db, settings, who.user.name, confirm)
+    resp = page(request, "forgotten.html", None, result=result)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp

@@ -1,0 +1,43 @@
+"""Pagination for lists: `?page=1&per_page=50`; the answer says the total and the next page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query, Request
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    per_page: int
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Paging:
+    return Paging(page, per_page)
+
+
+def window(items: Sequence[T], p: Paging) -> tuple[list[T], bool]:
+    start = (p.page - 1) * p.per_page
+    return list(items[start : start + p.per_page]), start + p.per_page < len(items)
+
+
+def paginate(
+    request: Request, items: Sequence[T], p: Paging, to_json: Callable[[T], Any]
+) -> dict[str, Any]:
+    shown, more = window(items, p)
+    nxt = str(request.url.include_query_params(page=p.page + 1)) if more else None
+    return {
+        "items": [to_json(x) for x in shown],
+        "page": p.page,
+        "per_page": p.per_page,
+        "total": len(items),
+        "next": nxt,
+    }

@@ -1,0 +1,379 @@
+"""The web app and REST API in process (FastAPI's TestClient over httpx): the access matrix
+read from the app's own route table, no leak between victims, CSRF, login throttling, session
+expiry, cookie flags and security headers, problem details and pagination, and a reveal in the
+review queue logged in the custody log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import haechi
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from web_world import ACCOUNTS, PASSWORD, ROLES, World, build_world, login
+
+from haechi.services.users import UserView, add_api_key
+from haechi.store.db import Database
+from haechi.store.users import WebSession
+from haechi.web import create_app
+from haechi.web.access import Principal, check_every_route_has_a_rule, require, route_rules
+
+SCOPES = ("read", "review", "persons", "evidence", "hma")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def app(world: World) -> Iterator[FastAPI]:
+    db = Database(world.settings())
+    yield create_app(world.settings(), db)
+    db.close()
+
+
+def _client(app: FastAPI, **kw: object) -> TestClient:
+    return TestClient(app, follow_redirects=False, **kw)  # type: ignore[arg-type]
+
+
+def _fill(path: str, world: World) -> str:
+    return (
+        path.replace("{case_id}", str(world.cases["p1"]))
+        .replace("{finding_id}", str(world.findings["p1"][0]))
+        .replace("{code}", "en")
+        .replace("{name}", "style.css")
+    )
+
+
+def _caller(label: str) -> Principal | None:
+    """The principal a label stands for, to ask the declared rule what it expects."""
+    now = datetime.now(UTC)
+    if label == "anonymous":
+        return None
+    if label.startswith("key:"):
+        return Principal(UserView(0, "k", "admin", None, False, now), "key", frozenset({label[4:]}))
+    return Principal(UserView(0, "u", label, None, False, now), "session", csrf="x")
+
+
+def test_every_route_x_every_role_matches_its_declared_rule(app: FastAPI, world: World) -> None:
+    """Generated from app.routes: every route, every role and anonymous, and API keys of every
+    scope; the expectation comes from the rule the route declares. A route without a rule
+    fails here (and the app refuses to start)."""
+    routes = route_rules(app)
+    assert len(routes) >= 30
+    assert all(r.rules for r in routes), [r.path for r in routes if not r.rules]
+    callers: dict[str, tuple[TestClient, dict[str, str]]] = {"anonymous": (_client(app), {})}
+    for role in ROLES:
+        c = _client(app)
+        # The CSRF token goes with every session request: this test is about the rules.
+        callers[role] = (c, {"X-CSRF-Token": login(c, ACCOUNTS[role])})
+    db: Database = app.state.db
+    for scope in SCOPES:
+        key = add_api_key(db, "kim" if scope in ("evidence", "hma") else "ada", [scope])
+        callers[f"key:{scope}"] = (_client(app), {"Authorization": f"Bearer {key}"})
+    checked = 0
+    for r in routes:
+        url = _fill(r.path, world)
+        for method in sorted(r.methods - {"HEAD"}):
+            for label, (c, headers) in callers.items():
+                resp = c.request(method, url, headers=headers)
+                assert resp.headers["x-content-type-options"] == "nosniff"
+                assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+                to_login = resp.status_code == 303 and resp.headers.get("location") == "/login"
+                if r.allows(_caller(label)):
+                    assert resp.status_code not in (401, 403) and not to_login, (
+                        f"{label} refused {method} {url}: {resp.status_code} {resp.text[:300]}"
+                    )
+                elif label == "anonymous":
+                    assert (
+                        to_login if not r.path.startswith("/api/") else resp.status_code == 401
+                    ), f"anonymous reached {method} {url}"
+                else:
+                    assert resp.status_code == 403, f"{label} reached {method} {url}"
+                checked += 1
+    assert checked >= 30 * len(callers)
+
+
+def test_a_victim_reaches_only_her_own_pages(app: FastAPI) -> None:
+    own = {"/", "/me", "/me/forget", "/logout", "/api/v1/me", "/api/v1/me/forget", "/api/v1/whoami"}
+    victim = _caller("victim")
+    reachable = {r.path for r in route_rules(app) if r.allows(victim) and not r.allows(None)}
+    assert reachable == own
+
+
+def test_victim_a_never_sees_victim_b(app: FastAPI, world: World) -> None:
+    c = _client(app)
+    login(c, "victim_a")
+    mine = c.get("/api/v1/me").json()
+    assert mine["person"]["alias"] == "p1"
+    assert [x["id"] for x in mine["cases"]] == [world.cases["p1"]]
+    page = c.get("/me").text
+    assert "p1" in page and "p2" not in page
+    for url in (
+        f"/cases/{world.cases['p2']}",
+        f"/api/v1/cases/{world.cases['p2']}",
+        "/api/v1/cases",
+    ):
+        assert c.get(url).status_code == 403
+    fid = world.findings["p2"][0]
+    assert c.get(f"/review/{fid}/blurred.png").status_code == 403
+    assert c.get("/api/v1/persons").status_code == 403
+
+
+def test_session_cookie_flags(world: World) -> None:
+    db = Database(world.settings())
+    secure_app = create_app(world.settings(secure_cookies=True), db)
+    c = _client(secure_app, base_url="https://testserver")
+    page = c.get("/login")
+    token = page.text.split('name="login_token" value="')[1].split('"')[0]
+    r = c.post("/login", data={"name": "lee", "password": PASSWORD, "login_token": token})
+    cookie = next(
+        v for k, v in r.headers.multi_items() if k == "set-cookie" and "haechi_session" in v
+    )
+    flags = {f.strip().split("=")[0].lower() for f in cookie.split(";")}
+    assert {"httponly", "secure", "max-age", "path"} <= flags
+    assert "samesite=strict" in cookie.lower()
+    db.close()
+
+
+def test_state_changes_need_the_csrf_token(app: FastAPI, world: World) -> None:
+    c = _client(app)
+    token = login(c, "lee")
+    url = f"/cases/{world.cases['p1']}/notes"
+    assert c.post(url, data={"text": "no token", "csrf": ""}).status_code == 403
+    assert c.post(url, data={"text": "wrong", "csrf": "x" * 43}).status_code == 403
+    assert c.post("/api/v1/cases/1/notes", json={"text": "no header"}).status_code == 403
+    r = c.post(url, data={"text": "called her back", "csrf": token})
+    assert r.status_code == 303
+    timeline = c.get(f"/api/v1/cases/{world.cases['p1']}").json()["timeline"]
+    assert [e["text"] for e in timeline if e["kind"] == "note"] == ["called her back"]
+    assert timeline[-1]["actor"] == "web:lee"
+
+
+def test_login_is_throttled_per_account_and_address(app: FastAPI) -> None:
+    c = _client(app, client=("10.0.0.7", 5000))
+    for _ in range(5):
+        page = c.get("/login")
+        tok = page.text.split('name="login_token" value="')[1].split('"')[0]
+        r = c.post("/login", data={"name": "kim", "password": "wrong guess!", "login_token": tok})
+        assert r.status_code == 401
+    page = c.get("/login")
+    tok = page.text.split('name="login_token" value="')[1].split('"')[0]
+    r = c.post("/login", data={"name": "kim", "password": PASSWORD, "login_token": tok})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
+    other = _client(app, client=("10.0.0.8", 5000))  # the owner, from elsewhere
+    login(other, "kim")
+
+
+def test_login_form_needs_its_cookie(app: FastAPI) -> None:
+    c = _client(app)
+    r = c.post("/login", data={"name": "lee", "password": PASSWORD, "login_token": "forged"})
+    assert r.status_code == 403 and "haechi_session" not in r.headers.get("set-cookie", "")
+
+
+def test_sessions_expire_when_idle_and_absolutely(app: FastAPI) -> None:
+    db: Database = app.state.db
+    for column in ("last_seen", "expires_at"):
+        c = _client(app)
+        login(c, "ada")
+        assert c.get("/").status_code == 200
+        with db.session() as s:
+            past = datetime.now(UTC) - timedelta(hours=1 if column == "last_seen" else 0, minutes=1)
+            s.execute(update(WebSession).values({column: past}))
+        assert c.get("/").headers.get("location") == "/login"
+        assert c.get("/api/v1/whoami").status_code == 401
+
+
+def test_logout_ends_the_session(app: FastAPI) -> None:
+    c = _client(app)
+    token = login(c, "ada")
+    cookie = c.cookies.get("haechi_session")
+    assert c.post("/logout", data={"csrf": token}).headers["location"] == "/login"
+    c.cookies.set("haechi_session", cookie or "")
+    assert c.get("/").headers.get("location") == "/login"
+
+
+def test_errors_are_problem_details_and_lists_paginate(app: FastAPI, world: World) -> None:
+    c = _client(app)
+    key = add_api_key(app.state.db, "lee", ["read"])
+    h = {"Authorization": f"Bearer {key}"}
+    r = c.get("/api/v1/cases/999", headers=h)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["status"] == 404 and "no case 999" in body["detail"] and body["title"]
+    bad = c.get("/api/v1/cases?per_page=0", headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["where"] == "query.per_page"
+    anon = c.get("/api/v1/cases")
+    assert anon.status_code == 401 and anon.headers["www-authenticate"] == "Bearer"
+    assert c.get("/api/v1/cases", headers={"Authorization": "Bearer hk_nope"}).status_code == 401
+    page1 = c.get("/api/v1/cases?per_page=1", headers=h).json()
+    assert page1["total"] == 2 and len(page1["items"]) == 1 and page1["next"]
+    page2 = c.get(page1["next"], headers=h).json()
+    assert page2["next"] is None and page2["items"][0]["id"] != page1["items"][0]["id"]
+    schema = c.get("/openapi.json").json()
+    assert "/api/v1/cases/{case_id}" in schema["paths"] and "/login" not in schema["paths"]
+
+
+def test_a_router_added_with_one_rule_is_protected_by_it(world: World) -> None:
+    """How the HMA lookup router is mounted: one rule for all its routes."""
+    db = Database(world.settings())
+    app = create_app(world.settings(), db)
+    hma = APIRouter()
+
+    @hma.get("/h/hash")
+    def lookup() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.include_router(hma, dependencies=[Depends(require(scopes=("hma",)))])
+    check_every_route_has_a_rule(app)
+    c = _client(app)
+    good = add_api_key(db, "kim", ["hma"])
+    other = add_api_key(db, "kim", ["read"])
+    assert c.get("/h/hash", headers={"Authorization": f"Bearer {good}"}).json() == {"ok": True}
+    assert c.get("/h/hash", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    login(c, "ada")
+    assert c.get("/h/hash").status_code == 403  # a browser session never uses it
+
+    bare = APIRouter()
+
+    @bare.get("/unprotected")
+    def unprotected() -> None: ...
+
+    app.include_router(bare)
+    with pytest.raises(RuntimeError, match="/unprotected"):
+        check_every_route_has_a_rule(app)
+    db.close()
+
+
+def _log(world: World) -> list[dict[str, Any]]:
+    out = haechi(world.home, "evidence", "log", "--json").stdout
+    return [json.loads(x) for x in out.splitlines()]
+
+
+def test_reveal_one_item_is_logged_and_minor_media_is_restricted(
+    app: FastAPI, world: World
+) -> None:
+    fid = world.findings["p1"][0]
+    c = _client(app)
+    token = login(c, "lee")
+    before = len(_log(world))
+    queue = c.get("/review").text
+    assert f"/review/{fid}/blurred.png" in queue
+    blurred = c.get(f"/review/{fid}/blurred.png")
+    assert blurred.headers["content-type"] == "image/png"
+    r = c.post(f"/review/{fid}/reveal", data={"csrf": token})
+    assert r.status_code == 200 and 'src="data:image/png;base64,' in r.text
+    log = _log(world)[before:]
+    views = [(e["actor"], e["action"], e["details"]["mode"]) for e in log]
+    assert views == [("web:lee", "viewed", "blurred"), ("web:lee", "viewed", "unblurred")]
+    assert "INTACT" in haechi(world.home, "evidence", "verify").stdout
+
+    inv = _client(app)
+    inv_token = login(inv, "kim")
+    r = inv.post(
+        f"/api/v1/review/{fid}/actions",
+        json={"action": "minor", "reason": "looks young"},
+        headers={"X-CSRF-Token": inv_token},
+    )
+    assert r.json() == {"finding_id": fid, "status": "escalated"}
+    assert c.get(f"/review/{fid}/blurred.png").status_code == 403  # counsellor
+    assert "possible minor: media only" in c.get("/review").text
+    assert inv.get(f"/review/{fid}/blurred.png").status_code == 200  # investigator, blurred
+    refused = inv.post(f"/api/v1/review/{fid}/reveal", headers={"X-CSRF-Token": inv_token})
+    assert refused.status_code == 422 and "possible minor" in refused.json()["detail"]
+
+
+def test_investigator_downloads_a_case_package_without_clear_media(
+    app: FastAPI, world: World
+) -> None:
+    import io
+    import zipfile
+
+    c = _client(app)
+    token = login(c, "kim")
+    r = c.post(f"/cases/{world.cases['p2']}/package", data={"csrf": token})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert any(n.endswith("manifest.json") for n in names)
+    assert not any("/media/" in n for n in names)  # no age key given: no media at all
+    counsellor = _client(app)
+    login(counsellor, "lee")
+    assert counsellor.get(f"/cases/{world.cases['p2']}").status_code == 200
+    timeline = counsellor.get(f"/api/v1/cases/{world.cases['p2']}").json()["timeline"]
+    assert timeline[-1]["kind"] == "exported" and timeline[-1]["actor"] == "web:kim"
+
+
+def test_language_is_switched_and_remembered(app: FastAPI) -> None:
+    c = _client(app)
+    r = c.get("/lang/ko?next=//evil.example")
+    assert r.headers["location"] == "/"  # never an open redirect
+    assert c.cookies.get("haechi_lang") == "ko"
+    assert '<html lang="ko">' in c.get("/login").text
+    c.get("/lang/en?next=/login")
+    assert '<html lang="en">' in c.get("/login").text
+
+
+def test_no_api_answer_carries_a_face_vector(app: FastAPI, world: World) -> None:
+    from test_outputs_no_biometrics import leaks
+
+    staff = _client(app)
+    login(staff, "ada")
+    victim = _client(app)
+    login(victim, "victim_a")
+    checked = 0
+    for r in route_rules(app):
+        if not r.path.startswith("/api/") or "GET" not in r.methods:
+            continue
+        for c in (staff, victim):
+            resp = c.get(_fill(r.path, world))
+            if resp.headers.get("content-type") == "application/json":
+                assert leaks(resp.text, r.path) == []
+                checked += 1
+    assert checked >= 8
+
+
+def test_a_victim_erases_herself(app: FastAPI, world: World) -> None:
+    """Last in the module: p2 is gone afterwards."""
+    c = _client(app)
+    token = login(c, "victim_b")
+    wrong = c.post("/me/forget", data={"csrf": token, "confirm": "someone"})
+    assert wrong.status_code == 422
+    r = c.post("/me/forget", data={"csrf": token, "confirm": "p2"})
+    assert r.status_code == 200 and "erased" in r.text.lower()
+    assert c.get("/me").headers.get("location") == "/login"  # her session ended
+    persons = [
+        json.loads(x)["alias"] for x in haechi(world.home, "persons", "--json").stdout.splitlines()
+    ]
+    assert persons == ["p1"]
+    users = [
+        json.loads(x) for x in haechi(world.home, "users", "list", "--json").stdout.splitlines()
+    ]
+    b = next(u for u in users if u["name"] == "victim_b")
+    assert b["disabled"] and b["person"] is None
+
+
+def test_ended_sessions_and_old_failures_do_not_pile_up(app: FastAPI) -> None:
+    from sqlalchemy import func, select
+
+    from haechi.store.users import LoginFailure
+
+    db: Database = app.state.db
+    c = _client(app)
+    login(c, "ada")
+    with db.session() as s:
+        s.execute(update(WebSession).values(expires_at=datetime.now(UTC) - timedelta(days=1)))
+        s.execute(update(LoginFailure).values(last_at=datetime.now(UTC) - timedelta(days=1)))
+    stranger = _client(app, client=("10.9.9.9", 1))
+    page = stranger.get("/login").text
+    tok = page.split('name="login_token" value="')[1].split('"')[0]
+    stranger.post("/login", data={"name": "x", "password": "y", "login_token": tok})
+    login(_client(app), "lee")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 1
+        assert s.scalar(select(func.count()).select_from(LoginFailure)) == 1

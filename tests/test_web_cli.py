@@ -1,0 +1,70 @@
+"""`haechi users …` and `haechi serve` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import POSTGRES, haechi
+
+
+def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    pw = tmp_path / "pw"
+    pw.write_text("first admin password\n")
+    out = haechi(home, "users", "add", "ada", "--role", "admin", "--password-file", str(pw))
+    assert "user ada added (admin)" in out.stdout and "next:" in out.stdout
+    short = tmp_path / "short"
+    short.write_text("short\n")
+    bad = haechi(
+        home,
+        "users",
+        "add",
+        "bo",
+        "--role",
+        "counsellor",
+        "--password-file",
+        str(short),
+        check=False,
+    )
+    assert bad.returncode == 3 and "too short" in bad.stderr
+    orphan = haechi(
+        home, "users", "add", "v", "--role", "victim", "--password-file", str(pw), check=False
+    )
+    assert orphan.returncode == 3 and "--person" in orphan.stderr
+    ghost = haechi(
+        home,
+        "users",
+        "add",
+        "v",
+        "--role",
+        "victim",
+        "--person",
+        "nobody",
+        "--password-file",
+        str(pw),
+        check=False,
+    )
+    assert ghost.returncode == 6 and "not enrolled" in ghost.stderr
+    key = haechi(home, "users", "key", "ada", "--scope", "read", "--scope", "hma").stdout
+    assert key.startswith("hk_")
+    users = [json.loads(x) for x in haechi(home, "users", "list", "--json").stdout.splitlines()]
+    assert users == [
+        {
+            "name": "ada",
+            "role": "admin",
+            "person": None,
+            "disabled": False,
+            "created_at": users[0]["created_at"],
+        }
+    ]
+    if not POSTGRES:  # only hashes are stored
+        db_bytes = (home / "haechi.db").read_bytes()
+        assert b"first admin password" not in db_bytes and key.split()[0].encode() not in db_bytes
+    haechi(home, "users", "disable", "ada")
+    assert json.loads(haechi(home, "users", "list", "--json").stdout)["disabled"] is True
+
+
+def test_serve_stays_on_loopback_unless_told(tmp_path: Path) -> None:
+    r = haechi(tmp_path / "h", "serve", "--host", "0.0.0.0", check=False)
+    assert r.returncode == 2 and "--public" in r.stderr and "TLS" in r.stderr
