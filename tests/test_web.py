@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import haechi
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from web_world import ACCOUNTS, PASSWORD, ROLES, World, build_world, login
@@ -21,7 +21,8 @@ from haechi.services.users import UserView, add_api_key
 from haechi.store.db import Database
 from haechi.store.users import WebSession
 from haechi.web import create_app
-from haechi.web.access import Principal, check_every_route_has_a_rule, require, route_rules
+from haechi.web.access import Principal, check_every_route_has_a_rule, route_rules
+from haechi.web.problems import API_PREFIXES
 
 SCOPES = ("read", "review", "persons", "evidence", "hma")
 
@@ -92,7 +93,7 @@ def test_every_route_x_every_role_matches_its_declared_rule(app: FastAPI, world:
                     )
                 elif label == "anonymous":
                     assert (
-                        to_login if not r.path.startswith("/api/") else resp.status_code == 401
+                        to_login if not r.path.startswith(API_PREFIXES) else resp.status_code == 401
                     ), f"anonymous reached {method} {url}"
                 else:
                     assert resp.status_code == 403, f"{label} reached {method} {url}"
@@ -220,25 +221,20 @@ def test_errors_are_problem_details_and_lists_paginate(app: FastAPI, world: Worl
     assert "/api/v1/cases/{case_id}" in schema["paths"] and "/login" not in schema["paths"]
 
 
-def test_a_router_added_with_one_rule_is_protected_by_it(world: World) -> None:
-    """How the HMA lookup router is mounted: one rule for all its routes."""
+def test_the_hma_router_is_mounted_behind_its_one_rule(world: World) -> None:
+    """The HMA-compatible API sits at HMA's paths behind one rule: a key of scope "hma", or an
+    admin's or investigator's session; a key of another scope and a counsellor are refused."""
     db = Database(world.settings())
     app = create_app(world.settings(), db)
-    hma = APIRouter()
-
-    @hma.get("/h/hash")
-    def lookup() -> dict[str, bool]:
-        return {"ok": True}
-
-    app.include_router(hma, dependencies=[Depends(require(scopes=("hma",)))])
-    check_every_route_has_a_rule(app)
     c = _client(app)
     good = add_api_key(db, "kim", ["hma"])
     other = add_api_key(db, "kim", ["read"])
-    assert c.get("/h/hash", headers={"Authorization": f"Bearer {good}"}).json() == {"ok": True}
-    assert c.get("/h/hash", headers={"Authorization": f"Bearer {other}"}).status_code == 403
-    login(c, "ada")
-    assert c.get("/h/hash").status_code == 403  # a browser session never uses it
+    banks = c.get("/c/banks", headers={"Authorization": f"Bearer {good}"})
+    assert banks.status_code == 200 and isinstance(banks.json(), list)
+    assert c.get("/c/banks", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    assert c.get("/m/index/status").status_code == 401
+    login(c, "lee")
+    assert c.get("/c/banks").status_code == 403  # a counsellor's session
 
     bare = APIRouter()
 

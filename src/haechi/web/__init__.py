@@ -15,8 +15,11 @@ from haechi.store.db import Database
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from haechi.services import wiring as _wiring  # noqa: F401  (findings join cases)
+    from fastapi import Depends
+
+    from haechi.share.hma_api import build_router as hma_router
     from haechi.web import api, pages, problems, public, review
-    from haechi.web.access import check_every_route_has_a_rule
+    from haechi.web.access import check_every_route_has_a_rule, require
     from haechi.web.headers import SecurityHeaders
 
     app = FastAPI(
@@ -38,6 +41,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(review.router)
     app.include_router(api.router)
+    # The HMA-compatible lookup and bank API at HMA's own paths, so an HMA client works
+    # unchanged: machine clients with a key of scope "hma"; admins and investigators signed in.
+    app.include_router(
+        hma_router(settings),
+        dependencies=[Depends(require("admin", "investigator", scopes=("hma",)))],
+    )
     app.add_middleware(SecurityHeaders)
     check_every_route_has_a_rule(app)
     return app

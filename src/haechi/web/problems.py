@@ -58,8 +58,13 @@ def status_of(exc: HaechiError) -> int:
     return 400
 
 
+# Machine paths: the REST API, and the HMA-compatible API at HMA's own paths (its clients
+# expect status codes, not a login page).
+API_PREFIXES = ("/api/", "/h/", "/m/", "/c/")
+
+
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(API_PREFIXES)
 
 
 def problem(
