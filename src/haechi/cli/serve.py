@@ -40,8 +40,10 @@ def serve_cmd(
 
     if not is_loopback(host) and not public:
         raise ConfigError(
-            f"{host} is reachable from other machines: add --public, and put a TLS proxy in "
-            "front (docs/web.md)"
+            _(
+                "{host} is reachable from other machines: add --public, and put a TLS proxy in "
+                "front (docs/web.md)"
+            ).format(host=host)
         )
     settings = state.settings()
     web_app = create_app(settings, state.db())

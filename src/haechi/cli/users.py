@@ -23,9 +23,11 @@ def _password(password_file: Path | None) -> str:
     try:
         lines = password_file.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{password_file}: cannot read the password: {exc}") from None
+        raise InputError(
+            _("{file}: cannot read the password: {reason}").format(file=password_file, reason=exc)
+        ) from None
     if not lines:
-        raise InputError(f"{password_file}: the file is empty")
+        raise InputError(_("{file}: the file is empty").format(file=password_file))
     return lines[0]
 
 
