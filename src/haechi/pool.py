@@ -174,6 +174,10 @@ class WorkerPool:
             self._complete_file
         )  # whole or not at all for a worker that reads it
 
+    def pids(self) -> list[int]:
+        """The worker processes running now (for supervisors, and tests that end one)."""
+        return [w.process.pid for w in self._workers or () if w.process.pid is not None]
+
     def close(self) -> None:
         """End the worker processes (also those started but never used)."""
         self._stop()
@@ -237,6 +241,11 @@ class _Run:
         return None
 
     def _hand_out(self) -> None:
+        for w in list(self.workers):
+            if not w.held and not w.process.is_alive():
+                # Died while it had nothing (between two runs of a live stream, say): replaced
+                # before it is handed a file, which would otherwise be lost with it.
+                self._died(w)
         for w in list(self.workers):
             while len(w.held) < 2 and (i := self._next()) is not None:
                 if self.payload is None or self.payload[0] != i:

@@ -7,7 +7,12 @@ next run redoes; nothing is stored twice.
 
 Chat sources also yield their messages: the writer scores each message's text and stores it
 (keyed by source, room and message id) in the same ordered batches, as the source streams, so a
-large export never sits in memory; only the media waiting for workers do."""
+large export never sits in memory; only the media waiting for workers do.
+
+A streaming source (a live chat) goes through the same writer and the same worker pool, a few
+messages at a time: its media are analysed and committed together with the messages that carry
+them, at each pause of the stream, so a restart resumes after the last committed message and
+loses none of its media."""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
 from haechi.pool import WorkerPool
 from haechi.progress import Observer, ScanEvent, ScanSummary
-from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
+from haechi.sources import ChatMessage, Pause, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
 from haechi.store import items as store
@@ -94,7 +99,10 @@ def scan_source(
     observer: Observer,
     pool: WorkerPool | None = None,
 ) -> ScanSummary:
+    """Read `source` to its end through the workers and the one writer; its summary."""
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
+    if source.streaming:
+        return _stream(run, source, observer, pool)
     writer = run.writer
     todo: list[Sighting] = []
     unchanged: list[tuple[Sighting, str]] = []
@@ -106,6 +114,8 @@ def scan_source(
         for place in source.sightings():
             if isinstance(place, ChatMessage):
                 writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+            elif isinstance(place, Pause):
+                continue
             elif isinstance(place, SourceProblem):
                 writer.problem(place)
             elif (sha := run.unchanged_sha(place)) is not None:
@@ -130,12 +140,58 @@ def scan_source(
             own.close()
 
 
-class ScanRun:
-    """One scan of one source: its Scan row, the one writer, and what is already known.
+def _stream(
+    run: ScanRun, source: Source, observer: Observer, pool: WorkerPool | None
+) -> ScanSummary:
+    """A streaming source: its media go to the worker pool a few at a time and are committed
+    with the messages that carry them, at each pause and every `BATCH_ITEMS` media. Always
+    through worker processes, whatever `workers` says: a stream runs for days on what
+    strangers post, and a file that crashes or hangs a decoder must cost only that file."""
+    settings = run.settings
+    writer = run.writer
+    writer.autoflush = False  # commits only between messages: see `drain`
+    own = WorkerPool(settings) if pool is None else None
+    workers = pool or own
+    assert workers is not None
+    workers.set_complete(run.complete)
+    media: list[Sighting] = []
 
-    A folder scan hands it every place at once (`scan_source`); a stream (a live channel)
-    feeds places as they arrive with `feed`, which analyses them in this process and commits
-    them, with the source's cursor, before it returns."""
+    def drain() -> None:
+        """Analyse the media held, then commit them with the messages before them."""
+        if media:
+            for place, result in workers.run(media):
+                writer.result(place, result)
+            media.clear()
+        writer.flush()
+
+    source.resume(run.resume)
+    observer.started(source, 0)
+    try:
+        for place in source.sightings():
+            if isinstance(place, Pause):
+                drain()
+            elif isinstance(place, ChatMessage):
+                # A commit falls between messages only: a message stored is a message whose
+                # media are stored, and a restart that starts after it misses nothing.
+                if len(media) >= BATCH_ITEMS or len(writer.chat) >= BATCH_MESSAGES:
+                    drain()
+                writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+            elif isinstance(place, SourceProblem):
+                writer.problem(place)
+            else:
+                media.append(place)
+        drain()
+    except BaseException:
+        run.abandon()  # what was committed stands; what was held is read again next time
+        raise
+    finally:
+        if own is not None:
+            own.close()
+    return run.finish()
+
+
+class ScanRun:
+    """One scan of one source: its Scan row, the one writer, and what is already known."""
 
     def __init__(
         self,
@@ -185,7 +241,6 @@ class ScanRun:
             self.summary,
             observer or Observer(),
         )
-        self._worker: Worker | None = None
 
     def unchanged_sha(self, place: Sighting) -> str | None:
         """The stored item when this place's file is unchanged and fully analysed."""
@@ -199,22 +254,6 @@ class ScanRun:
             return before[2]
         return None
 
-    def feed(self, places: Iterable[Sighting | SourceProblem]) -> None:
-        """Analyse and store `places` in order; committed when this returns."""
-        if self._worker is None:
-            self._worker = Worker(self.settings, self.complete)
-        for place in places:
-            if isinstance(place, SourceProblem):
-                self.writer.problem(place)
-            else:
-                self.writer.result(place, self._worker.run(place.content))
-        self.writer.flush()
-
-    def advance(self, cursor: str) -> None:
-        """Move the cursor past places that held nothing to store (a text message); written
-        with the next commit, so it never runs ahead of committed work."""
-        self.writer.cursor = cursor
-
     def finish(self, status: str = "completed") -> ScanSummary:
         self.writer.flush(force_cursor=True)
         self.summary.seconds = time.monotonic() - self.started
@@ -225,6 +264,17 @@ class ScanRun:
                 .values(status=status, finished_at=datetime.now(UTC))
             )
         return self.summary
+
+    def abandon(self) -> None:
+        """The scan stopped on an error: marked interrupted, without committing what the writer
+        still holds (a message whose media were not analysed must be read again)."""
+        self.summary.seconds = time.monotonic() - self.started
+        with self.db.session() as s:
+            s.execute(
+                update(Scan)
+                .where(Scan.id == self.scan_id)
+                .values(status="interrupted", finished_at=datetime.now(UTC))
+            )
 
 
 def _run(
@@ -282,6 +332,8 @@ class _Writer:
         self.scan_id = scan_id
         self.summary = summary
         self.observer = observer
+        # Off for a stream, whose scan decides when to commit (only between messages).
+        self.autoflush = True
         self.buffer: list[tuple[Sighting | SourceProblem, WorkResult | str | None]] = []
         self.since = time.monotonic()
         # The last place handled; committed with the batch that holds it.
@@ -303,7 +355,9 @@ class _Writer:
             return
         self.chat.append(msg)
         self.cursor = f"{msg.room.id}/{msg.id}"
-        if len(self.chat) >= BATCH_MESSAGES or time.monotonic() - self.since >= BATCH_SECONDS:
+        if self.autoflush and (
+            len(self.chat) >= BATCH_MESSAGES or time.monotonic() - self.since >= BATCH_SECONDS
+        ):
             self.flush()
 
     def problem(self, place: SourceProblem) -> None:
@@ -318,7 +372,9 @@ class _Writer:
     def _add(self, place: Sighting | SourceProblem, what: WorkResult | str | None) -> None:
         self.buffer.append((place, what))
         self.cursor = place.locator
-        if len(self.buffer) >= BATCH_ITEMS or time.monotonic() - self.since >= BATCH_SECONDS:
+        if self.autoflush and (
+            len(self.buffer) >= BATCH_ITEMS or time.monotonic() - self.since >= BATCH_SECONDS
+        ):
             self.flush()
 
     def flush(self, *, force_cursor: bool = False) -> None:
