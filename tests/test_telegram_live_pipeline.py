@@ -23,7 +23,7 @@ from test_telegram_live import ROOM, WHEN, FakeTelegram, photo_message
 
 from haechi.config import Settings
 from haechi.persons.enrol import enrol
-from haechi.pool import WorkerPool
+from haechi.scan.pool import WorkerPool
 from haechi.services.watch import watch_telegram
 from haechi.store.db import Database
 from haechi.store.findings import Finding

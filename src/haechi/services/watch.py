@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from haechi.config import Settings
-from haechi.progress import Observer, ScanSummary
+from haechi.scan.progress import Observer, ScanSummary
 from haechi.sources.live import KIND, LIVE_ROOT, bare_id
 from haechi.store.db import Database
 from haechi.store.models import Scan, Source
 
 if TYPE_CHECKING:
-    from haechi.pool import WorkerPool
+    from haechi.scan.pool import WorkerPool
     from haechi.sources.telegram_live import Connect, Log, Sleep
 
 

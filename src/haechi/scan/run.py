@@ -31,8 +31,9 @@ from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
-from haechi.pool import WorkerPool
-from haechi.progress import Observer, ScanEvent, ScanSummary
+from haechi.scan.pool import WorkerPool
+from haechi.scan.progress import Observer, ScanEvent, ScanSummary
+from haechi.scan.work import MediaInfo, Worker, WorkResult
 from haechi.sources import ChatMessage, Pause, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
@@ -41,7 +42,6 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
 from haechi.store.models import Scan
-from haechi.work import MediaInfo, Worker, WorkResult
 
 if TYPE_CHECKING:
     from haechi.analyzers.chat_text import ChatTextAnalyzer
