@@ -438,12 +438,14 @@ class _Writer:
         for msg in self.chat:
             pk = self.rooms.get(msg.room.id, -1)
             if pk < 0:
-                pk = self.rooms[msg.room.id] = chat_store.room_id(s, self.source_id, msg.room)
+                room = msg.room
+                pk = chat_store.room_id(s, self.source_id, room.id, room.name, room.kind)
+                self.rooms[room.id] = pk
             risk = None
             if self.analyzer is not None:
                 tr = self.analyzer.analyze(msg.text)
                 risk = (tr.score, self.analyzer.full_version, tr.evidence())
-            rows.append(chat_store.message_row(msg, pk, self.scan_id, risk))
+            rows.append(_message_row(msg, pk, self.scan_id, risk))
         chat_store.record_messages(s, rows)
 
     def _stage(
@@ -534,4 +536,40 @@ def _sighting_row(place: Sighting, source_id: int, scan_id: int, sha256: str) ->
         "context": place.context,
         "file_size": place.file_size,
         "file_mtime_ns": place.file_mtime_ns,
+    }
+
+
+def _message_row(
+    msg: ChatMessage, room_pk: int, scan_id: int, risk: tuple[float, str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """A chat message as a row of the messages table."""
+    missing = sum(1 for m in msg.media if m.status != "present")
+    return {
+        "room_id": room_pk,
+        "message_id": msg.id,
+        "scan_id": scan_id,
+        "kind": msg.kind,
+        "posted_at": msg.date,
+        "edited_at": msg.edited,
+        "author_id": msg.author_id,
+        "author_name": msg.author_name,
+        "forwarded_from": msg.forwarded_from,
+        "saved_from": msg.saved_from,
+        "reply_to": msg.reply_to,
+        "via_bot": msg.via_bot,
+        "action": msg.action,
+        "members": list(msg.members) or None,
+        "text": msg.text,
+        "links": list(msg.links) or None,
+        "media": [
+            {"path": m.relpath, "type": m.media_type, "mime": m.mime_type, "status": m.status}
+            for m in msg.media
+        ]
+        or None,
+        "media_count": len(msg.media),
+        "media_missing": missing,
+        "reactions": msg.reactions,
+        "risk": risk[0] if risk else None,
+        "risk_version": risk[1] if risk else None,
+        "risk_detail": risk[2] if risk else None,
     }
