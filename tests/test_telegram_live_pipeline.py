@@ -7,6 +7,7 @@ TELEGRAM'S SERVERS built from Telethon's own types. Everything on haechi's side 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,13 +19,15 @@ from typing import Any
 import pytest
 from conftest import database_for, haechi, jpeg_bytes, noise_image, person_consent
 from sqlalchemy import select
+from telethon.errors import FloodWaitError
 from telethon.tl import types
 from test_telegram_live import ROOM, WHEN, FakeTelegram, photo_message
 
-from haechi.config import Settings
+from haechi.config import Settings, load_settings
 from haechi.persons.enrol import enrol
 from haechi.scan.pool import WorkerPool
 from haechi.services.watch import watch_telegram
+from haechi.sources.telegram_live import TelegramError
 from haechi.store.db import Database
 from haechi.store.findings import Finding
 from haechi.store.models import Item, Message, Room
@@ -234,3 +237,34 @@ def test_a_database_of_the_old_watcher_is_rekeyed_and_resumed(settings: Settings
         assert fake.min_ids == [1] and fake.downloads == [2] and summary.messages == 1
     finally:
         db.close()
+
+
+class _SlowThenRefused(FakeTelegram):
+    """A FAKE OF TELEGRAM'S SERVERS whose download of message 2 takes a while (the stream
+    pauses meanwhile), then is refused with a flood wait too long to sit out."""
+
+    async def download_media(self, message: types.Message, file: type[bytes]) -> bytes | None:
+        if message.id == 2 and not self.downloads.count(-2):
+            self.downloads.append(-2)
+            await asyncio.sleep(1.0)
+            raise FloodWaitError(request=None, capture=86_400)
+        return await super().download_media(message, file)
+
+
+def test_a_message_is_committed_only_with_its_media(settings: Settings, db: Database) -> None:
+    """The stream pauses (and the scan commits) while message 2's photo downloads; message 2
+    must not be stored before its photo is, or a restart after it would never fetch the photo."""
+    strict = load_settings(home=settings.home, workers=1, telegram={"max_flood_wait_seconds": 60})
+    one, two = jpeg_bytes(noise_image(93)), jpeg_bytes(noise_image(94))
+    fake = _SlowThenRefused()
+    fake.add(photo_message(1, one, text="first"), one)
+    fake.add(photo_message(2, two, text="second"), two)
+    with pytest.raises(TelegramError, match="wait 86400 s"):
+        watch_telegram(db, strict, lambda: fake, chats=["@room"], once=True)
+    with db.session() as s:
+        assert list(s.scalars(select(Message.message_id))) == [1]  # committed at the pause
+        assert len(list(s.scalars(select(Item.sha256)))) == 1
+    again = watch_telegram(db, strict, lambda: fake, chats=["@room"], once=True)
+    assert fake.min_ids[-1] == 1 and (again.messages, again.new_items) == (1, 1)
+    with db.session() as s:
+        assert sorted(s.scalars(select(Message.message_id))) == [1, 2]

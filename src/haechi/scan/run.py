@@ -166,8 +166,9 @@ def _stream(
 
     source.resume(run.resume)
     observer.started(source, 0)
+    places = source.sightings()
     try:
-        for place in source.sightings():
+        for place in places:
             if isinstance(place, Pause):
                 drain()
             elif isinstance(place, ChatMessage):
@@ -185,6 +186,9 @@ def _stream(
         run.abandon()  # what was committed stands; what was held is read again next time
         raise
     finally:
+        close = getattr(places, "close", None)  # a generator's: the stream stops reading now,
+        if close is not None:  # not whenever it is collected
+            close()
         if own is not None:
             own.close()
     return run.finish()

@@ -334,8 +334,12 @@ class TelegramLiveStream(TelegramLiveSource):
                     return
                 if isinstance(item, _Failed):
                     raise item.error
-                idle = isinstance(item, Pause)
-                yield item
+                if isinstance(item, tuple):  # a message and its media, if any
+                    idle = False
+                    yield from (x for x in item if x is not None)
+                else:
+                    idle = isinstance(item, Pause)
+                    yield item
         finally:
             self._stop(thread)
 
@@ -489,9 +493,8 @@ class TelegramLiveStream(TelegramLiveSource):
         if status is not None:
             mime = message.file.mime_type if message.file is not None else None
             media = (ChatMedia(None, _media_type(message), mime, status),)
-        await self._emit(chat_message(chat, message, media))
-        if place is not None:
-            await self._emit(place)
+        # The message and its media go as one: the scan never sees a pause between them.
+        await self._emit((chat_message(chat, message, media), place))
         self.after[chat.key] = message.id
 
     async def _place(
