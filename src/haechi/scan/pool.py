@@ -271,7 +271,9 @@ class _Run:
         event when `block`."""
         busy = [w for w in self.workers if w.held]
         if not busy:
-            if block:  # every worker gone and none could be started again
+            # A worker that died as it was handed a file has a fresh one in its place, handed
+            # files on the next turn; only with every worker gone and none started is it over.
+            if block and not self.workers:
                 failed = self.failure
                 raise HaechiError(f"the worker processes could not be started: {failed}")
             return

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
+# A stream's media (a live chat's downloads, held in memory) go to the workers and are committed
+# once they add up to this, at the next message, whatever their number.
+STREAM_HELD_BYTES = 64 * 1024 * 1024
 
 
 def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
@@ -155,13 +158,16 @@ def _stream(
     assert workers is not None
     workers.set_complete(run.complete)
     media: list[Sighting] = []
+    held = 0  # their bytes
 
     def drain() -> None:
         """Analyse the media held, then commit them with the messages before them."""
+        nonlocal held
         if media:
             for place, result in workers.run(media):
                 writer.result(place, result)
             media.clear()
+            held = 0
         writer.flush()
 
     source.resume(run.resume)
@@ -174,13 +180,18 @@ def _stream(
             elif isinstance(place, ChatMessage):
                 # A commit falls between messages only: a message stored is a message whose
                 # media are stored, and a restart that starts after it misses nothing.
-                if len(media) >= BATCH_ITEMS or len(writer.chat) >= BATCH_MESSAGES:
+                if (
+                    len(media) >= BATCH_ITEMS
+                    or held >= STREAM_HELD_BYTES
+                    or len(writer.chat) >= BATCH_MESSAGES
+                ):
                     drain()
                 writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
             elif isinstance(place, SourceProblem):
                 writer.problem(place)
             else:
                 media.append(place)
+                held += place.file_size or _size(place)
         drain()
     except BaseException:
         run.abandon()  # what was committed stands; what was held is read again next time
@@ -508,6 +519,13 @@ class _Writer:
         self.summary.errors += 1
         self.summary.error_lines.extend(f"{path}: {e}" for e in errors)
         return ScanEvent(locator, path, "error", sha, tuple(errors))
+
+
+def _size(place: Sighting) -> int:
+    try:
+        return place.content.size
+    except OSError:
+        return 0  # a file gone meanwhile: its worker says so
 
 
 def _media_row(info: MediaInfo) -> dict[str, Any]:

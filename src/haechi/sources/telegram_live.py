@@ -45,8 +45,10 @@ from haechi.sources.live import LIVE_ROOT, TelegramLiveSource
 
 # How long the stream waits for the next message before it lets the scan commit.
 PAUSE_SECONDS = 0.2
-# Places waiting for the scan: each can hold a downloaded file, so few.
+# Messages waiting for the scan, and the bytes of the downloads they carry: the reading waits
+# while either is reached (one download larger than the bound still goes, alone).
 QUEUE_PLACES = 64
+QUEUE_BYTES = 64 * 1024 * 1024
 
 
 class TelegramError(HaechiError):
@@ -252,6 +254,11 @@ def chat_message(chat: Chat, message: Any, media: tuple[ChatMedia, ...]) -> Chat
     )
 
 
+def _bytes(item: tuple[Any, ...]) -> int:
+    """The downloaded bytes a queued message carries."""
+    return sum(x.content.size for x in item if isinstance(x, Sighting))
+
+
 Sleep = Callable[[float], Awaitable[None]]
 Log = Callable[[str], None]
 Connect = Callable[[], TelegramClient]
@@ -308,6 +315,8 @@ class TelegramLiveStream(TelegramLiveSource):
         self.client: TelegramClient | None = None
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_PLACES)
         self.stopping = threading.Event()
+        self.queued_bytes = 0  # of the downloads in the queue; under `counting`
+        self.counting = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.lock: asyncio.Lock | None = None
         self.fatal: BaseException | None = None
@@ -336,6 +345,8 @@ class TelegramLiveStream(TelegramLiveSource):
                     raise item.error
                 if isinstance(item, tuple):  # a message and its media, if any
                     idle = False
+                    with self.counting:
+                        self.queued_bytes -= _bytes(item)
                     yield from (x for x in item if x is not None)
                 else:
                     idle = isinstance(item, Pause)
@@ -373,16 +384,22 @@ class TelegramLiveStream(TelegramLiveSource):
         raise _StoppedError
 
     async def _emit(self, item: Any) -> None:
-        """Hand a place to the scan; waits (without holding up the loop) while the queue is
-        full."""
+        """Hand a message (and its media) to the scan; waits, without holding up the loop,
+        while the queue is full."""
+        size = _bytes(item) if isinstance(item, tuple) else 0
         while True:
             if self.stopping.is_set():
                 raise _StoppedError
-            try:
-                self.queue.put_nowait(item)
-                return
-            except queue.Full:
-                await asyncio.sleep(0.05)
+            with self.counting:
+                room = self.queued_bytes == 0 or self.queued_bytes + size <= QUEUE_BYTES
+                if room:
+                    try:
+                        self.queue.put_nowait(item)
+                        self.queued_bytes += size
+                        return
+                    except queue.Full:
+                        pass
+            await asyncio.sleep(0.05)
 
     async def _main(self) -> None:
         self.loop = asyncio.get_running_loop()
