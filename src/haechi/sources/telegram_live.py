@@ -503,6 +503,8 @@ class TelegramLiveStream(TelegramLiveSource):
                 await self.client.disconnect()
 
     async def _handle(self, chat: Chat, message: Any) -> None:
+        if isinstance(message, types.MessageEmpty):
+            return  # a deleted message's placeholder: nothing was said
         if message.id <= self.after.get(chat.key, 0):
             return  # seen in the catch-up already, or stored by an earlier run
         place, status = await self._place(chat, message)
