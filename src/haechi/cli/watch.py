@@ -37,8 +37,10 @@ def telegram(
     tg = settings.telegram
     if tg.api_id is None or tg.api_hash is None:
         raise ConfigError(
-            "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
-            "(from my.telegram.org, see docs/telegram-live.md)"
+            _(
+                "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
+                "(from my.telegram.org, see docs/telegram-live.md)"
+            )
         )
     from telethon import TelegramClient
 

@@ -38,6 +38,7 @@ from telethon.tl import types
 
 from haechi.config import Settings
 from haechi.errors import ConfigError, HaechiError
+from haechi.i18n import _
 from haechi.media import BytesContent
 from haechi.sources.base import PAUSE, Pause, Sighting, SourceProblem
 from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom, MediaStatus
@@ -301,7 +302,7 @@ class TelegramLiveStream(TelegramLiveSource):
         self.wanted = list(chats if chats is not None else settings.telegram.chats)
         if not self.wanted:
             raise ConfigError(
-                "no chats to watch: set HAECHI_TELEGRAM__CHATS or give --chat (ids or @names)"
+                _("no chats to watch: set HAECHI_TELEGRAM__CHATS or give --chat (ids or @names)")
             )
         self.login = login
         self.once = once
@@ -425,8 +426,10 @@ class TelegramLiveStream(TelegramLiveSource):
                     await client.connect()
                 if not await client.is_user_authorized():
                     raise ConfigError(
-                        "the Telegram session is not logged in: run "
-                        "`haechi watch telegram --login` once, in a terminal"
+                        _(
+                            "the Telegram session is not logged in: run "
+                            "`haechi watch telegram --login` once, in a terminal"
+                        )
                     )
                 if not self.chats:
                     await self._resolve(client)
@@ -443,14 +446,19 @@ class TelegramLiveStream(TelegramLiveSource):
                 if self.stopping.is_set():
                     return
                 ended += 1
-                self.log("disconnected from Telegram")
+                self.log(_("disconnected from Telegram"))
             except (TimeoutError, ConnectionError, OSError) as exc:
                 ended += 1
                 attempt += 1
                 if self.connections is not None and ended >= self.connections:
                     return
                 delay = min(2.0**attempt, self.settings.telegram.reconnect_max_seconds)
-                self.log(f"connection lost ({exc or type(exc).__name__}); retry in {delay:.0f} s")
+                why = str(exc) or type(exc).__name__
+                self.log(
+                    _("connection lost ({reason}); retry in {seconds} s").format(
+                        reason=why, seconds=f"{delay:.0f}"
+                    )
+                )
                 await self.sleep(delay)
                 continue
             if self.connections is not None and ended >= self.connections:
@@ -462,7 +470,9 @@ class TelegramLiveStream(TelegramLiveSource):
             try:
                 entity = await self._retry(partial(client.get_entity, ref))
             except (ValueError, TypeError) as exc:
-                raise TelegramError(f"chat {wanted}: cannot be found ({exc})") from None
+                raise TelegramError(
+                    _("chat {chat}: cannot be found ({reason})").format(chat=wanted, reason=exc)
+                ) from None
             chat = Chat(
                 id=utils.get_peer_id(entity),
                 title=utils.get_display_name(entity) or str(wanted),
@@ -471,7 +481,11 @@ class TelegramLiveStream(TelegramLiveSource):
             )
             self.chats[chat.id] = chat
             start = self.after.get(chat.key, 0)
-            self.log(f"watching {chat.title} ({chat.key}) from message {start + 1}")
+            self.log(
+                _("watching {title} ({id}) from message {start}").format(
+                    title=chat.title, id=chat.key, start=start + 1
+                )
+            )
         client.add_event_handler(
             self._on_new_message, events.NewMessage(chats=[c.entity for c in self.chats.values()])
         )
@@ -572,8 +586,11 @@ class TelegramLiveStream(TelegramLiveSource):
         bound = self.settings.telegram.max_flood_wait_seconds
         if seconds > bound:
             raise TelegramError(
-                f"Telegram asks to wait {seconds} s (FLOOD_WAIT), longer than the allowed "
-                f"{bound} s; stopped. Committed work is kept; run again later to resume."
+                _(
+                    "Telegram asks to wait {seconds} s (FLOOD_WAIT), longer than the allowed "
+                    "{bound} s; stopped. Committed work is kept; run again later to resume."
+                ).format(seconds=seconds, bound=bound)
             ) from None
-        self.log(f"Telegram asks to wait {seconds} s (FLOOD_WAIT); waiting")
+        waiting = _("Telegram asks to wait {seconds} s (FLOOD_WAIT); waiting")
+        self.log(waiting.format(seconds=seconds))
         await self.sleep(seconds)
