@@ -5,7 +5,6 @@ watcher holds it."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import shutil
@@ -23,7 +22,7 @@ from haechi.config import Settings
 from haechi.evidence.capture import NoReadableCopyError, capture_item
 from haechi.evidence.context import open_vault
 from haechi.persons.enrol import enrol
-from haechi.sources.telegram_live import TelegramWatcher
+from haechi.services.watch import watch_telegram
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 
@@ -136,8 +135,7 @@ def test_a_live_item_with_a_finding_is_preserved_from_memory(
     tg = FakeTelegram()
     tg.add(photo_message(1, mine), mine)
     tg.add(photo_message(2, other), other)
-    watcher = TelegramWatcher(tg, db, settings, chats=["@room"])
-    asyncio.run(watcher.run(once=True))
+    watch_telegram(db, settings, lambda: tg, chats=["@room"], once=True)
 
     # The matched photo went into the vault while the watcher held its bytes; nothing else.
     with db.session() as s:

@@ -203,7 +203,8 @@ def test_findings_and_show_say_where_in_chats_and_which_roles(
 def test_structured_forward_ids_are_used_when_present(
     scenario: tuple[Path, Truth, Network],
 ) -> None:
-    """Live Telegram gives the origin's id: the link is then observed, not read from a name."""
+    """Live Telegram gives the origin's id (spelled as an export spells accounts, "user9010"):
+    the link is then observed, not read from a name."""
     home, _truth, _net = scenario
     settings = load_settings(home=home, workers=1, database_url=database_for(home))
     db = Database(settings)
@@ -212,7 +213,7 @@ def test_structured_forward_ids_are_used_when_present(
     finally:
         db.close()
     seen = tuple(
-        replace(s, forward=ForwardOrigin(name="someone else", account_id="user:9010"))
+        replace(s, forward=ForwardOrigin(name="someone else", account_id="user9010"))
         if s.room == "7004" and s.forward and s.forward.name == "민수"
         else s
         for s in corpus.seen

@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from haechi.config import Settings, load_settings
 from haechi.errors import ConfigError, HaechiError
 from haechi.media import FileContent
-from haechi.pool import WorkerPool
 from haechi.scan import analyzer_versions, scan_paths
+from haechi.scan.pool import WorkerPool
 from haechi.sources import Sighting as Place
 from haechi.sources import load_registry as load_sources
 from haechi.store.db import Database

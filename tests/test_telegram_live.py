@@ -2,12 +2,11 @@
 
 Telegram's servers cannot be reached from tests, so `FakeTelegram` below stands in for them: it
 is a FAKE OF TELEGRAM'S SERVERS (and of the network half of Telethon's client), implementing
-only the client methods the watcher calls. Everything on haechi's side is real: the watcher,
-the scan writer, the analyzers, an SQLite database per test."""
+only the client methods the watcher calls. Everything on haechi's side is real: the streaming
+source, the scan's writer and worker pool, the analyzers, an SQLite database per test."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,7 +21,8 @@ from telethon.errors import FloodWaitError
 from telethon.tl import types
 
 from haechi.config import Settings, load_settings
-from haechi.sources.telegram_live import TelegramError, TelegramWatcher
+from haechi.services.watch import watch_telegram
+from haechi.sources.telegram_live import TelegramError
 from haechi.store.db import Database
 from haechi.store.models import Item, ItemError, Scan, Sighting
 
@@ -143,8 +143,8 @@ class Sleeps:
 def watch(
     fake: FakeTelegram, db: Database, settings: Settings, sleeps: Sleeps | None = None, **kw: Any
 ) -> list[Any]:
-    watcher = TelegramWatcher(fake, db, settings, chats=["@room"], sleep=sleeps or Sleeps())
-    return asyncio.run(watcher.run(**kw))
+    kw.setdefault("chats", ["@room"])
+    return [watch_telegram(db, settings, lambda: fake, sleep=sleeps or Sleeps(), **kw)]
 
 
 @pytest.fixture
@@ -187,8 +187,9 @@ def test_history_catch_up_records_media_with_room_poster_and_forward(
     fake = FakeTelegram()
     pics = _history(fake, clip)
     (summary,) = watch(fake, db, tg_settings, once=True)
-    assert summary.source == "telegram:-1001234567890"
+    assert summary.source == "telegram:live"
     assert (summary.seen, summary.new_items, summary.known_items, summary.errors) == (4, 2, 1, 1)
+    assert (summary.messages, summary.rooms) == (5, 1)  # every message, text ones too
     assert fake.downloads == [1, 3, 5]  # no text message, nothing over the limit
     with db.session() as s:
         sightings = {sg.message_id: sg for sg in s.scalars(select(Sighting))}
@@ -198,20 +199,21 @@ def test_history_catch_up_records_media_with_room_poster_and_forward(
     assert set(sightings) == {"1", "3", "5"}
     first = sightings["1"]
     assert first.item_sha256 == hashlib.sha256(pics["a"]).hexdigest()
-    assert first.room == "겹지인 room (-1001234567890)"
+    # Keyed as a Telegram Desktop export keys them: the bare chat id, "user42".
+    assert first.room == "1234567890" and first.locator == "1234567890/1"
     assert first.url == "https://t.me/c/1234567890/1"
-    assert first.poster == "id 42"
+    assert first.poster == "user42"
     assert first.context == "지인 사진"
     assert first.posted_at is not None and first.posted_at.replace(tzinfo=UTC) == WHEN
-    assert first.forwarded_from == "channel:999 post 77 at 2024-08-30T09:00:00+00:00"
-    assert (first.forwarded_from_id, first.forwarded_message_id) == ("channel:999", "77")
+    assert first.forwarded_from == "channel999 post 77 at 2024-08-30T09:00:00+00:00"
+    assert (first.forwarded_from_id, first.forwarded_message_id) == ("channel999", "77")
     assert first.forwarded_at is not None and first.forwarded_at.day == 30
-    assert sightings["5"].item_sha256 == first.item_sha256 and sightings["5"].poster == "id 44"
+    assert sightings["5"].item_sha256 == first.item_sha256 and sightings["5"].poster == "user44"
     assert sightings["5"].forwarded_from is None
     assert kinds[sightings["3"].item_sha256] == "video"
-    assert (too_big.locator, too_big.item_sha256) == ("4", None)
+    assert (too_big.locator, too_big.item_sha256) == ("1234567890/4", None)
     assert too_big.reason == "video of 5000000 bytes is over the limit of 200000; not downloaded"
-    assert cursor == "5"
+    assert cursor == "1234567890/5"
 
 
 def test_restart_resumes_after_the_cursor_without_duplicates(
@@ -259,8 +261,8 @@ def test_live_messages_flood_wait_and_reconnect(tg_settings: Settings, db: Datab
     with db.session() as s:
         live = s.scalars(select(Sighting).where(Sighting.message_id == "2")).one()
         cursor = s.scalars(select(Scan.cursor)).one()
-    assert live.context == "new post" and live.room == "겹지인 room (-1001234567890)"
-    assert cursor == "4"
+    assert live.context == "new post" and live.room == "1234567890"
+    assert cursor == "1234567890/4"
 
 
 def test_flood_wait_in_history_then_too_long_a_wait_stops_cleanly(
@@ -285,7 +287,7 @@ def test_flood_wait_in_history_then_too_long_a_wait_stops_cleanly(
         statuses = s.scalars(select(Scan.status).order_by(Scan.id)).all()
         cursors = s.scalars(select(Scan.cursor).order_by(Scan.id)).all()
     assert statuses == ["completed", "interrupted"]
-    assert cursors[-1] in (None, "5")  # nothing past what was committed
+    assert cursors[-1] is None  # nothing past what was committed
 
 
 def test_unknown_chat_and_missing_settings_are_clear_errors(
@@ -293,7 +295,7 @@ def test_unknown_chat_and_missing_settings_are_clear_errors(
 ) -> None:
     fake = FakeTelegram()
     with pytest.raises(TelegramError, match="chat @nobody: cannot be found"):
-        asyncio.run(TelegramWatcher(fake, db, tg_settings, chats=["@nobody"]).run(once=True))
+        watch(fake, db, tg_settings, chats=["@nobody"], once=True)
     from conftest import haechi
 
     proc = haechi(tmp_path / "h", "watch", "telegram", check=False)

@@ -1,7 +1,7 @@
 """`python -m haechi` and the `haechi` console script.
 
 The CLI is imported inside `main`, not here: multiprocessing re-runs the launching script in
-the scan's fork server (see haechi.pool); from this module that costs nothing, where
+the scan's fork server (see haechi.scan.pool); from this module that costs nothing, where
 importing every command module (and their libraries) would cost it ~1 s."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def main() -> None:
     restrict_umask()
     if _scan_workers(sys.argv[1:]) > 1:
         # The workers' fork server loads the models while the CLI loads itself.
-        from haechi.pool import start_fork_server
+        from haechi.scan.pool import start_fork_server
 
         start_fork_server()
     from haechi.cli import main as cli_main

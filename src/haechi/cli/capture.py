@@ -9,7 +9,7 @@ import typer
 from haechi.cli.app import app, err, esc, human_size, out, print_json, state
 from haechi.errors import InputError
 from haechi.i18n import _
-from haechi.progress import Observer, ScanEvent, ScanSummary
+from haechi.scan.progress import Observer, ScanEvent, ScanSummary
 
 if TYPE_CHECKING:  # the capture code (httpx, warcio) is imported when `capture` runs
     from haechi.capture import Capture

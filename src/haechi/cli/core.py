@@ -33,9 +33,9 @@ from haechi.cli.app import (
     state,
 )
 from haechi.i18n import N_, _
-from haechi.pool import WorkerPool
-from haechi.progress import Observer, ScanEvent, ScanSummary
 from haechi.safe_text import visible
+from haechi.scan.pool import WorkerPool
+from haechi.scan.progress import Observer, ScanEvent, ScanSummary
 
 # The pipeline, the store and their libraries load inside the commands: `haechi scan` starts its
 # worker processes first and imports them while the workers load their models.

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
 from haechi.cli.app import app, err, out, print_json, state, text
 from haechi.errors import ConfigError
-from haechi.progress import ScanSummary
+from haechi.i18n import _
 
 watch_app = typer.Typer(
     help="Watch live sources (Telegram) and scan new media as it is posted.",
@@ -38,52 +37,66 @@ def telegram(
     tg = settings.telegram
     if tg.api_id is None or tg.api_hash is None:
         raise ConfigError(
-            "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
-            "(from my.telegram.org, see docs/telegram-live.md)"
+            _(
+                "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
+                "(from my.telegram.org, see docs/telegram-live.md)"
+            )
         )
     from telethon import TelegramClient
 
-    from haechi.sources.telegram_live import TelegramWatcher
+    from haechi.services.watch import watch_telegram
 
     session = settings.telegram_session
     session.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    client = TelegramClient(
-        str(session),
-        tg.api_id,
-        tg.api_hash.get_secret_value(),
-        # Handlers run one at a time, in order; every flood wait reaches the watcher's own
-        # handling (logged and bounded) instead of being slept through silently.
-        sequential_updates=True,
-        flood_sleep_threshold=0,
-    )
-    watcher = TelegramWatcher(
-        client, state.db(), settings, chats=chat or None, log=lambda m: err.print(text(m))
-    )
 
-    async def main() -> list[ScanSummary]:
-        try:
-            if login:
-                await client.start()
-            return await watcher.run(once=once)
-        finally:
-            await client.disconnect()
+    def connect() -> TelegramClient:
+        # Made inside the stream's event loop: Telethon binds a client to the loop it uses.
+        return TelegramClient(
+            str(session),
+            tg.api_id,
+            tg.api_hash.get_secret_value() if tg.api_hash else "",
+            # Handlers run one at a time, in order; every flood wait reaches the watcher's own
+            # handling (logged and bounded) instead of being slept through silently.
+            sequential_updates=True,
+            flood_sleep_threshold=0,
+        )
 
-    summaries = asyncio.run(main())
-    for sm in summaries:
-        line = {
-            "source": sm.source,
-            "messages_with_media": sm.seen,
-            "new": sm.new_items,
-            "known": sm.known_items,
-            "errors": sm.errors,
-        }
-        if as_json:
-            print_json(line)
-        else:
-            out.print(
-                text(
-                    f"{line['source']}: {line['messages_with_media']} media, {line['new']} new, "
-                    f"{line['known']} known, {line['errors']} skipped"
-                ),
-                highlight=False,
-            )
+    sm = watch_telegram(
+        state.db(),
+        settings,
+        connect,
+        chats=chat or None,
+        login=login,
+        once=once,
+        log=lambda m: err.print(text(m)),
+    )
+    line = {
+        "source": sm.source,
+        "messages": sm.messages,
+        "rooms": sm.rooms,
+        "messages_with_media": sm.seen,
+        "new": sm.new_items,
+        "known": sm.known_items,
+        "errors": sm.errors,
+        "findings": sm.findings,
+    }
+    if as_json:
+        print_json(line)
+    else:
+        out.print(
+            text(
+                _(
+                    "{source}: {messages} messages in {rooms} rooms, {media} media, {new} new, "
+                    "{known} known, {errors} skipped"
+                ).format(
+                    source=sm.source,
+                    messages=sm.messages,
+                    rooms=sm.rooms,
+                    media=sm.seen,
+                    new=sm.new_items,
+                    known=sm.known_items,
+                    errors=sm.errors,
+                )
+            ),
+            highlight=False,
+        )

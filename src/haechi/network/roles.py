@@ -131,11 +131,6 @@ class Names:
         return f"name:{name}", "uncertain", f"no account in the corpus carries the name {name!r}"
 
 
-def normalise_id(origin: str) -> str:
-    """A live forward origin ("user:42", "channel:7") in the export's own spelling ("user42")."""
-    return origin.replace(":", "", 1) if re.fullmatch(r"[a-z]+:-?\d+", origin) else origin
-
-
 class _Builder:
     def __init__(
         self,
@@ -495,7 +490,7 @@ class _Builder:
 
     def _origin(self, fwd: ForwardOrigin) -> tuple[str | None, Certainty, str]:
         if fwd.account_id:
-            aid = normalise_id(fwd.account_id)
+            aid = fwd.account_id  # every source spells accounts as an export does: "user42"
             return aid, "observed", f"forward header gives the origin id {fwd.account_id}"
         if fwd.name:
             return self.names.resolve(fwd.name)

@@ -1,12 +1,14 @@
 """The source interface: anything that yields sightings of media (a folder, an export, a channel).
 
 A source only says what it saw and where; it never decodes or judges media. A chat source also
-yields its messages (`ChatMessage`), in order, beside the sightings of their media."""
+yields its messages (`ChatMessage`), in order, beside the sightings of their media. A streaming
+source (a live chat) never ends by itself: it yields `PAUSE` whenever nothing more is at hand,
+and the scan then commits what it holds, so what was posted is stored while the stream goes on."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +51,19 @@ class SourceProblem:
     reason: str
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A streaming source has nothing more for now: the scan analyses and commits what it holds.
+    Yielded only between messages (never between a message and its media)."""
+
+
+PAUSE = Pause()
+
+
 class Source(ABC):
+    """Something that yields sightings (and, for chats, messages), read by `haechi.scan`.
+    Registered under the entry-point group `haechi.sources` by its `kind`."""
+
     kind: ClassVar[str]
     # What a person calls one of these ("Telegram export"), in messages about what was found.
     label: ClassVar[str] = ""
@@ -57,6 +71,9 @@ class Source(ABC):
     priority: ClassVar[int] = 0
     # Whether `haechi scan PATH` can read it; a live chat is watched, not scanned from a path.
     scans_paths: ClassVar[bool] = True
+    # A stream (a live chat) is analysed and committed as it goes, between `PAUSE`s and
+    # messages, instead of after the whole source has been read.
+    streaming: ClassVar[bool] = False
 
     def __init__(self, root: Path, settings: Settings, *, skip: Iterable[Path] = ()) -> None:
         self.root = root
@@ -85,10 +102,15 @@ class Source(ABC):
     def name(self) -> str:
         return escape_name(self.root.name or str(self.root))
 
+    def resume(self, after: Mapping[str, int]) -> None:  # noqa: B027 (most sources ignore it)
+        """Called by the scan before `sightings`: the highest message id already stored per room
+        key. A stream starts after them; a snapshot (an export) reads everything again and the
+        scan skips what is stored."""
+
     @abstractmethod
-    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
+    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage | Pause]:
         """Every sighting and problem (and, for chat sources, every message), in an order that
-        is the same on every run."""
+        is the same on every run; a message comes before the sightings of its media."""
 
     @abstractmethod
     def open_locator(self, locator: str) -> BinaryIO:

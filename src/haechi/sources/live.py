@@ -1,6 +1,7 @@
 """Live Telegram chats as a stored source: what `haechi watch telegram` (sources/telegram_live.py)
-writes under the kind "telegram", with the root `telegram:<chat id>` and a message id as each
-sighting's locator.
+writes under the kind "telegram", with the root `telegram:live` (one source for every watched
+chat; rooms tell them apart) and `<chat id>/<message id>` as each sighting's locator. Databases
+from before kept one source per chat, `telegram:<marked chat id>`, with the message id alone.
 
 The watcher downloads media into memory and never writes it to disk, so nothing here can read
 an item's bytes again. Evidence of a live item is therefore captured while the watcher still
@@ -16,9 +17,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 from haechi.errors import SourceError
-from haechi.sources.base import Sighting, Source, SourceProblem
+from haechi.sources.base import Pause, Sighting, Source, SourceProblem
+from haechi.sources.chat import ChatMessage
 
 KIND = "telegram"
+LIVE_ROOT = "telegram:live"
+
+
+def bare_id(marked: int) -> int:
+    """Telegram's bare chat id (what a Telegram Desktop export writes) from Telethon's marked
+    one (-100… for channels and supergroups, negative for small groups)."""
+    if marked <= -1_000_000_000_000:
+        return -marked - 1_000_000_000_000
+    return -marked if marked < 0 else marked
+
 
 NOT_KEPT = (
     "the bytes of live Telegram media are not kept (the watcher holds them in memory only, "
@@ -37,7 +49,7 @@ class TelegramLiveSource(Source):
     def recognises(cls, path: Path) -> bool:
         return False
 
-    def sightings(self) -> Iterator[Sighting | SourceProblem]:
+    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage | Pause]:
         yield SourceProblem("", "live Telegram chats are read by `haechi watch telegram`")
 
     @property

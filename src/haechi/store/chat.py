@@ -1,4 +1,6 @@
-"""Reading and writing chat rooms and messages (the text side of chat sources)."""
+"""Reading and writing chat rooms and messages (the text side of chat sources). Rows come in
+as the table's columns: what a source's message becomes is the scan's business
+(`haechi.scan.run`), so the store knows nothing of sources."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from haechi.sources.chat import ChatMessage, ChatRoom
 from haechi.store.models import Message, Room, Source
 from haechi.store.upsert import upsert, upsert_many
 
@@ -20,17 +21,17 @@ _UPDATED = (
 )  # fmt: skip
 
 
-def room_id(session: Session, source_id: int, room: ChatRoom) -> int:
+def room_id(session: Session, source_id: int, key: str, name: str, kind: str) -> int:
     """The stored room for a source's room key; its name and kind follow the latest scan."""
     upsert(
         session,
         Room.__table__,
-        {"source_id": source_id, "room_key": room.id, "name": room.name, "kind": room.kind},
+        {"source_id": source_id, "room_key": key, "name": name, "kind": kind},
         ["source_id", "room_key"],
         ["name", "kind"],
     )
     return session.execute(
-        select(Room.id).where(Room.source_id == source_id, Room.room_key == room.id)
+        select(Room.id).where(Room.source_id == source_id, Room.room_key == key)
     ).scalar_one()
 
 
@@ -43,41 +44,6 @@ def last_message_ids(session: Session, source_id: int) -> dict[str, int]:
         .group_by(Room.room_key)
     )
     return {key: int(mid) for key, mid in rows if mid is not None}
-
-
-def message_row(
-    msg: ChatMessage, room_pk: int, scan_id: int, risk: tuple[float, str, dict[str, Any]] | None
-) -> dict[str, Any]:
-    missing = sum(1 for m in msg.media if m.status != "present")
-    return {
-        "room_id": room_pk,
-        "message_id": msg.id,
-        "scan_id": scan_id,
-        "kind": msg.kind,
-        "posted_at": msg.date,
-        "edited_at": msg.edited,
-        "author_id": msg.author_id,
-        "author_name": msg.author_name,
-        "forwarded_from": msg.forwarded_from,
-        "saved_from": msg.saved_from,
-        "reply_to": msg.reply_to,
-        "via_bot": msg.via_bot,
-        "action": msg.action,
-        "members": list(msg.members) or None,
-        "text": msg.text,
-        "links": list(msg.links) or None,
-        "media": [
-            {"path": m.relpath, "type": m.media_type, "mime": m.mime_type, "status": m.status}
-            for m in msg.media
-        ]
-        or None,
-        "media_count": len(msg.media),
-        "media_missing": missing,
-        "reactions": msg.reactions,
-        "risk": risk[0] if risk else None,
-        "risk_version": risk[1] if risk else None,
-        "risk_detail": risk[2] if risk else None,
-    }
 
 
 def record_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:

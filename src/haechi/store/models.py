@@ -112,8 +112,9 @@ class Sighting(Base):
     url: Mapped[str | None] = mapped_column(String(4096), default=None)
     poster: Mapped[str | None] = mapped_column(String(512), default=None)
     forwarded_from: Mapped[str | None] = mapped_column(String(512), default=None)
-    # The forward header's origin as Telegram gives it ("channel:123", "user:42") and the
-    # original post's id and date: what the network analysis follows back to a first poster.
+    # The forward header's origin, spelled as an export spells accounts ("channel123", "user42"),
+    # and the original post's id and date: what the network analysis follows back to a first
+    # poster.
     forwarded_from_id: Mapped[str | None] = mapped_column(String(64), default=None)
     forwarded_message_id: Mapped[str | None] = mapped_column(String(64), default=None)
     forwarded_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,4 +1,4 @@
-"""Imported once by the scan's fork server (see haechi.pool): the libraries and the bundled
+"""Imported once by the scan's fork server (see haechi.scan.pool): the libraries and the bundled
 models every worker needs, loaded and run once, so that each worker is a fork of a ready
 process instead of a fresh interpreter that imports and loads them again (~0.5 s of CPU per
 worker on a 2-core laptop).
@@ -34,7 +34,7 @@ def _one_file() -> None:
 
     from haechi.config import load_settings
     from haechi.media import FileContent
-    from haechi.work import Worker
+    from haechi.scan.work import Worker
 
     ramp = np.linspace(0, 255, 1024 * 768 * 3).astype(np.uint8).reshape(768, 1024, 3)
     with tempfile.TemporaryDirectory(prefix="haechi-warm-") as folder:

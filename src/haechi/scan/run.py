@@ -7,7 +7,12 @@ next run redoes; nothing is stored twice.
 
 Chat sources also yield their messages: the writer scores each message's text and stores it
 (keyed by source, room and message id) in the same ordered batches, as the source streams, so a
-large export never sits in memory; only the media waiting for workers do."""
+large export never sits in memory; only the media waiting for workers do.
+
+A streaming source (a live chat) goes through the same writer and the same worker pool, a few
+messages at a time: its media are analysed and committed together with the messages that carry
+them, at each pause of the stream, so a restart resumes after the last committed message and
+loses none of its media."""
 
 from __future__ import annotations
 
@@ -26,9 +31,10 @@ from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
-from haechi.pool import WorkerPool
-from haechi.progress import Observer, ScanEvent, ScanSummary
-from haechi.sources import ChatMessage, Sighting, Source, SourceProblem
+from haechi.scan.pool import WorkerPool
+from haechi.scan.progress import Observer, ScanEvent, ScanSummary
+from haechi.scan.work import MediaInfo, Worker, WorkResult
+from haechi.sources import ChatMessage, Pause, Sighting, Source, SourceProblem
 from haechi.sources import load_registry as load_sources
 from haechi.store import chat as chat_store
 from haechi.store import items as store
@@ -36,7 +42,6 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
 from haechi.store.models import Scan
-from haechi.work import MediaInfo, Worker, WorkResult
 
 if TYPE_CHECKING:
     from haechi.analyzers.chat_text import ChatTextAnalyzer
@@ -44,6 +49,9 @@ if TYPE_CHECKING:
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
+# A stream's media (a live chat's downloads, held in memory) go to the workers and are committed
+# once they add up to this, at the next message, whatever their number.
+STREAM_HELD_BYTES = 64 * 1024 * 1024
 
 
 def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
@@ -94,7 +102,10 @@ def scan_source(
     observer: Observer,
     pool: WorkerPool | None = None,
 ) -> ScanSummary:
+    """Read `source` to its end through the workers and the one writer; its summary."""
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
+    if source.streaming:
+        return _stream(run, source, observer, pool)
     writer = run.writer
     todo: list[Sighting] = []
     unchanged: list[tuple[Sighting, str]] = []
@@ -106,6 +117,8 @@ def scan_source(
         for place in source.sightings():
             if isinstance(place, ChatMessage):
                 writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+            elif isinstance(place, Pause):
+                continue
             elif isinstance(place, SourceProblem):
                 writer.problem(place)
             elif (sha := run.unchanged_sha(place)) is not None:
@@ -130,12 +143,70 @@ def scan_source(
             own.close()
 
 
-class ScanRun:
-    """One scan of one source: its Scan row, the one writer, and what is already known.
+def _stream(
+    run: ScanRun, source: Source, observer: Observer, pool: WorkerPool | None
+) -> ScanSummary:
+    """A streaming source: its media go to the worker pool a few at a time and are committed
+    with the messages that carry them, at each pause and every `BATCH_ITEMS` media. Always
+    through worker processes, whatever `workers` says: a stream runs for days on what
+    strangers post, and a file that crashes or hangs a decoder must cost only that file."""
+    settings = run.settings
+    writer = run.writer
+    writer.autoflush = False  # commits only between messages: see `drain`
+    own = WorkerPool(settings) if pool is None else None
+    workers = pool or own
+    assert workers is not None
+    workers.set_complete(run.complete)
+    media: list[Sighting] = []
+    held = 0  # their bytes
 
-    A folder scan hands it every place at once (`scan_source`); a stream (a live channel)
-    feeds places as they arrive with `feed`, which analyses them in this process and commits
-    them, with the source's cursor, before it returns."""
+    def drain() -> None:
+        """Analyse the media held, then commit them with the messages before them."""
+        nonlocal held
+        if media:
+            for place, result in workers.run(media):
+                writer.result(place, result)
+            media.clear()
+            held = 0
+        writer.flush()
+
+    source.resume(run.resume)
+    observer.started(source, 0)
+    places = source.sightings()
+    try:
+        for place in places:
+            if isinstance(place, Pause):
+                drain()
+            elif isinstance(place, ChatMessage):
+                # A commit falls between messages only: a message stored is a message whose
+                # media are stored, and a restart that starts after it misses nothing.
+                if (
+                    len(media) >= BATCH_ITEMS
+                    or held >= STREAM_HELD_BYTES
+                    or len(writer.chat) >= BATCH_MESSAGES
+                ):
+                    drain()
+                writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+            elif isinstance(place, SourceProblem):
+                writer.problem(place)
+            else:
+                media.append(place)
+                held += place.file_size or _size(place)
+        drain()
+    except BaseException:
+        run.abandon()  # what was committed stands; what was held is read again next time
+        raise
+    finally:
+        close = getattr(places, "close", None)  # a generator's: the stream stops reading now,
+        if close is not None:  # not whenever it is collected
+            close()
+        if own is not None:
+            own.close()
+    return run.finish()
+
+
+class ScanRun:
+    """One scan of one source: its Scan row, the one writer, and what is already known."""
 
     def __init__(
         self,
@@ -185,7 +256,6 @@ class ScanRun:
             self.summary,
             observer or Observer(),
         )
-        self._worker: Worker | None = None
 
     def unchanged_sha(self, place: Sighting) -> str | None:
         """The stored item when this place's file is unchanged and fully analysed."""
@@ -199,22 +269,6 @@ class ScanRun:
             return before[2]
         return None
 
-    def feed(self, places: Iterable[Sighting | SourceProblem]) -> None:
-        """Analyse and store `places` in order; committed when this returns."""
-        if self._worker is None:
-            self._worker = Worker(self.settings, self.complete)
-        for place in places:
-            if isinstance(place, SourceProblem):
-                self.writer.problem(place)
-            else:
-                self.writer.result(place, self._worker.run(place.content))
-        self.writer.flush()
-
-    def advance(self, cursor: str) -> None:
-        """Move the cursor past places that held nothing to store (a text message); written
-        with the next commit, so it never runs ahead of committed work."""
-        self.writer.cursor = cursor
-
     def finish(self, status: str = "completed") -> ScanSummary:
         self.writer.flush(force_cursor=True)
         self.summary.seconds = time.monotonic() - self.started
@@ -225,6 +279,17 @@ class ScanRun:
                 .values(status=status, finished_at=datetime.now(UTC))
             )
         return self.summary
+
+    def abandon(self) -> None:
+        """The scan stopped on an error: marked interrupted, without committing what the writer
+        still holds (a message whose media were not analysed must be read again)."""
+        self.summary.seconds = time.monotonic() - self.started
+        with self.db.session() as s:
+            s.execute(
+                update(Scan)
+                .where(Scan.id == self.scan_id)
+                .values(status="interrupted", finished_at=datetime.now(UTC))
+            )
 
 
 def _run(
@@ -282,6 +347,8 @@ class _Writer:
         self.scan_id = scan_id
         self.summary = summary
         self.observer = observer
+        # Off for a stream, whose scan decides when to commit (only between messages).
+        self.autoflush = True
         self.buffer: list[tuple[Sighting | SourceProblem, WorkResult | str | None]] = []
         self.since = time.monotonic()
         # The last place handled; committed with the batch that holds it.
@@ -303,7 +370,9 @@ class _Writer:
             return
         self.chat.append(msg)
         self.cursor = f"{msg.room.id}/{msg.id}"
-        if len(self.chat) >= BATCH_MESSAGES or time.monotonic() - self.since >= BATCH_SECONDS:
+        if self.autoflush and (
+            len(self.chat) >= BATCH_MESSAGES or time.monotonic() - self.since >= BATCH_SECONDS
+        ):
             self.flush()
 
     def problem(self, place: SourceProblem) -> None:
@@ -318,7 +387,9 @@ class _Writer:
     def _add(self, place: Sighting | SourceProblem, what: WorkResult | str | None) -> None:
         self.buffer.append((place, what))
         self.cursor = place.locator
-        if len(self.buffer) >= BATCH_ITEMS or time.monotonic() - self.since >= BATCH_SECONDS:
+        if self.autoflush and (
+            len(self.buffer) >= BATCH_ITEMS or time.monotonic() - self.since >= BATCH_SECONDS
+        ):
             self.flush()
 
     def flush(self, *, force_cursor: bool = False) -> None:
@@ -382,12 +453,14 @@ class _Writer:
         for msg in self.chat:
             pk = self.rooms.get(msg.room.id, -1)
             if pk < 0:
-                pk = self.rooms[msg.room.id] = chat_store.room_id(s, self.source_id, msg.room)
+                room = msg.room
+                pk = chat_store.room_id(s, self.source_id, room.id, room.name, room.kind)
+                self.rooms[room.id] = pk
             risk = None
             if self.analyzer is not None:
                 tr = self.analyzer.analyze(msg.text)
                 risk = (tr.score, self.analyzer.full_version, tr.evidence())
-            rows.append(chat_store.message_row(msg, pk, self.scan_id, risk))
+            rows.append(_message_row(msg, pk, self.scan_id, risk))
         chat_store.record_messages(s, rows)
 
     def _stage(
@@ -448,6 +521,13 @@ class _Writer:
         return ScanEvent(locator, path, "error", sha, tuple(errors))
 
 
+def _size(place: Sighting) -> int:
+    try:
+        return place.content.size
+    except OSError:
+        return 0  # a file gone meanwhile: its worker says so
+
+
 def _media_row(info: MediaInfo) -> dict[str, Any]:
     return {
         "kind": info.kind,
@@ -478,4 +558,40 @@ def _sighting_row(place: Sighting, source_id: int, scan_id: int, sha256: str) ->
         "context": place.context,
         "file_size": place.file_size,
         "file_mtime_ns": place.file_mtime_ns,
+    }
+
+
+def _message_row(
+    msg: ChatMessage, room_pk: int, scan_id: int, risk: tuple[float, str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """A chat message as a row of the messages table."""
+    missing = sum(1 for m in msg.media if m.status != "present")
+    return {
+        "room_id": room_pk,
+        "message_id": msg.id,
+        "scan_id": scan_id,
+        "kind": msg.kind,
+        "posted_at": msg.date,
+        "edited_at": msg.edited,
+        "author_id": msg.author_id,
+        "author_name": msg.author_name,
+        "forwarded_from": msg.forwarded_from,
+        "saved_from": msg.saved_from,
+        "reply_to": msg.reply_to,
+        "via_bot": msg.via_bot,
+        "action": msg.action,
+        "members": list(msg.members) or None,
+        "text": msg.text,
+        "links": list(msg.links) or None,
+        "media": [
+            {"path": m.relpath, "type": m.media_type, "mime": m.mime_type, "status": m.status}
+            for m in msg.media
+        ]
+        or None,
+        "media_count": len(msg.media),
+        "media_missing": missing,
+        "reactions": msg.reactions,
+        "risk": risk[0] if risk else None,
+        "risk_version": risk[1] if risk else None,
+        "risk_detail": risk[2] if risk else None,
     }

@@ -3,7 +3,7 @@ handed the set of finished items once it is known, and replaced when a file hang
 its worker.
 
 Workers are forks of one server process (multiprocessing's 'forkserver') that imported the
-libraries and loaded the bundled models once (haechi.preload): one process pays the ~0.5 s of
+libraries and loaded the bundled models once (haechi.scan.preload): one process pays the ~0.5 s of
 start-up per worker that 'spawn' paid in each, while the parent opens the database on the
 other core. The server holds no database connection and no thread of ours, unlike the parent.
 Where there is no fork server (Windows) or it cannot start, workers are fresh interpreters
@@ -42,12 +42,12 @@ from haechi.private import private_dir, private_file
 if TYPE_CHECKING:
     from haechi.config import Settings
     from haechi.media import Content
+    from haechi.scan.work import WorkResult
     from haechi.sources import Sighting
-    from haechi.work import WorkResult
 
 
 WORKER_NICENESS = 5
-PRELOAD = ["haechi.preload"]
+PRELOAD = ["haechi.scan.preload"]
 # A worker busy with one file is given the next one as well, so that it never waits for the
 # parent (busy writing a batch) between files; only when the next is this small (a path,
 # not a file's bytes), so that the send always fits in the pipe's buffer (8 KB on macOS)
@@ -174,6 +174,10 @@ class WorkerPool:
             self._complete_file
         )  # whole or not at all for a worker that reads it
 
+    def pids(self) -> list[int]:
+        """The worker processes running now (for supervisors, and tests that end one)."""
+        return [w.process.pid for w in self._workers or () if w.process.pid is not None]
+
     def close(self) -> None:
         """End the worker processes (also those started but never used)."""
         self._stop()
@@ -238,6 +242,11 @@ class _Run:
 
     def _hand_out(self) -> None:
         for w in list(self.workers):
+            if not w.held and not w.process.is_alive():
+                # Died while it had nothing (between two runs of a live stream, say): replaced
+                # before it is handed a file, which would otherwise be lost with it.
+                self._died(w)
+        for w in list(self.workers):
             while len(w.held) < 2 and (i := self._next()) is not None:
                 if self.payload is None or self.payload[0] != i:
                     self.payload = (i, bytes(ForkingPickler.dumps(self.todo[i].content)))
@@ -262,7 +271,9 @@ class _Run:
         event when `block`."""
         busy = [w for w in self.workers if w.held]
         if not busy:
-            if block:  # every worker gone and none could be started again
+            # A worker that died as it was handed a file has a fresh one in its place, handed
+            # files on the next turn; only with every worker gone and none started is it over.
+            if block and not self.workers:
                 failed = self.failure
                 raise HaechiError(f"the worker processes could not be started: {failed}")
             return
@@ -315,7 +326,7 @@ class _Run:
     def _replace(self, w: _Worker, stage: str, reason: str) -> None:
         """The file `w` was analysing gets the error; the files waiting in its pipe go to the
         others first; a fresh worker takes its place."""
-        from haechi.work import WorkResult
+        from haechi.scan.work import WorkResult
 
         self.workers.remove(w)
         _end([w])
@@ -362,7 +373,7 @@ def _remove_orphans(folder: Path) -> None:
             pass  # alive, someone else's
 
 
-# The worker side, named here so the parent need not import haechi.work to start the pool.
+# The worker side, named here so the parent need not import haechi.scan.work to start the pool.
 def _serve(conn: Connection, settings: Settings, complete_file: Path) -> None:
     """A worker: one file at a time from its pipe, each answered with its result, until the
     parent closes the pipe."""
@@ -373,7 +384,7 @@ def _serve(conn: Connection, settings: Settings, complete_file: Path) -> None:
     # models) should not wait for a core. Its work is small; they take whatever it leaves.
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS)
-    from haechi.work import WorkResult, init_process, run_in_process
+    from haechi.scan.work import WorkResult, init_process, run_in_process
 
     broken = None
     try:

@@ -122,7 +122,7 @@ def _reason(exc: BaseException) -> str:
 
 
 _worker: Worker | None = None
-_complete_file: Path | None = None  # where the parent writes the finished items (haechi.pool)
+_complete_file: Path | None = None  # where the parent writes the finished items (haechi.scan.pool)
 
 
 def init_process(settings: Settings, complete_file: Path | None = None) -> None:
