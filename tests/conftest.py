@@ -101,6 +101,11 @@ def testdata(*parts: str) -> Path:
     return path
 
 
+# Its name starts with "test": without this, pytest collects it in every module that imports it
+# and counts a "test" that checks nothing.
+testdata.__test__ = False  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(home=tmp_path / "home", workers=1)
