@@ -101,7 +101,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 CLI = SRC / "cli"
 # watch.py is being rewritten for live Telegram (issue 13, point 11) on another branch; drop it
 # from this set when that branch is merged and its messages are wrapped.
-_ELSEWHERE = {"watch.py"}
+_ELSEWHERE: set[str] = set()  # modules another change owns; empty: every module is checked
 
 
 def _words(literal: str) -> bool:
