@@ -78,6 +78,13 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("takedown", "list"): ["takedown", "list", "--json"],
     ("takedown", "platforms"): ["takedown", "platforms", "--json"],
     ("recheck",): ["recheck", "--json"],
+    ("banks", "create"): ["banks", "create", "OTHER", "--json"],
+    ("banks", "add"): ["banks", "add", "SEEN", "--item", "{face}", "--json"],
+    ("banks", "add-case"): ["banks", "add-case", "SEEN", "1", "--json"],
+    ("banks", "import"): ["banks", "import", "SEEN", "{pdq_list}", "--json"],
+    ("banks", "list"): ["banks", "list", "--json"],
+    ("banks", "set"): ["banks", "set", "SEEN", "--pdq", "40", "--json"],
+    ("banks", "show"): ["banks", "show", "SEEN", "--json"],
 }
 
 
@@ -183,6 +190,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     haechi(home, "evidence", "capture", face)
     haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
     haechi(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
+    first = json.loads(haechi(home, "review", "--case", "1", "--json").stdout.splitlines()[0])
+    haechi(home, "review", "confirm", str(first["finding_id"]))  # for `banks add-case`
+    haechi(home, "banks", "create", "SEEN")  # banks add, set, show and import need one
+    pdq_list = root / "hashes.pdq"
+    pdq_list.write_text("f" * 64 + "\n", encoding="utf-8")
     password = tmp_path_factory.mktemp("pw") / "pw"
     password.write_text("a long test password\n")
     haechi(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
@@ -198,6 +210,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "photo2": str(testdata("faces", "img12.jpg")),
             "url": f"http://127.0.0.1:{server.server_address[1]}/page.html",
             "report_out": str(root / "police-report"),
+            "pdq_list": str(pdq_list),
         }
     finally:
         server.shutdown()
