@@ -338,6 +338,18 @@ def get_item(session: Session, ref: str) -> ItemView:
     return _view(item, errors, best_matches(session, [item.sha256]).get(item.sha256))
 
 
+def get_items(session: Session, shas: Iterable[str]) -> dict[str, ItemView]:
+    """The stored items among these full SHA-256s, each loaded with a fixed number of queries
+    however many there are."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    items = list(session.scalars(select(Item).where(Item.sha256.in_(wanted)).options(*_loaded())))
+    errs = _errors_by_item(session, wanted)
+    matches = best_matches(session, wanted)
+    return {it.sha256: _view(it, errs.get(it.sha256, []), matches.get(it.sha256)) for it in items}
+
+
 def iter_items(
     session: Session, *, kind: str | None = None, errors_only: bool = False, batch: int = 500
 ) -> Iterator[ItemView]:

@@ -1,0 +1,82 @@
+"""The layers keep to their jobs: cli/ parses arguments and prints, services/ and store/ hold
+the queries, so the web app and the API reuse the same functions."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sqlalchemy import event
+
+from haechi.services.persons import get_person, list_persons
+from haechi.store.db import Database
+from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "haechi"
+
+
+def _sql_in_cli() -> list[str]:
+    found = []
+    for path in sorted((SRC / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Import):
+                found += [f"{where} import {a.name}" for a in node.names if "sqlalchemy" in a.name]
+            elif isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if "sqlalchemy" in mod or mod in ("haechi.store.models", "haechi.store.findings"):
+                    found.append(f"{where} from {mod} import")
+            elif isinstance(node, ast.Attribute) and node.attr in ("session", "execute", "scalar"):
+                if isinstance(node.ctx, ast.Load):
+                    found.append(f"{where} .{node.attr}")
+            elif isinstance(node, ast.Name) and node.id == "select":
+                found.append(f"{where} select")
+    return found
+
+
+def test_cli_has_no_sql() -> None:
+    assert _sql_in_cli() == []
+
+
+def _count_queries(db: Database) -> list[str]:
+    seen: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_persons_listing_takes_two_queries_however_many_persons(db: Database) -> None:
+    with db.session() as s:
+        for i in range(5):
+            p = Person(alias=f"p{i}")
+            s.add(p)
+            s.flush()
+            for by in ("first", "second"):
+                s.add(
+                    ConsentRecord(
+                        person_id=p.id,
+                        text="yes",
+                        consented_by=by,
+                        for_whom=p.alias,
+                        scope="match",
+                        verified_how="id",
+                    )
+                )
+            for _n in range(i):
+                s.add(
+                    FaceTemplate(
+                        person_id=p.id, embedding=b"", model="m", model_version="1", quality={}
+                    )
+                )
+            s.add(OwnMediaHash(person_id=p.id, kind="image", md5=f"{i:032x}", pdq={}))
+    seen = _count_queries(db)
+    persons = list_persons(db)
+    selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 2, selects
+    assert [p.alias for p in persons] == [f"p{i}" for i in range(5)]
+    assert [p.templates for p in persons] == [0, 1, 2, 3, 4]
+    assert all(p.own_media == 1 and p.findings == 0 for p in persons)
+    # The first consent given is the one shown.
+    assert {p.consent.by for p in persons if p.consent} == {"first"}
+    one = get_person(db, "p3")
+    assert (one.alias, one.templates, one.consent and one.consent.by) == ("p3", 3, "first")
