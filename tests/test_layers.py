@@ -80,3 +80,19 @@ def test_persons_listing_takes_two_queries_however_many_persons(db: Database) ->
     assert {p.consent.by for p in persons if p.consent} == {"first"}
     one = get_person(db, "p3")
     assert (one.alias, one.templates, one.consent and one.consent.by) == ("p3", 3, "first")
+
+
+def test_store_builds_no_json_and_computes_no_risk() -> None:
+    """store/ reads and writes rows; the JSON lines and the risk are the services' (the CLI,
+    the web app and the API then share them)."""
+    upward = ("haechi.risk", "haechi.analyzers", "haechi.services", "haechi.cli", "haechi.scan")
+    found = []
+    for path in sorted((SRC / "store").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(upward):
+                found.append(f"{path.name}:{node.lineno} imports {node.module}")
+    assert found == []
+    from haechi.store.items import ItemView
+
+    assert not hasattr(ItemView, "to_json") and not hasattr(ItemView, "risk")

@@ -100,10 +100,10 @@ class _CliObserver(Observer):
 
 
 def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
-    from haechi.services.items import get_item
+    from haechi.services.items import get_item, item_json
 
     if event.sha256 is not None:
-        obj = get_item(db, event.sha256).to_json(path=event.path)
+        obj = item_json(get_item(db, event.sha256), path=event.path)
         if event.status == "error":
             obj["error"] = "; ".join(event.errors)
     else:
@@ -284,7 +284,7 @@ def items_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per item.")] = False,
 ) -> None:
     """List stored items, each once, with every place it was seen."""
-    from haechi.services.items import iter_items, source_errors
+    from haechi.services.items import item_json, item_risk, iter_items, source_errors
 
     db = state.db()
     table = Table()
@@ -308,7 +308,7 @@ def items_cmd(
                 break
             n += 1
             if as_json:
-                print_json(view.to_json())
+                print_json(item_json(view))
                 continue
             q = view.pdq.get("quality")
             add_row(
@@ -319,7 +319,7 @@ def items_cmd(
                 human_size(view.size),
                 f"{view.width}x{view.height}" if view.width else "-",
                 "-" if q is None else str(q),
-                f"{view.risk().score:.2f}",
+                f"{item_risk(view).score:.2f}",
                 str(len(view.sightings)),
                 view.sightings[0].path if view.sightings else "-",
             )
@@ -349,7 +349,7 @@ def show(
     sexual-content score, the synthetic verdict with its evidence, the risk and its parts,
     where it was seen (files and chat rooms), and the network roles on its content."""
     from haechi.matching.review import finding_json, network_view, roles_line
-    from haechi.services.items import item_detail
+    from haechi.services.items import item_detail, item_json
 
     detail = item_detail(state.db(), item)
     view, chats, found = detail.view, detail.chats, detail.findings
@@ -359,7 +359,7 @@ def show(
 
         net = build_network(state.db(), state.settings())
     roles = network_view(net, view.sha256)
-    obj = view.to_json()
+    obj = item_json(view)
     if as_json:
         print_json(
             obj

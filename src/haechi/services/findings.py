@@ -11,6 +11,7 @@ from haechi.errors import InputError
 from haechi.i18n import _
 from haechi.matching.review import ChatPlace, Grouped, chat_places, group_findings
 from haechi.risk import Risk
+from haechi.services.items import item_risk
 from haechi.store.db import Database
 from haechi.store.findings import KINDS, STATUSES, Finding
 from haechi.store.items import get_items
@@ -66,11 +67,11 @@ def list_findings(
         views = get_items(s, (f.item_sha256 for f, _alias in rows))
         chats = {sha: tuple(chat_places(s, sha)) for sha in views}
     groups = group_findings(rows)
-    groups.sort(key=lambda g: (-views[g.item_sha256].risk().score, g.item_sha256, g.best.id))
+    groups.sort(key=lambda g: (-item_risk(views[g.item_sha256]).score, g.item_sha256, g.best.id))
     return [
         FindingView(
             g,
-            views[g.item_sha256].risk(),
+            item_risk(views[g.item_sha256]),
             tuple(sg.path for sg in views[g.item_sha256].sightings),
             chats[g.item_sha256],
         )

@@ -5,14 +5,53 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
 from haechi.matching.review import ChatPlace, Grouped, chat_places, item_findings
+from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store import items as store
 from haechi.store.db import Database
 from haechi.store.items import ItemView
 from haechi.store.models import Sighting
+
+
+def item_risk(view: ItemView) -> Risk:
+    """Ranking risk from the item's signals and its matches with enrolled persons."""
+    return risk(inputs_from_signals(view.signals, view.face_match))
+
+
+def item_json(view: ItemView, path: str | None = None) -> dict[str, Any]:
+    """The machine interface line of an item (`scan --json`, `items --json`, `show --json`).
+    Each analyzer adds its own keys (see `Analyzer.json_fields`); keys of analyzers that did
+    not run stay null."""
+    from haechi.analyzers.registry import default_registry
+
+    first = view.sightings[0].path if view.sightings else None
+    obj: dict[str, Any] = {
+        "path": path or first,
+        "sha256": view.sha256,
+        "md5": view.md5,
+        "size": view.size,
+        "kind": view.kind,
+        "format": view.format,
+        "width": view.width,
+        "height": view.height,
+        "duration": view.duration,
+        "pdq": None,
+        "pdq_quality": None,
+        "frames": [],
+    }
+    obj["sexual"] = obj["synthetic"] = None
+    for cls in default_registry():
+        if cls.name in view.signals:
+            obj.update(cls.json_fields(view.signals[cls.name]))
+    obj["risk"] = item_risk(view).to_json()
+    obj["error"] = "; ".join(view.errors) or None
+    obj["notes"] = view.notes
+    obj["sightings"] = [s.__dict__ for s in view.sightings]
+    return obj
 
 
 @dataclass(frozen=True)
