@@ -4,6 +4,8 @@ the queries, so the web app and the API reuse the same functions."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import event
@@ -96,3 +98,21 @@ def test_store_builds_no_json_and_computes_no_risk() -> None:
     from haechi.store.items import ItemView
 
     assert not hasattr(ItemView, "to_json") and not hasattr(ItemView, "risk")
+
+
+def test_hooks_are_registered_by_name_not_by_import() -> None:
+    """Importing the wiring modules registers nothing; the hooks named in BUILTIN_HOOKS load on
+    first use, once, in their order (preserve the item, then join her cases)."""
+    code = """
+import haechi.evidence.wiring, haechi.services.wiring
+from haechi import hooks
+assert hooks.on_finding == [] and hooks.item_matchers == [], "registered on import"
+hooks._builtins()
+hooks._builtins()
+print([f.__module__ + ":" + f.__name__ for f in hooks.on_finding + hooks.item_matchers])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    from haechi.hooks import BUILTIN_HOOKS
+
+    assert done.stdout.strip() == str([target for _point, target in BUILTIN_HOOKS])
+    assert [point for point, _t in BUILTIN_HOOKS] == ["on_finding", "on_finding", "item_matchers"]
