@@ -116,3 +116,14 @@ print([f.__module__ + ":" + f.__name__ for f in hooks.on_finding + hooks.item_ma
 
     assert done.stdout.strip() == str([target for _point, target in BUILTIN_HOOKS])
     assert [point for point, _t in BUILTIN_HOOKS] == ["on_finding", "on_finding", "item_matchers"]
+
+
+def test_split_modules_stay_under_400_lines() -> None:
+    """network/roles and the HTML export reader were split by what they do (issue 14, 12)."""
+    paths = [
+        *(SRC / "network" / "roles").glob("*.py"),
+        *(SRC / "sources" / "tdesktop").glob("*.py"),
+    ]
+    long = {p.name: n for p in paths if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
+    assert not (SRC / "network" / "roles.py").exists()
