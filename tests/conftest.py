@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,6 +179,54 @@ def haechi(
             f"haechi {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def run(
+    home: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in this process (Typer's CliRunner around `haechi.cli.main`, so exit
+    codes and error messages are the user's), with `haechi()`'s environment: no interpreter to
+    start, no imports to repeat. For commands that need no process of their own: `haechi()`
+    stays for signals, `--workers` pools watched from outside and a language other than
+    English (chosen when haechi is imported)."""
+    from typer.testing import CliRunner
+
+    from haechi import cli
+    from haechi.cli.app import err, out, state
+
+    shared_db = _HOME_DATABASES.get(home)
+    full_env = {
+        "COLUMNS": "200",
+        **({"HAECHI_DATABASE_URL": shared_db} if shared_db else {}),
+        **(env or {}),
+    }
+    # What one process of its own starts with: no settings or database of the previous run.
+    state.close()
+    state._settings = None
+    out.width = err.width = 200
+    umask = os.umask(0o022)
+    os.umask(umask)  # main() tightens it; the tests' own files keep theirs
+    code = 0
+    with CliRunner().isolation(input=input, env=full_env) as streams:
+        try:
+            cli.main(["--home", str(home), *args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # what the interpreter does with an uncaught one (`--debug`)
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+            code = 1
+        finally:
+            os.umask(umask)
+            state._settings = None
+        stdout, stderr = (s.getvalue().decode("utf-8", "replace") for s in streams[:2])
+    if check and code != 0:
+        raise AssertionError(f"haechi {' '.join(args)} exited {code}\n{stdout}\n{stderr}")
+    return subprocess.CompletedProcess(["haechi", *args], code, stdout, stderr)
 
 
 # --- evidence: vault and custody log on the test's own database -------------------------------

@@ -1,6 +1,7 @@
-"""Cases through the CLI: a case for an enrolled person gathers her findings (those found before
-it was opened and those found after), takes items and notes by hand, keeps a timeline, logs
-every change in the custody log without the free text, and packages as one evidence export."""
+"""Cases through the CLI (in-process, `run`): a case for an enrolled person gathers her
+findings (those found before it was opened and those found after), takes items and notes by
+hand, keeps a timeline, logs every change in the custody log without the free text, and
+packages as one evidence export."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, testdata
+from conftest import jpeg_bytes, noise_image, run, testdata
 
 
 def _scan(home: Path, folder: Path) -> dict[str, str]:
-    out = haechi(home, "scan", str(folder), "--json", "--no-progress").stdout
+    out = run(home, "scan", str(folder), "--json", "--no-progress").stdout
     return {Path(x["path"]).name: x["sha256"] for x in map(json.loads, out.splitlines())}
 
 
 def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    haechi(home, "init")
+    run(home, "init")
     first, later = tmp_path / "first", tmp_path / "later"
     first.mkdir()
     later.mkdir()
@@ -28,7 +29,7 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     shutil.copy(testdata("faces", "img11.jpg"), later / "her-again.jpg")
     env = {"HAECHI_ACTOR": "counsellor-kim"}
 
-    haechi(
+    run(
         home,
         "enrol",
         "--alias",
@@ -39,7 +40,7 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     )
     shas = _scan(home, first)
     opened = json.loads(
-        haechi(
+        run(
             home, "case", "new", "--person", "p1", "--title", "p1 / school room", "--json", env=env
         ).stdout
     )
@@ -47,11 +48,11 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     assert opened["items"] == 1  # her finding so far joined at once
 
     shas |= _scan(home, later)  # found after the case was opened: joins it too
-    haechi(home, "case", "add", case, shas["scene.jpg"][:10], env=env)
-    haechi(home, "case", "note", case, "she reported the room on 2026-12-01", env=env)
-    haechi(home, "case", "status", case, "in_progress", env=env)
+    run(home, "case", "add", case, shas["scene.jpg"][:10], env=env)
+    run(home, "case", "note", case, "she reported the room on 2026-12-01", env=env)
+    run(home, "case", "status", case, "in_progress", env=env)
 
-    detail = json.loads(haechi(home, "case", "show", case, "--json").stdout)
+    detail = json.loads(run(home, "case", "show", case, "--json").stdout)
     assert {i["sha256"] for i in detail["items"]} == {
         shas["her.jpg"],
         shas["her-again.jpg"],
@@ -64,36 +65,34 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     by_hand = [e for e in detail["timeline"] if e["kind"] in ("opened", "note", "status")]
     assert {e["actor"] for e in by_hand} == {"counsellor-kim"}
 
-    listed = [json.loads(x) for x in haechi(home, "case", "list", "--json").stdout.splitlines()]
+    listed = [json.loads(x) for x in run(home, "case", "list", "--json").stdout.splitlines()]
     assert [(c["id"], c["items"]) for c in listed] == [(opened["id"], 3)]
 
     # The custody log has every change, and none of the free text.
-    log = haechi(home, "evidence", "log", "--json").stdout
+    log = run(home, "evidence", "log", "--json").stdout
     entries = [json.loads(x) for x in log.splitlines() if json.loads(x)["action"] == "case"]
     assert len(entries) == len(detail["timeline"])
     assert "school room" not in log and "reported the room" not in log
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
 
     pkg = tmp_path / "pkg"
-    exp = haechi(
-        home, "evidence", "export", "--case", case, "--to", str(pkg), "--no-media", env=env
-    )
+    exp = run(home, "evidence", "export", "--case", case, "--to", str(pkg), "--no-media", env=env)
     assert "items: 3" in exp.stdout
     manifest = json.loads((pkg / "manifest.json").read_text())
     assert "case 1" in json.dumps(manifest)
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=pkg, capture_output=True)
     assert check.returncode == 0
-    timeline = json.loads(haechi(home, "case", "show", case, "--json").stdout)["timeline"]
+    timeline = json.loads(run(home, "case", "show", case, "--json").stdout)["timeline"]
     assert timeline[-1]["kind"] == "exported"
 
 
 def test_case_errors_are_clear(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    nobody = haechi(home, "case", "new", "--person", "nobody", check=False)
+    nobody = run(home, "case", "new", "--person", "nobody", check=False)
     assert nobody.returncode != 0 and "'nobody' is not enrolled" in nobody.stderr
-    inv = json.loads(haechi(home, "case", "new", "--title", "an investigation", "--json").stdout)
+    inv = json.loads(run(home, "case", "new", "--title", "an investigation", "--json").stdout)
     assert inv["items"] == 0
-    bad = haechi(home, "case", "status", str(inv["id"]), "bogus", check=False)
+    bad = run(home, "case", "status", str(inv["id"]), "bogus", check=False)
     assert bad.returncode != 0 and "unknown status 'bogus'" in bad.stderr
-    missing = haechi(home, "case", "show", "99", check=False)
+    missing = run(home, "case", "show", "99", check=False)
     assert missing.returncode != 0 and "no case 99" in missing.stderr

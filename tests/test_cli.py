@@ -1,4 +1,6 @@
-"""The CLI driven as a subprocess, as a user or a script would."""
+"""The CLI as a user or a script drives it: in-process through `run` (Typer's CliRunner around
+`haechi.cli.main`), and end to end in a process of its own (`haechi`) for the scan with its
+worker pool and for the language chosen at start-up."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, testdata, write_video
+from conftest import haechi, jpeg_bytes, noise_image, run, testdata, write_video
 from typer.main import get_command
 
 from haechi.cli import app
@@ -45,8 +47,8 @@ def test_scan_json_lines_give_the_machine_interface(tmp_path: Path) -> None:
 
 def test_items_json_lists_each_item_once_with_all_sightings(tmp_path: Path) -> None:
     root = _corpus(tmp_path / "c")
-    haechi(tmp_path / "h", "scan", str(root))
-    proc = haechi(tmp_path / "h", "items", "--json")
+    run(tmp_path / "h", "scan", str(root))
+    proc = run(tmp_path / "h", "items", "--json")
     items = [json.loads(x) for x in proc.stdout.splitlines()]
     shas = [i["sha256"] for i in items]
     assert len(shas) == len(set(shas)) == 3
@@ -57,35 +59,35 @@ def test_items_json_lists_each_item_once_with_all_sightings(tmp_path: Path) -> N
 def test_show_by_prefix_and_clear_errors(tmp_path: Path) -> None:
     root = _corpus(tmp_path / "c")
     home = tmp_path / "h"
-    lines = haechi(home, "scan", str(root), "--json").stdout.splitlines()
+    lines = run(home, "scan", str(root), "--json").stdout.splitlines()
     sha = next(json.loads(x)["sha256"] for x in lines if '"video"' in x)
-    proc = haechi(home, "show", sha[:10])
+    proc = run(home, "show", sha[:10])
     assert sha in proc.stdout and "t=   1.00s" in proc.stdout
-    missing = haechi(home, "show", "abcdef1234", check=False)
+    missing = run(home, "show", "abcdef1234", check=False)
     assert missing.returncode == 6 and "error: no item abcdef1234" in missing.stderr
-    bad = haechi(home, "scan", str(tmp_path / "nowhere"), check=False)
+    bad = run(home, "scan", str(tmp_path / "nowhere"), check=False)
     assert bad.returncode == 3
     assert bad.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such file or folder"
     assert "Traceback" not in bad.stderr
-    debug = haechi(home, "--debug", "scan", str(tmp_path / "nowhere"), check=False)
+    debug = run(home, "--debug", "scan", str(tmp_path / "nowhere"), check=False)
     assert "Traceback" in debug.stderr
 
 
 def test_rescan_counts_unchanged_files(tmp_path: Path) -> None:
     root = _corpus(tmp_path / "c")
-    haechi(tmp_path / "h", "scan", str(root))
-    proc = haechi(tmp_path / "h", "scan", str(root), "--json")
+    run(tmp_path / "h", "scan", str(root))
+    proc = run(tmp_path / "h", "scan", str(root), "--json")
     assert {json.loads(x)["status"] for x in proc.stdout.splitlines()} == {"unchanged"}
 
 
 def test_scan_of_the_pdq_reference_photos(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "scan", str(testdata("pdq_bridge")), "--json")
+    proc = run(tmp_path / "h", "scan", str(testdata("pdq_bridge")), "--json")
     lines = [json.loads(x) for x in proc.stdout.splitlines()]
     assert len(lines) == 12 and all(x["error"] is None and x["pdq"] for x in lines)
 
 
 def test_doctor_passes_offline(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "doctor")
+    proc = run(tmp_path / "h", "doctor")
     assert "FAIL" not in proc.stdout
     assert "analyzer pdq v1: 2/2 known examples reproduced" in proc.stdout
 
@@ -114,10 +116,10 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
     meta = PngImagePlugin.PngInfo()
     meta.add_text("parameters", "portrait photo\nSteps: 20, Sampler: Euler a, Model: sd15")
     Image.open(testdata("faces", "img10.jpg")).convert("RGB").save(corpus / "gen.png", pnginfo=meta)
-    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
-    line = haechi(home, "scan", str(corpus), "--json").stdout.splitlines()[0]
+    run(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
+    line = run(home, "scan", str(corpus), "--json").stdout.splitlines()[0]
     sha = json.loads(line)["sha256"]
-    shown = haechi(home, "show", sha[:12]).stdout
+    shown = run(home, "show", sha[:12]).stdout
     flat = " ".join(shown.split())
     assert "faces: 1 found, 1 usable for matching" in flat
     assert re.search(r"matches p1: similarity 0\.\d{3} \((strong|clear|borderline)", flat), flat
@@ -127,13 +129,13 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
     assert re.search(r"risk 0\.\d\d: sexual .*enrolled face 0\.\d\d × 0\.25", flat), flat
     assert "embedding" not in shown.lower()
     assert "next: `haechi review`" in flat and "`haechi case new --person p1`" in flat
-    data = json.loads(haechi(home, "show", sha, "--json").stdout)
+    data = json.loads(run(home, "show", sha, "--json").stdout)
     assert data["findings"][0]["person"] == "p1" and data["findings"][0]["band"]
-    table = haechi(home, "items").stdout
+    table = run(home, "items").stdout
     assert "risk" in table and f"{data['risk']['score']:.2f}" in table
 
     # docs/faces.md lists every field of `findings --json`, and `show --json`'s findings.
-    finding = json.loads(haechi(home, "findings", "--json").stdout.splitlines()[0])
+    finding = json.loads(run(home, "findings", "--json").stdout.splitlines()[0])
     faces_md = (DOCS / "faces.md").read_text(encoding="utf-8")
     table = faces_md.split("`--json` fields:")[1].split("\n\n")[1]
     documented = {
@@ -143,6 +145,7 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
     for key in data["findings"][0]:
         assert f"`{key}`" in faces_md.split("`haechi show ITEM` prints")[1], key
 
+    # The language is chosen when haechi starts: a process of its own.
     ko = haechi(home, "show", sha[:12], env={"HAECHI_LANG": "ko"}).stdout
     assert "얼굴" in ko and "위험도" in ko
 
@@ -150,12 +153,12 @@ def test_show_prints_faces_matches_signals_and_risk_for_people(tmp_path: Path) -
 def test_docs_say_what_forget_leaves_and_what_doctor_checks(tmp_path: Path) -> None:
     """forget's help says what remains; README's doctor line matches what doctor checks (the
     vault key among them: a wrong key fails it)."""
-    help_text = " ".join(haechi(tmp_path / "h", "forget", "--help").stdout.split())
+    help_text = " ".join(run(tmp_path / "h", "forget", "--help").stdout.split())
     assert "What remains" in help_text and "--delete-evidence" in help_text
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     doctor_line = next(line for line in readme.splitlines() if line.startswith("| `haechi doctor`"))
     assert "vault opens with its key" in doctor_line
-    out = haechi(tmp_path / "h", "doctor").stdout
+    out = run(tmp_path / "h", "doctor").stdout
     assert "evidence vault" in out and "data directory privacy" in out
     risk_md = (DOCS / "risk.md").read_text(encoding="utf-8")
     assert "not yet wired" not in risk_md and "wired in" in risk_md

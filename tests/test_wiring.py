@@ -15,6 +15,7 @@ from haechi.evidence.context import open_vault
 from haechi.persons.enrol import enrol
 from haechi.persons.forget import forget
 from haechi.scan import scan_paths
+from haechi.services.items import item_json, item_risk
 from haechi.store.custody import CustodyLogEntry
 from haechi.store.custody_verify import verify
 from haechi.store.db import Database
@@ -47,13 +48,13 @@ def test_a_finding_preserves_its_item_and_forget_is_logged_anonymously(
     with db.session() as s:
         views = {v.sha256: v for v in iter_items(s)}
     parts = {
-        sha: {p["name"]: p["value"] for p in v.to_json()["risk"]["parts"]}
+        sha: {p["name"]: p["value"] for p in item_json(v)["risk"]["parts"]}
         for sha, v in views.items()
     }
     assert parts[found[0]]["face_match"] >= settings.thresholds.face_min_similarity
     (other,) = set(views) - {found[0]}
     assert parts[other]["face_match"] is None
-    assert views[found[0]].risk().score > views[other].risk().score
+    assert item_risk(views[found[0]]).score > item_risk(views[other]).score
 
     forget(db, settings, "minji")
     with db.session() as s:

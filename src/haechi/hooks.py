@@ -7,14 +7,18 @@
   alias, no template, nothing about who was forgotten).
 
 Each hook receives the database and the event; a failing hook raises (the work it follows is
-already committed and is not undone)."""
+already committed and is not undone).
+
+The project's own hooks are named in `BUILTIN_HOOKS`, in the order they run, and loaded on
+first use; importing a module never registers anything. A plug-in calls `register`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -46,10 +50,41 @@ on_forget: list[Callable[[Database, PersonForgotten], None]] = []
 item_matchers: list[Callable[[Session, Settings, Sequence[ScannedItem]], list[int]]] = []
 
 
+HookPoint = Literal["on_finding", "on_forget", "item_matchers"]
+
+# The project's own hooks: (hook point, "module:function"), in the order they run. A new
+# finding is preserved in the vault before it joins her cases.
+BUILTIN_HOOKS: tuple[tuple[HookPoint, str], ...] = (
+    ("on_finding", "haechi.evidence.wiring:capture_findings"),
+    ("on_finding", "haechi.services.wiring:findings_join_cases"),
+    ("item_matchers", "haechi.services.wiring:items_match_banks"),
+)
+_loaded = False
+
+
+def register(point: HookPoint, hook: Callable[..., Any]) -> None:
+    """Add `hook` to a hook point (once: registering the same function again changes nothing)."""
+    hooks: list[Any] = (
+        on_finding
+        if point == "on_finding"
+        else on_forget
+        if point == "on_forget"
+        else item_matchers
+    )
+    if hook not in hooks:
+        hooks.append(hook)
+
+
 def _builtins() -> None:
-    """The project's own hooks register on first use, like a plug-in would."""
-    import haechi.evidence.wiring
-    import haechi.services.wiring  # noqa: F401
+    """Register `BUILTIN_HOOKS` on first use: they import the vault, the cases and the banks,
+    which a command that finds nothing need not load."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for point, target in BUILTIN_HOOKS:
+        module, _sep, name = target.partition(":")
+        register(point, getattr(import_module(module), name))
 
 
 def findings_created(

@@ -45,6 +45,9 @@ class Risk:
 
 
 def risk(inputs: RiskInputs) -> Risk:
+    """The item's ranking risk in [0, 1] with each part's value, weight and contribution: a
+    weighted sum of the sexual score, the face match, the synthetic evidence and the face
+    match × sexual interaction, capped at 1. A part not measured counts 0 and shows as None."""
     syn: float | None = None
     if inputs.synthetic_verdict is not None:
         syn = SYNTHETIC_WEIGHT.get(inputs.synthetic_verdict, 0.0) * (

@@ -67,7 +67,11 @@ class Analyzer(ABC, Generic[I, S]):
         self.settings = settings
 
     @abstractmethod
-    def analyze(self, item: I) -> S: ...
+    def analyze(self, item: I) -> S:
+        """The signal for one input (decoded media, or a chat message's text). Pure with
+        respect to the input: the same input and `version` give the same signal, with no
+        network and no writes. Raises `HaechiError` (or a subclass) for input it cannot read;
+        the scan records that as the item's error for this analyzer and goes on."""
 
     def warm(self) -> None:
         """Load what `analyze` loads on first use (models), so a worker is ready before its

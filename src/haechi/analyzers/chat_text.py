@@ -223,9 +223,6 @@ class ChatTextAnalyzer(TextAnalyzer):
             round(score, 4), tuple(risk), tuple(ctx), tuple(reasons), key, tuple(sorted(sale))
         )
 
-    def analyze_many(self, texts: Iterable[str]) -> list[TextRisk]:
-        return [self.analyze(t) for t in texts]
-
     @classmethod
     def examples(cls) -> Iterable[Example[str, TextRisk]]:
         return ()

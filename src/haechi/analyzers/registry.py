@@ -16,6 +16,9 @@ AnalyzerClass = type[Analyzer[Any, Any]]
 
 
 class AnalyzerRegistry:
+    """Analyzer classes by `name`, iterated in name order. `load_registry` fills one from an
+    entry-point group; two classes under one name are a configuration error."""
+
     def __init__(self) -> None:
         self._classes: dict[str, AnalyzerClass] = {}
 

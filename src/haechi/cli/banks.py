@@ -187,16 +187,14 @@ def add_cmd(
 ) -> None:
     """Add one content: hashes given by hand, or a scanned item's hashes."""
     from haechi.errors import InputError
-    from haechi.services.banks import ContentIn, SignalIn, add_contents, item_signals
-    from haechi.store.items import get_item
+    from haechi.services.banks import ContentIn, SignalIn, add_contents, item_bank_signals
 
     db = state.db()
     sigs = [SignalIn(t, v) for t, v in (("pdq", pdq), ("md5", md5), ("sha256", sha256)) if v]
     sha = None
     if item is not None:
-        with db.session() as s:
-            sha = get_item(s, item).sha256
-            sigs.extend(item_signals(s, sha, state.settings().thresholds.pdq_min_quality))
+        sha, found = item_bank_signals(db, item, state.settings().thresholds.pdq_min_quality)
+        sigs.extend(found)
     if not sigs:
         raise InputError(_("give --pdq, --md5, --sha256 or --item"))
     result = add_contents(

@@ -32,11 +32,9 @@ def capture(
 ) -> None:
     """Capture web pages with their images and videos into WARC files (the evidentiary copy),
     then scan the media. This command uses the network; analysing the media does not."""
-    from sqlalchemy import select
-
     from haechi.capture import capture_page
     from haechi.scan import scan_paths
-    from haechi.store.models import Sighting
+    from haechi.services.items import scan_urls
 
     settings = state.settings()
     db = state.db()
@@ -58,11 +56,7 @@ def capture(
             continue
         events = _Events()
         (summary,) = scan_paths(db, settings, [cap.warc], observer=events, source_kind="warc")
-        with db.session() as s:
-            rows = s.execute(
-                select(Sighting.locator, Sighting.url).where(Sighting.scan_id == summary.scan_id)
-            )
-            by_record: dict[str, str | None] = {loc: u for loc, u in rows}
+        by_record = scan_urls(db, summary.scan_id)
         if as_json:
             print_json(_json(cap, summary, events.events, by_record))
         else:

@@ -100,11 +100,10 @@ class _CliObserver(Observer):
 
 
 def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
-    from haechi.store import items as store
+    from haechi.services.items import get_item, item_json
 
     if event.sha256 is not None:
-        with db.session() as s:
-            obj = store.get_item(s, event.sha256).to_json(path=event.path)
+        obj = item_json(get_item(db, event.sha256), path=event.path)
         if event.status == "error":
             obj["error"] = "; ".join(event.errors)
     else:
@@ -285,7 +284,7 @@ def items_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per item.")] = False,
 ) -> None:
     """List stored items, each once, with every place it was seen."""
-    from haechi.store import items as store
+    from haechi.services.items import item_json, item_risk, iter_items, source_errors
 
     db = state.db()
     table = Table()
@@ -302,13 +301,14 @@ def items_cmd(
     ):
         table.add_column(col)
     n = 0
-    with db.session() as s:
-        for view in store.iter_items(s, kind=kind, errors_only=errors):
+    views = iter_items(db, kind=kind, errors_only=errors)
+    try:
+        for view in views:
             if limit and n >= limit:
                 break
             n += 1
             if as_json:
-                print_json(view.to_json())
+                print_json(item_json(view))
                 continue
             q = view.pdq.get("quality")
             add_row(
@@ -319,11 +319,13 @@ def items_cmd(
                 human_size(view.size),
                 f"{view.width}x{view.height}" if view.width else "-",
                 "-" if q is None else str(q),
-                f"{view.risk().score:.2f}",
+                f"{item_risk(view).score:.2f}",
                 str(len(view.sightings)),
                 view.sightings[0].path if view.sightings else "-",
             )
-        orphans = store.source_errors(s) if errors and not as_json else []
+    finally:
+        views.close()  # ends the reading session before the next query
+    orphans = source_errors(db) if errors and not as_json else []
     if not as_json:
         out.print(table)
         out.print(_("{n} item(s)").format(n=n))
@@ -346,26 +348,18 @@ def show(
     """Show one item: hashes, media facts, faces and the enrolled persons they match, the
     sexual-content score, the synthetic verdict with its evidence, the risk and its parts,
     where it was seen (files and chat rooms), and the network roles on its content."""
-    from haechi.matching.review import (
-        chat_places,
-        finding_json,
-        item_findings,
-        network_view,
-        roles_line,
-    )
-    from haechi.store import items as store
+    from haechi.matching.review import finding_json, network_view, roles_line
+    from haechi.services.items import item_detail, item_json
 
-    with state.db().session() as s:
-        view = store.get_item(s, item)
-        chats = chat_places(s, view.sha256)
-        found = item_findings(s, view.sha256)
+    detail = item_detail(state.db(), item)
+    view, chats, found = detail.view, detail.chats, detail.findings
     net = None
     if chats:
         from haechi.network.build import build_network  # only for an item posted in chats
 
         net = build_network(state.db(), state.settings())
     roles = network_view(net, view.sha256)
-    obj = view.to_json()
+    obj = item_json(view)
     if as_json:
         print_json(
             obj

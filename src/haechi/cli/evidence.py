@@ -27,15 +27,15 @@ app.add_typer(evidence_app, name="evidence")
 
 def _timestamp_if_configured() -> None:
     from haechi.evidence.context import tsa_config
-    from haechi.store.tsa import TimestampError, timestamp_head
+    from haechi.services.evidence import timestamp_custody_head
+    from haechi.store.tsa import TimestampError
 
     cfg = tsa_config(state.settings())
     if cfg is None:
         return
     try:
-        with state.db().session() as s:
-            row = timestamp_head(s, cfg)
-            seq, gen = row.seq, row.gen_time
+        stamp = timestamp_custody_head(state.db(), cfg)
+        seq, gen = stamp.seq, stamp.gen_time
         err.print(
             _("custody head (seq {seq}) timestamped by {url} at {time}Z").format(
                 seq=seq, url=esc(cfg.url), time=f"{gen:%Y-%m-%d %H:%M:%S}"
@@ -254,19 +254,12 @@ def log_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per entry.")] = False,
 ) -> None:
     """Show custody log entries."""
-    from haechi.store import items as store
-    from haechi.store.custody import entries, format_time, record_json
-    from haechi.store.notes import open_details
+    from haechi.services.evidence import custody_log
+    from haechi.store.custody import format_time, record_json
 
-    vault = _vault_or_none()
-    with state.db().session() as s:
-        objects = None
-        if item is not None:
-            objects = [f"item:{store.get_item(s, item).sha256}"]
-        rows = entries(s, objects=objects, actions=[action] if action else None)
-        if limit:
-            rows = rows[-limit:]
-        opened = [open_details(s, vault, r.details) for r in rows]
+    logged = custody_log(state.db(), _vault_or_none(), item=item, action=action, limit=limit)
+    rows = [e.record for e in logged]
+    opened = [e.opened for e in logged]
     if as_json:
         for r, text in zip(rows, opened, strict=True):
             line = record_json(r)
@@ -333,30 +326,16 @@ def shared_cmd(
 ) -> None:
     """Record that preserved items (or their package) were handed to someone."""
     from haechi.evidence.context import actor_name, open_vault
-    from haechi.store import items as store
-    from haechi.store.custody import CustodyAction, CustodyEvent, append
-    from haechi.store.notes import persons_of_items, seal
+    from haechi.services.evidence import record_shared
 
     settings = state.settings()
     vault = open_vault(settings) if note else None
-    with state.db().session() as s:
-        for ref in items:
-            sha = store.get_item(s, ref).sha256
-            sealed = seal(s, vault, note, persons_of_items(s, [sha])) if vault and note else None
-            rec = append(
-                s,
-                CustodyEvent(
-                    actor_name(settings),
-                    CustodyAction.SHARED,
-                    f"item:{sha}",
-                    {"with": with_, "note": sealed},
-                ),
+    for sha, seq in record_shared(state.db(), vault, actor_name(settings), items, with_, note):
+        out.print(
+            _("{sha}  shared with {whom} (custody seq {seq})").format(
+                sha=sha, whom=esc(with_), seq=seq
             )
-            out.print(
-                _("{sha}  shared with {whom} (custody seq {seq})").format(
-                    sha=sha, whom=esc(with_), seq=rec.seq
-                )
-            )
+        )
 
 
 @evidence_app.command("delete")
@@ -368,12 +347,11 @@ def delete_cmd(
     logged by hash; `verify` then reports it as a logged deletion, not as tampering."""
     from haechi.evidence.context import actor_name, open_vault
     from haechi.evidence.delete import delete_preserved
-    from haechi.store.evidence_models import EvidenceItem
+    from haechi.services.evidence import not_preserved
 
     settings, db = state.settings(), state.db()
     vault = open_vault(settings)
-    with db.session() as s:
-        unknown = [sha for sha in items if s.get(EvidenceItem, sha) is None]
+    unknown = not_preserved(db, items)
     if unknown:
         raise InputError(
             _("not preserved items (give the full SHA-256): {items}").format(
@@ -398,10 +376,9 @@ def head_cmd(
 ) -> None:
     """Write the custody head (seq and hash) to a file to keep on other media; give it to
     `verify --head-file` later to catch a rewritten log."""
-    from haechi.store.custody import write_head_file
+    from haechi.services.evidence import write_custody_head
 
-    with state.db().session() as s:
-        anchor = write_head_file(s, to)
+    anchor = write_custody_head(state.db(), to)
     out.print(
         _("custody head seq {seq} {hash} written to {path}").format(
             seq=anchor.seq, hash=anchor.head_hash, path=esc(to)
@@ -419,23 +396,22 @@ def head_cmd(
 def timestamp_cmd() -> None:
     """Have the configured RFC 3161 timestamp authority sign the custody head (network)."""
     from haechi.evidence.context import tsa_config
-    from haechi.store.tsa import timestamp_head
+    from haechi.services.evidence import timestamp_custody_head
 
     cfg = tsa_config(state.settings())
     if cfg is None:
         raise InputError(
             _("no timestamp authority configured (HAECHI_VAULT__TSA_URL and _TSA_CERT)")
         )
-    with state.db().session() as s:
-        row = timestamp_head(s, cfg)
-        out.print(
-            _("custody head seq {seq} {hash} timestamped at {time}Z (serial {serial})").format(
-                seq=row.seq,
-                hash=row.head_hash,
-                time=f"{row.gen_time:%Y-%m-%d %H:%M:%S}",
-                serial=row.serial,
-            )
+    row = timestamp_custody_head(state.db(), cfg)
+    out.print(
+        _("custody head seq {seq} {hash} timestamped at {time}Z (serial {serial})").format(
+            seq=row.seq,
+            hash=row.head_hash,
+            time=f"{row.gen_time:%Y-%m-%d %H:%M:%S}",
+            serial=row.serial,
         )
+    )
 
 
 @evidence_app.command("open")
@@ -445,23 +421,13 @@ def open_cmd(
 ) -> None:
     """Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."""
     from haechi.evidence.context import actor_name, open_vault
-    from haechi.store import items as store
-    from haechi.store.custody import CustodyAction, CustodyEvent, append
-    from haechi.store.notes import persons_of_items, seal
+    from haechi.services.evidence import record_viewed
 
     if sys.stdout.isatty():
         raise InputError(_("refusing to write media to a terminal; pipe it to a viewer"))
     settings, db = state.settings(), state.db()
     vault = open_vault(settings)
-    with db.session() as s:
-        sha = store.get_item(s, item).sha256
-        details = {}
-        if reason:
-            details["reason"] = seal(s, vault, reason, persons_of_items(s, [sha]))
-        append(
-            s,
-            CustodyEvent(actor_name(settings), CustodyAction.VIEWED, f"item:{sha}", details),
-        )
+    sha = record_viewed(db, vault, actor_name(settings), item, reason)
     with vault.open_blob(sha) as reader:
         for chunk in reader:
             sys.stdout.buffer.write(chunk)

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text_block
-from haechi.errors import InputError
 from haechi.i18n import _
 from haechi.safe_text import visible
 
@@ -262,34 +261,10 @@ def findings_cmd(
     """Findings to review, one per item and person: how similar, in which frames, where the
     item was seen (files and chat rooms: room, poster, forward, time) and the network roles on
     its content."""
-    from sqlalchemy import select
+    from haechi.matching.review import network_view, places_json, roles_line
+    from haechi.services.findings import list_findings
 
-    from haechi.matching.review import (
-        chat_places,
-        group_findings,
-        network_view,
-        places_json,
-        roles_line,
-    )
-    from haechi.store.findings import KINDS, STATUSES, Finding
-
-    # A misspelt filter would list nothing, which reads as "no findings".
-    if status is not None and status not in STATUSES:
-        raise InputError(
-            _("--status {value}: use one of {choices}").format(
-                value=repr(status), choices=", ".join(STATUSES)
-            )
-        )
-    if kind is not None and kind not in KINDS:
-        raise InputError(
-            _("--kind {value}: use one of {choices}").format(
-                value=repr(kind), choices=", ".join(KINDS)
-            )
-        )
-    from haechi.store.items import get_item, sighting_path
-    from haechi.store.models import Sighting
-    from haechi.store.persons import Person
-
+    found = list_findings(state.db(), person=person, kind=kind, status=status)
     table = Table()
     for col in (
         "id",
@@ -307,42 +282,16 @@ def findings_cmd(
     ):
         table.add_column(col)
     n = 0
-    with state.db().session() as s:
-        q = (
-            select(Finding, Person.alias)
-            .join(Person, Person.id == Finding.person_id, isouter=True)
-            .order_by(Finding.item_sha256, Finding.id)
-        )
-        if person:
-            q = q.where(Person.alias == person)
-        if kind:
-            q = q.where(Finding.kind == kind)
-        if status:
-            q = q.where(Finding.status == status)
-        rows = list(s.execute(q))
-        shas = sorted({f.item_sha256 for f, _alias in rows})
-        # Highest risk first (enrolled face × sexual score × synthetic evidence): what a
-        # counsellor should look at first.
-        risks = {sha: get_item(s, sha).risk() for sha in shas}
-        chats = {sha: chat_places(s, sha) for sha in shas}
-        files = {
-            sha: [
-                sighting_path(sg.source, sg.locator)
-                for sg in s.scalars(select(Sighting).where(Sighting.item_sha256 == sha))
-            ]
-            for sha in shas
-        }
     net = None
-    if any(chats.values()):
+    if any(fv.chats for fv in found):
         from haechi.network.build import build_network  # only when a finding was in a chat
 
         net = build_network(state.db(), state.settings())
-    groups = group_findings(rows)
-    groups.sort(key=lambda g: (-risks[g.item_sha256].score, g.item_sha256, g.best.id))
-    for g in groups:
+    for fv in found:
+        g, risk, chats = fv.group, fv.risk, fv.chats
         sha, best = g.item_sha256, g.best
         d = best.details or {}
-        places = files[sha]
+        places = fv.files
         view = network_view(net, sha)
         shown = [(p.id, p.t, p.box, p.score, p.status) for p in g.places] if frames else [None]
         for one in shown:
@@ -363,7 +312,7 @@ def findings_cmd(
                         "person": g.person,
                         "item_sha256": sha,
                         "path": places[0] if places else None,
-                        "seen_at": places,
+                        "seen_at": list(places),
                         "similarity": score if g.kind == "face_match" else None,
                         "score": score,
                         "threshold": best.threshold,
@@ -375,8 +324,8 @@ def findings_cmd(
                         "status": st,
                         "possible_minor": best.possible_minor,
                         "created_at": best.created_at.isoformat(),
-                        "risk": risks[sha].to_json(),
-                        "chats": [c.to_json() for c in chats[sha]],
+                        "risk": risk.to_json(),
+                        "chats": [c.to_json() for c in chats],
                         "network": view,
                     }
                 )
@@ -398,9 +347,9 @@ def findings_cmd(
                 when,
                 f"{score:.3f}" if g.kind == "face_match" else f"d={score:.0f}",
                 ",".join(map(str, box)) if box else "-",
-                f"{risks[sha].score:.2f}",
+                f"{risk.score:.2f}",
                 st,
-                text_block("\n".join(c.line() for c in chats[sha][:5]) or "-"),
+                text_block("\n".join(c.line() for c in chats[:5]) or "-"),
                 roles_line(view),
             )
     if not as_json:

@@ -1,5 +1,6 @@
-"""The evidence side of the hooks in `haechi.hooks`: a new finding preserves its item in the
-vault. (A forget writes its own custody entry, in the transaction that erases her.)"""
+"""The evidence side of the hooks in `haechi.hooks` (registered there, in `BUILTIN_HOOKS`): a
+new finding preserves its item in the vault. (A forget writes its own custody entry, in the
+transaction that erases her.)"""
 
 from __future__ import annotations
 
@@ -42,6 +43,3 @@ def capture_findings(db: Database, event: hooks.FindingsCreated) -> None:
             )
         except HaechiError as exc:
             log.warning("finding %s: item %s not preserved: %s", fid, sha[:12], exc)
-
-
-hooks.on_finding.append(capture_findings)

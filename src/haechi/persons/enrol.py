@@ -232,7 +232,11 @@ def enrol(
     photos: Sequence[Path],
     own_media: Sequence[Path] = (),
 ) -> EnrolResult:
-    """Enrol a new person under `alias` with her consent record; see the module docstring."""
+    """Enrol a new person under `alias` with her consent record: each photo becomes a face
+    template (the photo is read, never kept), each own file its MD5 and PDQ hashes, and items
+    already scanned are matched at once. Refuses without consent, for an alias already
+    enrolled, or photos that do not show one usable face of the same person; the result lists
+    each refused file with its reason and the findings made."""
     consent = check_consent(consent)
     alias = alias.strip()
     if not alias:

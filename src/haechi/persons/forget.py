@@ -55,6 +55,12 @@ class ForgetResult:
 def forget(
     db: Database, settings: Settings, alias: str, *, delete_evidence: bool = False
 ) -> ForgetResult:
+    """Erase the person enrolled as `alias`: consent, templates, own-media hashes, findings,
+    index entries and the keys of the custody notes about her, with the custody entry that
+    records the erasure in the same transaction; the database files are then rewritten so
+    nothing of it stays on disk. Her preserved evidence stays (without her name) unless
+    `delete_evidence`; the result says what was removed and what remains. Raises
+    `NotFoundError` for an alias not enrolled."""
     sqlite = db.engine.dialect.name == "sqlite"
     now = datetime.now(UTC)
     counts: list[tuple[str, int]] = []

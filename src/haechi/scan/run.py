@@ -102,7 +102,10 @@ def scan_source(
     observer: Observer,
     pool: WorkerPool | None = None,
 ) -> ScanSummary:
-    """Read `source` to its end through the workers and the one writer; its summary."""
+    """Read `source` to its end and store what it holds: files are hashed and analysed (through
+    `pool` when given, else in this process), written by the one writer in batches, matched
+    with enrolled persons and hash banks; `observer` hears of each file. A file already stored
+    unchanged is not read again. Returns the source's summary (counts, findings, errors)."""
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
     if source.streaming:
         return _stream(run, source, observer, pool)

@@ -566,3 +566,13 @@ def record_feedback(db: Database, actor: str, name: str, content_id: int, verdic
     with db.session() as s:
         bank = _bank(s, name)
         _log(s, actor, bank, what="feedback", content=content_id, verdict=verdict)
+
+
+def item_bank_signals(db: Database, ref: str, min_quality: int) -> tuple[str, tuple[SignalIn, ...]]:
+    """The full SHA-256 of the item `ref` names (a SHA-256 or a unique prefix) and what it
+    gives a bank (see `item_signals`)."""
+    from haechi.store.items import get_item
+
+    with db.session() as s:
+        sha = get_item(s, ref).sha256
+        return sha, item_signals(s, sha, min_quality)

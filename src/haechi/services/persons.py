@@ -61,37 +61,59 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-def _view(s: Session, p: Person) -> PersonView:
-    c = s.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.person_id == p.id)
-        .order_by(ConsentRecord.id)
-        .limit(1)
-    ).first()
-    n_t = s.scalar(select(func.count()).where(FaceTemplate.person_id == p.id)) or 0
-    n_o = s.scalar(select(func.count()).where(OwnMediaHash.person_id == p.id)) or 0
-    n_f = s.scalar(select(func.count()).where(Finding.person_id == p.id)) or 0
-    consent = (
-        None
-        if c is None
-        else ConsentView(
-            c.text, c.consented_by, c.for_whom, c.scope, c.verified_how, _utc(c.given_at)
-        )
+def _count(model: type[FaceTemplate] | type[OwnMediaHash] | type[Finding]) -> Any:
+    """How many rows of `model` belong to the person of the enclosing query."""
+    return (
+        select(func.count())
+        .select_from(model)
+        .where(model.person_id == Person.id)
+        .correlate(Person)
+        .scalar_subquery()
     )
-    return PersonView(p.alias, _utc(p.created_at), consent, n_t, n_o, n_f)
+
+
+def _views(s: Session, alias: str | None = None) -> list[PersonView]:
+    """Persons (all, or the one with this alias) by alias, in two queries however many there
+    are: the persons with their counts, then their first consent records."""
+    q = select(Person, _count(FaceTemplate), _count(OwnMediaHash), _count(Finding)).order_by(
+        Person.alias
+    )
+    if alias is not None:
+        q = q.where(Person.alias == alias)
+    rows = list(s.execute(q))
+    first: dict[int, ConsentRecord] = {}
+    if rows:
+        ids = [p.id for p, *_counts in rows]
+        consents = s.scalars(
+            select(ConsentRecord).where(ConsentRecord.person_id.in_(ids)).order_by(ConsentRecord.id)
+        )
+        for rec in consents:
+            first.setdefault(rec.person_id, rec)
+    out = []
+    for p, n_t, n_o, n_f in rows:
+        c = first.get(p.id)
+        consent = (
+            None
+            if c is None
+            else ConsentView(
+                c.text, c.consented_by, c.for_whom, c.scope, c.verified_how, _utc(c.given_at)
+            )
+        )
+        out.append(PersonView(p.alias, _utc(p.created_at), consent, n_t or 0, n_o or 0, n_f or 0))
+    return out
 
 
 def list_persons(db: Database) -> list[PersonView]:
     with db.session() as s:
-        return [_view(s, p) for p in s.scalars(select(Person).order_by(Person.alias))]
+        return _views(s)
 
 
 def get_person(db: Database, alias: str) -> PersonView:
     with db.session() as s:
-        p = s.scalar(select(Person).where(Person.alias == alias))
-        if p is None:
-            raise NotFoundError(f"no enrolled person {alias!r}")
-        return _view(s, p)
+        found = _views(s, alias)
+    if not found:
+        raise NotFoundError(f"no enrolled person {alias!r}")
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -121,8 +143,8 @@ def self_view(db: Database, alias: str | None) -> SelfView:
     if alias is None:
         return SelfView(None, ())
     with db.session() as s:
-        p = s.scalar(select(Person).where(Person.alias == alias))
-        person = _view(s, p) if p is not None else None
+        found = _views(s, alias)
+    person = found[0] if found else None
     if person is None:
         return SelfView(None, ())
     return SelfView(person, tuple(c for c in list_cases(db) if c.person == alias))

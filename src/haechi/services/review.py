@@ -25,6 +25,7 @@ from sqlalchemy import select
 from haechi.config import Settings
 from haechi.errors import InputError, NotFoundError
 from haechi.i18n import _
+from haechi.services.items import item_risk
 from haechi.store.cases import CaseItem
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
@@ -76,7 +77,7 @@ def queue(
                 f.status,
                 f.possible_minor,
                 round(f.score, 4),
-                round(views[f.item_sha256].risk().score, 4),
+                round(item_risk(views[f.item_sha256]).score, 4),
                 f.reason,
                 views[f.item_sha256].kind,
             )

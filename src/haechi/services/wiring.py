@@ -1,5 +1,6 @@
-"""The services' side of the hooks in `haechi.hooks`: new findings about an enrolled person join
-her active cases as they are found; every newly scanned item is matched against the hash banks."""
+"""The services' side of the hooks in `haechi.hooks` (registered there, in `BUILTIN_HOOKS`): new
+findings about an enrolled person join her active cases as they are found; every newly scanned
+item is matched against the hash banks."""
 
 from __future__ import annotations
 
@@ -19,9 +20,6 @@ def findings_join_cases(db: Database, event: hooks.FindingsCreated) -> None:
     join_findings(db, event.finding_ids, actor_name(db.settings))
 
 
-hooks.on_finding.append(findings_join_cases)
-
-
 def items_match_banks(
     session: Session, settings: Settings, items: Sequence[ScannedItem]
 ) -> list[int]:
@@ -30,6 +28,3 @@ def items_match_banks(
     return record_matches(
         session, settings, session.get_bind().engine.url.render_as_string(), items
     )
-
-
-hooks.item_matchers.append(items_match_banks)

@@ -100,6 +100,7 @@ class Source(ABC):
 
     @property
     def name(self) -> str:
+        """What a person calls this source in lists and messages (its root's name)."""
         return escape_name(self.root.name or str(self.root))
 
     def resume(self, after: Mapping[str, int]) -> None:  # noqa: B027 (most sources ignore it)

@@ -28,6 +28,10 @@ class Opened:
 
 
 class SourceRegistry:
+    """Source classes by `kind`, filled from the entry-point group `haechi.sources`. `open`
+    picks the class for a path: the kind asked for, or the highest-priority class that
+    recognises it."""
+
     def __init__(self) -> None:
         self._classes: dict[str, SourceClass] = {}
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from haechi.errors import InputError, NotFoundError
 from haechi.i18n import _
-from haechi.risk import Risk, inputs_from_signals, risk
 from haechi.store.models import Item, ItemError, Sighting, SignalRow, Source
 from haechi.store.upsert import insert_ignore, insert_ignore_many, upsert_many
 
@@ -169,7 +168,8 @@ class SightingView:
 
 @dataclass(frozen=True)
 class ItemView:
-    """An item as people and machines see it: hashes, media facts, signals, where it was seen."""
+    """An item as people and machines see it: hashes, media facts, signals, where it was seen.
+    Its risk and its JSON line are the service layer's (`haechi.services.items`)."""
 
     sha256: str
     md5: str
@@ -190,40 +190,6 @@ class ItemView:
     @property
     def pdq(self) -> dict[str, Any]:
         return self.signals.get("pdq", {})
-
-    def risk(self) -> Risk:
-        """Ranking risk from this item's signals and its matches with enrolled persons."""
-        return risk(inputs_from_signals(self.signals, self.face_match))
-
-    def to_json(self, path: str | None = None) -> dict[str, Any]:
-        """The machine interface line. Each analyzer adds its own keys (see
-        `Analyzer.json_fields`); keys of analyzers that did not run stay null."""
-        from haechi.analyzers.registry import default_registry
-
-        first = self.sightings[0].path if self.sightings else None
-        obj: dict[str, Any] = {
-            "path": path or first,
-            "sha256": self.sha256,
-            "md5": self.md5,
-            "size": self.size,
-            "kind": self.kind,
-            "format": self.format,
-            "width": self.width,
-            "height": self.height,
-            "duration": self.duration,
-            "pdq": None,
-            "pdq_quality": None,
-            "frames": [],
-        }
-        obj["sexual"] = obj["synthetic"] = None
-        for cls in default_registry():
-            if cls.name in self.signals:
-                obj.update(cls.json_fields(self.signals[cls.name]))
-        obj["risk"] = self.risk().to_json()
-        obj["error"] = "; ".join(self.errors) or None
-        obj["notes"] = self.notes
-        obj["sightings"] = [s.__dict__ for s in self.sightings]
-        return obj
 
 
 def sighting_path(source: Source, locator: str) -> str:
@@ -336,6 +302,18 @@ def get_item(session: Session, ref: str) -> ItemView:
     item = matches[0]
     errors = _errors_by_item(session, [item.sha256]).get(item.sha256, [])
     return _view(item, errors, best_matches(session, [item.sha256]).get(item.sha256))
+
+
+def get_items(session: Session, shas: Iterable[str]) -> dict[str, ItemView]:
+    """The stored items among these full SHA-256s, each loaded with a fixed number of queries
+    however many there are."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    items = list(session.scalars(select(Item).where(Item.sha256.in_(wanted)).options(*_loaded())))
+    errs = _errors_by_item(session, wanted)
+    matches = best_matches(session, wanted)
+    return {it.sha256: _view(it, errs.get(it.sha256, []), matches.get(it.sha256)) for it in items}
 
 
 def iter_items(

@@ -16,7 +16,6 @@ from haechi.store.db import Database
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from fastapi import Depends
 
-    from haechi.services import wiring as _wiring  # noqa: F401  (findings join cases)
     from haechi.share.hma_api import build_router as hma_router
     from haechi.web import api, pages, problems, public, review
     from haechi.web.access import check_every_route_has_a_rule, require

@@ -1,0 +1,129 @@
+"""The layers keep to their jobs: cli/ parses arguments and prints, services/ and store/ hold
+the queries, so the web app and the API reuse the same functions."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import event
+
+from haechi.services.persons import get_person, list_persons
+from haechi.store.db import Database
+from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "haechi"
+
+
+def _sql_in_cli() -> list[str]:
+    found = []
+    for path in sorted((SRC / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Import):
+                found += [f"{where} import {a.name}" for a in node.names if "sqlalchemy" in a.name]
+            elif isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if "sqlalchemy" in mod or mod in ("haechi.store.models", "haechi.store.findings"):
+                    found.append(f"{where} from {mod} import")
+            elif isinstance(node, ast.Attribute) and node.attr in ("session", "execute", "scalar"):
+                if isinstance(node.ctx, ast.Load):
+                    found.append(f"{where} .{node.attr}")
+            elif isinstance(node, ast.Name) and node.id == "select":
+                found.append(f"{where} select")
+    return found
+
+
+def test_cli_has_no_sql() -> None:
+    assert _sql_in_cli() == []
+
+
+def _count_queries(db: Database) -> list[str]:
+    seen: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_persons_listing_takes_two_queries_however_many_persons(db: Database) -> None:
+    with db.session() as s:
+        for i in range(5):
+            p = Person(alias=f"p{i}")
+            s.add(p)
+            s.flush()
+            for by in ("first", "second"):
+                s.add(
+                    ConsentRecord(
+                        person_id=p.id,
+                        text="yes",
+                        consented_by=by,
+                        for_whom=p.alias,
+                        scope="match",
+                        verified_how="id",
+                    )
+                )
+            for _n in range(i):
+                s.add(
+                    FaceTemplate(
+                        person_id=p.id, embedding=b"", model="m", model_version="1", quality={}
+                    )
+                )
+            s.add(OwnMediaHash(person_id=p.id, kind="image", md5=f"{i:032x}", pdq={}))
+    seen = _count_queries(db)
+    persons = list_persons(db)
+    selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 2, selects
+    assert [p.alias for p in persons] == [f"p{i}" for i in range(5)]
+    assert [p.templates for p in persons] == [0, 1, 2, 3, 4]
+    assert all(p.own_media == 1 and p.findings == 0 for p in persons)
+    # The first consent given is the one shown.
+    assert {p.consent.by for p in persons if p.consent} == {"first"}
+    one = get_person(db, "p3")
+    assert (one.alias, one.templates, one.consent and one.consent.by) == ("p3", 3, "first")
+
+
+def test_store_builds_no_json_and_computes_no_risk() -> None:
+    """store/ reads and writes rows; the JSON lines and the risk are the services' (the CLI,
+    the web app and the API then share them)."""
+    upward = ("haechi.risk", "haechi.analyzers", "haechi.services", "haechi.cli", "haechi.scan")
+    found = []
+    for path in sorted((SRC / "store").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(upward):
+                found.append(f"{path.name}:{node.lineno} imports {node.module}")
+    assert found == []
+    from haechi.store.items import ItemView
+
+    assert not hasattr(ItemView, "to_json") and not hasattr(ItemView, "risk")
+
+
+def test_hooks_are_registered_by_name_not_by_import() -> None:
+    """Importing the wiring modules registers nothing; the hooks named in BUILTIN_HOOKS load on
+    first use, once, in their order (preserve the item, then join her cases)."""
+    code = """
+import haechi.evidence.wiring, haechi.services.wiring
+from haechi import hooks
+assert hooks.on_finding == [] and hooks.item_matchers == [], "registered on import"
+hooks._builtins()
+hooks._builtins()
+print([f.__module__ + ":" + f.__name__ for f in hooks.on_finding + hooks.item_matchers])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    from haechi.hooks import BUILTIN_HOOKS
+
+    assert done.stdout.strip() == str([target for _point, target in BUILTIN_HOOKS])
+    assert [point for point, _t in BUILTIN_HOOKS] == ["on_finding", "on_finding", "item_matchers"]
+
+
+def test_split_modules_stay_under_400_lines() -> None:
+    """network/roles and the HTML export reader were split by what they do (issue 14, 12)."""
+    paths = [
+        *(SRC / "network" / "roles").glob("*.py"),
+        *(SRC / "sources" / "tdesktop").glob("*.py"),
+    ]
+    long = {p.name: n for p in paths if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
+    assert not (SRC / "network" / "roles.py").exists()
