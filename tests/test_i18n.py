@@ -5,6 +5,7 @@ Korean when asked (`HAECHI_LANG=ko`) or when the locale says so."""
 from __future__ import annotations
 
 import ast
+import builtins
 import gettext
 import re
 from pathlib import Path
@@ -146,6 +147,64 @@ def test_cli_messages_are_wrapped_for_translation() -> None:
             for literal in _bare_words(node.args[0]):
                 bare.append(f"{path.name}:{node.lineno}: {literal!r}")
     assert not bare, "wrap these messages in _() (see haechi.i18n):\n" + "\n".join(bare)
+
+
+# Errors raised outside cli/ reach a person too (the CLI prints them, the web app shows them as
+# problem details), so their literal words go through `_()` as well. These modules word reasons
+# that are stored as data, not shown as they are raised: they stay English.
+_MACHINE_TEXT = {
+    "media/decode.py": "a file's decode error is stored with its item (scan errors)",
+    "sources/archive.py": "an entry's error is stored with its item",
+    "sources/folder.py": "an entry's error is stored with its item",
+    "sources/warc.py": "a record's error is stored with its item",
+    "sources/telegram_export.py": "a message's error is stored with its item",
+    "sources/live.py": "a message's error is stored with its item",
+    "capture/guard.py": "a refused URL is recorded in the capture's fetch log and recheck notes",
+}
+_BUILTIN_ERRORS = {n for n in dir(builtins) if n.endswith("Error")}
+
+
+def _bare_error_messages(path: Path, where: str) -> list[str]:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    bare = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = _printer(node)
+        if not name or not name.endswith("Error") or name in _BUILTIN_ERRORS:
+            continue  # ValueError and friends are for developers (caught and reworded)
+        if "# no-i18n" in lines[node.lineno - 1]:
+            continue
+        # MediaError(file, reason) / SourceError(file, reason): the reason is the words.
+        message = node.args[1] if name in {"MediaError", "SourceError"} else node.args[0]
+        for literal in _bare_words(message):
+            bare.append(f"{where}:{node.lineno}: {literal!r}")
+    return bare
+
+
+def test_errors_for_people_are_wrapped_for_translation() -> None:
+    bare = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = path.relative_to(SRC).as_posix()
+        if where.startswith("cli/") or where in _MACHINE_TEXT:
+            continue
+        bare += _bare_error_messages(path, where)
+    assert not bare, "wrap these error messages in _() (see haechi.i18n):\n" + "\n".join(bare)
+
+
+def test_the_error_lint_sees_a_bare_error(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        'raise VaultError(f"{root} is not a vault")\n'
+        'raise InputError(_("{x}: no face found").format(x=1))\n'
+        'raise SourceError(path, "gone: no such file")\n'
+        'raise ValueError("for developers")\n'
+        'raise NotFoundError(f"no case {x}")  # no-i18n\n',
+        encoding="utf-8",
+    )
+    found = _bare_error_messages(module, "m.py")
+    assert [f.split(":")[1] for f in found] == ["1", "3"]
 
 
 def test_the_lint_sees_a_bare_message() -> None:
