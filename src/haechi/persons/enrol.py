@@ -71,10 +71,10 @@ def check_consent(consent: Consent | None) -> Consent:
     if consent is None or not consent.text.strip():
         raise InputError(_("no enrolment without consent: give the consent text (--consent)"))
     for field, label in (
-        (consent.consented_by, "who consents (--consent-by)"),
-        (consent.for_whom, "for whom (--for-whom)"),
-        (consent.scope, "the scope (--scope)"),
-        (consent.verified_how, "how consent was verified (--verified-how)"),
+        (consent.consented_by, _("who consents (--consent-by)")),
+        (consent.for_whom, _("for whom (--for-whom)")),
+        (consent.scope, _("the scope (--scope)")),
+        (consent.verified_how, _("how consent was verified (--verified-how)")),
     ):
         if not field.strip():
             raise InputError(_("the consent record needs {label}").format(label=label))
