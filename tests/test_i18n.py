@@ -7,7 +7,10 @@ from __future__ import annotations
 import ast
 import builtins
 import gettext
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -227,3 +230,74 @@ def test_scan_speaks_korean_and_says_what_to_do_next(tmp_path: Path) -> None:
     assert "scan summary" in en.stdout and "next: `haechi items`" in " ".join(en.stdout.split())
     missing = haechi(tmp_path / "h", "show", "abcdef12", check=False, env={"HAECHI_LANG": "ko"})
     assert "오류:" in missing.stderr and "항목이 없습니다" in missing.stderr
+
+
+def _bare_help(path: Path) -> list[str]:
+    """Help texts Typer would show untranslated: a literal `help=`, or a command whose only help
+    is its docstring (Typer reads it as it is)."""
+    bare = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "help":
+                    bare += [f"{path.name}:{node.lineno}: {w!r}" for w in _bare_words(kw.value)]
+        if isinstance(node, ast.FunctionDef):
+            for dec in node.decorator_list:
+                if (
+                    isinstance(dec, ast.Call)
+                    and isinstance(dec.func, ast.Attribute)
+                    and dec.func.attr == "command"
+                    and not any(kw.arg == "help" for kw in dec.keywords)
+                ):
+                    bare.append(f"{path.name}:{node.lineno}: command {node.name} has no help=_()")
+    return bare
+
+
+def test_help_texts_are_wrapped_for_translation(tmp_path: Path) -> None:
+    bare = [b for path in sorted(CLI.glob("*.py")) for b in _bare_help(path)]
+    assert not bare, "give these help=_(…) (see haechi.i18n):\n" + "\n".join(bare)
+    sample = tmp_path / "m.py"
+    sample.write_text(
+        '@app.command()\ndef a(x: Annotated[int, typer.Option(help="Bare.")]) -> None:\n'
+        '    """Docstring only."""\n'
+        '@app.command(help=_("Fine."))\ndef b(x: Annotated[int, typer.Option(help=_("Ok."))]):\n'
+        "    pass\n",
+        encoding="utf-8",
+    )
+    assert len(_bare_help(sample)) == 2
+
+
+def test_help_is_korean_when_asked_and_the_reference_stays_english(tmp_path: Path) -> None:
+    """`HAECHI_LANG=ko haechi scan --help` reads in Korean (command, options, Typer's panel
+    titles); English as before; `python -m haechi.cli.reference` writes English docs/cli.md even
+    in a Korean locale."""
+    ko = haechi(tmp_path / "h", "scan", "--help", env={"HAECHI_LANG": "ko"}).stdout
+    assert "스캔합니다" in ko and "진행 막대를 보여 줍니다" in ko and "옵션" in ko
+    assert "Scan folders" not in ko
+    en = haechi(tmp_path / "h", "scan", "--help", env={"HAECHI_LANG": "en"}).stdout
+    assert "Scan folders" in en and "Show a progress bar" in en and "Options" in en
+    top = haechi(tmp_path / "h", "--help", env={"HAECHI_LANG": "ko"}).stdout
+    assert "삭제 요청: 작성, 승인, 발송, 추적" in top and "증거 보존" in top
+    reference = subprocess.run(
+        [sys.executable, "-m", "haechi.cli.reference"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HAECHI_LANG": "ko", "LANG": "ko_KR.UTF-8"},
+    ).stdout
+    docs = SRC.parents[1] / "docs" / "cli.md"
+    assert reference == docs.read_text(encoding="utf-8")
+
+
+def test_errors_from_outside_the_cli_speak_korean(tmp_path: Path) -> None:
+    """An error raised deep in haechi (here by the enrolment module, and by the case service)
+    reaches the person in Korean; the English text is unchanged."""
+    photo = tmp_path / "p.png"
+    noise_image(1).save(photo)
+    args = ("enrol", "--alias", "a", str(photo))
+    ko = haechi(tmp_path / "h", *args, check=False, env={"HAECHI_LANG": "ko"})
+    assert "동의 없이는 등록할 수 없습니다" in ko.stderr, ko.stderr
+    en = haechi(tmp_path / "h", *args, check=False, env={"HAECHI_LANG": "en"})
+    assert "no enrolment without consent" in en.stderr
+    case = haechi(tmp_path / "h", "case", "show", "99", check=False, env={"HAECHI_LANG": "ko"})
+    assert "사건 99이(가) 없습니다" in case.stderr, case.stderr
