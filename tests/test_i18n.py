@@ -17,6 +17,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from conftest import haechi, noise_image
 
+from haechi.config import Settings
+from haechi.store.db import Database
+
 SRC = Path(__file__).resolve().parents[1] / "src" / "haechi"
 PO = SRC / "locale" / "ko" / "LC_MESSAGES" / "haechi.po"
 MO = PO.with_suffix(".mo")
@@ -301,3 +304,22 @@ def test_errors_from_outside_the_cli_speak_korean(tmp_path: Path) -> None:
     assert "no enrolment without consent" in en.stderr
     case = haechi(tmp_path / "h", "case", "show", "99", check=False, env={"HAECHI_LANG": "ko"})
     assert "사건 99이(가) 없습니다" in case.stderr, case.stderr
+
+
+def test_web_problem_details_follow_the_readers_language(settings: Settings, db: Database) -> None:
+    """An error raised in a service during a web request is worded in the reader's language
+    (Accept-Language or the language cookie), not the server's."""
+    from fastapi.testclient import TestClient
+
+    from haechi.services.users import add_api_key, add_user
+    from haechi.web import create_app
+
+    add_user(db, "lee", "investigator", "a long enough password")
+    auth = {"Authorization": f"Bearer {add_api_key(db, 'lee', ['read'])}"}
+    client = TestClient(create_app(settings, db))
+    ko = client.get("/api/v1/cases/999", headers={**auth, "Accept-Language": "ko-KR,ko;q=0.9"})
+    assert ko.status_code == 404 and "사건 999이(가) 없습니다" in ko.json()["detail"]
+    en = client.get("/api/v1/cases/999", headers={**auth, "Accept-Language": "en"})
+    assert en.status_code == 404 and en.json()["detail"].startswith("no case 999")
+    client.cookies.set("haechi_lang", "ko")
+    assert "사건 999" in client.get("/api/v1/cases/999", headers=auth).json()["detail"]
