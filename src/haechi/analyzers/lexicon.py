@@ -21,6 +21,7 @@ from haechi.analyzers.hangul import (
     spelling_variants,
 )
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 DEFAULT_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
 
@@ -73,16 +74,20 @@ def _as_list(value: Any, where: str) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
         return [str(v) for v in value]
-    raise LexiconError(f"{where}: expected a list of strings")
+    raise LexiconError(_("{where}: expected a list of strings").format(where=where))
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise LexiconError(f"cannot read lexicon {path}: {exc}") from exc
+        raise LexiconError(
+            _("cannot read lexicon {path}: {exc}").format(path=path, exc=exc)
+        ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
-        raise LexiconError(f"{path}: top level must be a mapping with 'categories'")
+        raise LexiconError(
+            _("{path}: top level must be a mapping with 'categories'").format(path=path)
+        )
     return data
 
 
@@ -95,7 +100,7 @@ class Lexicon:
         self.choseong_factor = float(settings.get("choseong_factor", 0.9))
         self.choseong_min = int(settings.get("choseong_min_syllables", 3))
         stop: set[str] = set()
-        for _, doc in docs:
+        for _name, doc in docs:
             stop.update(
                 _as_list((doc.get("settings") or {}).get("variant_stoplist"), "variant_stoplist")
             )
@@ -109,12 +114,20 @@ class Lexicon:
         for path, doc in docs:
             for cname, cdef in doc["categories"].items():
                 if not isinstance(cdef, dict):
-                    raise LexiconError(f"{path}: category {cname!r} must be a mapping")
+                    raise LexiconError(
+                        _("{path}: category {cname!r} must be a mapping").format(
+                            path=path, cname=cname
+                        )
+                    )
                 cat = self.categories.get(str(cname))
                 if cat is None:
                     kind = str(cdef.get("kind", ""))
                     if kind not in ("risk", "context"):
-                        raise LexiconError(f"{path}: category {cname!r} needs kind: risk|context")
+                        raise LexiconError(
+                            _("{path}: category {cname!r} needs kind: risk|context").format(
+                                path=path, cname=cname
+                            )
+                        )
                     cat = Category(
                         str(cname),
                         kind,
@@ -124,7 +137,11 @@ class Lexicon:
                     self.categories[cat.name] = cat
                 for e in cdef.get("entries") or []:
                     if not isinstance(e, dict):
-                        raise LexiconError(f"{path}: entries of {cname!r} must be mappings")
+                        raise LexiconError(
+                            _("{path}: entries of {cname!r} must be mappings").format(
+                                path=path, cname=cname
+                            )
+                        )
                     raw_entries.append((cat.name, e, str(path)))
         seen: set[str] = set()
         base_terms: set[str] = set()
@@ -132,22 +149,36 @@ class Lexicon:
         for cname, e, where in raw_entries:
             eid = str(e.get("id", ""))
             if not eid or eid in seen:
-                raise LexiconError(f"{where}: missing or duplicate entry id {eid!r}")
+                raise LexiconError(
+                    _("{where}: missing or duplicate entry id {eid!r}").format(where=where, eid=eid)
+                )
             seen.add(eid)
             weight = float(e.get("weight", 0))
             if not 0 < weight <= 1.5:
-                raise LexiconError(f"{where}: {eid}: weight must be in (0, 1.5]")
+                raise LexiconError(
+                    _("{where}: {eid}: weight must be in (0, 1.5]").format(where=where, eid=eid)
+                )
             cat = self.categories[cname]
             view = str(e.get("on", "any"))
             if view != "any" and view not in VIEWS:
-                raise LexiconError(f"{where}: {eid}: on must be any|text|raw|compact")
+                raise LexiconError(
+                    _("{where}: {eid}: on must be any|text|raw|compact").format(
+                        where=where, eid=eid
+                    )
+                )
             try:
                 regexes = tuple(re.compile(p) for p in _as_list(e.get("regex"), eid))
             except re.error as exc:
-                raise LexiconError(f"{where}: {eid}: bad regex: {exc}") from exc
+                raise LexiconError(
+                    _("{where}: {eid}: bad regex: {exc}").format(where=where, eid=eid, exc=exc)
+                ) from exc
             sale = e.get("sale")
             if sale is not None and sale not in SALE_PARTS:
-                raise LexiconError(f"{where}: {eid}: sale must be one of {', '.join(SALE_PARTS)}")
+                raise LexiconError(
+                    _("{where}: {eid}: sale must be one of {sale_parts}").format(
+                        where=where, eid=eid, sale_parts=", ".join(SALE_PARTS)
+                    )
+                )
             en_terms = [normalise(t) for t in _as_list(e.get("en"), eid)]
             en_terms = [t for t in en_terms if t]
             word_re = None
@@ -176,7 +207,11 @@ class Lexicon:
             ko_terms = [compact(t) for t in _as_list(e.get("ko"), eid)]
             for t in ko_terms:
                 if len(t) < 2:
-                    raise LexiconError(f"{where}: {eid}: ko term {t!r} shorter than 2 characters")
+                    raise LexiconError(
+                        _("{where}: {eid}: ko term {t!r} shorter than 2 characters").format(
+                            where=where, eid=eid, t=t
+                        )
+                    )
                 self._add(self.literal, Needle(t, idx, "term", 1.0))
                 base_terms.add(t)
             for t in en_terms:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 
 @functools.cache
@@ -25,15 +26,22 @@ def bundled_file(distribution: str, filename: str) -> Path:
         files = md.distribution(distribution).files or []
     except md.PackageNotFoundError:
         raise ConfigError(
-            f"the model {filename} comes with the Python package {distribution!r}, "
-            "which is not installed (reinstall haechi with its pinned dependencies)"
+            _(
+                "the model {filename} comes with the Python package "
+                "{distribution!r}, which is not installed (reinstall haechi "
+                "with its pinned dependencies)"
+            ).format(filename=filename, distribution=distribution)
         ) from None
     for f in files:
         if f.name == filename:
             path = Path(str(f.locate()))
             if path.is_file():
                 return path
-    raise ConfigError(f"{distribution} is installed but its file {filename} is missing")
+    raise ConfigError(
+        _("{distribution} is installed but its file {filename} is missing").format(
+            distribution=distribution, filename=filename
+        )
+    )
 
 
 @functools.cache
@@ -255,4 +263,6 @@ def _session(
     try:
         return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors on a bad file
-        raise ConfigError(f"{path}: not a usable ONNX model: {exc}") from exc
+        raise ConfigError(
+            _("{path}: not a usable ONNX model: {exc}").format(path=path, exc=exc)
+        ) from exc

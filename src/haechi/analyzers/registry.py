@@ -11,6 +11,7 @@ from typing import Any
 from haechi.analyzers.base import Analyzer
 from haechi.config import Settings
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 AnalyzerClass = type[Analyzer[Any, Any]]
 
@@ -26,7 +27,9 @@ class AnalyzerRegistry:
         existing = self._classes.get(cls.name)
         if existing is not None and existing is not cls:
             raise ConfigError(
-                f"two analyzers are named {cls.name!r}: {existing.__module__} and {cls.__module__}"
+                _("two analyzers are named {name!r}: {first} and {second}").format(
+                    name=cls.name, first=existing.__module__, second=cls.__module__
+                )
             )
         self._classes[cls.name] = cls
         return cls
@@ -36,7 +39,9 @@ class AnalyzerRegistry:
             return self._classes[name]
         except KeyError:
             raise ConfigError(
-                f"no analyzer named {name!r} (known: {', '.join(sorted(self._classes))})"
+                _("no analyzer named {name!r} (known: {classes})").format(
+                    name=name, classes=", ".join(sorted(self._classes))
+                )
             ) from None
 
     def names(self) -> list[str]:
@@ -54,7 +59,9 @@ def load_registry(group: str = "haechi.analyzers") -> AnalyzerRegistry:
         try:
             cls = ep.load()
         except Exception as exc:  # a broken plug-in must not hide the built-ins
-            raise ConfigError(f"analyzer plug-in {ep.name!r} failed to load: {exc}") from exc
+            raise ConfigError(
+                _("analyzer plug-in {name!r} failed to load: {exc}").format(name=ep.name, exc=exc)
+            ) from exc
         registry.register(cls)
     return registry
 
@@ -81,6 +88,8 @@ def enabled_analyzers(settings: Settings | None = None) -> list[AnalyzerClass]:
     unknown = sorted(set(wanted) - known)
     if unknown:
         raise ConfigError(
-            f"analyzers: no analyzer named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            _("analyzers: no analyzer named {unknown} (known: {known})").format(
+                unknown=", ".join(unknown), known=", ".join(sorted(known))
+            )
         )
     return [c for c in chosen if c.name in wanted or c.name == "hashes"]

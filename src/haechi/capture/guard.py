@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from haechi.errors import InputError
 
+# Refusals are recorded in capture fetch logs and recheck notes and stay English: no _().
+
 
 class URLRefusedError(InputError):
     """A URL capture will not fetch; the message says why."""

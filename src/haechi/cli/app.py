@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.rich_utils
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from haechi import __version__
 from haechi.config import Settings, load_settings, unknown_env_names
-from haechi.i18n import _
+from haechi.i18n import _, language
 from haechi.private import exposure_warning
 from haechi.redact import without_biometrics
 from haechi.safe_text import json_text, visible
@@ -29,8 +30,18 @@ from haechi.safe_text import json_text, visible
 if TYPE_CHECKING:
     from haechi.store.db import Database
 
+# Help texts are translated here, once, when the commands are imported; the reference (docs/cli.md)
+# must be rendered in English, so it checks this.
+HELP_LANGUAGE = language()
+# Typer's own words around the help texts, in the reader's language too (read when help is shown).
+typer.rich_utils.ARGUMENTS_PANEL_TITLE = _("Arguments")
+typer.rich_utils.OPTIONS_PANEL_TITLE = _("Options")
+typer.rich_utils.COMMANDS_PANEL_TITLE = _("Commands")
+typer.rich_utils.REQUIRED_LONG_STRING = _("[required]")
+typer.rich_utils.DEFAULT_STRING = _("[default: {}]")
+
 app = typer.Typer(
-    help="haechi: find, judge and preserve deepfake sexual abuse material, offline.",
+    help=_("haechi: find, judge and preserve deepfake sexual abuse material, offline."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -90,12 +101,13 @@ def _version(value: bool) -> None:
 def _main(
     home: Annotated[
         Path | None,
-        typer.Option(help="Data directory (default: $HAECHI_HOME or ./haechi-data).", envvar=[]),
+        typer.Option(help=_("Data directory (default: $HAECHI_HOME or ./haechi-data)."), envvar=[]),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes for scanning.")] = None,
-    debug: Annotated[bool, typer.Option(help="Show the full trace on errors.")] = False,
+    workers: Annotated[int | None, typer.Option(help=_("Worker processes for scanning."))] = None,
+    debug: Annotated[bool, typer.Option(help=_("Show the full trace on errors."))] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help=_("Show the version.")),
     ] = False,
 ) -> None:
     state.home, state.workers, state.debug = home, workers, debug

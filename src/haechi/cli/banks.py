@@ -14,7 +14,7 @@ from haechi.cli.app import add_row, app, err, out, print_json, state, text
 from haechi.i18n import _
 
 banks_app = typer.Typer(
-    help="Hash banks: hashes of known content, matched in every scan.", no_args_is_help=True
+    help=_("Hash banks: hashes of known content, matched in every scan."), no_args_is_help=True
 )
 app.add_typer(banks_app, name="banks")
 
@@ -41,34 +41,33 @@ def _thresholds(pdq: int | None, vpdq: int | None, vpdq_share: float | None) -> 
 
 
 PdqOpt = Annotated[
-    int | None, typer.Option("--pdq", help="PDQ distance for this bank (default 31).")
+    int | None, typer.Option("--pdq", help=_("PDQ distance for this bank (default 31)."))
 ]
-VpdqOpt = Annotated[int | None, typer.Option("--vpdq", help="vPDQ frame distance (default 31).")]
+VpdqOpt = Annotated[int | None, typer.Option("--vpdq", help=_("vPDQ frame distance (default 31)."))]
 ShareOpt = Annotated[
     float | None,
-    typer.Option("--vpdq-share", help="Share of frames that must match (default 0.8)."),
+    typer.Option("--vpdq-share", help=_("Share of frames that must match (default 0.8).")),
 ]
 RolloutOpt = Annotated[
-    float | None, typer.Option(help="Share of the bank's contents that match (0-1).")
+    float | None, typer.Option(help=_("Share of the bank's contents that match (0-1)."))
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="A tag for what is added.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help=_("A tag for what is added."))]
 
 
-@banks_app.command("create")
+@banks_app.command("create", help=_("Create a bank."))
 def create_cmd(
-    name: Annotated[str, typer.Argument(help="Bank name: CAPITALS, digits and _.")],
+    name: Annotated[str, typer.Argument(help=_("Bank name: CAPITALS, digits and _."))],
     negative: Annotated[
-        bool, typer.Option("--negative", help="Known false positives: a match suppresses.")
+        bool, typer.Option("--negative", help=_("Known false positives: a match suppresses."))
     ] = False,
-    description: Annotated[str, typer.Option(help="What the bank holds.")] = "",
+    description: Annotated[str, typer.Option(help=_("What the bank holds."))] = "",
     pdq: PdqOpt = None,
     vpdq: VpdqOpt = None,
     vpdq_share: ShareOpt = None,
     rollout: RolloutOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a bank."""
     from haechi.services.banks import create_bank
 
     bank = create_bank(
@@ -91,9 +90,10 @@ def create_cmd(
     )
 
 
-@banks_app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")] = False) -> None:
-    """List the banks with their settings and counts."""
+@banks_app.command("list", help=_("List the banks with their settings and counts."))
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines."))] = False,
+) -> None:
     from haechi.services.banks import list_banks
 
     banks = list_banks(state.db())
@@ -119,13 +119,14 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON Lines.")
         _say(_("no banks yet: `haechi banks create NAME`"))
 
 
-@banks_app.command("show")
+@banks_app.command(
+    "show", help=_("A bank: its settings and its first contents with their provenance.")
+)
 def show_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
-    limit: Annotated[int, typer.Option(help="Contents to list.")] = 20,
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
+    limit: Annotated[int, typer.Option(help=_("Contents to list."))] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """A bank: its settings and its first contents with their provenance."""
     from haechi.services.banks import contents, get_bank
 
     db = state.db()
@@ -172,20 +173,21 @@ def _added(result: Any) -> None:
     )
 
 
-@banks_app.command("add")
+@banks_app.command(
+    "add", help=_("Add one content: hashes given by hand, or a scanned item's hashes.")
+)
 def add_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
-    pdq: Annotated[str | None, typer.Option("--pdq", help="A PDQ hash (64 hex).")] = None,
-    md5: Annotated[str | None, typer.Option("--md5", help="An MD5 (32 hex).")] = None,
-    sha256: Annotated[str | None, typer.Option("--sha256", help="A SHA-256 (64 hex).")] = None,
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
+    pdq: Annotated[str | None, typer.Option("--pdq", help=_("A PDQ hash (64 hex)."))] = None,
+    md5: Annotated[str | None, typer.Option("--md5", help=_("An MD5 (32 hex)."))] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help=_("A SHA-256 (64 hex)."))] = None,
     item: Annotated[
-        str | None, typer.Option(help="A scanned item (SHA-256 or prefix): all its hashes.")
+        str | None, typer.Option(help=_("A scanned item (SHA-256 or prefix): all its hashes."))
     ] = None,
     tag: TagOpt = None,
-    source: Annotated[str, typer.Option(help="Where the hashes came from.")] = "hand",
+    source: Annotated[str, typer.Option(help=_("Where the hashes came from."))] = "hand",
     as_json: JsonOpt = False,
 ) -> None:
-    """Add one content: hashes given by hand, or a scanned item's hashes."""
     from haechi.errors import InputError
     from haechi.services.banks import ContentIn, SignalIn, add_contents, item_bank_signals
 
@@ -206,14 +208,16 @@ def add_cmd(
     _added(result)
 
 
-@banks_app.command("add-case")
+@banks_app.command(
+    "add-case",
+    help=_("Bank a case's confirmed items (their MD5, SHA-256, PDQ or vPDQ) in one step."),
+)
 def add_case_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
-    case: Annotated[int, typer.Argument(help="The case number.")],
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
+    case: Annotated[int, typer.Argument(help=_("The case number."))],
     tag: TagOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bank a case's confirmed items (their MD5, SHA-256, PDQ or vPDQ) in one step."""
     from haechi.services.banks import add_case
 
     result = add_case(
@@ -231,19 +235,24 @@ def add_case_cmd(
     _say(_("next: every scan now matches them; `haechi banks export {name}`").format(name=name))
 
 
-@banks_app.command("import")
+@banks_app.command(
+    "import",
+    help=_(
+        "Import hash lists (ThreatExchange files and CSV, vPDQ frame "
+        "files, PDQ lists, StopNCII records). Lines that cannot be "
+        "read are named; the rest is imported."
+    ),
+)
 def import_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
-    files: Annotated[list[Path], typer.Argument(help="Hash lists.")],
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
+    files: Annotated[list[Path], typer.Argument(help=_("Hash lists."))],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="te, csv, vpdq, pdq or stopncii (default: detected)."),
+        typer.Option("--format", help=_("te, csv, vpdq, pdq or stopncii (default: detected).")),
     ] = None,
     tag: TagOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import hash lists (ThreatExchange files and CSV, vPDQ frame files, PDQ lists, StopNCII
-    records). Lines that cannot be read are named; the rest is imported."""
     from haechi.errors import HaechiError
     from haechi.services.banks import add_contents
     from haechi.share.formats import read
@@ -277,17 +286,18 @@ def import_cmd(
         raise typer.Exit(3)
 
 
-@banks_app.command("export")
+@banks_app.command(
+    "export", help=_("Export a bank's hashes (never media) in a format other tools read.")
+)
 def export_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
     fmt: Annotated[
-        str, typer.Option("--format", help="te, csv, pdq, stopncii, or vpdq (one file a video).")
+        str, typer.Option("--format", help=_("te, csv, pdq, stopncii, or vpdq (one file a video)."))
     ] = "te",
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="File (or folder for vpdq); default stdout.")
+        Path | None, typer.Option("--out", help=_("File (or folder for vpdq); default stdout."))
     ] = None,
 ) -> None:
-    """Export a bank's hashes (never media) in a format other tools read."""
     import sys
 
     from haechi.errors import InputError
@@ -341,31 +351,30 @@ def _toggle(name: str, on: bool) -> None:
     _say(_("bank {name}: matching {on}").format(name=bank.name, on=_("on") if on else _("off")))
 
 
-@banks_app.command("enable")
-def enable_cmd(name: Annotated[str, typer.Argument(help="The bank.")]) -> None:
-    """Match this bank in scans and lookups again."""
+@banks_app.command("enable", help=_("Match this bank in scans and lookups again."))
+def enable_cmd(name: Annotated[str, typer.Argument(help=_("The bank."))]) -> None:
     _toggle(name, True)
 
 
-@banks_app.command("disable")
-def disable_cmd(name: Annotated[str, typer.Argument(help="The bank.")]) -> None:
-    """Stop matching this bank (its contents are kept)."""
+@banks_app.command("disable", help=_("Stop matching this bank (its contents are kept)."))
+def disable_cmd(name: Annotated[str, typer.Argument(help=_("The bank."))]) -> None:
     _toggle(name, False)
 
 
-@banks_app.command("set")
+@banks_app.command(
+    "set", help=_("Change a bank's thresholds, rollout or kind (each change is logged).")
+)
 def set_cmd(
-    name: Annotated[str, typer.Argument(help="The bank.")],
+    name: Annotated[str, typer.Argument(help=_("The bank."))],
     pdq: PdqOpt = None,
     vpdq: VpdqOpt = None,
     vpdq_share: ShareOpt = None,
     rollout: RolloutOpt = None,
     negative: Annotated[
-        bool | None, typer.Option("--negative/--positive", help="A negative bank suppresses.")
+        bool | None, typer.Option("--negative/--positive", help=_("A negative bank suppresses."))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a bank's thresholds, rollout or kind (each change is logged)."""
     from haechi.services.banks import update_bank
 
     bank = update_bank(

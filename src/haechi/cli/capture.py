@@ -23,15 +23,19 @@ class _Events(Observer):
         self.events.append(event)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Capture web pages with their images and videos into WARC "
+        "files (the evidentiary copy), then scan the media. This "
+        "command uses the network; analysing the media does not."
+    )
+)
 def capture(
-    urls: Annotated[list[str], typer.Argument(help="Pages to capture (http or https).")],
+    urls: Annotated[list[str], typer.Argument(help=_("Pages to capture (http or https)."))],
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per page (JSON Lines).")
+        bool, typer.Option("--json", help=_("Print one JSON object per page (JSON Lines)."))
     ] = False,
 ) -> None:
-    """Capture web pages with their images and videos into WARC files (the evidentiary copy),
-    then scan the media. This command uses the network; analysing the media does not."""
     from haechi.capture import capture_page
     from haechi.scan import scan_paths
     from haechi.services.items import scan_urls

@@ -13,7 +13,7 @@ from haechi.cli.app import app, out, print_json, state
 from haechi.i18n import _
 
 case_app = typer.Typer(
-    help="Cases: findings and items gathered for one person.", no_args_is_help=True
+    help=_("Cases: findings and items gathered for one person."), no_args_is_help=True
 )
 app.add_typer(case_app, name="case")
 
@@ -24,15 +24,19 @@ def _actor() -> str:
     return actor_name(state.settings())
 
 
-@case_app.command("new")
+@case_app.command(
+    "new",
+    help=_("Open a case. For an enrolled person, her findings join it now and as they are found."),
+)
 def new_cmd(
     person: Annotated[
-        str | None, typer.Option(help="The enrolled person's alias (none: an investigation).")
+        str | None, typer.Option(help=_("The enrolled person's alias (none: an investigation)."))
     ] = None,
-    title: Annotated[str, typer.Option(help="A short title (kept out of the custody log).")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help='Print {"id": …}.')] = False,
+    title: Annotated[
+        str, typer.Option(help=_("A short title (kept out of the custody log)."))
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help=_('Print {"id": …}.'))] = False,
 ) -> None:
-    """Open a case. For an enrolled person, her findings join it now and as they are found."""
     from haechi.services.cases import open_case
 
     case = open_case(state.db(), _actor(), person=person, title=title)
@@ -53,12 +57,11 @@ def new_cmd(
     )
 
 
-@case_app.command("list")
+@case_app.command("list", help=_("List cases with their person, status and counts."))
 def list_cmd(
-    status: Annotated[str | None, typer.Option(help="Only cases with this status.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per case.")] = False,
+    status: Annotated[str | None, typer.Option(help=_("Only cases with this status."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per case."))] = False,
 ) -> None:
-    """List cases with their person, status and counts."""
     from haechi.services.cases import list_cases
 
     cases = list_cases(state.db(), status=status)
@@ -92,12 +95,11 @@ def list_cmd(
         out.print(_("no cases yet: `haechi case new --person ALIAS`"), markup=False)
 
 
-@case_app.command("show")
+@case_app.command("show", help=_("A case: its items and the timeline of everything done about it."))
 def show_cmd(
-    case_id: Annotated[int, typer.Argument(help="The case number.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the case as JSON.")] = False,
+    case_id: Annotated[int, typer.Argument(help=_("The case number."))],
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the case as JSON."))] = False,
 ) -> None:
-    """A case: its items and the timeline of everything done about it."""
     from haechi.services.cases import get_case
 
     detail = get_case(state.db(), case_id)
@@ -137,12 +139,11 @@ def show_cmd(
     )
 
 
-@case_app.command("add")
+@case_app.command("add", help=_("Add items to a case."))
 def add_cmd(
-    case_id: Annotated[int, typer.Argument(help="The case number.")],
-    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
+    case_id: Annotated[int, typer.Argument(help=_("The case number."))],
+    items: Annotated[list[str], typer.Argument(help=_("Items: SHA-256 or a unique prefix."))],
 ) -> None:
-    """Add items to a case."""
     from haechi.services.cases import add_items
 
     added = add_items(state.db(), case_id, items, _actor())
@@ -160,24 +161,22 @@ def add_cmd(
     )
 
 
-@case_app.command("note")
+@case_app.command("note", help=_("Add a note to a case's timeline."))
 def note_cmd(
-    case_id: Annotated[int, typer.Argument(help="The case number.")],
-    text: Annotated[str, typer.Argument(help="The note (kept out of the custody log).")],
+    case_id: Annotated[int, typer.Argument(help=_("The case number."))],
+    text: Annotated[str, typer.Argument(help=_("The note (kept out of the custody log)."))],
 ) -> None:
-    """Add a note to a case's timeline."""
     from haechi.services.cases import add_note
 
     add_note(state.db(), case_id, text, _actor())
     out.print(_("note added to case {id}").format(id=case_id), markup=False, highlight=False)
 
 
-@case_app.command("status")
+@case_app.command("status", help=_("Change a case's status."))
 def status_cmd(
-    case_id: Annotated[int, typer.Argument(help="The case number.")],
-    status: Annotated[str, typer.Argument(help="open, in_progress, referred or closed.")],
+    case_id: Annotated[int, typer.Argument(help=_("The case number."))],
+    status: Annotated[str, typer.Argument(help=_("open, in_progress, referred or closed."))],
 ) -> None:
-    """Change a case's status."""
     from haechi.services.cases import set_status
 
     set_status(state.db(), case_id, status, _actor())

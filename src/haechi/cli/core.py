@@ -45,9 +45,8 @@ if TYPE_CHECKING:
     from haechi.store.db import Database
 
 
-@app.command()
+@app.command(help=_("Create the data directory and database (done on first use anyway)."))
 def init() -> None:
-    """Create the data directory and database (done on first use anyway)."""
     s = state.settings()
     state.db()
     out.print(_("data directory ready: {path}").format(path=esc(s.home_dir)))
@@ -121,22 +120,26 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
     return obj
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Scan folders, archives, exports, WARCs and single files: "
+        "hash every file, decode and analyse images and videos; "
+        "audio and documents are hashed and sighted."
+    )
+)
 def scan(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Folders, .zip archives, exports, WARCs or single media files."),
+        typer.Argument(help=_("Folders, .zip archives, exports, WARCs or single media files.")),
     ],
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per file (JSON Lines).")
+        bool, typer.Option("--json", help=_("Print one JSON object per file (JSON Lines)."))
     ] = False,
     source: Annotated[
-        str | None, typer.Option(help="Force a source kind instead of recognising it.")
+        str | None, typer.Option(help=_("Force a source kind instead of recognising it."))
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    progress: Annotated[bool, typer.Option(help=_("Show a progress bar."))] = True,
 ) -> None:
-    """Scan folders, archives, exports, WARCs and single files: hash every file, decode and
-    analyse images and videos; audio and documents are hashed and sighted."""
     settings = state.settings()
     pool = WorkerPool(settings).start() if settings.workers > 1 else None
     try:
@@ -273,17 +276,16 @@ def _print_findings(summaries: Sequence[ScanSummary], console: Console) -> None:
         )
 
 
-@app.command("items")
+@app.command("items", help=_("List stored items, each once, with every place it was seen."))
 def items_cmd(
     kind: Annotated[
         str | None,
-        typer.Option(help="Only items of this kind (image, video, audio, document)."),
+        typer.Option(help=_("Only items of this kind (image, video, audio, document).")),
     ] = None,
-    errors: Annotated[bool, typer.Option("--errors", help="Only items with errors.")] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many (0: all).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per item.")] = False,
+    errors: Annotated[bool, typer.Option("--errors", help=_("Only items with errors."))] = False,
+    limit: Annotated[int, typer.Option(help=_("Show at most this many (0: all)."))] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per item."))] = False,
 ) -> None:
-    """List stored items, each once, with every place it was seen."""
     from haechi.services.items import item_json, item_risk, iter_items, source_errors
 
     db = state.db()
@@ -340,14 +342,19 @@ def items_cmd(
             out.print(_("next: `haechi show SHA256` (one item in full)"), markup=False)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Show one item: hashes, media facts, faces and the enrolled "
+        "persons they match, the sexual-content score, the synthetic "
+        "verdict with its evidence, the risk and its parts, where it "
+        "was seen (files and chat rooms), and the network roles on "
+        "its content."
+    )
+)
 def show(
-    item: Annotated[str, typer.Argument(help="An item's SHA-256, or a unique prefix of it.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    item: Annotated[str, typer.Argument(help=_("An item's SHA-256, or a unique prefix of it."))],
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON."))] = False,
 ) -> None:
-    """Show one item: hashes, media facts, faces and the enrolled persons they match, the
-    sexual-content score, the synthetic verdict with its evidence, the risk and its parts,
-    where it was seen (files and chat rooms), and the network roles on its content."""
     from haechi.matching.review import finding_json, network_view, roles_line
     from haechi.services.items import item_detail, item_json
 
@@ -569,11 +576,15 @@ _RISK_PARTS = {
 }
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Check that every dependency loads offline, the analyzers "
+        "reproduce their known examples, the data directory is "
+        "writable and private, the database opens, and the evidence "
+        "vault opens with its key."
+    )
+)
 def doctor() -> None:
-    """Check that every dependency loads offline, the analyzers reproduce their known
-    examples, the data directory is writable and private, the database opens, and the evidence
-    vault opens with its key."""
     from haechi.doctor import run_checks
 
     ok = True
@@ -585,12 +596,16 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Build a demo corpus (public-domain and generated images, a "
+        "Telegram export), scan it, explain the result, and export "
+        "the Telegram finding in an evidence package."
+    )
+)
 def demo(
-    fresh: Annotated[bool, typer.Option(help="Rebuild the demo corpus first.")] = False,
+    fresh: Annotated[bool, typer.Option(help=_("Rebuild the demo corpus first."))] = False,
 ) -> None:
-    """Build a demo corpus (public-domain and generated images, a Telegram export), scan it,
-    explain the result, and export the Telegram finding in an evidence package."""
     from haechi.demo import run_demo
 
     run_demo(state.settings(), state.db(), out, fresh=fresh)

@@ -19,7 +19,7 @@ from haechi.i18n import _, ngettext
 # Each command imports the store parts it uses: `haechi scan` loads this module too.
 
 evidence_app = typer.Typer(
-    help="Preserve evidence: encrypted vault, custody log, evidence packages.",
+    help=_("Preserve evidence: encrypted vault, custody log, evidence packages."),
     no_args_is_help=True,
 )
 app.add_typer(evidence_app, name="evidence")
@@ -49,13 +49,17 @@ def _timestamp_if_configured() -> None:
         )
 
 
-@evidence_app.command("capture")
+@evidence_app.command(
+    "capture",
+    help=_(
+        "Preserve items: their bytes go into the encrypted vault, their sightings into the log."
+    ),
+)
 def capture_cmd(
-    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
-    reason: Annotated[str | None, typer.Option(help="Why it is preserved (logged).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per item.")] = False,
+    items: Annotated[list[str], typer.Argument(help=_("Items: SHA-256 or a unique prefix."))],
+    reason: Annotated[str | None, typer.Option(help=_("Why it is preserved (logged)."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("One JSON line per item."))] = False,
 ) -> None:
-    """Preserve items: their bytes go into the encrypted vault, their sightings into the log."""
     from haechi.evidence.capture import capture_item
     from haechi.evidence.context import actor_name
 
@@ -101,18 +105,24 @@ def capture_cmd(
         )
 
 
-@evidence_app.command("verify")
+@evidence_app.command(
+    "verify",
+    help=_(
+        "Check the custody chain, its head and anchors, the list of "
+        "preserved items, and decrypt every blob in the vault. Opens "
+        "the database read-only and creates nothing. Exits 5 and "
+        "names what was altered, deleted, reordered or inserted when "
+        "anything is wrong; says whether an external anchor (head "
+        "file, timestamp token) was checked."
+    ),
+)
 def verify_cmd(
     head_file: Annotated[
         list[Path] | None,
-        typer.Option("--head-file", help="A head file kept elsewhere (anchor); repeatable."),
+        typer.Option("--head-file", help=_("A head file kept elsewhere (anchor); repeatable.")),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the result as JSON."))] = False,
 ) -> None:
-    """Check the custody chain, its head and anchors, the list of preserved items, and decrypt
-    every blob in the vault. Opens the database read-only and creates nothing. Exits 5 and names
-    what was altered, deleted, reordered or inserted when anything is wrong; says whether an
-    external anchor (head file, timestamp token) was checked."""
     from haechi.evidence.verify import verify_evidence
 
     report = verify_evidence(state.settings(), head_file or [])
@@ -143,39 +153,46 @@ def verify_cmd(
         raise typer.Exit(IntegrityError.exit_code)
 
 
-@evidence_app.command("export")
+@evidence_app.command(
+    "export",
+    help=_(
+        "Write an evidence package: manifest.json, media, custody "
+        "excerpt, report (Korean and English, HTML and PDF) and "
+        "SHA256SUMS."
+    ),
+)
 def export_cmd(
     items: Annotated[
-        list[str] | None, typer.Argument(help="Items: SHA-256 or a unique prefix.")
+        list[str] | None, typer.Argument(help=_("Items: SHA-256 or a unique prefix."))
     ] = None,
     to: Annotated[
-        Path | None, typer.Option("--to", help="New folder, or a path ending in .zip.")
+        Path | None, typer.Option("--to", help=_("New folder, or a path ending in .zip."))
     ] = None,
     case: Annotated[
-        int | None, typer.Option("--case", help="Package every item of this case.")
+        int | None, typer.Option("--case", help=_("Package every item of this case."))
     ] = None,
     recipient: Annotated[
         list[str] | None,
-        typer.Option("--recipient", "-r", help="The investigator's age public key (age1…)."),
+        typer.Option("--recipient", "-r", help=_("The investigator's age public key (age1…).")),
     ] = None,
     plain_media: Annotated[
-        bool, typer.Option("--plain-media", help="Write media unencrypted (explicit choice).")
+        bool, typer.Option("--plain-media", help=_("Write media unencrypted (explicit choice)."))
     ] = False,
     no_media: Annotated[
-        bool, typer.Option("--no-media", help="Hashes, sightings and log only; no media.")
+        bool, typer.Option("--no-media", help=_("Hashes, sightings and log only; no media."))
     ] = False,
-    title: Annotated[str | None, typer.Option(help="Case title for the report.")] = None,
+    title: Annotated[str | None, typer.Option(help=_("Case title for the report."))] = None,
     authorise_minor: Annotated[
         bool,
         typer.Option(
             "--authorise-minor",
-            help="Include media of items flagged as a possible minor (logged; authorised "
-            "investigators only).",
+            help=_(
+                "Include media of items flagged as a possible minor (logged; "
+                "authorised investigators only)."
+            ),
         ),
     ] = False,
 ) -> None:
-    """Write an evidence package: manifest.json, media, custody excerpt, report (Korean and
-    English, HTML and PDF) and SHA256SUMS."""
     from haechi.evidence.context import actor_name
     from haechi.evidence.package import export_package
 
@@ -246,14 +263,13 @@ def export_cmd(
     )
 
 
-@evidence_app.command("log")
+@evidence_app.command("log", help=_("Show custody log entries."))
 def log_cmd(
-    item: Annotated[str | None, typer.Option(help="Only entries about this item.")] = None,
-    action: Annotated[str | None, typer.Option(help="Only entries of this action.")] = None,
-    limit: Annotated[int, typer.Option(help="Show the last N entries (0: all).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per entry.")] = False,
+    item: Annotated[str | None, typer.Option(help=_("Only entries about this item."))] = None,
+    action: Annotated[str | None, typer.Option(help=_("Only entries of this action."))] = None,
+    limit: Annotated[int, typer.Option(help=_("Show the last N entries (0: all)."))] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per entry."))] = False,
 ) -> None:
-    """Show custody log entries."""
     from haechi.services.evidence import custody_log
     from haechi.store.custody import format_time, record_json
 
@@ -318,13 +334,14 @@ def _short_details(details: Any) -> str:
     return " ".join(parts)[:120]
 
 
-@evidence_app.command("shared")
+@evidence_app.command(
+    "shared", help=_("Record that preserved items (or their package) were handed to someone.")
+)
 def shared_cmd(
-    items: Annotated[list[str], typer.Argument(help="Items: SHA-256 or a unique prefix.")],
-    with_: Annotated[str, typer.Option("--with", help="Who received it (an office, a role).")],
-    note: Annotated[str | None, typer.Option(help="How it was handed over.")] = None,
+    items: Annotated[list[str], typer.Argument(help=_("Items: SHA-256 or a unique prefix."))],
+    with_: Annotated[str, typer.Option("--with", help=_("Who received it (an office, a role)."))],
+    note: Annotated[str | None, typer.Option(help=_("How it was handed over."))] = None,
 ) -> None:
-    """Record that preserved items (or their package) were handed to someone."""
     from haechi.evidence.context import actor_name, open_vault
     from haechi.services.evidence import record_shared
 
@@ -338,13 +355,18 @@ def shared_cmd(
         )
 
 
-@evidence_app.command("delete")
+@evidence_app.command(
+    "delete",
+    help=_(
+        "Delete preserved items from the vault on purpose (an "
+        "erasure request). Each deletion is logged by hash; `verify` "
+        "then reports it as a logged deletion, not as tampering."
+    ),
+)
 def delete_cmd(
-    items: Annotated[list[str], typer.Argument(help="Preserved items: full SHA-256.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    items: Annotated[list[str], typer.Argument(help=_("Preserved items: full SHA-256."))],
+    yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
 ) -> None:
-    """Delete preserved items from the vault on purpose (an erasure request). Each deletion is
-    logged by hash; `verify` then reports it as a logged deletion, not as tampering."""
     from haechi.evidence.context import actor_name, open_vault
     from haechi.evidence.delete import delete_preserved
     from haechi.services.evidence import not_preserved
@@ -370,12 +392,17 @@ def delete_cmd(
     out.print(_("next: `haechi evidence verify` (the deletions show as logged)"), markup=False)
 
 
-@evidence_app.command("head")
+@evidence_app.command(
+    "head",
+    help=_(
+        "Write the custody head (seq and hash) to a file to keep on "
+        "other media; give it to `verify --head-file` later to catch "
+        "a rewritten log."
+    ),
+)
 def head_cmd(
-    to: Annotated[Path, typer.Option("--to", help="Where to write the head file.")],
+    to: Annotated[Path, typer.Option("--to", help=_("Where to write the head file."))],
 ) -> None:
-    """Write the custody head (seq and hash) to a file to keep on other media; give it to
-    `verify --head-file` later to catch a rewritten log."""
     from haechi.services.evidence import write_custody_head
 
     anchor = write_custody_head(state.db(), to)
@@ -392,9 +419,11 @@ def head_cmd(
     )
 
 
-@evidence_app.command("timestamp")
+@evidence_app.command(
+    "timestamp",
+    help=_("Have the configured RFC 3161 timestamp authority sign the custody head (network)."),
+)
 def timestamp_cmd() -> None:
-    """Have the configured RFC 3161 timestamp authority sign the custody head (network)."""
     from haechi.evidence.context import tsa_config
     from haechi.services.evidence import timestamp_custody_head
 
@@ -414,12 +443,16 @@ def timestamp_cmd() -> None:
     )
 
 
-@evidence_app.command("open")
+@evidence_app.command(
+    "open",
+    help=_(
+        "Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."
+    ),
+)
 def open_cmd(
-    item: Annotated[str, typer.Argument(help="An item's SHA-256 or a unique prefix.")],
-    reason: Annotated[str | None, typer.Option(help="Why it is viewed (logged).")] = None,
+    item: Annotated[str, typer.Argument(help=_("An item's SHA-256 or a unique prefix."))],
+    reason: Annotated[str | None, typer.Option(help=_("Why it is viewed (logged)."))] = None,
 ) -> None:
-    """Write a preserved item's bytes to standard output (never to a terminal); logs `viewed`."""
     from haechi.evidence.context import actor_name, open_vault
     from haechi.services.evidence import record_viewed
 

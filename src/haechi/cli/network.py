@@ -23,8 +23,11 @@ from haechi.redact import without_biometrics
 from haechi.safe_text import json_text
 
 network_app = typer.Typer(
-    help="The distribution network: creator candidates, sellers, distributors, requesters and "
-    "viewers, each with the messages behind it. A lead for people, never a verdict.",
+    help=_(
+        "The distribution network: creator candidates, sellers, "
+        "distributors, requesters and viewers, each with the "
+        "messages behind it. A lead for people, never a verdict."
+    ),
     no_args_is_help=False,
 )
 app.add_typer(network_app, name="network")
@@ -40,12 +43,16 @@ def _network() -> Network:
 def network(
     ctx: typer.Context,
     as_json: Annotated[
-        bool, typer.Option("--json", help="JSON Lines: role rows, then room rows.")
+        bool, typer.Option("--json", help=_("JSON Lines: role rows, then room rows."))
     ] = False,
-    role: Annotated[str | None, typer.Option(help=f"Only this role: {', '.join(ROLES)}.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many accounts per role (0: all).")] = 10,
+    role: Annotated[
+        str | None, typer.Option(help=_("Only this role: {roles}.").format(roles=", ".join(ROLES)))
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help=_("At most this many accounts per role (0: all)."))
+    ] = 10,
 ) -> None:
-    """Top accounts per role and rooms by reach."""
+    """Top accounts per role and rooms by reach (the group help is the Typer's)."""
     if ctx.invoked_subcommand is not None:
         return
     if role is not None and role not in ROLES:
@@ -131,14 +138,15 @@ def network(
     )
 
 
-@network_app.command("export")
+@network_app.command(
+    "export", help=_("Write the whole network for Gephi or scripts, roles as node attributes.")
+)
 def export(
-    to: Annotated[Path, typer.Option("--to", help="File to write.")],
+    to: Annotated[Path, typer.Option("--to", help=_("File to write."))],
     fmt: Annotated[
-        str, typer.Option("--format", help="graphml or gexf (GEXF 1.3); both open in Gephi.")
+        str, typer.Option("--format", help=_("graphml or gexf (GEXF 1.3); both open in Gephi."))
     ] = "graphml",
 ) -> None:
-    """Write the whole network for Gephi or scripts, roles as node attributes."""
     kind: Literal["graphml", "gexf"]
     if fmt == "graphml":
         kind = "graphml"
@@ -166,13 +174,19 @@ def export(
     )
 
 
-@network_app.command("picture")
+@network_app.command(
+    "picture",
+    help=_(
+        "Draw one content cluster: rooms in order of first sighting, posters, forwards, viewers."
+    ),
+)
 def picture(
-    to: Annotated[Path, typer.Option("--to", help="An .svg or .png file.")],
-    cluster: Annotated[str | None, typer.Option(help="A content cluster id (c…).")] = None,
-    item: Annotated[str | None, typer.Option(help="An item SHA-256 (or a unique prefix).")] = None,
+    to: Annotated[Path, typer.Option("--to", help=_("An .svg or .png file."))],
+    cluster: Annotated[str | None, typer.Option(help=_("A content cluster id (c…)."))] = None,
+    item: Annotated[
+        str | None, typer.Option(help=_("An item SHA-256 (or a unique prefix)."))
+    ] = None,
 ) -> None:
-    """Draw one content cluster: rooms in order of first sighting, posters, forwards, viewers."""
     if (cluster is None) == (item is None):
         raise InputError(_("give exactly one of --cluster or --item"))
     net = _network()
@@ -198,12 +212,15 @@ def picture(
     err.print(_("wrote {path} (content {cluster})").format(path=esc(to), cluster=esc(cluster)))
 
 
-@network_app.command("dossier")
+@network_app.command(
+    "dossier", help=_("Everything the network holds about one account, with evidence, as JSON.")
+)
 def dossier(
-    account: Annotated[str, typer.Argument(help="Account id (user42), or a unique display name.")],
-    to: Annotated[Path | None, typer.Option("--to", help="Write JSON here, not stdout.")] = None,
+    account: Annotated[
+        str, typer.Argument(help=_("Account id (user42), or a unique display name."))
+    ],
+    to: Annotated[Path | None, typer.Option("--to", help=_("Write JSON here, not stdout."))] = None,
 ) -> None:
-    """Everything the network holds about one account, with evidence, as JSON."""
     doc = make_dossier(_network(), account)
     if to is None:
         print_json(doc)

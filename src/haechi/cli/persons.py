@@ -19,45 +19,53 @@ from haechi.safe_text import visible
 # module too, and must not wait for them.
 
 
-@app.command("enrol")
+@app.command(
+    "enrol",
+    help=_(
+        "Enrol a person, with their consent: photos become face "
+        "templates, own files become hashes (PDQ, MD5); nothing else "
+        "is stored. Already scanned items are matched at once. With "
+        "--add, more photos or own files join an enrolled person."
+    ),
+)
 def enrol_cmd(
     photos: Annotated[
         list[Path] | None,
-        typer.Argument(help="1-20 photos showing only the person's face (read, never kept)."),
+        typer.Argument(help=_("1-20 photos showing only the person's face (read, never kept).")),
     ] = None,
-    alias: Annotated[str, typer.Option(help="A name for the record (need not be real).")] = "",
+    alias: Annotated[str, typer.Option(help=_("A name for the record (need not be real)."))] = "",
     consent: Annotated[
-        str, typer.Option(help="The consent given, in words (required: no consent, no enrolment).")
+        str,
+        typer.Option(help=_("The consent given, in words (required: no consent, no enrolment).")),
     ] = "",
     consent_by: Annotated[
-        str | None, typer.Option(help="Who gave consent (default: the person, by alias).")
+        str | None, typer.Option(help=_("Who gave consent (default: the person, by alias)."))
     ] = None,
     for_whom: Annotated[
-        str | None, typer.Option(help="Whose face and files these are (default: the alias).")
+        str | None, typer.Option(help=_("Whose face and files these are (default: the alias)."))
     ] = None,
     scope: Annotated[
-        str, typer.Option(help="What haechi may do with the templates and hashes.")
+        str, typer.Option(help=_("What haechi may do with the templates and hashes."))
     ] = "match faces and own-media hashes in scanned material",
     verified_how: Annotated[
-        str, typer.Option(help="How identity and consent were checked.")
+        str, typer.Option(help=_("How identity and consent were checked."))
     ] = "self-declared",
     own_media: Annotated[
         list[Path] | None,
-        typer.Option(help="The person's own image or video to look for (hashed, never kept)."),
+        typer.Option(help=_("The person's own image or video to look for (hashed, never kept).")),
     ] = None,
     add: Annotated[
         bool,
         typer.Option(
             "--add",
-            help="Add the photos / --own-media to an already enrolled alias, under her recorded "
-            "consent (her findings stay).",
+            help=_(
+                "Add the photos / --own-media to an already enrolled alias, "
+                "under her recorded consent (her findings stay)."
+            ),
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the result as JSON."))] = False,
 ) -> None:
-    """Enrol a person, with their consent: photos become face templates, own files become
-    hashes (PDQ, MD5); nothing else is stored. Already scanned items are matched at once.
-    With --add, more photos or own files join an enrolled person."""
     from haechi.persons.enrol import Consent, add_to_person, enrol
 
     if add:
@@ -127,11 +135,13 @@ def enrol_cmd(
     )
 
 
-@app.command("persons")
+@app.command(
+    "persons",
+    help=_("List enrolled persons with their consent record and what is stored for them."),
+)
 def persons_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per person.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per person."))] = False,
 ) -> None:
-    """List enrolled persons with their consent record and what is stored for them."""
     from haechi.services.persons import list_persons
 
     table = Table()
@@ -160,27 +170,33 @@ def persons_cmd(
         out.print(table)
 
 
-@app.command("forget")
+@app.command(
+    "forget",
+    help=_(
+        "Erase a person: consent, templates, own-media hashes, her "
+        "findings, index entries and the free-text notes about her "
+        "in the custody log (their keys are destroyed); the database "
+        "files are rewritten so none of it remains on disk.\n\nWhat "
+        "remains: her preserved items in the evidence vault "
+        "(evidence of a crime) with the custody entries about them, "
+        "which do not name her, unless --delete-evidence is given "
+        "(then the vault copies are deleted too, each deletion "
+        "logged by hash); the faces recorded in scanned media, which "
+        "describe the collected material, not her. The output lists "
+        "what remains."
+    ),
+)
 def forget_cmd(
-    alias: Annotated[str, typer.Argument(help="The alias of the enrolled person.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    alias: Annotated[str, typer.Argument(help=_("The alias of the enrolled person."))],
+    yes: Annotated[bool, typer.Option("--yes", help=_("Do not ask for confirmation."))] = False,
     delete_evidence: Annotated[
         bool,
         typer.Option(
             "--delete-evidence",
-            help="Also delete her preserved items from the evidence vault (logged, by hash).",
+            help=_("Also delete her preserved items from the evidence vault (logged, by hash)."),
         ),
     ] = False,
 ) -> None:
-    """Erase a person: consent, templates, own-media hashes, her findings, index entries and
-    the free-text notes about her in the custody log (their keys are destroyed); the database
-    files are rewritten so none of it remains on disk.
-
-    What remains: her preserved items in the evidence vault (evidence of a crime) with the
-    custody entries about them, which do not name her, unless --delete-evidence is given (then
-    the vault copies are deleted too, each deletion logged by hash); the faces recorded in
-    scanned media, which describe the collected material, not her. The output lists what
-    remains."""
     from haechi.persons.forget import forget
 
     question = (
@@ -245,22 +261,29 @@ def forget_cmd(
             out.print(f"  {sha}", highlight=False)
 
 
-@app.command("findings")
+@app.command(
+    "findings",
+    help=_(
+        "Findings to review, one per item and person: how similar, "
+        "in which frames, where the item was seen (files and chat "
+        "rooms: room, poster, forward, time) and the network roles "
+        "on its content."
+    ),
+)
 def findings_cmd(
-    person: Annotated[str | None, typer.Option(help="Only findings about this alias.")] = None,
+    person: Annotated[str | None, typer.Option(help=_("Only findings about this alias."))] = None,
     kind: Annotated[
-        str | None, typer.Option(help="Only this kind: face_match, own_media_match, …")
+        str | None, typer.Option(help=_("Only this kind: face_match, own_media_match, …"))
     ] = None,
-    status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed.")] = None,
+    status: Annotated[str | None, typer.Option(help=_("open, confirmed or dismissed."))] = None,
     frames: Annotated[
         bool,
-        typer.Option("--frames", help="One row per matching frame (default: one per item)."),
+        typer.Option("--frames", help=_("One row per matching frame (default: one per item).")),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per finding.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help=_("JSON Lines, one per finding."))
+    ] = False,
 ) -> None:
-    """Findings to review, one per item and person: how similar, in which frames, where the
-    item was seen (files and chat rooms: room, poster, forward, time) and the network roles on
-    its content."""
     from haechi.matching.review import network_view, places_json, roles_line
     from haechi.services.findings import list_findings
 

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import typer.main
 from typer.testing import CliRunner
 
-from haechi.cli.app import app
+from haechi.cli.app import HELP_LANGUAGE, app
 
 HEADER = """# haechi command reference
 
@@ -27,6 +29,20 @@ def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...
 
 
 def render() -> str:
+    """The reference in English whatever the locale. Help texts are translated once, when the
+    commands are imported; if that happened in another language, an English process renders it."""
+    if HELP_LANGUAGE != "en":
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from haechi.cli.reference import render; print(render(), end='')",
+            ],
+            env={**os.environ, "HAECHI_LANG": "en"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     runner = CliRunner()
     env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
     parts = [HEADER]

@@ -11,17 +11,26 @@ import typer
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.i18n import _
 
-report_app = typer.Typer(help="Reports: the police report package of a case.", no_args_is_help=True)
+report_app = typer.Typer(
+    help=_("Reports: the police report package of a case."), no_args_is_help=True
+)
 app.add_typer(report_app, name="report")
 
 
-@report_app.command("police")
+@report_app.command(
+    "police",
+    help=_(
+        "Write a police report package: report.html and report.pdf "
+        "(Korean, then English), the case's evidence package in "
+        "evidence/, and SHA256SUMS."
+    ),
+)
 def police_cmd(
-    case: Annotated[int, typer.Argument(help="The case number (`haechi case list`).")],
+    case: Annotated[int, typer.Argument(help=_("The case number (`haechi case list`)."))],
     to: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="A new folder for the report (default: ./case-N-police-report)."
+            "--out", help=_("A new folder for the report (default: ./case-N-police-report).")
         ),
     ] = None,
     recipient: Annotated[
@@ -29,24 +38,28 @@ def police_cmd(
         typer.Option(
             "--recipient",
             "-r",
-            help="The investigator's age public key: media goes into the package encrypted to "
-            "it (without one, the package holds hashes only).",
+            help=_(
+                "The investigator's age public key: media goes into the "
+                "package encrypted to it (without one, the package holds "
+                "hashes only)."
+            ),
         ),
     ] = None,
     authorise_minor: Annotated[
         bool,
         typer.Option(
             "--authorise-minor",
-            help="List items flagged as a possible minor like the others and include their "
-            "media for the recipient (logged; authorised investigators only).",
+            help=_(
+                "List items flagged as a possible minor like the others and "
+                "include their media for the recipient (logged; authorised "
+                "investigators only)."
+            ),
         ),
     ] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report's content as JSON.")
+        bool, typer.Option("--json", help=_("Print the report's content as JSON."))
     ] = False,
 ) -> None:
-    """Write a police report package: report.html and report.pdf (Korean, then English), the
-    case's evidence package in evidence/, and SHA256SUMS."""
     from haechi.evidence.context import actor_name
     from haechi.services.report import write_police_report
 

@@ -17,7 +17,7 @@ from haechi.cli.app import app, out, print_json, state
 from haechi.i18n import _
 
 review_app = typer.Typer(
-    help="Review findings: a queue ranked by risk; confirm, dismiss, escalate, flag a minor.",
+    help=_("Review findings: a queue ranked by risk; confirm, dismiss, escalate, flag a minor."),
     invoke_without_command=True,
 )
 app.add_typer(review_app, name="review")
@@ -32,11 +32,13 @@ def _actor() -> str:
 @review_app.callback()
 def queue_cmd(
     ctx: typer.Context,
-    case: Annotated[int | None, typer.Option(help="Only findings in this case.")] = None,
+    case: Annotated[int | None, typer.Option(help=_("Only findings in this case."))] = None,
     include_done: Annotated[
-        bool, typer.Option("--all", help="Also confirmed and dismissed findings.")
+        bool, typer.Option("--all", help=_("Also confirmed and dismissed findings."))
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, most urgent first.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help=_("JSON Lines, most urgent first."))
+    ] = False,
 ) -> None:
     """The findings waiting for review, most urgent first (possible minors, escalated, risk)."""
     if ctx.invoked_subcommand is not None:
@@ -89,52 +91,56 @@ def _act(finding: int, action: str, reason: str = "") -> None:
     )
 
 
-@review_app.command("confirm")
-def confirm_cmd(finding: Annotated[int, typer.Argument(help="The finding number.")]) -> None:
-    """Confirm a finding: it is what it seems."""
+@review_app.command("confirm", help=_("Confirm a finding: it is what it seems."))
+def confirm_cmd(finding: Annotated[int, typer.Argument(help=_("The finding number."))]) -> None:
     _act(finding, "confirm")
 
 
-@review_app.command("dismiss")
+@review_app.command("dismiss", help=_("Dismiss a finding, with the reason."))
 def dismiss_cmd(
-    finding: Annotated[int, typer.Argument(help="The finding number.")],
-    reason: Annotated[str, typer.Option(help="Why it is dismissed (required).")] = "",
+    finding: Annotated[int, typer.Argument(help=_("The finding number."))],
+    reason: Annotated[str, typer.Option(help=_("Why it is dismissed (required)."))] = "",
 ) -> None:
-    """Dismiss a finding, with the reason."""
     _act(finding, "dismiss", reason)
 
 
-@review_app.command("escalate")
+@review_app.command("escalate", help=_("Escalate a finding to a senior reviewer."))
 def escalate_cmd(
-    finding: Annotated[int, typer.Argument(help="The finding number.")],
-    reason: Annotated[str, typer.Option(help="Why (optional).")] = "",
+    finding: Annotated[int, typer.Argument(help=_("The finding number."))],
+    reason: Annotated[str, typer.Option(help=_("Why (optional)."))] = "",
 ) -> None:
-    """Escalate a finding to a senior reviewer."""
     _act(finding, "escalate", reason)
 
 
-@review_app.command("minor")
+@review_app.command(
+    "minor",
+    help=_("Flag a possible minor: escalates, and keeps the media out of every export and report."),
+)
 def minor_cmd(
-    finding: Annotated[int, typer.Argument(help="The finding number.")],
-    reason: Annotated[str, typer.Option(help="Why (optional).")] = "",
+    finding: Annotated[int, typer.Argument(help=_("The finding number."))],
+    reason: Annotated[str, typer.Option(help=_("Why (optional)."))] = "",
 ) -> None:
-    """Flag a possible minor: escalates, and keeps the media out of every export and report."""
     _act(finding, "minor", reason)
 
 
-@review_app.command("show")
+@review_app.command(
+    "show",
+    help=_(
+        "Look at a finding's media: blurred and greyscale unless "
+        "--unblurred; the look is logged and the temporary file is "
+        "removed when the viewer returns."
+    ),
+)
 def show_cmd(
-    finding: Annotated[int, typer.Argument(help="The finding number.")],
+    finding: Annotated[int, typer.Argument(help=_("The finding number."))],
     unblurred: Annotated[
-        bool, typer.Option("--unblurred", help="Show this one item without blur (logged).")
+        bool, typer.Option("--unblurred", help=_("Show this one item without blur (logged)."))
     ] = False,
     viewer: Annotated[
         str | None,
-        typer.Option(help="Command that shows the picture; {path} is replaced by its file."),
+        typer.Option(help=_("Command that shows the picture; {path} is replaced by its file.")),
     ] = None,
 ) -> None:
-    """Look at a finding's media: blurred and greyscale unless --unblurred; the look is logged
-    and the temporary file is removed when the viewer returns."""
     from haechi.services.review import preview
 
     shown = preview(state.db(), state.settings(), finding, _actor(), unblurred=unblurred)

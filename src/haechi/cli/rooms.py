@@ -12,16 +12,19 @@ from haechi.cli.app import add_row, app, out, print_json, state, text
 from haechi.i18n import _
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Rank chat rooms from scanned exports by how much they read "
+        "like deepfake trading.\n\nThe score orders a review queue; it "
+        "is not a verdict. Reasons name the messages behind it."
+    )
+)
 def rooms(
     as_json: Annotated[
-        bool, typer.Option("--json", help="JSON Lines, one room per line, most risky first.")
+        bool, typer.Option("--json", help=_("JSON Lines, one room per line, most risky first."))
     ] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many rooms (0: all).")] = 0,
+    limit: Annotated[int, typer.Option(help=_("Show at most this many rooms (0: all)."))] = 0,
 ) -> None:
-    """Rank chat rooms from scanned exports by how much they read like deepfake trading.
-
-    The score orders a review queue; it is not a verdict. Reasons name the messages behind it."""
     from haechi.network.rooms import rank_rooms
 
     ranked = rank_rooms(state.db(), state.settings())

@@ -21,19 +21,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@app.command("serve")
+@app.command(
+    "serve",
+    help=_(
+        "Serve the web app (log in at /login) and the REST API "
+        "(/api/v1, schema at /openapi.json). Listens on loopback "
+        "only unless --public is given."
+    ),
+)
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help=_("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help=_("Port to listen on."))] = 8000,
     public: Annotated[
         bool,
         typer.Option(
-            "--public", help="Allow listening on an address other than loopback (put TLS in front)."
+            "--public",
+            help=_("Allow listening on an address other than loopback (put TLS in front)."),
         ),
     ] = False,
 ) -> None:
-    """Serve the web app (log in at /login) and the REST API (/api/v1, schema at
-    /openapi.json). Listens on loopback only unless --public is given."""
     import uvicorn
 
     from haechi.web import create_app

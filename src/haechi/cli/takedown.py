@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from haechi.services.takedown import RequestView
 
 takedown_app = typer.Typer(
-    help="Takedown requests: draft, approve, send and follow them.", no_args_is_help=True
+    help=_("Takedown requests: draft, approve, send and follow them."), no_args_is_help=True
 )
 app.add_typer(takedown_app, name="takedown")
 
@@ -34,26 +34,31 @@ def _say(text: str) -> None:
     out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-@takedown_app.command("draft")
+@takedown_app.command(
+    "draft",
+    help=_(
+        "Draft a takedown request for every location of the case's "
+        "items, in each language: a .txt and an .eml with the hash "
+        "list and the evidence summary (never media). Items flagged "
+        "as a possible minor are in no draft. Nothing is sent."
+    ),
+)
 def draft_cmd(
-    case_id: Annotated[int, typer.Argument(help="The case number.")],
+    case_id: Annotated[int, typer.Argument(help=_("The case number."))],
     lang: Annotated[
         str | None,
-        typer.Option(help="Languages, e.g. ko,en (default: all of ko,en,ja,zh,ru,vi,th)."),
+        typer.Option(help=_("Languages, e.g. ko,en (default: all of ko,en,ja,zh,ru,vi,th).")),
     ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write here (default: the case's folder in the data directory)."
+            "--out", help=_("Write here (default: the case's folder in the data directory).")
         ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print what was drafted as one JSON object.")
+        bool, typer.Option("--json", help=_("Print what was drafted as one JSON object."))
     ] = False,
 ) -> None:
-    """Draft a takedown request for every location of the case's items, in each language: a
-    .txt and an .eml with the hash list and the evidence summary (never media). Items flagged
-    as a possible minor are in no draft. Nothing is sent."""
     from haechi.services.drafts import draft
     from haechi.takedown.templates import parse_languages
 
@@ -123,15 +128,16 @@ def _table(views: list[RequestView]) -> Table:
     return table
 
 
-@takedown_app.command("list")
+@takedown_app.command("list", help=_("List takedown requests with their state and due date."))
 def list_cmd(
-    case: Annotated[int | None, typer.Option(help="Only this case's requests.")] = None,
+    case: Annotated[int | None, typer.Option(help=_("Only this case's requests."))] = None,
     overdue: Annotated[
-        bool, typer.Option("--overdue", help="Only requests past the platform's expected time.")
+        bool, typer.Option("--overdue", help=_("Only requests past the platform's expected time."))
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per request.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help=_("JSON Lines, one per request."))
+    ] = False,
 ) -> None:
-    """List takedown requests with their state and due date."""
     from haechi.services.takedown import list_requests
 
     views = list_requests(state.db(), case_id=case, overdue=overdue)
@@ -144,12 +150,13 @@ def list_cmd(
         _say(_("no requests: `haechi takedown draft CASE`"))
 
 
-@takedown_app.command("approve")
+@takedown_app.command(
+    "approve", help=_("Approve a drafted request after reading it: nothing is sent without this.")
+)
 def approve_cmd(
-    request_id: Annotated[int, typer.Argument(help="The request number.")],
-    by: Annotated[str, typer.Option("--by", help="Who checked and approves the request.")],
+    request_id: Annotated[int, typer.Argument(help=_("The request number."))],
+    by: Annotated[str, typer.Option("--by", help=_("Who checked and approves the request."))],
 ) -> None:
-    """Approve a drafted request after reading it: nothing is sent without this."""
     from haechi.services.takedown import approve
 
     v = approve(state.db(), request_id, by, _actor())
@@ -168,15 +175,19 @@ def approve_cmd(
     )
 
 
-@takedown_app.command("send")
+@takedown_app.command(
+    "send",
+    help=_(
+        "Send an approved request's e-mail through the SMTP server "
+        "in settings (takedown.smtp_*). This uses the network."
+    ),
+)
 def send_cmd(
-    request_id: Annotated[int, typer.Argument(help="The request number.")],
+    request_id: Annotated[int, typer.Argument(help=_("The request number."))],
     lang: Annotated[
-        str | None, typer.Option(help="Send this language (default: the platform's).")
+        str | None, typer.Option(help=_("Send this language (default: the platform's)."))
     ] = None,
 ) -> None:
-    """Send an approved request's e-mail through the SMTP server in settings (takedown.smtp_*).
-    This uses the network."""
     from haechi.services.takedown import send
 
     v, server = send(state.db(), state.settings(), request_id, _actor(), language=lang)
@@ -192,17 +203,18 @@ def send_cmd(
     )
 
 
-@takedown_app.command("mark")
+@takedown_app.command(
+    "mark", help=_("Record what happened to a request: sent by hand, or the platform's answer.")
+)
 def mark_cmd(
-    request_id: Annotated[int, typer.Argument(help="The request number.")],
+    request_id: Annotated[int, typer.Argument(help=_("The request number."))],
     new_state: Annotated[
-        str, typer.Argument(help="sent, acknowledged, removed, refused or no_answer.")
+        str, typer.Argument(help=_("sent, acknowledged, removed, refused or no_answer."))
     ],
     at: Annotated[
-        str | None, typer.Option(help="When it happened (YYYY-MM-DD or ISO time; default: now).")
+        str | None, typer.Option(help=_("When it happened (YYYY-MM-DD or ISO time; default: now)."))
     ] = None,
 ) -> None:
-    """Record what happened to a request: sent by hand, or the platform's answer."""
     from haechi.services.takedown import mark
 
     when = _parse_time(at) if at else None
@@ -232,11 +244,15 @@ def _parse_time(text: str) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-@takedown_app.command("platforms")
+@takedown_app.command(
+    "platforms",
+    help=_("The platform directory: channels, expected response times, and which are verified."),
+)
 def platforms_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per platform.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help=_("JSON Lines, one per platform."))
+    ] = False,
 ) -> None:
-    """The platform directory: channels, expected response times, and which are verified."""
     from dataclasses import asdict
 
     from haechi.services.takedown import directory
@@ -263,30 +279,38 @@ def platforms_cmd(
     _say(_("from: {files}").format(files=", ".join(map(str, d.files))))
 
 
-@app.command()
+@app.command(
+    help=_(
+        "Fetch again the location of every request still followed "
+        "(this uses the network) and scan the sources named with "
+        "--source (offline): content back up after removal becomes a "
+        'new finding and the request "reappeared"; content gone from '
+        "a sent request marks it removed."
+    )
+)
 def recheck(
-    case: Annotated[int | None, typer.Option(help="Only this case's requests.")] = None,
+    case: Annotated[int | None, typer.Option(help=_("Only this case's requests."))] = None,
     source: Annotated[
         list[Path] | None,
         typer.Option(
             "--source",
-            help="Also scan this source (a new export of the room, a collected folder; "
-            "repeatable) and look in it for the requests' content.",
+            help=_(
+                "Also scan this source (a new export of the room, a "
+                "collected folder; repeatable) and look in it for the "
+                "requests' content."
+            ),
         ),
     ] = None,
     fetch: Annotated[
         bool,
         typer.Option(
-            "--fetch/--no-fetch", help="Fetch the requests' locations again (the network)."
+            "--fetch/--no-fetch", help=_("Fetch the requests' locations again (the network).")
         ),
     ] = True,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the checks as one JSON object.")
+        bool, typer.Option("--json", help=_("Print the checks as one JSON object."))
     ] = False,
 ) -> None:
-    """Fetch again the location of every request still followed (this uses the network) and scan
-    the sources named with --source (offline): content back up after removal becomes a new
-    finding and the request "reappeared"; content gone from a sent request marks it removed."""
     from haechi.services.recheck import recheck as run
     from haechi.services.recheck import recheck_sources
 

@@ -13,7 +13,7 @@ from haechi.cli.app import add_row, app, out, print_json, state
 from haechi.errors import InputError
 from haechi.i18n import _
 
-users_app = typer.Typer(help="Web accounts: admin, counsellor, investigator, victim.")
+users_app = typer.Typer(help=_("Web accounts: admin, counsellor, investigator, victim."))
 app.add_typer(users_app, name="users", no_args_is_help=True)
 
 
@@ -31,20 +31,19 @@ def _password(password_file: Path | None) -> str:
     return lines[0]
 
 
-@users_app.command("add")
+@users_app.command("add", help=_("Add a web account; the password is hashed with argon2id."))
 def add_cmd(
-    name: Annotated[str, typer.Argument(help="The login name.")],
-    role: Annotated[str, typer.Option(help="admin, counsellor, investigator or victim.")],
+    name: Annotated[str, typer.Argument(help=_("The login name."))],
+    role: Annotated[str, typer.Option(help=_("admin, counsellor, investigator or victim."))],
     person: Annotated[
         str | None,
-        typer.Option(help="For a victim: her enrolled alias (she sees only her own record)."),
+        typer.Option(help=_("For a victim: her enrolled alias (she sees only her own record).")),
     ] = None,
     password_file: Annotated[
         Path | None,
-        typer.Option(help="Read the password from the first line of this file (else asked)."),
+        typer.Option(help=_("Read the password from the first line of this file (else asked).")),
     ] = None,
 ) -> None:
-    """Add a web account; the password is hashed with argon2id."""
     from haechi.services.users import add_user
 
     user = add_user(state.db(), name, role, _password(password_file), person=person)
@@ -56,11 +55,10 @@ def add_cmd(
     out.print(_("next: `haechi serve`, then log in at /login"), markup=False, highlight=False)
 
 
-@users_app.command("list")
+@users_app.command("list", help=_("List web accounts."))
 def list_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one per user.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per user."))] = False,
 ) -> None:
-    """List web accounts."""
     from haechi.services.users import list_users
 
     table = Table()
@@ -90,24 +88,24 @@ def list_cmd(
         out.print(table)
 
 
-@users_app.command("disable")
-def disable_cmd(name: Annotated[str, typer.Argument(help="The login name.")]) -> None:
-    """Disable an account: its sessions and API keys stop working at once."""
+@users_app.command(
+    "disable", help=_("Disable an account: its sessions and API keys stop working at once.")
+)
+def disable_cmd(name: Annotated[str, typer.Argument(help=_("The login name."))]) -> None:
     from haechi.services.users import set_disabled
 
     set_disabled(state.db(), name)
     out.print(_("user {name} disabled").format(name=name), markup=False, highlight=False)
 
 
-@users_app.command("key")
+@users_app.command("key", help=_("Issue an API key (shown once; stored only as its hash)."))
 def key_cmd(
-    name: Annotated[str, typer.Argument(help="The account the key acts for.")],
+    name: Annotated[str, typer.Argument(help=_("The account the key acts for."))],
     scope: Annotated[
         list[str],
-        typer.Option(help="What the key may do: read, review, persons, evidence, hma, admin."),
+        typer.Option(help=_("What the key may do: read, review, persons, evidence, hma, admin.")),
     ],
 ) -> None:
-    """Issue an API key (shown once; stored only as its hash)."""
     from haechi.services.users import add_api_key
 
     token = add_api_key(state.db(), name, scope)

@@ -11,28 +11,34 @@ from haechi.errors import ConfigError
 from haechi.i18n import _
 
 watch_app = typer.Typer(
-    help="Watch live sources (Telegram) and scan new media as it is posted.",
+    help=_("Watch live sources (Telegram) and scan new media as it is posted."),
     no_args_is_help=True,
 )
 app.add_typer(watch_app, name="watch")
 
 
-@watch_app.command("telegram")
+@watch_app.command(
+    "telegram",
+    help=_(
+        "Read Telegram chats with your own user session (read-only) "
+        "and scan their media. Uses the network: it connects to "
+        "Telegram. See docs/telegram-live.md first."
+    ),
+)
 def telegram(
     chat: Annotated[
         list[str] | None,
-        typer.Option("--chat", help="A chat to watch (id or @name); repeat. Default: settings."),
+        typer.Option("--chat", help=_("A chat to watch (id or @name); repeat. Default: settings.")),
     ] = None,
     once: Annotated[
-        bool, typer.Option(help="Catch up on each chat's history, then stop (for cron jobs).")
+        bool, typer.Option(help=_("Catch up on each chat's history, then stop (for cron jobs)."))
     ] = False,
     login: Annotated[
-        bool, typer.Option(help="Log in first (asks for phone number and code in this terminal).")
+        bool,
+        typer.Option(help=_("Log in first (asks for phone number and code in this terminal).")),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the summary as JSON."))] = False,
 ) -> None:
-    """Read Telegram chats with your own user session (read-only) and scan their media.
-    Uses the network: it connects to Telegram. See docs/telegram-live.md first."""
     settings = state.settings()
     tg = settings.telegram
     if tg.api_id is None or tg.api_hash is None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from haechi.config import Settings
 from haechi.errors import HaechiError, NotFoundError, SourceError
 from haechi.evidence.context import init_vault
+from haechi.i18n import _
 from haechi.media import Content
 from haechi.sources.registry import SourceRegistry, load_registry
 from haechi.store import items as store
@@ -167,7 +168,9 @@ def _stage_bytes(
         tried.append(f"{where} ({got})")
     places = "; ".join(tried) or "it has no sightings"
     raise NoReadableCopyError(
-        f"no readable copy of item {sha} is left; rescan the source (tried: {places})"
+        _("no readable copy of item {sha} is left; rescan the source (tried: {places})").format(
+            sha=sha, places=places
+        )
     )
 
 

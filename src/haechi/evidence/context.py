@@ -27,7 +27,7 @@ def key_source(settings: Settings) -> KeySource:
     if settings.vault.passphrase is not None:
         secret = settings.vault.passphrase.get_secret_value()
         if not secret:
-            raise ConfigError("vault.passphrase is set but empty")
+            raise ConfigError(_("vault.passphrase is set but empty"))
         return Passphrase(secret)
     return KeyFile(settings.vault_key_file)
 
@@ -97,8 +97,14 @@ def load_tsa_certificate(path: Path) -> x509.Certificate:
     try:
         data = path.expanduser().read_bytes()
     except OSError as exc:
-        raise ConfigError(f"vault.tsa_cert {path}: cannot read ({exc.strerror})") from None
+        raise ConfigError(
+            _("vault.tsa_cert {path}: cannot read ({strerror})").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
     try:
         return load_certificate(data)
     except ValueError as exc:
-        raise ConfigError(f"vault.tsa_cert {path}: not a certificate ({exc})") from None
+        raise ConfigError(
+            _("vault.tsa_cert {path}: not a certificate ({exc})").format(path=path, exc=exc)
+        ) from None

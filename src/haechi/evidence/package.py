@@ -44,6 +44,7 @@ from haechi.errors import HaechiError, InputError, IntegrityError, NotFoundError
 from haechi.evidence import report
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import init_vault, open_vault, tsa_config, vault_exists
+from haechi.i18n import _
 from haechi.private import create_private, private_tree
 from haechi.redact import without_biometrics
 from haechi.store import items as store
@@ -88,7 +89,9 @@ def _recipients(keys: Sequence[str]) -> list[pyrage.x25519.Recipient]:
         try:
             out.append(pyrage.x25519.Recipient.from_str(k.strip()))
         except (pyrage.RecipientError, ValueError) as exc:
-            raise InputError(f"{k!r} is not an age public key (age1…): {exc}") from None
+            raise InputError(
+                _("{k!r} is not an age public key (age1…): {exc}").format(k=k, exc=exc)
+            ) from None
     return out
 
 
@@ -112,29 +115,38 @@ def export_package(
     call this with their own items). Media is encrypted to `recipients` (age public keys);
     plain media only with `plain_media`; none with `include_media=False`."""
     if not items:
-        raise InputError("name at least one item to export")
+        raise InputError(_("name at least one item to export"))
     mode: MediaMode
     if not include_media:
         mode = "none"
     elif recipients:
         if plain_media:
-            raise InputError("give either age recipients or --plain-media, not both")
+            raise InputError(_("give either age recipients or --plain-media, not both"))
         mode = "age"
     elif plain_media:
         mode = "plain"
     else:
         raise InputError(
-            "media must be encrypted to the investigator: give --recipient AGE_PUBLIC_KEY "
-            "(or --plain-media to write unencrypted copies, or --no-media for hashes only)"
+            _(
+                "media must be encrypted to the investigator: give "
+                "--recipient AGE_PUBLIC_KEY (or --plain-media to write "
+                "unencrypted copies, or --no-media for hashes only)"
+            )
         )
     age_keys = _recipients(recipients) if mode == "age" else []
     dest = to.expanduser().resolve()
     if dest.exists():
-        raise InputError(f"{dest}: already exists; choose a new place for the package")
+        raise InputError(
+            _("{dest}: already exists; choose a new place for the package").format(dest=dest)
+        )
     if dest.is_relative_to(settings.home_dir):
-        raise InputError(f"{dest}: is inside the data directory; export to a place outside it")
+        raise InputError(
+            _("{dest}: is inside the data directory; export to a place outside it").format(
+                dest=dest
+            )
+        )
     if not dest.parent.is_dir():
-        raise InputError(f"{dest.parent}: no such folder")
+        raise InputError(_("{parent}: no such folder").format(parent=dest.parent))
     zipped = dest.suffix.lower() == ".zip" if as_zip is None else as_zip
 
     with db.session() as s:
@@ -155,8 +167,10 @@ def export_package(
         problems = vault.verify_blob(sha) if vault is not None else []
         if problems:
             failures[sha] = IntegrityError(
-                f"refusing to export a damaged evidentiary copy: {problems[0]}; "
-                "run `haechi evidence verify`"
+                _(
+                    "refusing to export a damaged evidentiary copy: {problems}; "
+                    "run `haechi evidence verify`"
+                ).format(problems=problems[0])
             )
     left_out = {sha: str(e) for sha, e in failures.items() if sha not in not_preserved}
     shas = [sha for sha in all_shas if sha not in left_out]
@@ -164,7 +178,7 @@ def export_package(
         if len(failures) == 1:
             raise next(iter(failures.values()))
         reasons = "; ".join(f"{sha}: {why}" for sha, why in left_out.items())
-        raise InputError(f"no item could be exported ({reasons})")
+        raise InputError(_("no item could be exported ({reasons})").format(reasons=reasons))
 
     package_id = uuid.uuid4().hex
     build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
@@ -265,7 +279,9 @@ def _preserve(db: Database, settings: Settings, sha: str, actor: str) -> None:
         capture_item(db, settings, sha, actor, reason="exported")
     except HaechiError as exc:
         if missing:
-            raise NotFoundError(f"its copy is missing from the vault, and {exc}") from None
+            raise NotFoundError(
+                _("its copy is missing from the vault, and {exc}").format(exc=exc)
+            ) from None
         raise
 
 
@@ -300,7 +316,7 @@ def _write_contents(
             ev = s.get(EvidenceItem, sha)
             if ev is None and sha not in not_preserved:
                 # Captured just above; gone only if someone deleted it meanwhile.
-                raise NotFoundError(f"item {sha} is not in the vault")
+                raise NotFoundError(_("item {sha} is not in the vault").format(sha=sha))
             for name, payload in view.signals.items():
                 if isinstance(payload, dict) and "version" in payload:
                     analyzers[name] = str(payload["version"])
@@ -417,7 +433,9 @@ def _write_media(
                 for chunk in reader:
                     out.write(chunk)
         if not reader.verified:
-            raise IntegrityError(f"blob {sha} was not read to the end; package not written")
+            raise IntegrityError(
+                _("blob {sha} was not read to the end; package not written").format(sha=sha)
+            )
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 TITLE_KO: Final = "디지털 증거 보존 보고서"
 TITLE_EN: Final = "Digital evidence preservation report"
@@ -80,15 +81,18 @@ def find_korean_font() -> Path:
         if p.is_file():
             return p
     for pattern in _FONT_GLOBS:
-        root, _, glob = pattern.partition("**/")
+        root, _sep, glob = pattern.partition("**/")
         base = Path(root)
         if base.is_dir():
             for found in sorted(base.rglob(glob)):
                 if "nanum" in found.name.lower():
                     return found
     raise ConfigError(
-        "no Korean TrueType font found for the PDF report: install Debian's fonts-nanum "
-        "(`make sysdeps`, or `apt-get install fonts-nanum`)"
+        _(
+            "no Korean TrueType font found for the PDF report: install "
+            "Debian's fonts-nanum (`make sysdeps`, or `apt-get install "
+            "fonts-nanum`)"
+        )
     )
 
 

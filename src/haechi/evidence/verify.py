@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from haechi.config import Settings
 from haechi.errors import InputError, StoreError
 from haechi.evidence.context import open_vault, tsa_config, vault_exists
+from haechi.i18n import _
 from haechi.store.custody import CustodyAction, CustodyLogEntry, HeadAnchor, read_head_file
 from haechi.store.custody_verify import Problem, ProblemKind, VerifyReport, verify
 from haechi.store.evidence_models import EvidenceItem
@@ -57,7 +58,9 @@ def verify_evidence(settings: Settings, head_files: Sequence[Path] = ()) -> Veri
         try:
             anchors.append(read_head_file(p))
         except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"{p}: not a usable head file ({exc})") from None
+            raise InputError(
+                _("{p}: not a usable head file ({exc})").format(p=p, exc=exc)
+            ) from None
     vault = open_vault(settings) if vault_exists(settings) else None
     where = _describe(settings.db_url)
     try:
@@ -69,8 +72,10 @@ def verify_evidence(settings: Settings, head_files: Sequence[Path] = ()) -> Veri
         no_blobs = vault is None or not any(True for _ in vault.iter_blobs())
         if no_blobs and gone.kind is ProblemKind.DATABASE_MISSING:
             raise StoreError(
-                f"{gone.message}; there is no evidence vault with blobs either, so nothing "
-                "has been preserved here (verify creates nothing)"
+                _(
+                    "{message}; there is no evidence vault with blobs either, so "
+                    "nothing has been preserved here (verify creates nothing)"
+                ).format(message=gone.message)
             ) from None
         report = VerifyReport(database=where)
         report.problems.append(Problem(gone.kind, gone.message))

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from haechi.errors import InputError
+from haechi.i18n import _
 
 HASH_BYTES = 32
 # (first bit, width) of each chunk: 3 x 24 + 8 x 23 = 256 bits.
@@ -54,11 +55,11 @@ def parse_hex(hashes: Iterable[str]) -> U8:
     for h in hashes:
         h = h.strip().lower()
         if len(h) != 64:
-            raise InputError(f"{h[:80]!r}: a PDQ hash is 64 hex characters")
+            raise InputError(_("{h!r}: a PDQ hash is 64 hex characters").format(h=h[:80]))
         try:
             rows.append(bytes.fromhex(h))
         except ValueError:
-            raise InputError(f"{h!r}: a PDQ hash is 64 hex characters") from None
+            raise InputError(_("{h!r}: a PDQ hash is 64 hex characters").format(h=h)) from None
     if not rows:
         return np.zeros((0, HASH_BYTES), dtype=np.uint8)
     return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(-1, HASH_BYTES).copy()
@@ -277,7 +278,7 @@ class PdqIndex:
         data = hashes if isinstance(hashes, np.ndarray) else parse_hex(hashes)
         ids_arr = np.asarray(ids, dtype=np.int64)
         if data.shape != (len(ids_arr), HASH_BYTES):
-            raise InputError("one id per 32-byte PDQ hash")
+            raise InputError(_("one id per 32-byte PDQ hash"))
         self._tail.append(np.ascontiguousarray(data, dtype=np.uint8))
         self._tail_ids.append(ids_arr)
         self._tail_n += len(ids_arr)
@@ -360,7 +361,7 @@ class PdqIndex:
         """Write the index to `folder` (new segments only; the manifest last, atomically)."""
         folder = folder or self.folder
         if folder is None:
-            raise InputError("the index has no folder to save to")
+            raise InputError(_("the index has no folder to save to"))
         folder.mkdir(parents=True, exist_ok=True)
         names = []
         for seg in self.segments:

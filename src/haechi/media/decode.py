@@ -26,6 +26,8 @@ from haechi.media.content import CHUNK, Content, FileContent, read_head
 from haechi.media.sniff import FORMAT_EXTENSIONS, IMAGE_EXTENSIONS, Sniffed, sniff
 from haechi.media.types import Frame, Media
 
+# Decode errors are stored with the item (scan errors) and stay English: no _() here.
+
 pillow_heif.register_heif_opener()
 # Truncated files must fail, not decode as grey: a half image would hash as a different one.
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from haechi.errors import NotFoundError
+from haechi.i18n import _
 from haechi.network.model import (
     CANNOT_SHOW,
     CANNOT_SHOW_KO,
@@ -33,12 +34,13 @@ def find_account(net: Network, ref: str) -> str:
         return named[0]
     if named:
         raise NotFoundError(
-            f"{ref!r} is the display name of {len(named)} accounts: "
-            f"{', '.join(sorted(named))}; give an id"
+            _("{ref!r} is the display name of {n_named} accounts: {named}; give an id").format(
+                ref=ref, n_named=len(named), named=", ".join(sorted(named))
+            )
         )
     if f"name:{ref}" in net.accounts:
         return f"name:{ref}"
-    raise NotFoundError(f"no account {ref!r} in the network")
+    raise NotFoundError(_("no account {ref!r} in the network").format(ref=ref))
 
 
 def role_claim(net: Network, role: Role, claims: list[RoleClaim]) -> dict[str, Any]:

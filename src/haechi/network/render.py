@@ -15,6 +15,7 @@ from typing import Literal
 from PIL import Image, ImageDraw, ImageFont
 
 from haechi.errors import InputError
+from haechi.i18n import _
 from haechi.network.export import CONTENT_COLOUR, PLAIN_COLOUR, PRIORITY, ROLE_COLOURS
 from haechi.network.model import NOTICE_EN, NOTICE_KO, ROLE_LABELS, ROLES, Network, Role
 
@@ -84,7 +85,7 @@ def _short(s: str, n: int = 22) -> str:
 
 def cluster_scene(net: Network, cluster: str) -> Scene:
     if cluster not in net.clusters:
-        raise InputError(f"no content cluster {cluster!r}")
+        raise InputError(_("no content cluster {cluster!r}").format(cluster=cluster))
     c = net.clusters[cluster]
     posts = [p for p in net.posts if p.cluster == cluster]
     rooms: list[str] = []
@@ -390,4 +391,4 @@ def render_cluster(net: Network, cluster: str, path: Path) -> None:
     elif suffix == ".png":
         to_png(scene, path)
     else:
-        raise InputError(f"{path}: the picture must end in .svg or .png")
+        raise InputError(_("{path}: the picture must end in .svg or .png").format(path=path))

@@ -23,6 +23,7 @@ from haechi.analyzers.faces import faces_in_frame
 from haechi.analyzers.pdq import pdq_hex
 from haechi.config import Settings
 from haechi.errors import HaechiError, InputError
+from haechi.i18n import _
 from haechi.matching.faces import TemplateIndex
 from haechi.matching.findings import match_stored
 from haechi.media import BytesContent, decode_media
@@ -68,15 +69,15 @@ class EnrolResult:
 
 def check_consent(consent: Consent | None) -> Consent:
     if consent is None or not consent.text.strip():
-        raise InputError("no enrolment without consent: give the consent text (--consent)")
+        raise InputError(_("no enrolment without consent: give the consent text (--consent)"))
     for field, label in (
-        (consent.consented_by, "who consents (--consent-by)"),
-        (consent.for_whom, "for whom (--for-whom)"),
-        (consent.scope, "the scope (--scope)"),
-        (consent.verified_how, "how consent was verified (--verified-how)"),
+        (consent.consented_by, _("who consents (--consent-by)")),
+        (consent.for_whom, _("for whom (--for-whom)")),
+        (consent.scope, _("the scope (--scope)")),
+        (consent.verified_how, _("how consent was verified (--verified-how)")),
     ):
         if not field.strip():
-            raise InputError(f"the consent record needs {label}")
+            raise InputError(_("the consent record needs {label}").format(label=label))
     return consent
 
 
@@ -87,31 +88,43 @@ def template_from_photo(data: bytes, name: str, settings: Settings) -> Face:
     except HaechiError as exc:
         raise InputError(f"{name}: {getattr(exc, 'reason', exc)}") from None
     if media.kind != "image":
-        raise InputError(f"{name}: enrolment takes still photos, not {media.kind}")
+        raise InputError(
+            _("{name}: enrolment takes still photos, not {kind}").format(name=name, kind=media.kind)
+        )
     faces = faces_in_frame(media.frames[0])
     if not faces:
-        raise InputError(f"{name}: no face found")
+        raise InputError(_("{name}: no face found").format(name=name))
     if len(faces) > 1:
         raise InputError(
-            f"{name}: {len(faces)} faces found; use a photo that shows only the person"
+            _("{name}: {n_faces} faces found; use a photo that shows only the person").format(
+                name=name, n_faces=len(faces)
+            )
         )
     face = faces[0]
     q = face.quality
     if not q.usable or face.embedding is None:
-        raise InputError(f"{name}: the face cannot be used: {q.reason}")
+        raise InputError(
+            _("{name}: the face cannot be used: {reason}").format(name=name, reason=q.reason)
+        )
     if q.size_px < MIN_ENROL_FACE_PX:
         raise InputError(
-            f"{name}: the face is too small ({q.size_px} px wide; at least "
-            f"{MIN_ENROL_FACE_PX} px is needed for a template)"
+            _(
+                "{name}: the face is too small ({size_px} px wide; at least "
+                "{min_enrol_face_px} px is needed for a template)"
+            ).format(name=name, size_px=q.size_px, min_enrol_face_px=MIN_ENROL_FACE_PX)
         )
     if q.blur < MIN_ENROL_SHARPNESS:
         raise InputError(
-            f"{name}: the face is too blurred for a template (sharpness {q.blur:.2f}, at least "
-            f"{MIN_ENROL_SHARPNESS} is needed)"
+            _(
+                "{name}: the face is too blurred for a template (sharpness "
+                "{blur:.2f}, at least {min_enrol_sharpness} is needed)"
+            ).format(name=name, blur=q.blur, min_enrol_sharpness=MIN_ENROL_SHARPNESS)
         )
     if face.det_score < MIN_ENROL_SCORE:
         raise InputError(
-            f"{name}: the face is not clear enough (detector confidence {face.det_score:.2f})"
+            _("{name}: the face is not clear enough (detector confidence {det_score:.2f})").format(
+                name=name, det_score=face.det_score
+            )
         )
     return face
 
@@ -119,7 +132,7 @@ def template_from_photo(data: bytes, name: str, settings: Settings) -> Face:
 def _read(path: Path, settings: Settings) -> bytes:
     try:
         if path.stat().st_size > settings.limits.max_file_bytes:
-            raise InputError(f"{path}: larger than the file size limit")
+            raise InputError(_("{path}: larger than the file size limit").format(path=path))
         return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
@@ -154,9 +167,13 @@ def _prepare(
     settings: Settings, photos: Sequence[Path], own_media: Sequence[Path], limit: int
 ) -> _Prepared:
     if not photos and not own_media:
-        raise InputError("give at least one photo of the person, or --own-media files")
+        raise InputError(_("give at least one photo of the person, or --own-media files"))
     if len(photos) > limit:
-        raise InputError(f"at most {MAX_PHOTOS} photos per person ({len(photos)} given)")
+        raise InputError(
+            _("at most {max_photos} photos per person ({n_photos} given)").format(
+                max_photos=MAX_PHOTOS, n_photos=len(photos)
+            )
+        )
     refused: list[Refusal] = []
     faces: list[Face] = []
     for p in photos:
@@ -172,7 +189,9 @@ def _prepare(
             refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
     if not faces and not hashed:
         detail = "; ".join(f"{r.file}: {r.reason}" for r in refused)
-        raise InputError(f"nothing to enrol, every file was refused: {detail}")
+        raise InputError(
+            _("nothing to enrol, every file was refused: {detail}").format(detail=detail)
+        )
     return _Prepared(tuple(faces), tuple(hashed), tuple(refused))
 
 
@@ -240,12 +259,15 @@ def enrol(
     consent = check_consent(consent)
     alias = alias.strip()
     if not alias:
-        raise InputError("give an alias for the person (--alias)")
+        raise InputError(_("give an alias for the person (--alias)"))
     with db.session() as s:
         if s.scalar(select(Person.id).where(Person.alias == alias)) is not None:
             raise InputError(
-                f"{alias!r} is already enrolled: add photos or files to her record with "
-                "`haechi enrol --alias ALIAS --add PHOTO…` (or --own-media), or use another alias"
+                _(
+                    "{alias!r} is already enrolled: add photos or files to her "
+                    "record with `haechi enrol --alias ALIAS --add PHOTO…` (or "
+                    "--own-media), or use another alias"
+                ).format(alias=alias)
             )
     prepared = _prepare(settings, photos, own_media, MAX_PHOTOS)
     _check_same_person(list(prepared.faces), settings.thresholds.face_min_similarity)
@@ -288,7 +310,11 @@ def add_to_person(
     with db.session() as s:
         person_id = s.scalar(select(Person.id).where(Person.alias == alias))
         if person_id is None:
-            raise InputError(f"{alias!r} is not enrolled: enrol her first (with her consent)")
+            raise InputError(
+                _("{alias!r} is not enrolled: enrol her first (with her consent)").format(
+                    alias=alias
+                )
+            )
         held = list(s.scalars(select(FaceTemplate).where(FaceTemplate.person_id == person_id)))
     prepared = _prepare(settings, photos, own_media, MAX_PHOTOS - len(held))
     thr = settings.thresholds.face_min_similarity
@@ -298,8 +324,10 @@ def add_to_person(
             assert face.embedding is not None
             if float((stored @ np.asarray(face.embedding, dtype=np.float32)).max()) < thr:
                 raise InputError(
-                    f"a new photo does not show the person enrolled as {alias!r} (it resembles "
-                    "none of her templates); nothing was added"
+                    _(
+                        "a new photo does not show the person enrolled as {alias!r} "
+                        "(it resembles none of her templates); nothing was added"
+                    ).format(alias=alias)
                 )
     else:
         _check_same_person(list(prepared.faces), thr)
@@ -323,6 +351,9 @@ def _check_same_person(faces: list[Face], threshold: float) -> None:
     np.fill_diagonal(sims, -1.0)
     if (sims.max(axis=1) < threshold).any():
         raise InputError(
-            "the photos do not all show the same person (some face resembles none of the "
-            "others); enrol each person separately with their own consent"
+            _(
+                "the photos do not all show the same person (some face "
+                "resembles none of the others); enrol each person separately "
+                "with their own consent"
+            )
         )

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from haechi.errors import HaechiError
+from haechi.i18n import _
 from haechi.private import private_dir, private_file
 
 if TYPE_CHECKING:
@@ -157,7 +158,9 @@ class WorkerPool:
             self._opening = None
         if self._workers is None:
             failed, self._failed = self._failed, None
-            raise HaechiError(f"the worker processes could not be started: {failed}") from failed
+            raise HaechiError(
+                _("the worker processes could not be started: {failed}").format(failed=failed)
+            ) from failed
         return self._workers
 
     def set_complete(self, complete: frozenset[str]) -> None:
@@ -275,7 +278,9 @@ class _Run:
             # files on the next turn; only with every worker gone and none started is it over.
             if block and not self.workers:
                 failed = self.failure
-                raise HaechiError(f"the worker processes could not be started: {failed}")
+                raise HaechiError(
+                    _("the worker processes could not be started: {failed}").format(failed=failed)
+                )
             return
         timeout = 0.0
         if block:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.store.banks import SIGNAL_TYPES, Bank, BankContent, BankSignal
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
@@ -158,31 +159,44 @@ def check_signal(sig: SignalIn) -> SignalIn:
     """The signal normalised (lowercase hex), or InputError naming what is wrong."""
     st = sig.signal_type
     if st not in SIGNAL_TYPES:
-        raise InputError(f"unknown signal type {st!r}: one of {', '.join(SIGNAL_TYPES)}")
+        raise InputError(
+            _("unknown signal type {st!r}: one of {signal_types}").format(
+                st=st, signal_types=", ".join(SIGNAL_TYPES)
+            )
+        )
     if st == "vpdq":
         if not sig.frames:
-            raise InputError("a vPDQ signal needs at least one frame")
+            raise InputError(_("a vPDQ signal needs at least one frame"))
         frames = tuple(
             Frame(check_signal(SignalIn("pdq", f.pdq)).value, int(f.quality), float(f.t))
             for f in sig.frames
         )
         for f in frames:
             if not 0 <= f.quality <= 100 or f.t < 0:
-                raise InputError(f"vPDQ frame at {f.t}: quality 0-100 and a time ≥ 0 expected")
+                raise InputError(
+                    _("vPDQ frame at {t}: quality 0-100 and a time ≥ 0 expected").format(t=f.t)
+                )
         return SignalIn("vpdq", vpdq_value(frames), None, frames)
     value = sig.value.strip().lower()
     if len(value) != HEX_LEN[st] or not HEX.match(value):
-        raise InputError(f"{sig.value[:80]!r} is not a {st} hash ({HEX_LEN[st]} hex characters)")
+        raise InputError(
+            _("{value!r} is not a {st} hash ({hex_len} hex characters)").format(
+                value=sig.value[:80], st=st, hex_len=HEX_LEN[st]
+            )
+        )
     if sig.quality is not None and not 0 <= sig.quality <= 100:
-        raise InputError(f"PDQ quality {sig.quality} is outside 0-100")
+        raise InputError(_("PDQ quality {quality} is outside 0-100").format(quality=sig.quality))
     return SignalIn(st, value, sig.quality)
 
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise InputError(
-            f"bank name {name!r}: capital letters, digits and _ only, not starting with a digit "
-            "(HMA's rule, so HMA clients can use it), e.g. CASE_17_IMAGES"
+            _(
+                "bank name {name!r}: capital letters, digits and _ only, not "
+                "starting with a digit (HMA's rule, so HMA clients can use "
+                "it), e.g. CASE_17_IMAGES"
+            ).format(name=name)
         )
     return name
 
@@ -191,15 +205,21 @@ def check_thresholds(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in values.items():
         if k not in THRESHOLD_KEYS:
-            raise InputError(f"unknown threshold {k!r}: one of {', '.join(THRESHOLD_KEYS)}")
+            raise InputError(
+                _("unknown threshold {k!r}: one of {threshold_keys}").format(
+                    k=k, threshold_keys=", ".join(THRESHOLD_KEYS)
+                )
+            )
         if k == "vpdq_share":
             if not 0 < float(v) <= 1:
-                raise InputError("vpdq_share is a share of frames, above 0 and at most 1")
+                raise InputError(_("vpdq_share is a share of frames, above 0 and at most 1"))
             out[k] = float(v)
         else:
             if not 0 <= int(v) <= 90:
                 # Beyond ~90 bits unrelated images match (random pairs sit near 128).
-                raise InputError(f"{k} distance {v}: use 0-90 (31 is PDQ's usual threshold)")
+                raise InputError(
+                    _("{k} distance {v}: use 0-90 (31 is PDQ's usual threshold)").format(k=k, v=v)
+                )
             out[k] = int(v)
     return out
 
@@ -207,7 +227,9 @@ def check_thresholds(values: dict[str, Any]) -> dict[str, Any]:
 def _bank(s: Session, name: str) -> Bank:
     bank = s.scalar(select(Bank).where(Bank.name == name))
     if bank is None:
-        raise NotFoundError(f"no bank {name!r}: `haechi banks list` shows the banks")
+        raise NotFoundError(
+            _("no bank {name!r}: `haechi banks list` shows the banks").format(name=name)
+        )
     return bank
 
 
@@ -261,11 +283,15 @@ def create_bank(
 ) -> BankView:
     check_name(name)
     if not 0 <= rollout <= 1:
-        raise InputError("the rollout is a share of the bank's contents, 0 to 1")
+        raise InputError(_("the rollout is a share of the bank's contents, 0 to 1"))
     th = check_thresholds(thresholds or {})
     with db.session() as s:
         if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
-            raise InputError(f"a bank named {name} exists already: `haechi banks show {name}`")
+            raise InputError(
+                _("a bank named {name} exists already: `haechi banks show {name}`").format(
+                    name=name
+                )
+            )
         bank = Bank(
             name=name,
             description=description.strip(),
@@ -310,7 +336,7 @@ def update_bank(
             bank.enabled = enabled
         if rollout is not None and rollout != bank.rollout:
             if not 0 <= rollout <= 1:
-                raise InputError("the rollout is a share of the bank's contents, 0 to 1")
+                raise InputError(_("the rollout is a share of the bank's contents, 0 to 1"))
             changes["rollout"] = [bank.rollout, rollout]
             bank.rollout = float(rollout)
         if thresholds:
@@ -414,7 +440,7 @@ def item_signals(s: Session, sha256: str, min_quality: int) -> tuple[SignalIn, .
 
     item = s.get(Item, sha256)
     if item is None:
-        raise NotFoundError(f"no item {sha256}")
+        raise NotFoundError(_("no item {sha256}").format(sha256=sha256))
     out = [SignalIn("sha256", item.sha256), SignalIn("md5", item.md5)]
     payload = s.scalar(
         select(SignalRow.payload)
@@ -451,7 +477,9 @@ def add_case(
 
     with db.session() as s:
         if s.get(Case, case_id) is None:
-            raise NotFoundError(f"no case {case_id}: `haechi case list` shows the cases")
+            raise NotFoundError(
+                _("no case {case_id}: `haechi case list` shows the cases").format(case_id=case_id)
+            )
         _bank(s, name)
         shas = list(
             s.scalars(
@@ -464,8 +492,10 @@ def add_case(
         )
         if not shas:
             raise InputError(
-                f"case {case_id} has no confirmed item yet: confirm findings first "
-                f"(`haechi review --case {case_id}`)"
+                _(
+                    "case {case_id} has no confirmed item yet: confirm findings "
+                    "first (`haechi review --case {case_id}`)"
+                ).format(case_id=case_id)
             )
         contents = [
             ContentIn(item_signals(s, sha, settings_min_quality), sha, tuple(tags)) for sha in shas
@@ -531,7 +561,11 @@ def get_content(db: Database, name: str, content_id: int) -> ContentView:
         bank = _bank(s, name)
         row = s.get(BankContent, content_id)
         if row is None or row.bank_id != bank.id:
-            raise NotFoundError(f"bank {name} has no content {content_id}")
+            raise NotFoundError(
+                _("bank {name} has no content {content_id}").format(
+                    name=name, content_id=content_id
+                )
+            )
         return _content_views(s, [row], bank.name)[0]
 
 
@@ -542,7 +576,11 @@ def set_content_enabled(
         bank = _bank(s, name)
         row = s.get(BankContent, content_id)
         if row is None or row.bank_id != bank.id:
-            raise NotFoundError(f"bank {name} has no content {content_id}")
+            raise NotFoundError(
+                _("bank {name} has no content {content_id}").format(
+                    name=name, content_id=content_id
+                )
+            )
         if row.enabled != enabled:
             row.enabled = enabled
             bank.updated_at = datetime.now(UTC)
@@ -555,7 +593,11 @@ def delete_content(db: Database, actor: str, name: str, content_id: int) -> None
         bank = _bank(s, name)
         row = s.get(BankContent, content_id)
         if row is None or row.bank_id != bank.id:
-            raise NotFoundError(f"bank {name} has no content {content_id}")
+            raise NotFoundError(
+                _("bank {name} has no content {content_id}").format(
+                    name=name, content_id=content_id
+                )
+            )
         bank.updated_at = datetime.now(UTC)
         _log(s, actor, bank, what="content_deleted", content=content_id)
         s.delete(row)

@@ -190,7 +190,11 @@ def add_note(db: Database, case_id: int, text: str, actor: str) -> None:
 
 def set_status(db: Database, case_id: int, status: str, actor: str) -> None:
     if status not in STATUSES:
-        raise InputError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
+        raise InputError(
+            _("unknown status {status!r}: one of {statuses}").format(
+                status=status, statuses=", ".join(STATUSES)
+            )
+        )
     with db.session() as s:
         case = _case(s, case_id)
         if case.status == status:
@@ -260,7 +264,11 @@ def _summaries(s: Session, cases: Sequence[Case]) -> list[CaseSummary]:
 
 def list_cases(db: Database, *, status: str | None = None) -> list[CaseSummary]:
     if status is not None and status not in STATUSES:
-        raise InputError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
+        raise InputError(
+            _("unknown status {status!r}: one of {statuses}").format(
+                status=status, statuses=", ".join(STATUSES)
+            )
+        )
     with db.session() as s:
         q = select(Case).order_by(Case.id)
         if status is not None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haechi.errors import NotFoundError
+from haechi.i18n import _
 from haechi.services.cases import CaseSummary, list_cases
 from haechi.store.db import Database
 from haechi.store.findings import Finding
@@ -112,7 +113,7 @@ def get_person(db: Database, alias: str) -> PersonView:
     with db.session() as s:
         found = _views(s, alias)
     if not found:
-        raise NotFoundError(f"no enrolled person {alias!r}")
+        raise NotFoundError(_("no enrolled person {alias!r}").format(alias=alias))
     return found[0]
 
 

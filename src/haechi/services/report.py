@@ -25,6 +25,7 @@ from haechi import __version__
 from haechi.config import Settings
 from haechi.errors import InputError
 from haechi.evidence.package import PackageResult
+from haechi.i18n import _
 from haechi.network.build import network_of
 from haechi.network.corpus import load_corpus
 from haechi.private import private_tree
@@ -187,11 +188,15 @@ def _custody(db: Database, case_id: int, shas: list[str]) -> tuple[tuple[Custody
 def _check_destination(settings: Settings, out: Path) -> Path:
     dest = out.expanduser().resolve()
     if dest.exists():
-        raise InputError(f"{dest}: already exists; choose a new folder for the report")
+        raise InputError(
+            _("{dest}: already exists; choose a new folder for the report").format(dest=dest)
+        )
     if dest.is_relative_to(settings.home_dir.resolve()):
-        raise InputError(f"{dest}: is inside the data directory; write the report outside it")
+        raise InputError(
+            _("{dest}: is inside the data directory; write the report outside it").format(dest=dest)
+        )
     if not dest.parent.is_dir():
-        raise InputError(f"{dest.parent}: no such folder")
+        raise InputError(_("{parent}: no such folder").format(parent=dest.parent))
     return dest
 
 
@@ -274,7 +279,9 @@ def write_police_report(
     detail = get_case(db, case_id)
     if not detail.items:
         raise InputError(
-            f"case {case_id} has no items yet: `haechi case add {case_id} ITEM…` adds them"
+            _(
+                "case {case_id} has no items yet: `haechi case add {case_id} ITEM…` adds them"
+            ).format(case_id=case_id)
         )
     dest = _check_destination(settings, out)
     build = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))

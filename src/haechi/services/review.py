@@ -101,7 +101,11 @@ def _log(s: Any, actor: str, action: CustodyAction, finding: Finding, **details:
 def act(db: Database, finding_id: int, action: str, actor: str, reason: str = "") -> str:
     """Apply a review action; returns the finding's new status."""
     if action not in ACTIONS:
-        raise InputError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
+        raise InputError(
+            _("unknown action {action!r}: one of {actions}").format(
+                action=action, actions=", ".join(ACTIONS)
+            )
+        )
     if action == "dismiss" and not reason.strip():
         raise InputError(_("a dismissal needs a reason (--reason): the next reviewer reads it"))
     with db.session() as s:

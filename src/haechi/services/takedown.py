@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from haechi.config import Settings
 from haechi.errors import InputError, NotFoundError
+from haechi.i18n import _
 from haechi.services.cases import record_in
 from haechi.store.cases import Case
 from haechi.store.db import Database
@@ -111,7 +112,11 @@ def case_folder(settings: Settings, case_id: int) -> Path:
 def _get(s: Session, request_id: int) -> TakedownRequest:
     req = s.get(TakedownRequest, request_id)
     if req is None:
-        raise NotFoundError(f"no takedown request {request_id}: `haechi takedown list` shows them")
+        raise NotFoundError(
+            _("no takedown request {request_id}: `haechi takedown list` shows them").format(
+                request_id=request_id
+            )
+        )
     return req
 
 
@@ -129,7 +134,9 @@ def transition(
     if state not in TRANSITIONS.get(req.state, ()):
         allowed = ", ".join(TRANSITIONS.get(req.state, ())) or "nothing (it is final)"
         raise InputError(
-            f"takedown request {req.id} is {req.state}: it can become {allowed}, not {state}"
+            _("takedown request {id} is {state}: it can become {allowed}, not {state2}").format(
+                id=req.id, state=req.state, allowed=allowed, state2=state
+            )
         )
     when = at or datetime.now(UTC)
     before, req.state = req.state, state
@@ -155,7 +162,7 @@ def transition(
 
 def approve(db: Database, request_id: int, by: str, actor: str) -> RequestView:
     if not by.strip():
-        raise InputError("name who approves the request: --by NAME")
+        raise InputError(_("name who approves the request: --by NAME"))
     with db.session() as s:
         req = _get(s, request_id)
         req.approved_by = by.strip()[:200]
@@ -163,7 +170,9 @@ def approve(db: Database, request_id: int, by: str, actor: str) -> RequestView:
             files = files_digest(Path(req.folder), req.files)
         except OSError as exc:
             raise InputError(
-                f"request {req.id}'s files cannot be read ({exc}): draft it again"
+                _("request {id}'s files cannot be read ({exc}): draft it again").format(
+                    id=req.id, exc=exc
+                )
             ) from None
         req.approved_files = files
         transition(s, req, "approved", actor, by=by.strip()[:200], files_sha256=files)
@@ -174,9 +183,13 @@ def mark(
     db: Database, request_id: int, state: str, actor: str, *, at: datetime | None = None
 ) -> RequestView:
     if state not in MARKABLE:
-        raise InputError(f"unknown state {state!r}: one of {', '.join(MARKABLE)}")
+        raise InputError(
+            _("unknown state {state!r}: one of {markable}").format(
+                state=state, markable=", ".join(MARKABLE)
+            )
+        )
     if at is not None and at > datetime.now(UTC) + timedelta(minutes=5):
-        raise InputError(f"{at.isoformat()} is in the future")
+        raise InputError(_("{time} is in the future").format(time=at.isoformat()))
     with db.session() as s:
         req = _get(s, request_id)
         transition(s, req, state, actor, at=at, how="marked")
@@ -191,7 +204,11 @@ def list_requests(
         q = select(TakedownRequest).order_by(TakedownRequest.id)
         if case_id is not None:
             if s.get(Case, case_id) is None:
-                raise NotFoundError(f"no case {case_id}: `haechi case list` shows the cases")
+                raise NotFoundError(
+                    _("no case {case_id}: `haechi case list` shows the cases").format(
+                        case_id=case_id
+                    )
+                )
             q = q.where(TakedownRequest.case_id == case_id)
         views = [view(r, now) for r in s.scalars(q)]
     return [v for v in views if v.overdue] if overdue else views
@@ -213,8 +230,10 @@ def send(
         req = _get(s, request_id)
         if req.state != "approved":
             raise InputError(
-                f"takedown request {req.id} is {req.state}: only an approved request is sent "
-                f"(`haechi takedown approve {req.id} --by NAME` first)"
+                _(
+                    "takedown request {id} is {state}: only an approved request "
+                    "is sent (`haechi takedown approve {id} --by NAME` first)"
+                ).format(id=req.id, state=req.state)
             )
         platform = directory(settings).get(req.platform)
         lang = language or (
@@ -222,14 +241,18 @@ def send(
         )
         if lang not in req.languages:
             raise InputError(
-                f"request {req.id} was drafted in {', '.join(req.languages)}, not {lang}"
+                _("request {id} was drafted in {languages}, not {lang}").format(
+                    id=req.id, languages=", ".join(req.languages), lang=lang
+                )
             )
         eml = Path(req.folder) / f"{lang}.eml"
         approved = (req.approved_files or {}).get(eml.name)
         if eml.is_file() and hashlib.sha256(eml.read_bytes()).hexdigest() != approved:
             raise InputError(
-                f"{eml} changed after it was approved: read it again, then "
-                f"`haechi takedown approve {req.id} --by NAME`"
+                _(
+                    "{eml} changed after it was approved: read it again, then "
+                    "`haechi takedown approve {id} --by NAME`"
+                ).format(eml=eml, id=req.id)
             )
         msg = read_eml(eml)
         server = send_message(settings, msg)

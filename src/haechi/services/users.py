@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from haechi.config import Settings
 from haechi.errors import AccessError, InputError, NotFoundError, ThrottledError
+from haechi.i18n import _
 from haechi.store.db import Database
 from haechi.store.persons import Person
 from haechi.store.users import ROLES, ApiKey, LoginFailure, User, WebSession
@@ -84,7 +85,7 @@ def _view(s: Session, u: User) -> UserView:
 def _user(s: Session, name: str) -> User:
     user = s.scalar(select(User).where(User.name == name))
     if user is None:
-        raise NotFoundError(f"no user {name!r}: `haechi users list` shows them")
+        raise NotFoundError(_("no user {name!r}: `haechi users list` shows them").format(name=name))
     return user
 
 
@@ -94,23 +95,33 @@ def add_user(
     """A new account. A victim's account names her enrolled alias (she sees only that)."""
     name = name.strip()
     if not name or len(name) > 128 or any(c.isspace() or not c.isprintable() for c in name):
-        raise InputError("a user name is 1-128 printable characters without spaces")
+        raise InputError(_("a user name is 1-128 printable characters without spaces"))
     if role not in ROLES:
-        raise InputError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        raise InputError(
+            _("unknown role {role!r}: one of {roles}").format(role=role, roles=", ".join(ROLES))
+        )
     if len(password) < MIN_PASSWORD:
-        raise InputError(f"the password is too short: at least {MIN_PASSWORD} characters")
+        raise InputError(
+            _("the password is too short: at least {min_password} characters").format(
+                min_password=MIN_PASSWORD
+            )
+        )
     if (role == "victim") != (person is not None):
         raise InputError(
-            "a victim account needs --person ALIAS (her enrolment), and only a victim's does"
+            _("a victim account needs --person ALIAS (her enrolment), and only a victim's does")
         )
     with db.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
-            raise InputError(f"user {name!r} exists already")
+            raise InputError(_("user {name!r} exists already").format(name=name))
         person_id = None
         if person is not None:
             person_id = s.scalar(select(Person.id).where(Person.alias == person))
             if person_id is None:
-                raise NotFoundError(f"{person!r} is not enrolled: `haechi persons` lists who is")
+                raise NotFoundError(
+                    _("{person!r} is not enrolled: `haechi persons` lists who is").format(
+                        person=person
+                    )
+                )
         user = User(name=name, role=role, password_hash=_hasher.hash(password), person_id=person_id)
         s.add(user)
         s.flush()
@@ -152,13 +163,15 @@ def authenticate(
         if failure is not None and failure.count >= web.login_max_failures:
             wait = int((_utc(failure.last_at) + lock - now).total_seconds()) + 1
             raise ThrottledError(
-                f"too many failed logins for this account: try again in {wait // 60 + 1} minutes",
+                _("too many failed logins for this account: try again in {wait} minutes").format(
+                    wait=wait // 60 + 1
+                ),
                 wait,
             )
         user = s.scalar(select(User).where(User.name == name.strip()))
         if _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None:
             if user.disabled:
-                raise AccessError("this account is disabled")
+                raise AccessError(_("this account is disabled"))
             if failure is not None:
                 s.delete(failure)
             if _hasher.check_needs_rehash(user.password_hash):
@@ -171,7 +184,7 @@ def authenticate(
             s.add(failure)
         failure.count += 1
         failure.last_at = now
-    raise AccessError("wrong user name or password")
+    raise AccessError(_("wrong user name or password"))
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -243,19 +256,24 @@ def end_session(db: Database, token: str) -> None:
 def add_api_key(db: Database, name: str, scopes: list[str]) -> str:
     """A new API key for the account `name`; the token is shown once and stored hashed."""
     if not scopes:
-        raise InputError(f"name at least one scope: {', '.join(SCOPES)}")
+        raise InputError(_("name at least one scope: {scopes}").format(scopes=", ".join(SCOPES)))
     with db.session() as s:
         user = _user(s, name)
         for scope in scopes:
             if scope not in SCOPES:
-                raise InputError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}")
+                raise InputError(
+                    _("unknown scope {scope!r}: one of {scopes}").format(
+                        scope=scope, scopes=", ".join(SCOPES)
+                    )
+                )
             if user.role not in SCOPES[scope]:
                 raise InputError(
-                    f"a {user.role} account may not hold the scope {scope!r} "
-                    f"(only {', '.join(SCOPES[scope])})"
+                    _("a {role} account may not hold the scope {scope!r} (only {scopes})").format(
+                        role=user.role, scope=scope, scopes=", ".join(SCOPES[scope])
+                    )
                 )
         if user.disabled:
-            raise InputError(f"user {name!r} is disabled")
+            raise InputError(_("user {name!r} is disabled").format(name=name))
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         s.add(ApiKey(user_id=user.id, token_sha256=_sha(token), scopes=sorted(set(scopes))))
         return token
@@ -281,9 +299,9 @@ def erase_self(db: Database, settings: Settings, name: str, confirm: str) -> For
         user = _user(s, name)
         view = _view(s, user)
     if view.role != "victim" or view.person is None:
-        raise InputError("there is nothing stored about this account to erase")
+        raise InputError(_("there is nothing stored about this account to erase"))
     if confirm.strip() != view.person:
-        raise InputError("type your name exactly as shown to confirm the erasure")
+        raise InputError(_("type your name exactly as shown to confirm the erasure"))
     result = forget(db, settings, view.person)
     set_disabled(db, name)
     return result

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haechi.errors import InputError
+from haechi.i18n import _
 from haechi.services.banks import ContentIn, ContentView, Frame, SignalIn, check_signal
 
 FORMATS = ("te", "csv", "vpdq", "pdq", "stopncii")
@@ -72,18 +73,28 @@ def _text(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     if size > MAX_FILE:
-        raise InputError(f"{path}: {size} bytes is too large for a hash list")
+        raise InputError(
+            _("{path}: {size} bytes is too large for a hash list").format(path=path, size=size)
+        )
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InputError(
+            _("{path}: not UTF-8 text ({reason} at byte {start})").format(
+                path=path, reason=exc.reason, start=exc.start
+            )
+        ) from None
 
 
 def read(path: Path, fmt: str | None = None, *, tags: Sequence[str] = ()) -> ReadResult:
     text = _text(path)
     fmt = fmt or detect(path, text[:4096])
     if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+        raise InputError(
+            _("unknown format {fmt!r}: one of {formats}").format(
+                fmt=fmt, formats=", ".join(FORMATS)
+            )
+        )
     reader = {
         "te": _read_te,
         "csv": _read_csv,
@@ -101,7 +112,11 @@ def _one(sig: SignalIn, tags: tuple[str, ...]) -> ContentIn:
 def _te_signal(st_name: str, value: str) -> SignalIn:
     st = FROM_TE.get(st_name.strip().lower())
     if st is None:
-        raise InputError(f"signal type {st_name!r} is not one banks hold (pdq, md5, sha256, vpdq)")
+        raise InputError(
+            _("signal type {st_name!r} is not one banks hold (pdq, md5, sha256, vpdq)").format(
+                st_name=st_name
+            )
+        )
     if st == "vpdq":
         return SignalIn("vpdq", frames=parse_te_vpdq(value))
     return SignalIn(st, value.strip())
@@ -116,7 +131,7 @@ def parse_te_vpdq(value: str) -> tuple[Frame, ...]:
             h, q, t = str(s).split(",")
             frames.append(Frame(h, int(q), float(t)))
     except (ValueError, TypeError):
-        raise InputError('a vPDQ signal is a JSON list of "pdqhex,quality,timestamp"') from None
+        raise InputError(_('a vPDQ signal is a JSON list of "pdqhex,quality,timestamp"')) from None
     return tuple(frames)
 
 
@@ -139,7 +154,11 @@ def _read_csv(path: Path, text: str, tags: tuple[str, ...]) -> ReadResult:
     rows = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("signal_type", "signal_str") if c not in (rows.fieldnames or [])]
     if missing:
-        raise InputError(f"{path}: no column {', '.join(missing)} (threatexchange dataset --csv)")
+        raise InputError(
+            _("{path}: no column {missing} (threatexchange dataset --csv)").format(
+                path=path, missing=", ".join(missing)
+            )
+        )
     for n, row in enumerate(rows, 2):
         try:
             row_tags = tuple((row.get("tags") or "").split()) + tags
@@ -188,12 +207,16 @@ def _read_stopncii(path: Path, text: str, tags: tuple[str, ...]) -> ReadResult:
         try:  # JSON Lines, one record a line
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError as exc:
-            raise InputError(f"{path}: neither a StopNCII answer nor JSON Lines ({exc})") from None
+            raise InputError(
+                _("{path}: neither a StopNCII answer nor JSON Lines ({exc})").format(
+                    path=path, exc=exc
+                )
+            ) from None
     out, problems, skipped = [], [], 0
     for n, rec in enumerate(records, 1):
         try:
             if not isinstance(rec, dict):
-                raise InputError("a record is a JSON object")
+                raise InputError(_("a record is a JSON object"))
             if rec.get("hashStatus") in STOPNCII_GONE:
                 skipped += 1
                 continue

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from haechi.config import Settings
 from haechi.errors import HaechiError, InputError, NotFoundError
+from haechi.i18n import _
 from haechi.services import banks as svc
 from haechi.store.db import Database
 
@@ -234,7 +235,7 @@ def build_router(settings: Settings) -> APIRouter:
     def index_status() -> dict[str, dict[str, Any]]:
         idx = index()
         sizes = {"pdq": len(idx.pdq_entries), "vpdq": len(idx.videos)}
-        for (st, _), entries in idx.exact.items():
+        for (st, _kind), entries in idx.exact.items():
             key = {"md5": "video_md5", "sha256": "video_sha256"}[st]
             sizes[key] = sizes.get(key, 0) + len(entries)
         return {
@@ -427,7 +428,7 @@ def build_router(settings: Settings) -> APIRouter:
                 else:
                     sigs.append(svc.SignalIn(st, str(v)))
             if not sigs:
-                raise InputError('give a signal, e.g. {"pdq": "…"}')
+                raise InputError(_('give a signal, e.g. {"pdq": "…"}'))
             added = svc.add_contents(
                 db(), actor(request), name, [svc.ContentIn(tuple(sigs), tags=tags)], source="api"
             )

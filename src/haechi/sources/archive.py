@@ -15,6 +15,8 @@ from haechi.errors import SourceError
 from haechi.media.content import CHUNK
 from haechi.sources.names import escape_bytes, escape_name
 
+# Entry errors are stored with the item (scan errors) and stay English: no _() here.
+
 _UTF8_FLAG = 0x800
 
 

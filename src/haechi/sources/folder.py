@@ -26,6 +26,8 @@ from haechi.sources.archive import (
 from haechi.sources.base import Sighting, Source, SourceProblem
 from haechi.sources.names import escape_name, unescape_name
 
+# Entry errors are stored with the item (scan errors) and stay English: no _() here.
+
 ARCHIVE_EXTENSIONS = frozenset({".zip"})
 
 

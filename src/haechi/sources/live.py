@@ -20,6 +20,8 @@ from haechi.errors import SourceError
 from haechi.sources.base import Pause, Sighting, Source, SourceProblem
 from haechi.sources.chat import ChatMessage
 
+# Message errors are stored with the item (scan errors) and stay English: no _() here.
+
 KIND = "telegram"
 LIVE_ROOT = "telegram:live"
 

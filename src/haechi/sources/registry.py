@@ -38,7 +38,7 @@ class SourceRegistry:
     def register(self, cls: SourceClass) -> SourceClass:
         existing = self._classes.get(cls.kind)
         if existing is not None and existing is not cls:
-            raise ConfigError(f"two sources are named {cls.kind!r}")
+            raise ConfigError(_("two sources are named {kind!r}").format(kind=cls.kind))
         self._classes[cls.kind] = cls
         return cls
 
@@ -47,7 +47,11 @@ class SourceRegistry:
 
     def get(self, kind: str) -> SourceClass:
         if kind not in self._classes:
-            raise ConfigError(f"no source named {kind!r} (known: {', '.join(self.kinds())})")
+            raise ConfigError(
+                _("no source named {kind!r} (known: {kinds})").format(
+                    kind=kind, kinds=", ".join(self.kinds())
+                )
+            )
         return self._classes[kind]
 
     def open(self, path: Path, settings: Settings, kind: str | None = None) -> Source:
@@ -139,7 +143,9 @@ def load_registry() -> SourceRegistry:
         try:
             registry.register(ep.load())
         except Exception as exc:
-            raise ConfigError(f"source plug-in {ep.name!r} failed to load: {exc}") from exc
+            raise ConfigError(
+                _("source plug-in {name!r} failed to load: {exc}").format(name=ep.name, exc=exc)
+            ) from exc
     for cls in _builtin():
         if cls.kind not in registry.kinds():
             registry.register(cls)

@@ -26,6 +26,8 @@ from haechi.sources.chat import ChatMedia, ChatMessage
 from haechi.sources.names import escape_name
 from haechi.sources.tdesktop import ParseProblem, detect_export, find_exports, iter_messages
 
+# Message errors are stored with the item (scan errors) and stay English: no _() here.
+
 
 class TelegramExportSource(Source):
     kind = "telegram_export"

@@ -25,6 +25,8 @@ from haechi.errors import SourceError
 from haechi.media.sniff import MEDIA_EXTENSIONS, sniff
 from haechi.sources.base import Sighting, Source, SourceProblem
 
+# Record errors are stored with the item (scan errors) and stay English: no _() here.
+
 WARC_SUFFIXES = (".warc", ".warc.gz")
 READ_CHUNK = 1 << 20
 

@@ -44,6 +44,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from haechi.errors import IntegrityError
+from haechi.i18n import _
 from haechi.private import create_private
 from haechi.store.evidence_models import CustodyHead, CustodyLogEntry
 
@@ -330,8 +331,11 @@ def append(session: Session, event: CustodyEvent, *, at: datetime | None = None)
     last_seq, last_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
     if (head_seq, head_hash) != (last_seq, last_hash):
         raise CustodyError(
-            f"custody log is inconsistent with its head record (log ends at seq {last_seq}, "
-            f"head says seq {head_seq}); run custody.verify() and investigate before appending"
+            _(
+                "custody log is inconsistent with its head record (log ends "
+                "at seq {last_seq}, head says seq {head_seq}); run "
+                "custody.verify() and investigate before appending"
+            ).format(last_seq=last_seq, head_seq=head_seq)
         )
     seq = head_seq + 1
     when = as_utc(at if at is not None else now_utc())

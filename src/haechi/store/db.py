@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from haechi.config import Settings
 from haechi.errors import StoreError
+from haechi.i18n import _
 from haechi.private import create_private, private_dir
 
 if TYPE_CHECKING:
@@ -71,11 +72,16 @@ class Database:
                     return
                 empty = current is None and not inspect(conn).get_table_names()
                 if self.read_only:
+                    state = (
+                        _("is empty")
+                        if empty
+                        else _("is at schema {revision}").format(revision=current or "none")
+                    )
                     raise StoreError(
-                        f"{self.where}: the database is on read-only storage and "
-                        + ("is empty" if empty else f"is at schema {current or 'none'}")
-                        + f", not {HEAD_REVISION}; copy the data directory to writable "
-                        "storage to upgrade it"
+                        _(
+                            "{where}: the database is on read-only storage and {state}, not "
+                            "{head}; copy the data directory to writable storage to upgrade it"
+                        ).format(where=self.where, state=state, head=HEAD_REVISION)
                     )
                 if empty:
                     create_current_schema(conn)
@@ -176,7 +182,11 @@ def store_error(exc: DatabaseError, where: str) -> StoreError:
         hint = "check that the folder exists and is readable"
     else:
         hint = "nothing was changed"
-    return StoreError(f"cannot use the database {where}: {reason}; {hint}")
+    return StoreError(
+        _("cannot use the database {where}: {reason}; {hint}").format(
+            where=where, reason=reason, hint=hint
+        )
+    )
 
 
 def make_engine(url: str) -> Engine:

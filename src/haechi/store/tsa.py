@@ -39,6 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haechi.errors import IntegrityError
+from haechi.i18n import _
 from haechi.store.custody import GENESIS_HASH, HEAD_ROW_ID, HeadAnchor
 from haechi.store.evidence_models import CustodyHead, CustodyTimestamp
 
@@ -135,19 +136,23 @@ def parse_response(
         status = str(resp["status"]["status"].native)
         text = resp["status"]["status_string"].native
     except (ValueError, TypeError, KeyError) as exc:
-        raise TimestampError(f"not a TimeStampResp: {exc}") from None
+        raise TimestampError(_("not a TimeStampResp: {exc}").format(exc=exc)) from None
     if status not in {"granted", "granted_with_mods"}:
         detail = "; ".join(text) if isinstance(text, list) else ""
         raise TimestampError(f"TSA refused the request: {status} {detail}".strip())
     token = resp["time_stamp_token"]
     if isinstance(token, core.Void) or token.native is None:
-        raise TimestampError("TSA granted but sent no token")
+        raise TimestampError(_("TSA granted but sent no token"))
     token_der = bytes(token.dump())
     info = verify_token(token_der, digest, tsa_cert, nonce=nonce)
     if max_clock_skew is not None:
         skew = abs(datetime.now(UTC) - info.gen_time)
         if skew > max_clock_skew:
-            raise TimestampError(f"TSA genTime {info.gen_time} is {skew} away from local clock")
+            raise TimestampError(
+                _("TSA genTime {gen_time} is {skew} away from local clock").format(
+                    gen_time=info.gen_time, skew=skew
+                )
+            )
     return token_der, info
 
 
@@ -166,11 +171,11 @@ def verify_token(
     try:
         ci = cms.ContentInfo.load(token_der)
         if ci["content_type"].native != "signed_data":
-            raise TimestampError("token is not CMS SignedData")
+            raise TimestampError(_("token is not CMS SignedData"))
         sd = ci["content"]
         encap = sd["encap_content_info"]
         if encap["content_type"].native != "tst_info":
-            raise TimestampError("token does not contain a TSTInfo")
+            raise TimestampError(_("token does not contain a TSTInfo"))
         tst_der = bytes(encap["content"].contents)
         tst = tsp.TSTInfo.load(tst_der)
         imprint = tst["message_imprint"]
@@ -182,17 +187,17 @@ def verify_token(
         tok_nonce_raw = tst["nonce"].native
         signer_infos = sd["signer_infos"]
     except (ValueError, TypeError, KeyError) as exc:
-        raise TimestampError(f"malformed timestamp token: {exc}") from None
+        raise TimestampError(_("malformed timestamp token: {exc}").format(exc=exc)) from None
     if algo != "sha256" or hashed != digest:
-        raise TimestampError("message imprint in the token does not equal our hash")
+        raise TimestampError(_("message imprint in the token does not equal our hash"))
     tok_nonce = None if tok_nonce_raw is None else int(tok_nonce_raw)
     if nonce is not None and tok_nonce != nonce:
-        raise TimestampError("nonce in the token does not match the request")
+        raise TimestampError(_("nonce in the token does not match the request"))
     if not isinstance(gen_time_raw, datetime):
-        raise TimestampError("token has no genTime")
+        raise TimestampError(_("token has no genTime"))
     gen_time = gen_time_raw.astimezone(UTC)
     if len(signer_infos) != 1:
-        raise TimestampError("token must have exactly one signer")
+        raise TimestampError(_("token must have exactly one signer"))
     _verify_signer(signer_infos[0], tst_der, tsa_cert, gen_time)
     return TokenInfo(gen_time, serial, policy, hashed, tok_nonce)
 
@@ -202,24 +207,26 @@ def _verify_signer(si: Any, tst_der: bytes, cert: x509.Certificate, gen_time: da
     a_cert = asn1_x509.Certificate.load(cert_der)
     digest_name = str(si["digest_algorithm"]["algorithm"].native)
     if digest_name not in _HASHES:
-        raise TimestampError(f"unsupported digest algorithm {digest_name}")
+        raise TimestampError(
+            _("unsupported digest algorithm {digest_name}").format(digest_name=digest_name)
+        )
     attrs = si["signed_attrs"]
     if not attrs.native:
-        raise TimestampError("token has no signed attributes")
+        raise TimestampError(_("token has no signed attributes"))
     by_type: dict[str, Any] = {str(a["type"].native): a["values"] for a in attrs}
     if "content_type" not in by_type or by_type["content_type"][0].native != "tst_info":
-        raise TimestampError("content-type attribute missing or not TSTInfo")
+        raise TimestampError(_("content-type attribute missing or not TSTInfo"))
     md = by_type.get("message_digest")
     h = hashlib.new(digest_name, tst_der).digest()
     if md is None or bytes(md[0].native) != h:
-        raise TimestampError("message-digest attribute does not match the TSTInfo")
+        raise TimestampError(_("message-digest attribute does not match the TSTInfo"))
     # which certificate signed? ESS signing-certificate(-v2) if present, else sid
     sc = by_type.get("signing_certificate_v2")
     if sc is not None:
         ess = sc[0]["certs"][0]
         alg = str(ess["hash_algorithm"]["algorithm"].native) if ess["hash_algorithm"] else "sha256"
         if bytes(ess["cert_hash"].native) != hashlib.new(alg, cert_der).digest():
-            raise TimestampError("token was not signed by the configured TSA certificate")
+            raise TimestampError(_("token was not signed by the configured TSA certificate"))
     sid = si["sid"]
     if sid.name == "issuer_and_serial_number":
         ias = sid.chosen
@@ -227,13 +234,15 @@ def _verify_signer(si: Any, tst_der: bytes, cert: x509.Certificate, gen_time: da
             ias["serial_number"].native != a_cert.serial_number
             or ias["issuer"].dump() != a_cert.issuer.dump()
         ):
-            raise TimestampError("token was not signed by the configured TSA certificate")
+            raise TimestampError(_("token was not signed by the configured TSA certificate"))
     elif bytes(sid.chosen.native) != a_cert.key_identifier:
-        raise TimestampError("token was not signed by the configured TSA certificate")
+        raise TimestampError(_("token was not signed by the configured TSA certificate"))
     if not _eku_ok(cert):
-        raise TimestampError("TSA certificate lacks the critical timeStamping extended key usage")
+        raise TimestampError(
+            _("TSA certificate lacks the critical timeStamping extended key usage")
+        )
     if not cert.not_valid_before_utc <= gen_time <= cert.not_valid_after_utc:
-        raise TimestampError("TSA certificate was not valid at genTime")
+        raise TimestampError(_("TSA certificate was not valid at genTime"))
     signed_bytes = b"\x31" + bytes(attrs.dump())[1:]  # [0] IMPLICIT -> SET OF for signing
     signature = bytes(si["signature"].native)
     hash_alg = _HASHES[digest_name]()
@@ -244,9 +253,11 @@ def _verify_signer(si: Any, tst_der: bytes, cert: x509.Certificate, gen_time: da
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, signed_bytes, ec.ECDSA(hash_alg))
         else:
-            raise TimestampError(f"unsupported TSA key type {type(key).__name__}")
+            raise TimestampError(
+                _("unsupported TSA key type {key_type}").format(key_type=type(key).__name__)
+            )
     except InvalidSignature:
-        raise TimestampError("timestamp token signature is invalid") from None
+        raise TimestampError(_("timestamp token signature is invalid")) from None
 
 
 def request_timestamp(
@@ -264,12 +275,16 @@ def request_timestamp(
     try:
         resp = http.post(config.url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        raise TimestampError(f"could not reach the TSA at {config.url}: {exc}") from None
+        raise TimestampError(
+            _("could not reach the TSA at {url}: {exc}").format(url=config.url, exc=exc)
+        ) from None
     finally:
         if own:
             http.close()
     if resp.status_code != 200:
-        raise TimestampError(f"TSA answered HTTP {resp.status_code}")
+        raise TimestampError(
+            _("TSA answered HTTP {status_code}").format(status_code=resp.status_code)
+        )
     return parse_response(
         resp.content, digest, nonce, config.cert, max_clock_skew=config.max_clock_skew
     )

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from haechi.i18n import _
 from haechi.private import private_dir
 from haechi.store.vault_format import (
     DEFAULT_CHUNK_SIZE,
@@ -212,7 +213,7 @@ class Vault:
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
             raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}")
         if (rootp / META_NAME).exists():
-            raise VaultError(f"{rootp} already contains a vault")
+            raise VaultError(_("{rootp} already contains a vault").format(rootp=rootp))
         private_dir(rootp)
         if os.name == "posix":
             rootp.chmod(0o700)
@@ -256,18 +257,24 @@ class Vault:
         try:
             meta = json.loads((rootp / META_NAME).read_text("utf-8"))
         except FileNotFoundError:
-            raise VaultError(f"{rootp} is not a vault (no {META_NAME})") from None
+            raise VaultError(
+                _("{rootp} is not a vault (no {meta_name})").format(
+                    rootp=rootp, meta_name=META_NAME
+                )
+            ) from None
         try:
             if meta.get("format") != "haechi-vault" or meta.get("version") != FORMAT_VERSION:
-                raise VaultError(f"{rootp / META_NAME}: unsupported vault format")
+                raise VaultError(
+                    _("{rootp}: unsupported vault format").format(rootp=rootp / META_NAME)
+                )
             kdf = meta["kdf"]
             if kdf["type"] == "keyfile":
                 if not isinstance(key_source, KeyFile):
-                    raise VaultKeyError("this vault is opened with a key file, not a passphrase")
+                    raise VaultKeyError(_("this vault is opened with a key file, not a passphrase"))
                 key = read_key_file(Path(key_source.path))
             elif kdf["type"] == "scrypt":
                 if not isinstance(key_source, Passphrase):
-                    raise VaultKeyError("this vault is opened with a passphrase, not a key file")
+                    raise VaultKeyError(_("this vault is opened with a passphrase, not a key file"))
                 key = derive_key(
                     key_source.secret,
                     bytes.fromhex(kdf["salt"]),
@@ -276,23 +283,27 @@ class Vault:
                     int(kdf["p"]),
                 )
             else:
-                raise VaultError(f"unknown key derivation {kdf['type']!r}")
+                raise VaultError(_("unknown key derivation {type!r}").format(type=kdf["type"]))
             check = meta["key_check"]
             aad = f"haechi-vault key-check:{meta['vault_id']}".encode()
             nonce = bytes.fromhex(check["nonce"])
             ciphertext = bytes.fromhex(check["ciphertext"])
             chunk_size = int(meta["chunk_size"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise VaultError(f"{rootp / META_NAME} is damaged: {exc!r}") from None
+            raise VaultError(
+                _("{rootp} is damaged: {exc!r}").format(rootp=rootp / META_NAME, exc=exc)
+            ) from None
         try:
             token = AESGCM(key).decrypt(nonce, ciphertext, aad)
         except InvalidTag:
             raise VaultKeyError(
-                "the vault key does not match this vault "
-                "(wrong key file or passphrase, or the vault metadata was altered)"
+                _(
+                    "the vault key does not match this vault (wrong key file or "
+                    "passphrase, or the vault metadata was altered)"
+                )
             ) from None
         if token != _KEY_CHECK_TOKEN:
-            raise VaultKeyError("the vault key does not match this vault")
+            raise VaultKeyError(_("the vault key does not match this vault"))
         return cls(rootp, key, chunk_size)
 
     # ------------------------------------------------------------------ paths
@@ -354,7 +365,9 @@ class Vault:
                 size += len(chunk)
         sha = h.hexdigest()
         if expect is not None and sha != expect:
-            raise BlobMismatchError(f"content has SHA-256 {sha}, not {expect}")
+            raise BlobMismatchError(
+                _("content has SHA-256 {sha}, not {expect}").format(sha=sha, expect=expect)
+            )
         if not self.has(sha):
             with opener() as fh:
                 self._store(fh, sha, size)
@@ -372,7 +385,11 @@ class Vault:
                 h.update(chunk)
                 size += len(chunk)
         if h.hexdigest() != expect:
-            raise BlobMismatchError(f"content has SHA-256 {h.hexdigest()}, not {expect}")
+            raise BlobMismatchError(
+                _("content has SHA-256 {hexdigest}, not {expect}").format(
+                    hexdigest=h.hexdigest(), expect=expect
+                )
+            )
         with opener() as fh:
             tmp = self._encrypt_to_temp(fh, expect, size)
         return StagedBlob(BlobInfo(expect, size), final, tmp)
@@ -412,13 +429,13 @@ class Vault:
                 for index in range(header.n_chunks):
                     plain = read_full(src, header.chunk_len(index))
                     if len(plain) != header.chunk_len(index):
-                        raise VaultError("source changed while being stored (it got shorter)")
+                        raise VaultError(_("source changed while being stored (it got shorter)"))
                     h.update(plain)
                     nonce = secrets.token_bytes(NONCE_SIZE)
                     out.write(nonce)
                     out.write(self._aead.encrypt(nonce, plain, header.aad(index)))
                 if src.read(1) or h.hexdigest() != sha:
-                    raise VaultError("source changed while being stored; nothing was stored")
+                    raise VaultError(_("source changed while being stored; nothing was stored"))
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
@@ -433,26 +450,40 @@ class Vault:
         try:
             fh: BinaryIO = path.open("rb")
         except FileNotFoundError:
-            raise BlobNotFoundError(f"blob {sha256} is not in the vault") from None
+            raise BlobNotFoundError(
+                _("blob {sha256} is not in the vault").format(sha256=sha256)
+            ) from None
         try:
             header = parse_header(read_full(fh, HEADER_SIZE))
             actual = os.fstat(fh.fileno()).st_size
             if header.blob_id.hex() != sha256:
                 raise BlobIntegrityError(
-                    f"blob {sha256}: file holds blob {header.blob_id.hex()} (swapped or misplaced)"
+                    _("blob {sha256}: file holds blob {hex} (swapped or misplaced)").format(
+                        sha256=sha256, hex=header.blob_id.hex()
+                    )
                 )
             if header.key_id != self.key_id:
                 raise BlobIntegrityError(
-                    f"blob {sha256}: encrypted under another key (key id {header.key_id.hex()})"
+                    _("blob {sha256}: encrypted under another key (key id {hex})").format(
+                        sha256=sha256, hex=header.key_id.hex()
+                    )
                 )
             if actual != header.file_size:
                 raise BlobIntegrityError(
-                    f"blob {sha256}: file is {actual} bytes, expected {header.file_size} "
-                    f"({'truncated' if actual < header.file_size else 'extra bytes appended'})"
+                    _("blob {sha256}: file is {actual} bytes, expected {file_size} ({how})").format(
+                        sha256=sha256,
+                        actual=actual,
+                        file_size=header.file_size,
+                        how=_("truncated")
+                        if actual < header.file_size
+                        else _("extra bytes appended"),
+                    )
                 )
         except HeaderError as exc:
             fh.close()
-            raise BlobIntegrityError(f"blob {sha256}: {exc}") from None
+            raise BlobIntegrityError(
+                _("blob {sha256}: {exc}").format(sha256=sha256, exc=exc)
+            ) from None
         except BaseException:
             fh.close()
             raise
@@ -542,7 +573,7 @@ class Vault:
             )
         except InvalidTag:
             raise VaultKeyError(
-                "a note key does not open with this vault key (other key, or altered)"
+                _("a note key does not open with this vault key (other key, or altered)")
             ) from None
 
     # ------------------------------------------------------------------ delete

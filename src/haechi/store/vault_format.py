@@ -29,6 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from haechi.errors import ConfigError, IntegrityError, NotFoundError, StoreError
+from haechi.i18n import _
 
 MAGIC: Final = b"HVB1"
 FORMAT_VERSION: Final = 1
@@ -143,14 +144,22 @@ class HeaderError(Exception):
 
 def parse_header(raw: bytes) -> BlobHeader:
     if len(raw) < HEADER_SIZE:
-        raise HeaderError(f"truncated: file is only {len(raw)} bytes, shorter than the header")
+        raise HeaderError(
+            _("truncated: file is only {n_raw} bytes, shorter than the header").format(
+                n_raw=len(raw)
+            )
+        )
     magic, version, flags, chunk_size, size, key_id, blob_id = HEADER_STRUCT.unpack(raw)
     if magic != MAGIC:
-        raise HeaderError("not a vault blob (bad magic)")
+        raise HeaderError(_("not a vault blob (bad magic)"))
     if version != FORMAT_VERSION or flags != 0:
-        raise HeaderError(f"unsupported blob format version {version} / flags {flags}")
+        raise HeaderError(
+            _("unsupported blob format version {version} / flags {flags}").format(
+                version=version, flags=flags
+            )
+        )
     if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-        raise HeaderError(f"implausible chunk size {chunk_size}")
+        raise HeaderError(_("implausible chunk size {chunk_size}").format(chunk_size=chunk_size))
     return BlobHeader(chunk_size, size, key_id, blob_id, bytes(raw))
 
 
@@ -196,12 +205,16 @@ class BlobReader:
                 plain = self._aead.decrypt(record[:NONCE_SIZE], record[NONCE_SIZE:], hdr.aad(index))
             except InvalidTag:
                 raise BlobIntegrityError(
-                    f"blob {self.sha256}: chunk {index} failed authentication (altered)"
+                    _("blob {sha256}: chunk {index} failed authentication (altered)").format(
+                        sha256=self.sha256, index=index
+                    )
                 ) from None
             h.update(plain)
             yield plain
         if h.hexdigest() != self.sha256:
-            raise BlobIntegrityError(f"blob {self.sha256}: plaintext SHA-256 does not match")
+            raise BlobIntegrityError(
+                _("blob {sha256}: plaintext SHA-256 does not match").format(sha256=self.sha256)
+            )
         self._done = True
 
     def __iter__(self) -> Iterator[bytes]:

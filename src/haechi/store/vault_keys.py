@@ -13,6 +13,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from haechi.i18n import _
 from haechi.private import private_dir
 from haechi.store.vault_format import InsecureKeyFileError, VaultKeyError
 
@@ -56,12 +57,14 @@ def derive_key(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 def check_key_file_mode(path: Path, st: os.stat_result) -> None:
     if not stat.S_ISREG(st.st_mode):
-        raise InsecureKeyFileError(f"key file {path} is not a regular file")
+        raise InsecureKeyFileError(_("key file {path} is not a regular file").format(path=path))
     if os.name == "posix" and st.st_mode & 0o077:
         raise InsecureKeyFileError(
-            f"refusing to use key file {path}: it is accessible by group/others "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); anyone with access could decrypt the "
-            f"evidence. Fix it with: chmod 600 '{path}'"
+            _(
+                "refusing to use key file {path}: it is accessible by "
+                "group/others (mode {mode:04o}); anyone with access could "
+                "decrypt the evidence. Fix it with: chmod 600 '{path}'"
+            ).format(path=path, mode=stat.S_IMODE(st.st_mode))
         )
 
 
@@ -69,7 +72,7 @@ def read_key_file(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        raise VaultKeyError(f"key file {path} does not exist") from None
+        raise VaultKeyError(_("key file {path} does not exist").format(path=path)) from None
     with os.fdopen(fd, "rb") as fh:
         check_key_file_mode(path, os.fstat(fh.fileno()))
         raw = fh.read(1024)
@@ -81,7 +84,9 @@ def read_key_file(path: Path) -> bytes:
             return bytes.fromhex(text.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             pass
-    raise VaultKeyError(f"key file {path} does not contain a 32-byte key (64 hex digits)")
+    raise VaultKeyError(
+        _("key file {path} does not contain a 32-byte key (64 hex digits)").format(path=path)
+    )
 
 
 def create_key_file(path: Path) -> bytes:

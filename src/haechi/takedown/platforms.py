@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from haechi.errors import ConfigError
+from haechi.i18n import _
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "platforms.yaml"
 CHANNEL_KINDS = ("email", "web_form", "in_app", "phone")
@@ -75,7 +76,11 @@ class Directory:
         for p in self.platforms:
             if p.id == platform_id:
                 return p
-        raise ConfigError(f"no platform {platform_id!r} in {', '.join(map(str, self.files))}")
+        raise ConfigError(
+            _("no platform {platform_id!r} in {map}").format(
+                platform_id=platform_id, map=", ".join(map(str, self.files))
+            )
+        )
 
     def for_location(self, location: str, source_kind: str | None = None) -> Platform | None:
         """The service a location is on: by its host (the longest matching domain wins), then
@@ -120,23 +125,35 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the platform directory ({exc.strerror})") from None
+        raise ConfigError(
+            _("{path}: cannot read the platform directory ({strerror})").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
     except (yaml.YAMLError, UnicodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        raise ConfigError(_("{path}: not valid YAML ({exc})").format(path=path, exc=exc)) from None
     if not isinstance(data, Mapping) or not isinstance(data.get("platforms"), list):
-        raise ConfigError(f"{path}: expected a mapping with a list `platforms:`")
+        raise ConfigError(
+            _("{path}: expected a mapping with a list `platforms:`").format(path=path)
+        )
     out: dict[str, dict[str, Any]] = {}
     for n, raw in enumerate(data["platforms"], 1):
         if not isinstance(raw, Mapping):
-            raise ConfigError(f"{path}: platform entry {n} is not a mapping")
+            raise ConfigError(
+                _("{path}: platform entry {n} is not a mapping").format(path=path, n=n)
+            )
         pid = raw.get("id")
         if not isinstance(pid, str) or not _ID.match(pid):
             raise ConfigError(
-                f"{path}: platform entry {n}: `id` must be a short name "
-                "(lower-case letters, digits, _ and -)"
+                _(
+                    "{path}: platform entry {n}: `id` must be a short name "
+                    "(lower-case letters, digits, _ and -)"
+                ).format(path=path, n=n)
             )
         if pid in out:
-            raise ConfigError(f"{path}: platform {pid!r} appears twice")
+            raise ConfigError(
+                _("{path}: platform {pid!r} appears twice").format(path=path, pid=pid)
+            )
         out[pid] = {**raw, "_file": str(path)}
     return out
 
@@ -147,38 +164,55 @@ def _platform(raw: Mapping[str, Any]) -> Platform:
     def strings(key: str, allowed: Sequence[str] | None = None) -> tuple[str, ...]:
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{where}: `{key}` must be a list of strings")
+            raise ConfigError(
+                _("{where}: `{key}` must be a list of strings").format(where=where, key=key)
+            )
         if allowed is not None:
             unknown = [v for v in value if v not in allowed]
             if unknown:
                 raise ConfigError(
-                    f"{where}: `{key}` has unknown {', '.join(unknown)} "
-                    f"(known: {', '.join(allowed)})"
+                    _("{where}: `{key}` has unknown {unknown} (known: {allowed})").format(
+                        where=where, key=key, unknown=", ".join(unknown), allowed=", ".join(allowed)
+                    )
                 )
         return tuple(value)
 
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: `name` is missing")
+        raise ConfigError(_("{where}: `name` is missing").format(where=where))
     ch = raw.get("channel")
     if not isinstance(ch, Mapping) or ch.get("kind") not in CHANNEL_KINDS:
-        raise ConfigError(f"{where}: `channel.kind` must be one of {', '.join(CHANNEL_KINDS)}")
+        raise ConfigError(
+            _("{where}: `channel.kind` must be one of {channel_kinds}").format(
+                where=where, channel_kinds=", ".join(CHANNEL_KINDS)
+            )
+        )
     for key in ("address", "url", "phone"):
         if ch.get(key) is not None and not isinstance(ch.get(key), str):
-            raise ConfigError(f"{where}: `channel.{key}` must be text")
+            raise ConfigError(
+                _("{where}: `channel.{key}` must be text").format(where=where, key=key)
+            )
     address = ch.get("address")
     if address is not None and "@" not in address:
-        raise ConfigError(f"{where}: `channel.address` {address!r} is not an e-mail address")
+        raise ConfigError(
+            _("{where}: `channel.address` {address!r} is not an e-mail address").format(
+                where=where, address=address
+            )
+        )
     days = raw.get("response_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365:
-        raise ConfigError(f"{where}: `response_days` must be a whole number of days (1-365)")
+        raise ConfigError(
+            _("{where}: `response_days` must be a whole number of days (1-365)").format(where=where)
+        )
     verified = raw.get("verified")
     if not isinstance(verified, bool):
-        raise ConfigError(f"{where}: `verified` must be true or false")
+        raise ConfigError(_("{where}: `verified` must be true or false").format(where=where))
     legal = strings("legal_basis", LEGAL_BASES)
     policy = raw.get("policy", "")
     if not isinstance(policy, str) or ("platform_policy" in legal and not policy.strip()):
-        raise ConfigError(f"{where}: `policy` must name the service's policy it cites")
+        raise ConfigError(
+            _("{where}: `policy` must name the service's policy it cites").format(where=where)
+        )
     return Platform(
         id=raw["id"],
         name=name.strip(),
@@ -201,5 +235,9 @@ def _language(where: str, value: Any) -> str:
     from haechi.takedown.templates import LANGUAGES
 
     if value not in LANGUAGES:
-        raise ConfigError(f"{where}: `language` must be one of {', '.join(LANGUAGES)}")
+        raise ConfigError(
+            _("{where}: `language` must be one of {languages}").format(
+                where=where, languages=", ".join(LANGUAGES)
+            )
+        )
     return str(value)

@@ -13,13 +13,18 @@ from pathlib import Path
 
 from haechi.config import Settings
 from haechi.errors import ConfigError, InputError
+from haechi.i18n import _
 
 
 def read_eml(path: Path) -> EmailMessage:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read the drafted e-mail ({exc.strerror})") from None
+        raise InputError(
+            _("{path}: cannot read the drafted e-mail ({strerror})").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
     msg = message_from_bytes(data, policy=default_policy)
     assert isinstance(msg, EmailMessage)
     return msg
@@ -33,12 +38,16 @@ def _password(settings: Settings) -> str | None:
     try:
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(
-                f"{path}: the SMTP password file can be read by other users; "
-                f"fix it with: chmod 600 '{path}'"
+                _(
+                    "{path}: the SMTP password file can be read by other users; "
+                    "fix it with: chmod 600 '{path}'"
+                ).format(path=path)
             )
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the SMTP password file ({exc})") from None
+        raise ConfigError(
+            _("{path}: cannot read the SMTP password file ({exc})").format(path=path, exc=exc)
+        ) from None
 
 
 def send_message(settings: Settings, msg: EmailMessage) -> str:
@@ -46,11 +55,14 @@ def send_message(settings: Settings, msg: EmailMessage) -> str:
     cfg = settings.takedown
     if not cfg.smtp_host:
         raise ConfigError(
-            "no SMTP server is configured (takedown.smtp_host, HAECHI_TAKEDOWN__SMTP_HOST): "
-            "send the .eml yourself, then `haechi takedown mark ID sent`"
+            _(
+                "no SMTP server is configured (takedown.smtp_host, "
+                "HAECHI_TAKEDOWN__SMTP_HOST): send the .eml yourself, then "
+                "`haechi takedown mark ID sent`"
+            )
         )
     if not msg["To"]:
-        raise InputError("the e-mail has no To: address; write the platform's address into it")
+        raise InputError(_("the e-mail has no To: address; write the platform's address into it"))
     if cfg.sender:
         del msg["From"]
         msg["From"] = cfg.sender if not cfg.organisation else f"{cfg.organisation} <{cfg.sender}>"
@@ -64,7 +76,13 @@ def send_message(settings: Settings, msg: EmailMessage) -> str:
                 smtp.login(cfg.smtp_user, password or "")
             refused = smtp.send_message(msg)
     except (smtplib.SMTPException, OSError) as exc:
-        raise InputError(f"{where}: the e-mail was not sent ({exc})") from None
+        raise InputError(
+            _("{where}: the e-mail was not sent ({exc})").format(where=where, exc=exc)
+        ) from None
     if refused:
-        raise InputError(f"{where}: the server refused {', '.join(refused)}")
+        raise InputError(
+            _("{where}: the server refused {refused}").format(
+                where=where, refused=", ".join(refused)
+            )
+        )
     return where

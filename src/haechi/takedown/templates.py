@@ -18,6 +18,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 
 from haechi.errors import ConfigError
+from haechi.i18n import _
 from haechi.takedown.platforms import Platform
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "takedown"
@@ -74,7 +75,9 @@ def parse_languages(spec: str | None) -> tuple[str, ...]:
     unknown = [x for x in wanted if x not in LANGUAGES]
     if unknown:
         raise ConfigError(
-            f"unknown language {', '.join(unknown)}: one or more of {','.join(LANGUAGES)}"
+            _("unknown language {unknown}: one or more of {languages}").format(
+                unknown=", ".join(unknown), languages=",".join(LANGUAGES)
+            )
         )
     return wanted
 
@@ -85,12 +88,14 @@ def table(language: str, root: Path = DATA) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the string table ({exc})") from None
+        raise ConfigError(
+            _("{path}: cannot read the string table ({exc})").format(path=path, exc=exc)
+        ) from None
     strings = data.get("strings") if isinstance(data, dict) else None
     if not isinstance(strings, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in strings.items()
     ):
-        raise ConfigError(f"{path}: expected `strings:` mapping keys to text")
+        raise ConfigError(_("{path}: expected `strings:` mapping keys to text").format(path=path))
     return strings
 
 
@@ -133,7 +138,9 @@ def _fill(text: str, **values: Any) -> str:
     try:
         return text.format(**values)
     except (KeyError, IndexError) as exc:
-        raise TemplateError(f"placeholder {exc} has no value in {text!r}") from None
+        raise TemplateError(
+            _("placeholder {exc} has no value in {text!r}").format(exc=exc, text=text)
+        ) from None
 
 
 @cache
@@ -176,5 +183,7 @@ def render(language: str, ctx: DraftContext, root: Path = DATA) -> Rendered:
         )
     except (TemplateError, KeyError) as exc:
         raise ConfigError(
-            f"{root / (language + '.yaml')}: the {language} takedown text cannot be rendered: {exc}"
+            _("{root}: the {language} takedown text cannot be rendered: {exc}").format(
+                root=root / (language + ".yaml"), language=language, exc=exc
+            )
         ) from None

@@ -20,6 +20,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from haechi.web import api, pages, problems, public, review
     from haechi.web.access import check_every_route_has_a_rule, require
     from haechi.web.headers import SecurityHeaders
+    from haechi.web.language import ReaderLanguage
 
     app = FastAPI(
         title="haechi",
@@ -46,6 +47,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         hma_router(settings),
         dependencies=[Depends(require("admin", "investigator", scopes=("hma",)))],
     )
+    app.add_middleware(ReaderLanguage)
     app.add_middleware(SecurityHeaders)
     check_every_route_has_a_rule(app)
     return app

@@ -20,6 +20,7 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from fastapi.routing import iter_route_contexts
 
+from haechi.i18n import _
 from haechi.services.users import KeyView, SessionView, UserView, key_user, session_user
 from haechi.store.db import Database
 
@@ -97,7 +98,7 @@ def require(*roles: str, scopes: tuple[str, ...] = (), public: bool = False) -> 
         if who is None:
             raise NotAuthenticatedError()
         if not rule.allows(who):
-            raise ForbiddenError("this account may not use this page or operation")
+            raise ForbiddenError(_("this account may not use this page or operation"))
         if who.via == "session" and request.method not in SAFE_METHODS:
             _check_csrf(request, who)
         return who
@@ -141,7 +142,7 @@ def _check_csrf(request: Request, who: Principal) -> None:
     sent = request.headers.get(CSRF_HEADER) or _form_token(request)
     if not sent or who.csrf is None or not hmac.compare_digest(sent, who.csrf):
         raise ForbiddenError(
-            "the form is out of date or did not come from this site; reload the page"
+            _("the form is out of date or did not come from this site; reload the page")
         )
 
 

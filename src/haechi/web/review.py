@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from haechi.i18n import _
 from haechi.services.review import ACTIONS, act, is_possible_minor, queue, render
 from haechi.web.access import STAFF, ForbiddenError, Principal, require
 from haechi.web.paging import Paging, paging, window
@@ -24,8 +25,10 @@ PER_PAGE = 20
 def check_minor(request: Request, who: Principal, finding_id: int) -> None:
     if not who.may_see_minor and is_possible_minor(request.app.state.db, finding_id):
         raise ForbiddenError(
-            "this finding is flagged as a possible minor: only an admin or investigator may "
-            "see its media"
+            _(
+                "this finding is flagged as a possible minor: only an admin "
+                "or investigator may see its media"
+            )
         )
 
 

@@ -17,6 +17,7 @@ from PIL import Image
 from haechi.analyzers.models import onnx_session
 from haechi.analyzers.synthetic.evidence import Evidence
 from haechi.errors import ConfigError
+from haechi.i18n import _
 from haechi.media.types import RGB
 
 DEFAULT_SIDE = 224
@@ -29,7 +30,7 @@ def run_detector(path: Path, rgb: RGB, threshold: float) -> Evidence:
     side = shape[-1] if len(shape) == 4 and isinstance(shape[-1], int) else DEFAULT_SIDE
     im = Image.fromarray(rgb).resize((side, side), Image.Resampling.BILINEAR)
     x = np.asarray(im, dtype=np.float32).transpose(2, 0, 1)[None] / 255.0
-    (out, *_) = session.run(None, {inp.name: np.ascontiguousarray(x)})
+    (out, *_rest) = session.run(None, {inp.name: np.ascontiguousarray(x)})
     flat = np.asarray(out, dtype=np.float64).reshape(-1)
     if flat.size == 1:
         p = float(flat[0])
@@ -43,7 +44,9 @@ def run_detector(path: Path, rgb: RGB, threshold: float) -> Evidence:
             p = float(e[1] / e.sum())
     else:
         raise ConfigError(
-            f"{path}: the detector gave {flat.size} values; the contract asks for 1 or 2"
+            _("{path}: the detector gave {size} values; the contract asks for 1 or 2").format(
+                path=path, size=flat.size
+            )
         )
     called = p >= threshold
     return Evidence(
