@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from haechi.services.custody import custody_lines, reveals, verify
@@ -32,7 +33,17 @@ Pages = Annotated[Paging, Depends(paging)]
 Json = dict[str, Any]
 
 
-def report_response(request: Request, who: Principal, case_id: int) -> Response:
+class ReportRequest(BaseModel):
+    recipients: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="age public keys (age1…) the media is encrypted to; none: no media",
+    )
+
+
+def report_response(
+    request: Request, who: Principal, case_id: int, recipients: list[str]
+) -> Response:
     """The police report (report.html, report.pdf, the evidence package without media, and
     SHA256SUMS) as one zip, built in a private temporary folder removed once sent."""
     tmp = Path(tempfile.mkdtemp(prefix="haechi-report-"))
@@ -43,6 +54,7 @@ def report_response(request: Request, who: Principal, case_id: int) -> Response:
             case_id,
             tmp / f"case-{case_id}-report",
             actor=who.actor,
+            recipients=tuple(recipients),
         )
         archive = tmp / f"case-{case_id}-report.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
@@ -85,9 +97,13 @@ def custody_verify(request: Request, who: Investigate) -> Response:
 
 @router.post("/cases/{case_id}/report")
 def case_report(
-    request: Request, who: Investigate, case_id: int, csrf: Annotated[str, Form(max_length=128)]
+    request: Request,
+    who: Investigate,
+    case_id: int,
+    csrf: Annotated[str, Form(max_length=128)],
+    recipients: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
-    return report_response(request, who, case_id)
+    return report_response(request, who, case_id, recipients.split())
 
 
 @router.get("/audit/reveals")
@@ -121,9 +137,12 @@ def api_verify(request: Request, who: KeyInvestigate) -> Json:
 
 
 @api.post("/cases/{case_id}/report", response_class=Response)
-def api_report(request: Request, who: KeyInvestigate, case_id: int) -> Response:
-    """The case's police report (zip: report.html, report.pdf, evidence package without media)."""
-    return report_response(request, who, case_id)
+def api_report(
+    request: Request, who: KeyInvestigate, case_id: int, body: ReportRequest
+) -> Response:
+    """The case's police report (zip: report.html, report.pdf, the evidence package with media
+    only encrypted to the given age keys)."""
+    return report_response(request, who, case_id, body.recipients)
 
 
 @api.get("/audit/reveals")

@@ -5,6 +5,7 @@ service call (haechi.services.takedown, .drafts, .recheck); nothing is decided h
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -167,8 +168,11 @@ def mark_request(
     request_id: int,
     csrf: Annotated[str, Form(max_length=128)],
     state: Annotated[str, Form(max_length=16)],
+    on: Annotated[date | None, Form()] = None,
 ) -> Response:
-    mark(request.app.state.db, request_id, state, who.actor)
+    """Record the platform's answer (or that she sent it herself), on a day (default: now)."""
+    at = datetime.combine(on, time(12), tzinfo=UTC) if on else None
+    mark(request.app.state.db, request_id, state, who.actor, at=at)
     return RedirectResponse(f"/takedowns/{request_id}", status_code=303)
 
 
@@ -190,6 +194,7 @@ class DraftBody(BaseModel):
 
 class MarkBody(BaseModel):
     state: Literal["sent", "acknowledged", "removed", "refused", "no_answer"]
+    at: datetime | None = Field(default=None, description="when it happened (default: now)")
 
 
 class RecheckBody(BaseModel):
@@ -234,7 +239,8 @@ def api_approve(request: Request, who: Taker, request_id: int) -> Json:
 
 @api.post("/takedowns/{request_id}/mark")
 def api_mark(request: Request, who: Taker, request_id: int, body: MarkBody) -> Json:
-    return mark(request.app.state.db, request_id, body.state, who.actor).to_json()
+    at = body.at.replace(tzinfo=UTC) if body.at and body.at.tzinfo is None else body.at
+    return mark(request.app.state.db, request_id, body.state, who.actor, at=at).to_json()
 
 
 @api.post("/cases/{case_id}/recheck")
