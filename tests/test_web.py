@@ -6,8 +6,11 @@ review queue logged in the custody log."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -538,12 +541,23 @@ def test_a_victim_enrols_herself_and_no_photo_is_kept(app: FastAPI, world: World
     mine = c.get("/api/v1/me").json()
     assert mine["person"]["alias"] == "p3" and mine["person"]["templates"] == 2
     assert "I agree that haechi keeps face templates" in mine["person"]["consent"]["text"]
-    # Nothing of an uploaded photo is anywhere in the data directory.
-    probes = [b for p in photos for b in (p, p[len(p) // 2 : len(p) // 2 + 64])]
-    for f in world.home.rglob("*"):
-        if f.is_file():
-            data = f.read_bytes()
-            assert not any(x in data for x in probes), f
+    # Nothing of an uploaded photo is anywhere in the data directory (the database included).
+    # Searched from another process: closing a descriptor of the live SQLite file in this one
+    # would drop the locks the app's connections hold on it (POSIX locks are per process).
+    probes = [p[len(p) // 2 : len(p) // 2 + 64] for p in photos] + photos
+    search = (
+        "import sys, pathlib\n"
+        "probes = [bytes.fromhex(x) for x in sys.argv[2:]]\n"
+        "for f in pathlib.Path(sys.argv[1]).rglob('*'):\n"
+        "    if f.is_file() and any(p in f.read_bytes() for p in probes): print(f)\n"
+    )
+
+    def search_in(folder: Path) -> str:
+        args = [sys.executable, "-c", search, str(folder), *(x.hex() for x in probes)]
+        return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+    assert search_in(world.home) == ""
+    assert "img16.jpg" in search_in(testdata("faces"))  # the search does find them
     persons = [
         json.loads(x)["alias"] for x in haechi(world.home, "persons", "--json").stdout.splitlines()
     ]

@@ -37,7 +37,10 @@ def add_cmd(
     role: Annotated[str, typer.Option(help="admin, counsellor, investigator or victim.")],
     person: Annotated[
         str | None,
-        typer.Option(help="For a victim: her enrolled alias (she sees only her own record)."),
+        typer.Option(
+            help="For a victim: her enrolled alias (she sees only her own record); without "
+            "it she enrols herself in the browser."
+        ),
     ] = None,
     password_file: Annotated[
         Path | None,
@@ -104,7 +107,7 @@ def key_cmd(
     name: Annotated[str, typer.Argument(help="The account the key acts for.")],
     scope: Annotated[
         list[str],
-        typer.Option(help="What the key may do: read, review, persons, evidence, hma, admin."),
+        typer.Option(help="What the key may do: read, review, takedown, persons, evidence, hma, admin."),
     ],
 ) -> None:
     """Issue an API key (shown once; stored only as its hash)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from haechi.config import Settings
 from haechi.errors import NotFoundError
+from haechi.i18n import _
 from haechi.network.model import ROLE_LABELS, EvidenceRef, Network
 from haechi.store.db import Database
 
@@ -96,7 +97,11 @@ def cluster_view(db: Database, settings: Settings, cluster: str) -> ClusterView:
 
     net = _network(db, settings)
     if cluster not in net.clusters:
-        raise NotFoundError(f"no content cluster {cluster!r}: the network page lists them")
+        raise NotFoundError(
+            _("no content cluster {cluster}: the network page lists them").format(
+                cluster=repr(cluster)
+            )
+        )
     claims = []
     for k in net.claims:
         if k.cluster != cluster:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from haechi.config import Settings
 from haechi.errors import AccessError, InputError, NotFoundError
+from haechi.i18n import _
 from haechi.services.cases import record_in
 from haechi.store.cases import Case
 from haechi.store.db import Database
@@ -171,7 +172,9 @@ def approve(
         req = _get(s, request_id)
         if second_person and drafted_by(req) == actor:
             raise AccessError(
-                f"request {req.id} was drafted by {actor}: another person reads and approves it"
+                _(
+                    "request {id} was drafted by {actor}: another person reads and approves it"
+                ).format(id=req.id, actor=actor)
             )
         req.approved_by = by.strip()[:200]
         try:
@@ -292,10 +295,14 @@ def request_file(db: Database, request_id: int, name: str) -> bytes:
     stored with it: never a path a caller makes up."""
     v = get_request(db, request_id)
     if name not in v.files:
-        raise NotFoundError(f"request {request_id} has no file {name!r}: {', '.join(v.files)}")
+        raise NotFoundError(
+            _("request {id} has no file {name}").format(id=request_id, name=repr(name))
+        )
     try:
         return (v.folder / name).read_bytes()
     except OSError as exc:
         raise InputError(
-            f"{v.folder / name} cannot be read ({exc.strerror or exc}): draft the request again"
+            _("{path} cannot be read ({reason}): draft the request again").format(
+                path=v.folder / name, reason=exc.strerror or exc
+            )
         ) from None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from haechi.config import Settings
 from haechi.errors import AccessError, InputError, NotFoundError, ThrottledError
+from haechi.i18n import _
 from haechi.store.db import Database
 from haechi.store.persons import Person
 from haechi.store.users import ROLES, ApiKey, LoginFailure, User, WebSession
@@ -106,7 +107,7 @@ def add_user(
         raise InputError(f"the password is too short: at least {MIN_PASSWORD} characters")
     # A victim's account without --person is for her to enrol herself in the browser.
     if role != "victim" and person is not None:
-        raise InputError("only a victim's account names a person (--person ALIAS)")
+        raise InputError(_("only a victim's account names a person (--person ALIAS)"))
     with db.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
             raise InputError(f"user {name!r} exists already")
@@ -309,7 +310,7 @@ def enrol_self(
     with db.session() as s:
         view = _view(s, _user(s, name))
     if view.role != "victim":
-        raise InputError("only a victim's own account enrols itself")
+        raise InputError(_("only a victim's own account enrols itself"))
     if view.person is not None:
         return add_to_person(db, settings, view.person, photos)
     result = enrol(

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from haechi.errors import InputError
-from haechi.i18n import N_, translator
+from haechi.i18n import N_, _, translator
 from haechi.network.rooms import rank_rooms
 from haechi.persons.enrol import MAX_PHOTOS, EnrolResult, Upload
 from haechi.services.cases import add_note, get_case, list_cases
@@ -173,7 +173,7 @@ def self_enrol(
     if agree != "yes":
         raise InputError(tr.gettext("Nothing was enrolled: tick the box to give your consent."))
     if len(photos) > MAX_PHOTOS:
-        raise InputError(f"at most {MAX_PHOTOS} photos")
+        raise InputError(_("at most {n} photos").format(n=MAX_PHOTOS))
     limit = settings.limits.max_file_bytes
     uploads = [Upload(f.filename or "photo", f.file.read(limit + 1)) for f in photos]
     return enrol_self(

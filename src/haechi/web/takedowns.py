@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from haechi.errors import InputError
-from haechi.i18n import N_
+from haechi.i18n import N_, _
 from haechi.services.drafts import draft
 from haechi.services.recheck import recheck
 from haechi.services.takedown import (
@@ -247,6 +247,6 @@ def api_mark(request: Request, who: Taker, request_id: int, body: MarkBody) -> J
 def api_recheck(request: Request, who: Taker, case_id: int, body: RecheckBody) -> Json:
     """Fetch every followed location of the case again (uses the network)."""
     if body.use_network is not True:
-        raise InputError("a recheck uses the network: send use_network: true")
+        raise InputError(_("a recheck uses the network: send use_network: true"))
     results = recheck(request.app.state.db, request.app.state.settings, who.actor, case_id=case_id)
     return {"network": True, "checked": [r.to_json() for r in results]}
