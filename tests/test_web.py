@@ -146,10 +146,12 @@ def test_a_counsellor_drafts_from_a_finding_and_another_person_approves(
     assert lee.get(f"/takedowns/{rid}/files/..%2Fsecret").status_code == 404
 
     # Four eyes: the counsellor who drafted it cannot approve it; the admin can, by name.
+    assert 'id="approve"' not in text and "You drafted this request" in text
     refused = lee.post(f"/takedowns/{rid}/approve", data={"csrf": token})
     assert refused.status_code == 403 and "another person" in refused.text
     ada = _client(app)
     ada_token = login(ada, "ada")
+    assert 'id="approve"' in ada.get(f"/takedowns/{rid}").text
     assert ada.post(f"/takedowns/{rid}/approve", data={"csrf": ada_token}).status_code == 303
     shown = ada.get(f"/takedowns/{rid}").text
     assert 'id="approved-by">ada<' in shown and "web:lee" in shown

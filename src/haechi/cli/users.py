@@ -107,7 +107,9 @@ def key_cmd(
     name: Annotated[str, typer.Argument(help="The account the key acts for.")],
     scope: Annotated[
         list[str],
-        typer.Option(help="What the key may do: read, review, takedown, persons, evidence, hma, admin."),
+        typer.Option(
+            help="What the key may do: read, review, takedown, persons, evidence, hma, admin."
+        ),
     ],
 ) -> None:
     """Issue an API key (shown once; stored only as its hash)."""
