@@ -119,6 +119,37 @@ def test_counsellor_reveals_one_item_and_the_log_has_the_look(
     assert page.errors == []  # type: ignore[attr-defined]  # no CSP violation, no script error
 
 
+def test_counsellor_goes_from_a_finding_to_a_drafted_takedown(
+    served: tuple[World, str], browser: object
+) -> None:
+    from web_world import CHANNEL_LINK
+
+    world, url = served
+    page = _login(browser, url, "lee")
+    page.get_by_role("link", name="Cases").first.click()  # type: ignore[attr-defined]
+    page.get_by_role("link", name=str(world.cases["p1"]), exact=True).click()  # type: ignore[attr-defined]
+    fid = world.findings["p1"][0]
+    page.locator(f"#takedown-from-{fid}").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    boxes = page.locator('input[name="lang"]')  # type: ignore[attr-defined]
+    assert boxes.count() == 7
+    page.get_by_label("Tiếng Việt").uncheck()  # type: ignore[attr-defined]
+    page.locator("#draft").click()  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "1 request(s) drafted" in page.locator("#draft-report").inner_text()  # type: ignore[attr-defined]
+    row = page.locator("tr.request").first  # type: ignore[attr-defined]
+    assert "telegram" in row.inner_text() and CHANNEL_LINK in row.inner_text()
+    _shot(page, "takedown-drafted")
+    row.get_by_role("link").first.click()
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+    assert CHANNEL_LINK in page.locator("#request-text").inner_text()  # type: ignore[attr-defined]
+    assert page.locator('a[lang="vi"]').count() == 0  # type: ignore[attr-defined]
+    _shot(page, "takedown")
+    listed = json.loads(haechi(world.home, "takedown", "list", "--json").stdout.splitlines()[0])
+    assert listed["state"] == "drafted" and "vi" not in listed["languages"]
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_victim_sees_only_her_case_in_korean(served: tuple[World, str], browser: object) -> None:
     world, url = served
     page = _login(browser, url, "victim_a")
@@ -130,5 +161,6 @@ def test_victim_sees_only_her_case_in_korean(served: tuple[World, str], browser:
     page.wait_for_load_state()  # type: ignore[attr-defined]
     assert page.locator("html").get_attribute("lang") == "ko"  # type: ignore[attr-defined]
     _shot(page, "victim")
-    page.goto(f"{url}/cases/{world.cases['p2']}")  # type: ignore[attr-defined]
-    assert page.locator("h1").inner_text() in ("Forbidden", "접근할 수 없습니다")  # type: ignore[attr-defined]
+    for other in (f"/cases/{world.cases['p2']}", "/takedowns", f"/cases/{world.cases['p1']}"):
+        page.goto(f"{url}{other}")  # type: ignore[attr-defined]
+        assert page.locator("h1").inner_text() in ("Forbidden", "접근할 수 없습니다")  # type: ignore[attr-defined]

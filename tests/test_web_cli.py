@@ -28,10 +28,21 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 3 and "too short" in bad.stderr
-    orphan = haechi(
-        home, "users", "add", "v", "--role", "victim", "--password-file", str(pw), check=False
+    # Only a victim's account names a person.
+    staff_person = haechi(
+        home,
+        "users",
+        "add",
+        "c1",
+        "--role",
+        "counsellor",
+        "--person",
+        "nobody",
+        "--password-file",
+        str(pw),
+        check=False,
     )
-    assert orphan.returncode == 3 and "--person" in orphan.stderr
+    assert staff_person.returncode == 3 and "--person" in staff_person.stderr
     ghost = haechi(
         home,
         "users",
@@ -63,6 +74,10 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
         assert b"first admin password" not in db_bytes and key.split()[0].encode() not in db_bytes
     haechi(home, "users", "disable", "ada")
     assert json.loads(haechi(home, "users", "list", "--json").stdout)["disabled"] is True
+    # A victim's account may name no enrolment yet: she enrols herself in the browser.
+    haechi(home, "users", "add", "v0", "--role", "victim", "--password-file", str(pw))
+    listed = haechi(home, "users", "list", "--json").stdout.splitlines()
+    assert {"name": "v0", "person": None}.items() <= json.loads(listed[-1]).items()
 
 
 def test_serve_stays_on_loopback_unless_told(tmp_path: Path) -> None:

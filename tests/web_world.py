@@ -50,6 +50,9 @@ def build_world(root: Path) -> World:
         home, "enrol", "--alias", "p2", "--consent", "yes, p2", str(testdata("faces", "img13.jpg"))
     )
     haechi(home, "scan", str(corpus), "--no-progress")
+    # Her photo posted in a public channel too: a location a takedown request can name.
+    _channel_export(root / "tg", testdata("faces", "img10.jpg").read_bytes())
+    haechi(home, "scan", str(root / "tg"), "--no-progress")
     queue = [json.loads(x) for x in haechi(home, "review", "--json").stdout.splitlines()]
     findings: dict[str, list[int]] = {}
     for q in queue:
@@ -61,6 +64,8 @@ def build_world(root: Path) -> World:
         cases[alias] = int(json.loads(out.stdout)["id"])
     pw = root / "pw"
     pw.write_text(PASSWORD + "\n")
+    # A victim whose account names no enrolment yet: she enrols herself in the browser.
+    haechi(home, "users", "add", "victim_c", "--role", "victim", "--password-file", str(pw))
     for role, name in ACCOUNTS.items():
         extra = ["--person", "p1"] if role == "victim" else []
         haechi(home, "users", "add", name, "--role", role, "--password-file", str(pw), *extra)
@@ -77,6 +82,24 @@ def build_world(root: Path) -> World:
         str(pw),
     )
     return World(home, cases, findings)
+
+
+CHANNEL = 4242
+CHANNEL_LINK = f"https://t.me/c/{CHANNEL}/11"
+
+
+def _channel_export(folder: Path, photo: bytes) -> None:
+    """A Telegram Desktop JSON export of a public channel: one text post, then her photo."""
+    (folder / "photos").mkdir(parents=True)
+    (folder / "photos" / "p.jpg").write_bytes(photo)
+    base = {"type": "message", "date": "2024-03-01T10:00:00", "date_unixtime": "1709287200"}
+    who = {"from": "Seller", "from_id": "channel4242"}
+    messages = [
+        base | who | {"id": 10, "text": "new set tonight"},
+        base | who | {"id": 11, "text": "", "photo": "photos/p.jpg"},
+    ]
+    doc = {"name": "Channel 4242", "type": "public_channel", "id": CHANNEL, "messages": messages}
+    (folder / "result.json").write_text(json.dumps(doc), encoding="utf-8")
 
 
 def login(client: TestClient, name: str, password: str = PASSWORD) -> str:

@@ -37,7 +37,12 @@ def add_cmd(
     role: Annotated[str, typer.Option(help=_("admin, counsellor, investigator or victim."))],
     person: Annotated[
         str | None,
-        typer.Option(help=_("For a victim: her enrolled alias (she sees only her own record).")),
+        typer.Option(
+            help=_(
+                "For a victim: her enrolled alias (she sees only her own record); without "
+                "it she enrols herself in the browser."
+            )
+        ),
     ] = None,
     password_file: Annotated[
         Path | None,
@@ -103,7 +108,9 @@ def key_cmd(
     name: Annotated[str, typer.Argument(help=_("The account the key acts for."))],
     scope: Annotated[
         list[str],
-        typer.Option(help=_("What the key may do: read, review, persons, evidence, hma, admin.")),
+        typer.Option(
+            help=_("What the key may do: read, review, takedown, persons, evidence, hma, admin.")
+        ),
     ],
 ) -> None:
     from haechi.services.users import add_api_key

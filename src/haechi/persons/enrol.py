@@ -52,6 +52,18 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file received in memory (a photo uploaded in the web app): read like a path, and like
+    one never kept; only the template or hashes made from it are."""
+
+    name: str
+    data: bytes
+
+
+Source = Path | Upload
+
+
+@dataclass(frozen=True)
 class Refusal:
     file: str
     reason: str
@@ -129,7 +141,11 @@ def template_from_photo(data: bytes, name: str, settings: Settings) -> Face:
     return face
 
 
-def _read(path: Path, settings: Settings) -> bytes:
+def _read(path: Source, settings: Settings) -> bytes:
+    if isinstance(path, Upload):
+        if len(path.data) > settings.limits.max_file_bytes:
+            raise InputError(_("{path}: larger than the file size limit").format(path=path.name))
+        return path.data
     try:
         if path.stat().st_size > settings.limits.max_file_bytes:
             raise InputError(_("{path}: larger than the file size limit").format(path=path))
@@ -164,7 +180,7 @@ class _Prepared:
 
 
 def _prepare(
-    settings: Settings, photos: Sequence[Path], own_media: Sequence[Path], limit: int
+    settings: Settings, photos: Sequence[Source], own_media: Sequence[Source], limit: int
 ) -> _Prepared:
     if not photos and not own_media:
         raise InputError(_("give at least one photo of the person, or --own-media files"))
@@ -180,19 +196,23 @@ def _prepare(
         try:
             faces.append(template_from_photo(_read(p, settings), p.name, settings))
         except InputError as exc:
-            refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
+            refused.append(Refusal(_name(p), str(exc).split(": ", 1)[-1]))
     hashed: list[tuple[str, str, list[list[object]]]] = []
     for p in own_media:
         try:
             hashed.append(own_media_hashes(_read(p, settings), p.name, settings))
         except InputError as exc:
-            refused.append(Refusal(str(p), str(exc).split(": ", 1)[-1]))
+            refused.append(Refusal(_name(p), str(exc).split(": ", 1)[-1]))
     if not faces and not hashed:
         detail = "; ".join(f"{r.file}: {r.reason}" for r in refused)
         raise InputError(
             _("nothing to enrol, every file was refused: {detail}").format(detail=detail)
         )
     return _Prepared(tuple(faces), tuple(hashed), tuple(refused))
+
+
+def _name(p: Source) -> str:
+    return p.name if isinstance(p, Upload) else str(p)
 
 
 def _store(s: Session, person_id: int, prepared: _Prepared) -> tuple[int, int]:
@@ -248,8 +268,8 @@ def enrol(
     settings: Settings,
     alias: str,
     consent: Consent | None,
-    photos: Sequence[Path],
-    own_media: Sequence[Path] = (),
+    photos: Sequence[Source],
+    own_media: Sequence[Source] = (),
 ) -> EnrolResult:
     """Enrol a new person under `alias` with her consent record: each photo becomes a face
     template (the photo is read, never kept), each own file its MD5 and PDQ hashes, and items
@@ -300,8 +320,8 @@ def add_to_person(
     db: Database,
     settings: Settings,
     alias: str,
-    photos: Sequence[Path],
-    own_media: Sequence[Path] = (),
+    photos: Sequence[Source],
+    own_media: Sequence[Source] = (),
 ) -> EnrolResult:
     """Add photos (as templates) or own files (as hashes) to an enrolled person, under the
     consent already recorded; her findings stay. New photos must show the same person as her

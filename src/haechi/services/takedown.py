@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haechi.config import Settings
-from haechi.errors import InputError, NotFoundError
+from haechi.errors import AccessError, InputError, NotFoundError
 from haechi.i18n import _
 from haechi.services.cases import record_in
 from haechi.store.cases import Case
@@ -160,11 +160,28 @@ def transition(
     )
 
 
-def approve(db: Database, request_id: int, by: str, actor: str) -> RequestView:
+def drafted_by(req: TakedownRequest) -> str | None:
+    """Who drafted the request (the actor of its first history line)."""
+    first = req.history[0] if req.history else {}
+    by = first.get("by") if isinstance(first, dict) else None
+    return by if isinstance(by, str) else None
+
+
+def approve(
+    db: Database, request_id: int, by: str, actor: str, *, second_person: bool = False
+) -> RequestView:
+    """Record who checked and approves the request. With `second_person` (the web app), the
+    account that drafted it may not approve it too: a second pair of eyes reads it first."""
     if not by.strip():
         raise InputError(_("name who approves the request: --by NAME"))
     with db.session() as s:
         req = _get(s, request_id)
+        if second_person and drafted_by(req) == actor:
+            raise AccessError(
+                _(
+                    "request {id} was drafted by {actor}: another person reads and approves it"
+                ).format(id=req.id, actor=actor)
+            )
         req.approved_by = by.strip()[:200]
         try:
             files = files_digest(Path(req.folder), req.files)
@@ -270,3 +287,44 @@ def send(
             eml_sha256=hashlib.sha256(eml.read_bytes()).hexdigest(),
         )
         return view(req), server
+
+
+@dataclass(frozen=True)
+class RequestDetail:
+    """A request with who drafted it, its history, and the languages whose text can be read."""
+
+    request: RequestView
+    drafted_by: str | None
+    history: tuple[dict[str, Any], ...]
+    texts: tuple[str, ...]
+
+
+def request_detail(db: Database, request_id: int) -> RequestDetail:
+    with db.session() as s:
+        req = _get(s, request_id)
+        v = view(req)
+        history = tuple(h for h in req.history if isinstance(h, dict))
+        return RequestDetail(
+            v,
+            drafted_by(req),
+            history,
+            tuple(lang for lang in v.languages if f"{lang}.txt" in v.files),
+        )
+
+
+def request_file(db: Database, request_id: int, name: str) -> bytes:
+    """One of the request's drafted files (`ko.txt`, `en.eml`, `hashes.csv`…), by the name
+    stored with it: never a path a caller makes up."""
+    v = get_request(db, request_id)
+    if name not in v.files:
+        raise NotFoundError(
+            _("request {id} has no file {name}").format(id=request_id, name=repr(name))
+        )
+    try:
+        return (v.folder / name).read_bytes()
+    except OSError as exc:
+        raise InputError(
+            _("{path} cannot be read ({reason}): draft the request again").format(
+                path=v.folder / name, reason=exc.strerror or exc
+            )
+        ) from None

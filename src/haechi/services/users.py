@@ -26,6 +26,9 @@ from haechi.store.persons import Person
 from haechi.store.users import ROLES, ApiKey, LoginFailure, User, WebSession
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from haechi.persons.enrol import EnrolResult, Upload
     from haechi.persons.forget import ForgetResult
 
 STAFF = ("admin", "counsellor", "investigator")
@@ -33,6 +36,7 @@ STAFF = ("admin", "counsellor", "investigator")
 SCOPES: dict[str, tuple[str, ...]] = {
     "read": STAFF,  # dashboard, cases, rooms, the review queue (blurred)
     "review": STAFF,  # review actions and reveals
+    "takedown": STAFF,  # draft, approve, mark and recheck takedown requests
     "persons": ("admin", "counsellor"),
     "evidence": ("admin", "investigator"),  # evidence packages
     "hma": ("admin", "investigator"),  # the hash-lookup API (HMA-compatible)
@@ -92,7 +96,8 @@ def _user(s: Session, name: str) -> User:
 def add_user(
     db: Database, name: str, role: str, password: str, *, person: str | None = None
 ) -> UserView:
-    """A new account. A victim's account names her enrolled alias (she sees only that)."""
+    """A new account. A victim's account names her enrolled alias (she sees only that), or
+    none yet: she then enrols herself (`enrol_self`)."""
     name = name.strip()
     if not name or len(name) > 128 or any(c.isspace() or not c.isprintable() for c in name):
         raise InputError(_("a user name is 1-128 printable characters without spaces"))
@@ -106,10 +111,9 @@ def add_user(
                 min_password=MIN_PASSWORD
             )
         )
-    if (role == "victim") != (person is not None):
-        raise InputError(
-            _("a victim account needs --person ALIAS (her enrolment), and only a victim's does")
-        )
+    # A victim's account without --person is for her to enrol herself in the browser.
+    if role != "victim" and person is not None:
+        raise InputError(_("only a victim's account names a person (--person ALIAS)"))
     with db.session() as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
             raise InputError(_("user {name!r} exists already").format(name=name))
@@ -304,4 +308,41 @@ def erase_self(db: Database, settings: Settings, name: str, confirm: str) -> For
         raise InputError(_("type your name exactly as shown to confirm the erasure"))
     result = forget(db, settings, view.person)
     set_disabled(db, name)
+    return result
+
+
+def enrol_self(
+    db: Database,
+    settings: Settings,
+    name: str,
+    alias: str,
+    consent: str,
+    photos: Sequence[Upload],
+) -> EnrolResult:
+    """A victim enrols herself through her account, with her consent in her own words: the same
+    enrolment as `haechi enrol` (photos become templates and are never kept), and her account
+    then names the new record. Already enrolled, she adds photos under her recorded consent."""
+    from haechi.persons.enrol import Consent, add_to_person, enrol
+
+    with db.session() as s:
+        view = _view(s, _user(s, name))
+    if view.role != "victim":
+        raise InputError(_("only a victim's own account enrols itself"))
+    if view.person is not None:
+        return add_to_person(db, settings, view.person, photos)
+    result = enrol(
+        db,
+        settings,
+        alias,
+        Consent(
+            text=consent,
+            consented_by=alias.strip(),
+            for_whom=alias.strip(),
+            scope="match faces and own-media hashes in scanned material",
+            verified_how=f"self-service: web account {view.name}",
+        ),
+        photos,
+    )
+    with db.session() as s:
+        _user(s, name).person_id = result.person_id
     return result

@@ -17,7 +17,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from fastapi import Depends
 
     from haechi.share.hma_api import build_router as hma_router
-    from haechi.web import api, pages, problems, public, review
+    from haechi.web import admin, api, evidence, network, pages, problems, public, review, takedowns
     from haechi.web.access import check_every_route_has_a_rule, require
     from haechi.web.headers import SecurityHeaders
     from haechi.web.language import ReaderLanguage
@@ -41,6 +41,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(review.router)
     app.include_router(api.router)
+    app.include_router(takedowns.router)
+    app.include_router(takedowns.api)
+    app.include_router(evidence.router)
+    app.include_router(evidence.api)
+    app.include_router(admin.router)
+    app.include_router(network.router)
+    app.include_router(network.api)
+    app.include_router(admin.api)
     # The HMA-compatible lookup and bank API at HMA's own paths, so an HMA client works
     # unchanged: machine clients with a key of scope "hma"; admins and investigators signed in.
     app.include_router(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -15,9 +15,10 @@ from haechi.services.cases import add_note, get_case, list_cases
 from haechi.services.dashboard import overview
 from haechi.services.persons import list_persons, self_view
 from haechi.services.review import act, queue, render
+from haechi.services.takedown import list_requests
 from haechi.services.users import erase_self
 from haechi.web.access import ALL_ROLES, STAFF, Principal, require
-from haechi.web.pages import package_response
+from haechi.web.pages import package_response, self_enrol
 from haechi.web.paging import Paging, paginate, paging
 from haechi.web.review import check_minor, png
 
@@ -64,7 +65,9 @@ def whoami(who: Annotated[Principal, Depends(require(*ALL_ROLES, scopes=("read",
 
 @router.get("/dashboard")
 def dashboard(request: Request, who: Reader) -> Json:
-    return overview(request.app.state.db).to_json()
+    db = request.app.state.db
+    late = [r.to_json() for r in list_requests(db, overdue=True)]
+    return overview(db).to_json() | {"overdue_takedowns": late}
 
 
 @router.get("/review")
@@ -144,3 +147,17 @@ def me_forget(request: Request, who: Victim, body: Erase) -> Json:
         request.app.state.db, request.app.state.settings, who.user.name, body.confirm
     )
     return {"forgotten": True, "removed": dict(result.removed)}
+
+
+@router.post("/me/enrol", status_code=201)
+def me_enrol(
+    request: Request,
+    who: Victim,
+    photos: Annotated[list[UploadFile], File(description="1-20 photos of her face")],
+    alias: Annotated[str, Form(max_length=128)] = "",
+    agree: Annotated[str, Form(max_length=8, description="yes: she consents")] = "",
+) -> Json:
+    """She enrols herself (or adds photos): templates are made, the photos are not kept."""
+    r = self_enrol(request, who, alias, agree, photos)
+    refused = [{"file": x.file, "reason": x.reason} for x in r.refused]
+    return {"alias": r.alias, "templates": r.templates, "findings": r.findings, "refused": refused}

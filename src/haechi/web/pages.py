@@ -8,20 +8,24 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from haechi.errors import InputError
+from haechi.i18n import N_, _, translator
 from haechi.network.rooms import rank_rooms
+from haechi.persons.enrol import MAX_PHOTOS, EnrolResult, Upload
 from haechi.services.cases import add_note, get_case, list_cases
 from haechi.services.dashboard import overview
 from haechi.services.evidence import export_case
 from haechi.services.persons import list_persons, self_view
 from haechi.services.review import queue
-from haechi.services.users import erase_self
+from haechi.services.takedown import list_requests
+from haechi.services.users import enrol_self, erase_self
 from haechi.web.access import ALL_ROLES, SESSION_COOKIE, STAFF, Principal, require
 from haechi.web.paging import Paging, paging, window
-from haechi.web.render import page
+from haechi.web.render import lang_of, page
 
 router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require(*STAFF))]
@@ -36,7 +40,9 @@ Pages = Annotated[Paging, Depends(paging)]
 def dashboard(request: Request, who: Anyone) -> Response:
     if who.role == "victim":
         return RedirectResponse("/me", status_code=303)
-    return page(request, "dashboard.html", who, overview=overview(request.app.state.db))
+    db = request.app.state.db
+    late = list_requests(db, overdue=True)
+    return page(request, "dashboard.html", who, overview=overview(db), overdue=late)
 
 
 @router.get("/cases")
@@ -50,7 +56,8 @@ def case(request: Request, who: Staff, case_id: int) -> Response:
     db = request.app.state.db
     detail = get_case(db, case_id)
     findings = queue(db, case_id=case_id, statuses=())
-    return page(request, "case.html", who, case=detail, findings=findings)
+    requests = list_requests(db, case_id=case_id)
+    return page(request, "case.html", who, case=detail, findings=findings, requests=requests)
 
 
 @router.post("/cases/{case_id}/notes")
@@ -129,7 +136,8 @@ def persons(request: Request, who: Counsel, p: Pages) -> Response:
 @router.get("/me")
 def me(request: Request, who: Victim) -> Response:
     view = self_view(request.app.state.db, who.user.person)
-    return page(request, "me.html", who, me=view)
+    text = translator(lang_of(request)).gettext(SELF_CONSENT)
+    return page(request, "me.html", who, me=view, enrolled=None, consent_text=text)
 
 
 @router.post("/me/forget")
@@ -145,3 +153,48 @@ def me_forget(
     resp = page(request, "forgotten.html", None, result=result)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
+
+
+# What she agrees to when she enrols herself; recorded, in her language, as her consent.
+SELF_CONSENT = N_(
+    "I agree that haechi keeps face templates made from these photos, to find pictures of me "
+    "in material the centre scans. The photos themselves are not kept. I can erase everything "
+    "about me at any time."
+)
+
+
+def self_enrol(
+    request: Request, who: Principal, alias: str, agree: str, photos: list[UploadFile]
+) -> EnrolResult:
+    """Her uploads are read into memory, made into templates by the enrol service, and dropped:
+    nothing of a photo is written anywhere."""
+    settings = request.app.state.settings
+    tr = translator(lang_of(request))
+    if agree != "yes":
+        raise InputError(tr.gettext("Nothing was enrolled: tick the box to give your consent."))
+    if len(photos) > MAX_PHOTOS:
+        raise InputError(_("at most {n} photos").format(n=MAX_PHOTOS))
+    limit = settings.limits.max_file_bytes
+    uploads = [Upload(f.filename or "photo", f.file.read(limit + 1)) for f in photos]
+    return enrol_self(
+        request.app.state.db,
+        settings,
+        who.user.name,
+        alias,
+        tr.gettext(SELF_CONSENT),
+        uploads,
+    )
+
+
+@router.post("/me/enrol")
+def me_enrol(
+    request: Request,
+    who: Victim,
+    csrf: Annotated[str, Form(max_length=128)],
+    photos: Annotated[list[UploadFile], File()],
+    alias: Annotated[str, Form(max_length=128)] = "",
+    agree: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    result = self_enrol(request, who, alias, agree, photos)
+    view = self_view(request.app.state.db, result.alias)
+    return page(request, "me.html", who, me=view, enrolled=result, consent_text=None)
