@@ -103,8 +103,13 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
     from haechi.store import items as store
 
     if event.sha256 is not None:
+        from haechi.matching.review import finding_json, item_findings
+
         with db.session() as s:
             obj = store.get_item(s, event.sha256).to_json(path=event.path)
+            # What the scan found about the item (enrolled persons, banks), so a pipeline
+            # reading the lines needs no second command.
+            obj["findings"] = [finding_json(g) for g in item_findings(s, event.sha256)]
         if event.status == "error":
             obj["error"] = "; ".join(event.errors)
     else:
@@ -116,6 +121,7 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
             "pdq": None,
             "pdq_quality": None,
             "frames": [],
+            "findings": [],
             "error": "; ".join(event.errors),
         }
     obj["status"] = event.status
