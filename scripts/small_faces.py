@@ -209,6 +209,7 @@ class Tally:
     matched: int = 0
     wrong: int = 0
     seconds: float = 0.0
+    max_impostor: float = -1.0  # highest cosine of a found face with another identity's template
     by_size: dict[str, list[int]] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -260,6 +261,8 @@ def measure(scenes: list[Scene], model: fz.FaceModel, data: Path) -> Tally:
             if face.embedding is None:
                 continue
             sims = vecs @ face.embedding
+            others = [float(v) for k, v in enumerate(sims) if ids[k] != p.identity]
+            tally.max_impostor = max(tally.max_impostor, *others)
             best = int(np.argmax(sims))
             if sims[best] >= thr:
                 if ids[best] == p.identity:

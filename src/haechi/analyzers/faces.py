@@ -123,7 +123,9 @@ def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
 
 class FacesAnalyzer(MediaAnalyzer[Faces]):
     name = "faces"
-    version = "1"
+    # 2: faces of 20-31 px are usable and a small-face pass searches large pictures at full
+    # resolution; a rescan recomputes version-1 signals, which missed such faces.
+    version = "2"
     signal_type = Faces
 
     def __init__(self, settings: Settings) -> None:
