@@ -458,6 +458,26 @@ _BANDS = {
 }
 
 
+def _face_changed_line(g: Grouped) -> str:
+    """Same scene as another item with the face region changed: who is likely altered."""
+    d = g.best.details or {}
+    leads = {
+        "likely_manipulated": _("likely manipulated"),
+        "source": _("source of a manipulated picture"),
+        "altered_pair": _("one of these two was altered"),
+    }
+    return _(
+        "{lead}: same scene as item {item} with the face at {box} changed "
+        "(face cosine {score:.2f}; {inliers} keypoints outside the faces agree)"
+    ).format(
+        lead=leads.get(str(d.get("role")), str(d.get("role"))),
+        item=str(d.get("related_item", ""))[:12],
+        box=",".join(str(v) for v in d.get("box") or ()),
+        score=g.best.score,
+        inliers=d.get("inliers"),
+    )
+
+
 def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:
     """Faces found, which could be judged, and which enrolled persons they match: scores and
     bands only, never a vector."""
@@ -492,8 +512,15 @@ def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None
             ).format(
                 person=visible(g.person or "?"), score=g.best.score, threshold=g.best.threshold
             )
+        elif g.kind == "face_changed":
+            line = _face_changed_line(g)
         else:
             line = f"{g.kind} {visible(g.person or g.subject)}: {g.best.score:.3f}"
+        variant = (g.best.details or {}).get("pdq_variant")
+        if variant and variant != "original":
+            line += " " + _("(matched as this picture {variant})").format(
+                variant=variant.replace("_", " ")
+            )
         times = g.times
         if len(times) > 1:
             line += " " + _("in {n} frames, {start:.2f}–{end:.2f} s").format(

@@ -238,4 +238,22 @@ def finding_json(g: Grouped) -> dict[str, Any]:
         "status": g.status,
         "possible_minor": g.best.possible_minor,
         "pdq_variant": details.get("pdq_variant"),
+        # Same scene, face changed: the other item, the region in each, and the measures.
+        "relation": (
+            {
+                k: details.get(k)
+                for k in (
+                    "related_item",
+                    "role",
+                    "box",
+                    "related_box",
+                    "face_similarity",
+                    "inliers",
+                    "inlier_share",
+                    "masked_pdq_distance",
+                )
+            }
+            if g.kind == "face_changed"
+            else None
+        ),
     }

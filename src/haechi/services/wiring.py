@@ -1,5 +1,6 @@
 """The services' side of the hooks in `haechi.hooks`: new findings about an enrolled person join
-her active cases as they are found; every newly scanned item is matched against the hash banks."""
+her active cases as they are found; every newly scanned item is matched against the hash banks
+and against stored pictures of the same scene with another face."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ def items_match_banks(
 
 
 hooks.item_matchers.append(items_match_banks)
+
+
+def items_match_scenes(
+    session: Session, settings: Settings, items: Sequence[ScannedItem]
+) -> list[int]:
+    """Same scene, face changed: a new picture and a stored one (matching.manipulation)."""
+    from haechi.matching.manipulation import record_face_changes
+
+    return record_face_changes(session, settings, items)
+
+
+hooks.item_matchers.append(items_match_scenes)
