@@ -65,3 +65,29 @@ def test_the_small_evaluation_finds_the_swaps_and_no_false_relation(tmp_path: Pa
     text = (tmp_path / "manipulation.md").read_text()
     assert "false relations: 0 of" in text
     assert (tmp_path / "manipulation" / "example1.jpg").is_file()
+
+
+@pytest.mark.slow
+def test_the_side_with_an_enrolled_persons_face_is_likely_manipulated(tmp_path: Path) -> None:
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")  # person_01
+    fake = em.swap(original, em.load(data / "img47.jpg"))  # person_03's face put in
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _jpeg(original, corpus / "original.jpg")
+    _jpeg(fake, corpus / "posted.jpg")
+    home = tmp_path / "h"
+    consent = ["--consent", "yes", "--consent-by", "person_03", "--scope", "match faces"]
+    haechi(
+        home, "enrol", "--alias", "p3", *consent, str(data / "img48.jpg"), str(data / "img49.jpg")
+    )
+    lines = {
+        Path(o["path"]).name: o
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    kinds = {f["kind"]: f for f in lines["posted.jpg"]["findings"]}
+    assert "face_match" in kinds, kinds
+    assert kinds["face_changed"]["relation"]["role"] == "likely_manipulated"
+    assert kinds["face_changed"]["person"] == "p3"
+    (source,) = [f for f in lines["original.jpg"]["findings"] if f["kind"] == "face_changed"]
+    assert source["relation"]["role"] == "source"
