@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # scripts/postgres-test-server.
 SYSDEPS := fonts-nanum strace chromium
 
-.PHONY: demo test check lint i18n bench evaluate-faces install clean sysdeps lock
+.PHONY: demo test check lint i18n bench evaluate-faces evaluate-small-faces evaluate-manipulation install clean sysdeps lock
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -89,6 +89,14 @@ bench: $(STAMP)
 evaluate-faces: $(STAMP)
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-extras.lock
 	$(BIN)/python scripts/evaluate_faces.py
+
+# Small faces (20-70 px) in one-megapixel scenes: the frozen set's figures (docs/faces.md).
+evaluate-small-faces: $(STAMP)
+	$(BIN)/python scripts/small_faces.py
+
+# Same scene, different face: face swaps of the public photos (docs/evaluation/manipulation.md).
+evaluate-manipulation: $(STAMP)
+	$(BIN)/python scripts/evaluate_manipulation.py
 
 clean:
 	rm -rf $(VENV) haechi-demo haechi-demo-evidence-package* .mypy_cache .ruff_cache .pytest_cache

@@ -89,7 +89,7 @@ def test_scan_of_the_pdq_reference_photos(tmp_path: Path) -> None:
 def test_doctor_passes_offline(tmp_path: Path) -> None:
     proc = run(tmp_path / "h", "doctor")
     assert "FAIL" not in proc.stdout
-    assert "analyzer pdq v1: 2/2 known examples reproduced" in proc.stdout
+    assert "analyzer pdq v2: 2/2 known examples reproduced" in proc.stdout
 
 
 def test_every_command_has_help() -> None:

@@ -140,9 +140,9 @@ def test_a_40px_face_in_a_one_megapixel_picture_is_found_and_usable() -> None:
 def test_a_face_too_small_to_judge_is_recorded_without_an_embedding() -> None:
     from haechi.analyzers.faces import FaceRecord, faces_in_frame
 
-    scene = small_face_scene("img10.jpg", 24, (640, 480))
+    scene = small_face_scene("img10.jpg", 16, (640, 480))
     faces = faces_in_frame(Frame(rgb=scene))
-    assert faces, "a 24-px face should still be detected"
+    assert faces, "a 16-px face should still be detected"
     rec = FaceRecord.from_face(faces[0])
     assert not rec.usable and rec.embedding is None and "too small" in (rec.reason or "")
 

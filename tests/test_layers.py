@@ -102,7 +102,8 @@ def test_store_builds_no_json_and_computes_no_risk() -> None:
 
 def test_hooks_are_registered_by_name_not_by_import() -> None:
     """Importing the wiring modules registers nothing; the hooks named in BUILTIN_HOOKS load on
-    first use, once, in their order (preserve the item, then join her cases)."""
+    first use, once, in their order (preserve the item, then join her cases; banks, then
+    scenes with another face)."""
     code = """
 import haechi.evidence.wiring, haechi.services.wiring
 from haechi import hooks
@@ -115,7 +116,12 @@ print([f.__module__ + ":" + f.__name__ for f in hooks.on_finding + hooks.item_ma
     from haechi.hooks import BUILTIN_HOOKS
 
     assert done.stdout.strip() == str([target for _point, target in BUILTIN_HOOKS])
-    assert [point for point, _t in BUILTIN_HOOKS] == ["on_finding", "on_finding", "item_matchers"]
+    assert [point for point, _t in BUILTIN_HOOKS] == [
+        "on_finding",
+        "on_finding",
+        "item_matchers",
+        "item_matchers",
+    ]
 
 
 def test_split_modules_stay_under_400_lines() -> None:

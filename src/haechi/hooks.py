@@ -58,6 +58,7 @@ BUILTIN_HOOKS: tuple[tuple[HookPoint, str], ...] = (
     ("on_finding", "haechi.evidence.wiring:capture_findings"),
     ("on_finding", "haechi.services.wiring:findings_join_cases"),
     ("item_matchers", "haechi.services.wiring:items_match_banks"),
+    ("item_matchers", "haechi.services.wiring:items_match_scenes"),
 )
 _loaded = False
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face, FaceModel
+from haechi.analyzers.scene import Scene, scene_of
 from haechi.config import Settings
 from haechi.media import Frame, Media
 
@@ -87,20 +88,24 @@ class FaceFrame(Signal):
 
 @dataclass(frozen=True)
 class Faces(Signal):
-    """Frames with at least one face (frames without are only counted)."""
+    """Frames with at least one face (frames without are only counted). `scene`: a still
+    picture's signatures without its faces (see analyzers.scene), when it has faces."""
 
     model: str
     model_version: str
     frames_examined: int
     frames: tuple[FaceFrame, ...]
+    scene: Scene | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Faces:
+        scene = payload.get("scene")
         return cls(
             model=payload["model"],
             model_version=payload["model_version"],
             frames_examined=payload["frames_examined"],
             frames=tuple(FaceFrame.from_payload(f) for f in payload["frames"]),
+            scene=None if scene is None else Scene.from_payload(scene),
         )
 
     def count(self) -> int:
@@ -123,7 +128,10 @@ def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
 
 class FacesAnalyzer(MediaAnalyzer[Faces]):
     name = "faces"
-    version = "1"
+    # 2: faces of 20-31 px are usable and a small-face pass searches large pictures at full
+    # resolution; a still picture with faces keeps its scene signatures. A rescan recomputes
+    # version-1 signals, which missed such faces and had no scene.
+    version = "2"
     signal_type = Faces
 
     def __init__(self, settings: Settings) -> None:
@@ -145,11 +153,15 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
                 frames.append(
                     FaceFrame(t=frame.t, faces=tuple(FaceRecord.from_face(f) for f in found))
                 )
+        scene = None
+        if item.kind == "image" and frames:
+            scene = scene_of(item.frames[0].rgb, [f.box for f in frames[0].faces])
         return Faces(
             model=model.model,
             model_version=model.model_version,
             frames_examined=len(item.frames),
             frames=tuple(frames),
+            scene=scene,
         )
 
     @classmethod

@@ -1,5 +1,10 @@
 """PDQ (images) and vPDQ-style frame hashes (video), computed by Meta's reference C++ via pdqhash.
 
+A still image is hashed on its pixels as stored, before any EXIF rotation, exactly as Meta's
+reference hasher, HMA, python-threatexchange and StopNCII do: a phone photo with an orientation
+tag must get the hash those platforms share. Rotated and mirrored copies are matched through
+PDQ's eight dihedral variants, which pdqhash computes from one DCT at no extra cost.
+
 Frames come from PyAV at 1 fps plus keyframes; hashing each with pdqhash is how Meta's vPDQ
 builds its frame hashes, so the bag of frames compares with vPDQ's."""
 
@@ -24,13 +29,31 @@ class PdqFrame(Signal):
     quality: int
 
 
+# pdqhash.compute_dihedral's order, named by what is done to the scanned picture for its hash
+# to be the variant's: variant 1 is the hash of the picture turned 90° counter-clockwise
+# (checked against pdqhash.compute on the turned pixels in tests/test_pdq_orientation.py).
+VARIANTS = (
+    "original",
+    "rotate_90_ccw",
+    "rotate_180",
+    "rotate_90_cw",
+    "flip_vertical",
+    "flip_horizontal",
+    "transpose",
+    "transverse",
+)
+
+
 @dataclass(frozen=True)
 class Pdq(Signal):
-    """`pdq`/`quality` for a still image; `frames` for video. Quality < 50 is not trusted."""
+    """`pdq`/`quality` for a still image; `frames` for video. Quality < 50 is not trusted.
+    `dihedral` holds a still image's eight variant hashes in `VARIANTS` order (the first is
+    `pdq`); empty for video and for signals stored before version 2."""
 
     pdq: str | None
     quality: int | None
     frames: tuple[PdqFrame, ...] = ()
+    dihedral: tuple[str, ...] = ()
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Pdq:
@@ -38,7 +61,19 @@ class Pdq(Signal):
             pdq=payload["pdq"],
             quality=payload["quality"],
             frames=tuple(PdqFrame(**f) for f in payload.get("frames", ())),
+            dihedral=tuple(payload.get("dihedral") or ()),
         )
+
+
+def variant_hashes(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """(variant name, hash) of a stored still-image PDQ payload: the original first, then the
+    seven rotations and mirrors when the signal has them."""
+    if not payload.get("pdq"):
+        return []
+    dihedral = payload.get("dihedral") or ()
+    if len(dihedral) != len(VARIANTS):
+        return [(VARIANTS[0], payload["pdq"])]
+    return [(VARIANTS[0], payload["pdq"]), *zip(VARIANTS[1:], dihedral[1:], strict=True)]
 
 
 def pdq_hex(rgb: RGB) -> tuple[str, int]:
@@ -50,15 +85,24 @@ def pdq_hex(rgb: RGB) -> tuple[str, int]:
     return packed.tobytes().hex(), int(quality)
 
 
+def pdq_dihedral_hex(rgb: RGB) -> tuple[tuple[str, ...], int]:
+    """The eight dihedral PDQ hashes of an RGB array (`VARIANTS` order) and its quality."""
+    vectors, quality = pdqhash.compute_dihedral(np.ascontiguousarray(rgb))
+    hashes = tuple(np.packbits(np.asarray(v, dtype=np.uint8)).tobytes().hex() for v in vectors)
+    return hashes, int(quality)
+
+
 class PdqAnalyzer(MediaAnalyzer[Pdq]):
     name = "pdq"
-    version = "1"
+    # 2: hashed as stored (no EXIF rotation) with the dihedral variants; a rescan recomputes
+    # version-1 hashes, which differed from every other platform's for rotated phone photos.
+    version = "2"
     signal_type = Pdq
 
     def analyze(self, item: Media) -> Pdq:
         if item.kind == "image":
-            h, q = pdq_hex(item.frames[0].rgb)
-            return Pdq(pdq=h, quality=q)
+            hashes, q = pdq_dihedral_hex(item.stored_rgb(item.frames[0]))
+            return Pdq(pdq=hashes[0], quality=q, dihedral=hashes)
         frames = []
         for frame in item.frames:
             h, q = pdq_hex(frame.rgb)
@@ -78,7 +122,9 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
         # Hashes of synthetic images computed once with the reference implementation; they pin
         # the conversion and bit order, which a refactor could silently change.
         for rgb, expected, quality in _REFERENCE:
-            yield Example(example_media(rgb()), Pdq(pdq=expected, quality=quality))
+            yield Example(
+                example_media(rgb()), Pdq(pdq=expected[0], quality=quality, dihedral=expected)
+            )
 
 
 def _diagonal() -> RGB:
@@ -93,7 +139,33 @@ def _checker() -> RGB:
     return np.stack([v, v, v], axis=-1)
 
 
-_REFERENCE: list[tuple[Any, str, int]] = [
-    (_diagonal, "aaaaaaaaaaaaaa8aaaaaaaaaaaaaaaaaaaaa68aad2aa74aa552a7768555a7756", 49),
-    (_checker, "fca8fcaa0426fcaabc28fcaab42a0355fc2a03550357fcaa0357fcaa0356fcaa", 100),
+_REFERENCE: list[tuple[Any, tuple[str, ...], int]] = [
+    (
+        _diagonal,
+        (
+            "aaaaaaaaaaaaaa8aaaaaaaaaaaaaaaaaaaaa68aad2aa74aa552a7768555a7756",
+            "55007f80aa803fc055403fe0aaa01ff055501ff8aaa81ffc55541ffeaaaa1fff",
+            "7ff700007f7f02207f77000077ff0002ff7fc22087ffde00007fddc2000fddfc",
+            "88f5552aaf81556aa895554abbf4555a82a55552baed555622ab5554abae5555",
+            "aaa255552a2a5775aa22755522aa7757aaaa9775d2aa8b55552a8ab7555aa8a9",
+            "2222c8887622dddd7777dddd7777dddd77771ddd077701dd0077001d00070001",
+            "ffa0007fffd5003fffc0001fffa5000ffff00007effc0003fffe0001fffb0000",
+            "00f5aad5aa80aa95a895aab5baf0aaa58225aaadbae9aaa922abaaababaeaaaa",
+        ),
+        49,
+    ),
+    (
+        _checker,
+        (
+            "fca8fcaa0426fcaabc28fcaab42a0355fc2a03550357fcaa0357fcaa0356fcaa",
+            "d495016adc95016ad415016a016afe955415de95d495de95de95dc95741ff697",
+            "a9fd5600f17b5600e9ff5600e97fa9ffa9ffa9ffd62a5600560a560056235600",
+            "abc0abc0abc0abc08bc0abc0543f543f89c0743fabc2743fabc8763f2bea543d",
+            "fca80355f47e0355fcaa0355fc2efcaafcaafcaa03570355035f035503760355",
+            "a97da9ff0103a9ff215ca9ff01595600a17d56005600a9ff5602a9ff5603a9ff",
+            "de95d495de95de95dc95fe95016a016ad415016afe95016ade95216a76bf0168",
+            "abe07e3fabc0743f8bc0543f543fabc089c0abc0abe2abc0abe88bc02beaabc2",
+        ),
+        100,
+    ),
 ]

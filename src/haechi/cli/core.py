@@ -99,10 +99,16 @@ class _CliObserver(Observer):
 
 
 def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
-    from haechi.services.items import get_item, item_json
+    from haechi.services.items import item_detail, item_json
 
     if event.sha256 is not None:
-        obj = item_json(get_item(db, event.sha256), path=event.path)
+        from haechi.matching.review import finding_json
+
+        detail = item_detail(db, event.sha256)
+        obj = item_json(detail.view, path=event.path)
+        # What the scan found about the item (enrolled persons, banks), so a pipeline reading
+        # the lines needs no second command.
+        obj["findings"] = [finding_json(g) for g in detail.findings]
         if event.status == "error":
             obj["error"] = "; ".join(event.errors)
     else:
@@ -114,6 +120,7 @@ def _event_json(db: Database, event: ScanEvent) -> dict[str, Any]:
             "pdq": None,
             "pdq_quality": None,
             "frames": [],
+            "findings": [],
             "error": "; ".join(event.errors),
         }
     obj["status"] = event.status
@@ -453,6 +460,26 @@ _BANDS = {
 }
 
 
+def _face_changed_line(g: Grouped) -> str:
+    """Same scene as another item with the face region changed: who is likely altered."""
+    d = g.best.details or {}
+    leads = {
+        "likely_manipulated": _("likely manipulated"),
+        "source": _("source of a manipulated picture"),
+        "altered_pair": _("one of these two was altered"),
+    }
+    return _(
+        "{lead}: same scene as item {item} with the face at {box} changed "
+        "(face cosine {score:.2f}; {inliers} keypoints outside the faces agree)"
+    ).format(
+        lead=leads.get(str(d.get("role")), str(d.get("role"))),
+        item=str(d.get("related_item", ""))[:12],
+        box=",".join(str(v) for v in d.get("box") or ()),
+        score=g.best.score,
+        inliers=d.get("inliers"),
+    )
+
+
 def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:
     """Faces found, which could be judged, and which enrolled persons they match: scores and
     bands only, never a vector."""
@@ -487,8 +514,15 @@ def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None
             ).format(
                 person=visible(g.person or "?"), score=g.best.score, threshold=g.best.threshold
             )
+        elif g.kind == "face_changed":
+            line = _face_changed_line(g)
         else:
             line = f"{g.kind} {visible(g.person or g.subject)}: {g.best.score:.3f}"
+        variant = (g.best.details or {}).get("pdq_variant")
+        if variant and variant != "original":
+            line += " " + _("(matched as this picture {variant})").format(
+                variant=variant.replace("_", " ")
+            )
         times = g.times
         if len(times) > 1:
             line += " " + _("in {n} frames, {start:.2f}–{end:.2f} s").format(

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.pdq import PdqFrame
+from haechi.analyzers.pdq import VARIANTS, PdqFrame, variant_hashes
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
 from haechi.matching.pdq import compare_frames
@@ -75,6 +75,7 @@ class BankHit:
     t: float | None = None  # where in the scanned video
     query_share: float | None = None  # vPDQ: share of the query's frames matched
     target_share: float | None = None  # vPDQ: share of the banked video's frames matched
+    variant: str | None = None  # PDQ: the dihedral variant of the scanned picture that matched
 
 
 @dataclass
@@ -134,23 +135,25 @@ class BankIndex:
             for b, e in self.lookup_exact(st, value):
                 hits.append(_hit(b, e, st, 0, 0))
         pdq = item.pdq or {}
-        queries: list[tuple[str, float | None]] = []
-        if pdq.get("pdq") and (pdq.get("quality") or 0) >= min_quality:
-            queries.append((pdq["pdq"], None))
+        # (hash, t, variant): a still image's rotations and mirrors after its original, so a
+        # banked hash of the picture as another platform stored it matches a turned copy.
+        queries: list[tuple[str, float | None, str]] = []
+        if (pdq.get("quality") or 0) >= min_quality:
+            queries.extend((h, None, v) for v, h in variant_hashes(pdq))
         frames = tuple(
             PdqFrame(float(f.get("t") or 0.0), f["pdq"], int(f["quality"]))
             for f in pdq.get("frames") or ()
         )
-        queries.extend((f.pdq, f.t) for f in frames if f.quality >= min_quality)
+        queries.extend((f.pdq, f.t, VARIANTS[0]) for f in frames if f.quality >= min_quality)
         if queries and self.pdq_entries:
             best: dict[tuple[int, int], BankHit] = {}
-            for (_, t), found in zip(
-                queries, self.lookup_pdq([q for q, _ in queries]), strict=True
+            for (_, t, v), found in zip(
+                queries, self.lookup_pdq([q for q, _, _ in queries]), strict=True
             ):
                 for b, e, d in found:
                     k = (b.id, e.content_id)
                     if k not in best or d < best[k].distance:
-                        best[k] = _hit(b, e, "pdq", d, b.pdq, t=t)
+                        best[k] = _hit(b, e, "pdq", d, b.pdq, t=t, variant=v)
             hits.extend(best.values())
         if frames:
             for e, banked in self.videos:
@@ -308,6 +311,7 @@ def record_matches(
                     "t": h.t,
                     "query_share": h.query_share,
                     "target_share": h.target_share,
+                    "pdq_variant": h.variant,
                     "tags": list(h.tags),
                     "case": h.case_id,
                     "source": h.source,
@@ -327,7 +331,12 @@ def _reason(h: BankHit) -> str:
             f"{h.query_share:.0%} of this video's frames, {h.target_share:.0%} of the banked one's"
         )
     where = "" if h.t is None else f" at {h.t:.2f} s"
+    turned = (
+        f" (this picture {h.variant.replace('_', ' ')})"
+        if h.variant and h.variant != VARIANTS[0]
+        else ""
+    )
     return (
         f"PDQ{where} within distance {h.distance} (≤ {int(h.threshold)}) of content "
-        f"{h.content_id} in bank {h.bank}"
+        f"{h.content_id} in bank {h.bank}{turned}"
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION
 from haechi.analyzers.faces import Faces, FacesAnalyzer
-from haechi.analyzers.pdq import PdqAnalyzer
+from haechi.analyzers.pdq import VARIANTS, PdqAnalyzer, variant_hashes
 from haechi.config import Settings
 from haechi.matching.faces import TemplateIndex
 from haechi.matching.pdq import distance
@@ -128,31 +128,34 @@ class Matcher:
 
     def _own_media(self, session: Session, item: ScannedItem, own: list[OwnHash]) -> list[int]:
         th = self.settings.thresholds
-        mine: list[tuple[str, float | None]] = []
+        # (hash, t, dihedral variant): a still image's rotations and mirrors are tried after
+        # its original, so a tie keeps the original.
+        mine: list[tuple[str, float | None, str]] = []
         if item.pdq:
-            if item.pdq.get("pdq") and (item.pdq.get("quality") or 0) >= th.pdq_min_quality:
-                mine.append((item.pdq["pdq"], None))
+            if (item.pdq.get("quality") or 0) >= th.pdq_min_quality:
+                mine.extend((h, None, v) for v, h in variant_hashes(item.pdq))
             mine.extend(
-                (f["pdq"], f["t"])
+                (f["pdq"], f["t"], VARIANTS[0])
                 for f in item.pdq.get("frames") or ()
                 if f["quality"] >= th.pdq_min_quality
             )
         new = []
         for o in own:
-            best: tuple[int, float | None, float | None] | None = None
+            best: tuple[int, float | None, float | None, str | None] | None = None
             if o.md5 == item.md5:
-                best = (0, None, None)
+                best = (0, None, None, None)
                 how = "the file's MD5 equals"
             else:
                 how = "PDQ within the distance of"
                 for h, _q, ot in o.hashes:
-                    for m, t in mine:
+                    for m, t, v in mine:
                         d = distance(h, m)
                         if d <= th.pdq_max_distance and (best is None or d < best[0]):
-                            best = (d, t, ot)
+                            best = (d, t, ot, v)
             if best is None:
                 continue
-            d, t, ot = best
+            d, t, ot, variant = best
+            turned = "" if variant in (None, VARIANTS[0]) else f"{variant}".replace("_", " ")
             fid = _record(
                 session,
                 item_sha256=item.sha256,
@@ -165,8 +168,15 @@ class Matcher:
                 reason=(
                     f"{how} a file the enrolled person registered"
                     + ("" if d == 0 and how.startswith("the file") else f": distance {d}")
+                    + (f" (this picture {turned})" if turned else "")
                 ),
-                details={"distance": d, "t": t, "own_t": ot, "own_media_id": o.id},
+                details={
+                    "distance": d,
+                    "t": t,
+                    "own_t": ot,
+                    "own_media_id": o.id,
+                    "pdq_variant": variant,
+                },
             )
             if fid is not None:
                 new.append(fid)

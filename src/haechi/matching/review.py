@@ -221,9 +221,12 @@ def item_findings(session: Session, sha256: str) -> list[Grouped]:
 
 
 def finding_json(g: Grouped) -> dict[str, Any]:
-    """One grouped finding for `show --json`: no face vector, only scores and places."""
+    """One grouped finding for `show --json` and `scan --json`: no face vector, only scores
+    and places, and for a PDQ match the dihedral variant of this picture that matched."""
     face = g.kind == "face_match"
+    details = g.best.details or {}
     return {
+        "subject": g.subject,
         "id": g.best.id,
         "kind": g.kind,
         "person": g.person,
@@ -234,4 +237,23 @@ def finding_json(g: Grouped) -> dict[str, Any]:
         "times": g.times,
         "status": g.status,
         "possible_minor": g.best.possible_minor,
+        "pdq_variant": details.get("pdq_variant"),
+        # Same scene, face changed: the other item, the region in each, and the measures.
+        "relation": (
+            {
+                k: details.get(k)
+                for k in (
+                    "related_item",
+                    "role",
+                    "box",
+                    "related_box",
+                    "face_similarity",
+                    "inliers",
+                    "inlier_share",
+                    "masked_pdq_distance",
+                )
+            }
+            if g.kind == "face_changed"
+            else None
+        ),
     }

@@ -139,6 +139,7 @@ def _decode_image(content: Content, fmt: str, limits: Limits, notes: list[str]) 
             if n_frames > 1:
                 return _decode_animation(content, im, fmt, limits, notes)
             im.load()
+            orientation = _orientation(im)
             rgb = _to_rgb(ImageOps.exif_transpose(im))
     except MediaError:
         raise
@@ -157,7 +158,18 @@ def _decode_image(content: Content, fmt: str, limits: Limits, notes: list[str]) 
         height=frame.height,
         frames=(frame,),
         notes=tuple(notes),
+        orientation=orientation,
     )
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation `exif_transpose` applies (1 when absent or unreadable: a hostile
+    EXIF block must not cost the picture, and then Pillow does not rotate it either)."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # Pillow raises many types on a malformed EXIF block
+        return 1
+    return value if isinstance(value, int) and 2 <= value <= 8 else 1
 
 
 def _image_reason(exc: BaseException, fmt: str) -> str:

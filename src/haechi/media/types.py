@@ -86,7 +86,32 @@ class Media:
     frames: tuple[Frame, ...] = field(repr=False)
     duration: float | None = None
     notes: tuple[str, ...] = ()
+    # The EXIF orientation the decoder applied to a still image (1: none). Faces and models see
+    # the upright picture; hashes shared with other platforms need the pixels as stored.
+    orientation: int = 1
+
+    def stored_rgb(self, frame: Frame) -> RGB:
+        """`frame` as the file stores it, before the EXIF rotation: what Meta's reference PDQ
+        hasher, HMA, python-threatexchange and StopNCII read."""
+        return as_stored(frame.rgb, self.orientation)
 
     @property
     def name(self) -> str:
         return self.content.name
+
+
+def as_stored(rgb: RGB, orientation: int) -> RGB:
+    """Undo Pillow's `exif_transpose` for EXIF `orientation` (2-8; anything else: unchanged).
+    Pillow rotates 6 by ROTATE_270 (clockwise) and 8 by ROTATE_90; the flips and the two
+    transpositions are their own inverses."""
+    undo: dict[int, Callable[[RGB], RGB]] = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: np.rot90(a, 2),
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, 1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, -1),
+    }
+    fn = undo.get(orientation)
+    return rgb if fn is None else np.ascontiguousarray(fn(rgb))

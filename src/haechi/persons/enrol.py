@@ -165,7 +165,9 @@ def own_media_hashes(
         raise InputError(f"{name}: {getattr(exc, 'reason', exc)}") from None
     hashes: list[list[object]] = []
     for frame in media.frames:
-        h, q = pdq_hex(frame.rgb)
+        # As stored, like the scan's PDQ and every other platform's: a rotated copy still
+        # matches through the scanned item's dihedral variants.
+        h, q = pdq_hex(media.stored_rgb(frame))
         hashes.append([h, q, frame.t])
     return media.kind, md5, hashes
 

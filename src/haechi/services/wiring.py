@@ -1,6 +1,7 @@
 """The services' side of the hooks in `haechi.hooks` (registered there, in `BUILTIN_HOOKS`): new
 findings about an enrolled person join her active cases as they are found; every newly scanned
-item is matched against the hash banks."""
+item is matched against the hash banks and against stored pictures of the same scene with
+another face."""
 
 from __future__ import annotations
 
@@ -28,3 +29,12 @@ def items_match_banks(
     return record_matches(
         session, settings, session.get_bind().engine.url.render_as_string(), items
     )
+
+
+def items_match_scenes(
+    session: Session, settings: Settings, items: Sequence[ScannedItem]
+) -> list[int]:
+    """Same scene, face changed: a new picture and a stored one (matching.manipulation)."""
+    from haechi.matching.manipulation import record_face_changes
+
+    return record_face_changes(session, settings, items)
