@@ -201,7 +201,7 @@ def _query_doc(terms: Sequence[str]) -> tuple[Path, dict[str, Any]]:
 
 
 def _structural(term: str) -> Iterable[Variant]:
-    if HANGUL_ONLY.match(term):
+    if any(decompose_syllable(c) for c in term):
         yield from _hangul_forms(term)
     elif term.isascii():
         yield from _latin_forms(term)
@@ -213,8 +213,8 @@ def _hangul_forms(term: str) -> Iterable[Variant]:
     if len(chars) >= 4:
         half = len(chars) // 2
         yield Variant(term[:half] + " " + term[half:], "spacing")
-    yield Variant(".".join(chars), "dots")
-    yield Variant("·".join(chars), "dots")
+    for dot in (".", "·"):
+        yield Variant(_between_letters(term, dot), "dots")
     yield Variant(_ZW.join(chars), "zero_width")
     yield Variant(_FILLER.join(chars), "filler")
     split = "".join(_jamo(c) for c in chars)
@@ -223,6 +223,14 @@ def _hangul_forms(term: str) -> Iterable[Variant]:
     if "ㅣ" in split:
         # A Latin l typed for the vowel ㅣ ("ㅈlㅇlㄴ"): the folding reads it back as ㅣ.
         yield Variant(split.replace("ㅣ", "l"), "lookalike")
+
+
+def _between_letters(term: str, mark: str) -> str:
+    """Dots only between two letters: "trc.2.0" is not folded back, nor how it is typed."""
+    return "".join(
+        c + mark if c.isalpha() and i + 1 < len(term) and term[i + 1].isalpha() else c
+        for i, c in enumerate(term)
+    )
 
 
 def _jamo(ch: str) -> str:
@@ -237,11 +245,7 @@ def _latin_forms(term: str) -> Iterable[Variant]:
         yield Variant("".join(words), "spacing")
     if len(letters) >= 3:
         yield Variant(" ".join(letters), "spacing")
-    # Dots only between two letters: "trc.2.0" is not folded back, and is not how it is typed.
-    dotted = "".join(
-        c + "." if c.isalpha() and i + 1 < len(term) and term[i + 1].isalpha() else c
-        for i, c in enumerate(term)
-    )
+    dotted = _between_letters(term, ".")
     if dotted != term:
         yield Variant(dotted, "dots")
     yield Variant(" ".join(_ZW.join(w) for w in words), "zero_width")
