@@ -40,8 +40,11 @@ def variants(
     terms: Annotated[list[str], typer.Argument(help="Terms (Korean or English).")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per term.")] = False,
 ) -> None:
-    """Spellings that evade keyword filters, made by the rules the chat-text lexicon folds back:
-    every one printed is read by the lexicon as its term. No network."""
+    """Spellings that evade keyword filters, each one read back as its term by the lexicon.
+
+    Made by the rules the chat-text lexicon folds (spacing, dots, zero-width and filler
+    characters, split jamo, initial consonants, look-alike letters, the spellings the lexicon
+    generates and the ones counsellors wrote in). No network."""
     from haechi.services.discover import term_variants
 
     for tv in term_variants(state.settings(), terms):
@@ -70,8 +73,11 @@ def leads(
     ] = False,
     limit: Annotated[int, typer.Option(help="Show at most this many leads (0: all).")] = 0,
 ) -> None:
-    """Rooms named in scanned messages and captured pages (t.me links, invites, @names) and found
-    by searches, ranked: a room advertised by a flagged room comes first. No network."""
+    """Rooms named in what haechi read or found by a search, most urgent first.
+
+    Every t.me link, invite link and @name in stored messages (exports, live chats) and on
+    captured pages is a lead, with where, when and by whom it was named; a room advertised by
+    a flagged room comes first. No network."""
     from haechi.services.leads import harvest_leads, rank_leads
 
     settings, db = state.settings(), state.db()
@@ -134,9 +140,10 @@ def search(
         bool, typer.Option("--json", help="One JSON object per room found.")
     ] = False,
 ) -> None:
-    """Search Telegram's public directory of channels and groups with your own session (as
-    `watch telegram`), and keep what it finds as leads. Uses the network: it connects to
-    Telegram. It never joins a room and never posts. See docs/discover.md first."""
+    """Search Telegram's public channels and groups with your own session; results become leads.
+
+    Uses the network: it connects to Telegram with the session of `watch telegram`. It never
+    joins a room and never posts. See docs/discover.md first."""
     from haechi.services.discover import search_queries
 
     settings = state.settings()
@@ -202,15 +209,19 @@ def _run_search(queries: list[str], limit: int) -> Any:
     tg = settings.telegram
     if tg.api_id is None or tg.api_hash is None:
         raise ConfigError(
-            "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
-            "(from my.telegram.org, see docs/telegram-live.md)"
+            _(
+                "set HAECHI_TELEGRAM__API_ID and HAECHI_TELEGRAM__API_HASH "
+                "(from my.telegram.org, see docs/telegram-live.md)"
+            )
         )
     from telethon import TelegramClient
 
     session = settings.telegram_session
     if not session.with_suffix(".session").exists() and not session.exists():
         raise ConfigError(
-            f"no Telegram session at {session}: log in once with `haechi watch telegram --login`"
+            _(
+                "no Telegram session at {path}: log in once with `haechi watch telegram --login`"
+            ).format(path=session)
         )
     # Flood waits reach the search's own bounded handling instead of being slept silently.
     client = TelegramClient(
@@ -221,7 +232,7 @@ def _run_search(queries: list[str], limit: int) -> Any:
         await client.connect()
         if not await client.is_user_authorized():
             raise ConfigError(
-                "the Telegram session is not logged in: `haechi watch telegram --login`"
+                _("the Telegram session is not logged in: `haechi watch telegram --login`")
             )
 
     asyncio.run(connect())
@@ -250,8 +261,11 @@ def capture(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Capture a public channel's web preview (t.me/s/NAME) into a WARC through `capture` and its
-    guard, scan it, and read the leads its posts name. Uses the network."""
+    """Capture a lead's public web preview (t.me/s/NAME) as evidence, or hand it to a person.
+
+    The preview is fetched through `capture` and its guard into a WARC, scanned like any other,
+    and the rooms its posts name become leads. Uses the network. With --join nothing is fetched:
+    it prints how to hand the room to `watch telegram` after you decide to join it."""
     from haechi.services.discover import capture_lead, join_handoff
 
     settings = state.settings()

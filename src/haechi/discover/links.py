@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from haechi.errors import InputError
+from haechi.i18n import _
 
 # Paths of t.me that are Telegram's own pages, not rooms.
 _RESERVED = frozenset(
@@ -144,7 +145,9 @@ def parse_lead(value: str) -> TelegramRef:
     if ref is None:
         ref = _public(value)
     if ref is None:
-        raise InputError(f"{value!r}: not a Telegram username, t.me link or invite link")
+        raise InputError(
+            _("{value}: not a Telegram username, t.me link or invite link").format(value=value)
+        )
     return ref
 
 

@@ -31,6 +31,7 @@ from haechi.analyzers.hangul import (
 from haechi.analyzers.lexicon import DEFAULT_LEXICON, Lexicon, load_yaml
 from haechi.config import Settings
 from haechi.errors import InputError
+from haechi.i18n import _
 
 # Rules whose variants spell the very term once folded (compact(variant) == term).
 STRUCTURAL = frozenset({"spacing", "dots", "zero_width", "filler", "jamo", "lookalike", "leet"})
@@ -127,7 +128,7 @@ class VariantMaker:
         wanted = [t.strip() for t in terms]
         for t in wanted:
             if len(NON_WORD.sub("", normalise(t))) < 2:
-                raise InputError(f"{t!r}: a term needs at least two letters")
+                raise InputError(_("{term}: a term needs at least two letters").format(term=t))
         missing = [t for t in wanted if self.entry_of(_fold(t)) is None]
         maker = self if not missing else VariantMaker([*self.docs, _query_doc(missing)])
         return [maker._one(t) for t in wanted]

@@ -18,6 +18,7 @@ from haechi.discover.links import TelegramRef, parse_lead
 from haechi.discover.search import FoundRoom, SearchClient, SearchRun, search_public
 from haechi.discover.variants import TermVariants, VariantMaker
 from haechi.errors import InputError
+from haechi.i18n import _
 from haechi.services.leads import Harvest, harvest_leads
 from haechi.store import leads as store
 from haechi.store.db import Database
@@ -36,7 +37,7 @@ PREVIEW = "https://t.me/s/{name}"
 
 def term_variants(settings: Settings, terms: Sequence[str]) -> list[TermVariants]:
     if not terms:
-        raise InputError("give at least one term")
+        raise InputError(_("give at least one term"))
     return VariantMaker.from_settings(settings).variants(terms)
 
 
@@ -138,9 +139,11 @@ class LeadCapture:
 def preview_url(ref: TelegramRef) -> str:
     if ref.username is None:
         raise InputError(
-            f"{ref.url}: only a public channel has a web preview; an invite link or a private "
-            "room can only be read by a person who joins it (see `haechi discover capture "
-            "--join`)"
+            _(
+                "{url}: only a public channel has a web preview; an invite link or a private "
+                "room can only be read by a person who joins it (see `haechi discover capture "
+                "--join`)"
+            ).format(url=ref.url)
         )
     return PREVIEW.format(name=ref.username)
 
