@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer
 from haechi.config import Settings
@@ -95,7 +95,7 @@ def record_found(db: Database, settings: Settings, run: SearchRun) -> SearchOutc
     now = datetime.now(UTC)
     scored: list[tuple[FoundRoom, float]] = []
     with db.session() as s:
-        before = len(s.scalars(select(Lead.id)).all())
+        before = s.execute(select(func.count(Lead.id))).scalar_one()
         for room in run.found:
             risk = analyzer.analyze("\n".join([room.title, *room.description])).score
             scored.append((room, risk))
@@ -124,7 +124,7 @@ def record_found(db: Database, settings: Settings, run: SearchRun) -> SearchOutc
                     "risk": risk,
                 },
             )
-        new = len(s.scalars(select(Lead.id)).all()) - before
+        new = int(s.execute(select(func.count(Lead.id))).scalar_one()) - before
     return SearchOutcome(run, new, tuple(scored))
 
 

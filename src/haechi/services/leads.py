@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer
@@ -63,7 +64,7 @@ def harvest_leads(db: Database, settings: Settings, *, refresh: bool = False) ->
 
 
 def _lead_count(s: Session) -> int:
-    return len(s.scalars(select(Lead.id)).all())
+    return int(s.execute(select(func.count(Lead.id))).scalar_one())
 
 
 def _from_messages(db: Database, done: Harvest) -> None:
@@ -90,6 +91,8 @@ def _from_messages(db: Database, done: Harvest) -> None:
             ).all()
             if not rows:
                 return
+            seen: dict[str, tuple[TelegramRef, datetime]] = {}
+            places: list[tuple[str, dict[str, Any]]] = []
             for _pk, room_pk, mid, posted, author, author_id, text, links, name, key in rows:
                 done.messages += 1
                 refs = refs_in(text or "", links or ())
@@ -98,22 +101,26 @@ def _from_messages(db: Database, done: Harvest) -> None:
                 at = _aware(posted)
                 by = " ".join(x for x in (author, f"({author_id})" if author_id else "") if x)
                 for ref in refs:
-                    lead = store.lead_pk(s, ref, at)
-                    done.new_places += store.add_sighting(
-                        s,
-                        lead,
-                        f"message:{room_pk}:{mid}",
-                        {
-                            "kind": "message",
-                            "room_pk": room_pk,
-                            "room": name or key,
-                            "message_id": mid,
-                            "posted_at": at,
-                            "url": _message_url(key, mid),
-                            "author": by or None,
-                            "excerpt": (text or "")[:EXCERPT],
-                        },
-                    )
+                    if ref.key not in seen or seen[ref.key][1] < at:
+                        seen[ref.key] = (ref, at)
+                    row = {
+                        "place": f"message:{room_pk}:{mid}",
+                        "kind": "message",
+                        "room_pk": room_pk,
+                        "room": name or key,
+                        "message_id": mid,
+                        "posted_at": at,
+                        "url": _message_url(key, mid),
+                        "author": by or None,
+                        "excerpt": (text or "")[:EXCERPT],
+                        "risk": None,
+                        "seen_at": datetime.now(UTC),
+                    }
+                    places.append((ref.key, row))
+            pks = store.lead_pks(s, seen)
+            done.new_places += store.add_sightings(
+                s, [{"lead_id": pks[key], **row} for key, row in places]
+            )
             store.set_harvest_cursor(s, "messages", str(rows[-1][0]))
 
 
@@ -219,8 +226,11 @@ def rank_leads(db: Database, settings: Settings) -> list[RankedLead]:
             )
         }
         held_ids = {key.removeprefix("-100"): name or key for _l, key, name in room_of.values()}
+        by_lead: dict[int, list[LeadSighting]] = {}
+        for sg in s.scalars(select(LeadSighting).order_by(LeadSighting.id)):
+            by_lead.setdefault(sg.lead_id, []).append(sg)
         facts = [
-            _facts(lead, rooms, room_of, held_ids, watched)
+            _facts(lead, by_lead.get(lead.id, []), rooms, room_of, held_ids, watched)
             for lead in s.scalars(select(Lead).order_by(Lead.id))
         ]
     return rank_all(facts)
@@ -228,13 +238,14 @@ def rank_leads(db: Database, settings: Settings) -> list[RankedLead]:
 
 def _facts(
     lead: Lead,
+    sightings: list[LeadSighting],
     rooms: dict[tuple[str, str], RankedRoom],
     room_of: dict[int, tuple[str, str, str]],
     held_ids: dict[str, str],
     watched: set[str],
 ) -> LeadFacts:
     namings: list[Naming] = []
-    for sg in lead.sightings:
+    for sg in sightings:
         risk, flagged = sg.risk or 0.0, False
         if sg.kind == "message" and sg.room_pk in room_of:
             loc, key, _name = room_of[sg.room_pk]

@@ -17,13 +17,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    func,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from haechi.store.models import Base, utcnow
-from haechi.store.upsert import insert_ignore, insert_ignore_returning, upsert
+from haechi.store.upsert import (
+    insert_ignore,
+    insert_ignore_many,
+    insert_ignore_returning,
+    upsert,
+)
 
 if TYPE_CHECKING:
     from haechi.discover.links import TelegramRef
@@ -149,3 +155,36 @@ def forget_cursors(session: Session) -> None:
 def _aware(when: datetime) -> datetime:
     # SQLite hands datetimes back without their zone; they were stored in UTC.
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def lead_pks(session: Session, seen: dict[str, tuple[TelegramRef, datetime]]) -> dict[str, int]:
+    """`lead_pk` for many references at once (key → (reference, latest sighting)): one insert,
+    one select, and an update only for leads whose last sighting moves on."""
+    if not seen:
+        return {}
+    rows = [
+        {"key": ref.key, "kind": ref.kind, "url": ref.url, "title": "", "description": "",
+         "first_seen_at": at, "last_seen_at": at}
+        for ref, at in seen.values()
+    ]  # fmt: skip
+    insert_ignore_many(session, Lead.__table__, rows, ["key"])
+    pks: dict[str, int] = {}
+    for pk, key, last in session.execute(
+        select(Lead.id, Lead.key, Lead.last_seen_at).where(Lead.key.in_(list(seen)))
+    ):
+        pks[key] = int(pk)
+        at = seen[key][1]
+        if _aware(last) < _aware(at):
+            session.execute(update(Lead).where(Lead.id == pk).values(last_seen_at=at))
+    return pks
+
+
+def add_sightings(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Record many places at once (each row a full lead_sightings row); returns how many were
+    new."""
+    if not rows:
+        return 0
+    count = select(func.count(LeadSighting.id))
+    before = int(session.execute(count).scalar_one())
+    insert_ignore_many(session, LeadSighting.__table__, rows, ["lead_id", "place"])
+    return int(session.execute(count).scalar_one()) - before
