@@ -21,6 +21,7 @@ from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.contacts import SearchRequest
 from telethon.tl.types import contacts, messages
 from test_tdesktop import _write_html_chat
+from test_telegram_live import FakeTelegram, text_message, watch
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -32,10 +33,7 @@ from haechi.discover.variants import STRUCTURAL, VariantMaker, lexicon_terms
 from haechi.errors import InputError
 from haechi.services.discover import capture_lead, search_queries, search_telegram
 from haechi.services.leads import harvest_leads, rank_leads
-from haechi.sources.chat import ChatMessage, ChatRoom
-from haechi.store import chat as chat_store
 from haechi.store.db import Database
-from haechi.store.items import get_or_create_source
 
 WHEN = datetime(2024, 8, 30, 12, 0, tzinfo=UTC)
 
@@ -175,18 +173,13 @@ def _warc_with_page(path: Path, url: str, html: str) -> None:
 
 
 def _live_message(settings: Settings) -> None:
-    """A live chat's message, stored as the live source stores them (store/chat.py)."""
+    """A live chat's message, through the real watcher (Telegram's side faked as in
+    test_telegram_live.py)."""
+    fake = FakeTelegram()
+    fake.add(text_message(5, "새 방 @live_next_room 입장 문의"))
     db = Database(settings)
     try:
-        room = ChatRoom("-1001234567890", "live room", "channel")
-        msg = ChatMessage(
-            room, 5, "message", WHEN, None, "42", "판매자", None, None, None, None,
-            "새 방 @live_next_room 입장 문의",
-        )  # fmt: skip
-        with db.session() as s:
-            src = get_or_create_source(s, "telegram", "telegram:-1001234567890", "live room")
-            pk = chat_store.room_id(s, src.id, room)
-            chat_store.record_messages(s, [chat_store.message_row(msg, pk, None, None)])  # type: ignore[arg-type]
+        watch(fake, db, settings, once=True)
     finally:
         db.close()
 
@@ -227,7 +220,7 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     assert alice["seen"][0]["room"] == "Leak Room" and alice["seen"][0]["message_id"] == 101
     assert alice["seen"][0]["by"] == "Alice Kim"
     live = by_key["@live_next_room"]["seen"][0]
-    assert live["url"] == "https://t.me/c/1234567890/5" and live["by"] == "판매자 (42)"
+    assert live["url"] == "https://t.me/c/1234567890/5" and live["room"] == "겹지인 room"
 
     nxt = by_key["+NextRoomInv1"]["seen"][0]
     assert nxt["kind"] == "page" and nxt["url"] == "https://t.me/trade_chan/7"
@@ -241,22 +234,17 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
 
 
 def test_a_new_message_adds_a_place_to_a_known_lead(settings: Settings, db: Database) -> None:
-    room = ChatRoom("77", "room", "group")
-    with db.session() as s:
-        src = get_or_create_source(s, "telegram", "telegram:77", "room")
-        pk = chat_store.room_id(s, src.id, room)
-        msg = ChatMessage(room, 1, "message", WHEN, None, "1", "a", None, None, None, None,
-                          "t.me/+SameInvite1")  # fmt: skip
-        chat_store.record_messages(s, [chat_store.message_row(msg, pk, None, None)])  # type: ignore[arg-type]
+    fake = FakeTelegram()
+    fake.add(text_message(1, "t.me/+SameInvite1"))
+    watch(fake, db, settings, once=True)
     assert harvest_leads(db, settings).new_leads == 1
-    with db.session() as s:
-        msg2 = ChatMessage(room, 2, "message", WHEN, None, "2", "b", None, None, None, None,
-                           "again https://t.me/joinchat/SameInvite1")  # fmt: skip
-        chat_store.record_messages(s, [chat_store.message_row(msg2, pk, None, None)])  # type: ignore[arg-type]
+    fake.add(text_message(2, "again https://t.me/joinchat/SameInvite1"))
+    watch(fake, db, settings, once=True)
     done = harvest_leads(db, settings)
     assert (done.messages, done.new_leads, done.new_places) == (1, 0, 1)
     (lead,) = rank_leads(db, settings)
     assert lead.key == "+SameInvite1" and lead.times == 2
+    assert {n.url for n in lead.shown} == {f"https://t.me/c/1234567890/{i}" for i in (1, 2)}
     assert harvest_leads(db, settings).messages == 0  # nothing new: nothing read
     again = harvest_leads(db, settings, refresh=True)
     assert (again.messages, again.new_places) == (2, 0)

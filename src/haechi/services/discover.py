@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from haechi.capture import Capture
-    from haechi.progress import ScanSummary
+    from haechi.scan.progress import ScanSummary
 
 # The variant rules worth a directory search: spellings a room's title or name really uses.
 SEARCH_RULES = ("spelling", "hand", "choseong")

@@ -83,8 +83,11 @@ def _from_messages(db: Database, done: Harvest) -> None:
                     Message.links,
                     Room.name,
                     Room.room_key,
+                    Room.kind,
+                    Source.kind,
                 )
                 .join(Room, Room.id == Message.room_id)
+                .join(Source, Source.id == Room.source_id)
                 .where(Message.id > cursor)
                 .order_by(Message.id)
                 .limit(BATCH)
@@ -93,7 +96,9 @@ def _from_messages(db: Database, done: Harvest) -> None:
                 return
             seen: dict[str, tuple[TelegramRef, datetime]] = {}
             places: list[tuple[str, dict[str, Any]]] = []
-            for _pk, room_pk, mid, posted, author, author_id, text, links, name, key in rows:
+            for row_ in rows:
+                _pk, room_pk, mid, posted, author, author_id, text, links, name, key = row_[:10]
+                room_kind, source_kind = row_[10:]
                 done.messages += 1
                 refs = refs_in(text or "", links or ())
                 if not refs:
@@ -110,7 +115,7 @@ def _from_messages(db: Database, done: Harvest) -> None:
                         "room": name or key,
                         "message_id": mid,
                         "posted_at": at,
-                        "url": _message_url(key, mid),
+                        "url": _message_url(source_kind, room_kind, key, mid),
                         "author": by or None,
                         "excerpt": (text or "")[:EXCERPT],
                         "risk": None,
@@ -124,10 +129,14 @@ def _from_messages(db: Database, done: Harvest) -> None:
             store.set_harvest_cursor(s, "messages", str(rows[-1][0]))
 
 
-def _message_url(room_key: str, message_id: int) -> str | None:
-    """A link a member can open, for a live channel stored by its marked id (-100…)."""
-    if room_key.startswith("-100") and room_key[4:].isdigit():
-        return f"https://t.me/c/{room_key[4:]}/{message_id}"
+def _message_url(source_kind: str, room_kind: str, key: str, message_id: int) -> str | None:
+    """A link a member can open, for a live channel or supergroup: stored by its bare id (or,
+    in databases from before, by its marked id -100…)."""
+    if source_kind != "telegram":
+        return None
+    bare = key[4:] if key.startswith("-100") else key
+    if bare.isdigit() and (key.startswith("-100") or room_kind.endswith(("channel", "supergroup"))):
+        return f"https://t.me/c/{bare}/{message_id}"
     return None
 
 
