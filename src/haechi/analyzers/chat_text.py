@@ -92,6 +92,49 @@ class TextRisk(Signal):
         )
 
 
+def match_text(lex: Lexicon, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
+    """Every lexicon entry the text names (index → strongest hit) and the distinct spans per
+    entry: the one reading of text that scoring and discovery's variants share."""
+    raw = prepare(text)
+    norm = normalise(text)
+    views = {"raw": raw, "text": norm, "compact": NON_WORD.sub("", norm)}
+    raw_compact = NON_WORD.sub("", raw)
+    best: dict[int, Hit] = {}
+    distinct: dict[int, set[str]] = {}
+
+    def record(idx: int, span: str, form: str, factor: float) -> None:
+        entry = lex.entries[idx]
+        distinct.setdefault(idx, set()).add(span)
+        w = round(entry.weight * factor, 4)
+        old = best.get(idx)
+        if old is None or w > old.weight:
+            best[idx] = Hit(entry.id, entry.category, w, span, form)
+
+    n = len(views["compact"]) + 1
+    found = scan_index(lex.literal, views["compact"]) + [
+        (a + n, b + n, needle) for a, b, needle in scan_index(lex.initials, raw_compact)
+    ]
+    for _a, _b, needle in drop_contained(found):
+        record(needle.entry, needle.text, needle.form, needle.factor)
+    for idx, entry in enumerate(lex.entries):
+        if entry.word_re is not None:
+            m = entry.word_re.search(views["text"])
+            if m:
+                record(idx, m.group(0), "word", 1.0)
+        for rx in entry.regexes:
+            for view in entry.views:
+                m = rx.search(views[view])
+                if m:
+                    record(idx, m.group(0).strip(), "regex", 1.0)
+                    break
+    return best, distinct
+
+
+def entries_named(lex: Lexicon, text: str) -> frozenset[str]:
+    """The ids of the lexicon entries (risk and context) that the text names."""
+    return frozenset(lex.entries[i].id for i in match_text(lex, text)[0])
+
+
 class TextAnalyzer(Analyzer[str, TextRisk]):
     """Reads message text (a chat source's `ChatMessage.text`); never media."""
 
@@ -127,40 +170,7 @@ class ChatTextAnalyzer(TextAnalyzer):
         return self.lexicon.generated.get(entry_id, ())
 
     def _match(self, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
-        raw = prepare(text)
-        norm = normalise(text)
-        views = {"raw": raw, "text": norm, "compact": NON_WORD.sub("", norm)}
-        raw_compact = NON_WORD.sub("", raw)
-        lex = self.lexicon
-        best: dict[int, Hit] = {}
-        distinct: dict[int, set[str]] = {}
-
-        def record(idx: int, span: str, form: str, factor: float) -> None:
-            entry = lex.entries[idx]
-            distinct.setdefault(idx, set()).add(span)
-            w = round(entry.weight * factor, 4)
-            old = best.get(idx)
-            if old is None or w > old.weight:
-                best[idx] = Hit(entry.id, entry.category, w, span, form)
-
-        n = len(views["compact"]) + 1
-        found = scan_index(lex.literal, views["compact"]) + [
-            (a + n, b + n, needle) for a, b, needle in scan_index(lex.initials, raw_compact)
-        ]
-        for _a, _b, needle in drop_contained(found):
-            record(needle.entry, needle.text, needle.form, needle.factor)
-        for idx, entry in enumerate(lex.entries):
-            if entry.word_re is not None:
-                m = entry.word_re.search(views["text"])
-                if m:
-                    record(idx, m.group(0), "word", 1.0)
-            for rx in entry.regexes:
-                for view in entry.views:
-                    m = rx.search(views[view])
-                    if m:
-                        record(idx, m.group(0).strip(), "regex", 1.0)
-                        break
-        return best, distinct
+        return match_text(self.lexicon, text)
 
     def analyze(self, item: str) -> TextRisk:
         text = item

@@ -15,6 +15,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     capture,
     cases,
     core,
+    discover,
     evidence,
     network,
     persons,

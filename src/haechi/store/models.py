@@ -231,6 +231,7 @@ from haechi.store import evidence_models as _evidence_models  # noqa: E402, F401
 
 # Tables kept in modules of their own; imported here so Base.metadata knows every table.
 from haechi.store import findings as _findings  # noqa: E402, F401
+from haechi.store import leads as _leads  # noqa: E402, F401
 from haechi.store import persons as _persons  # noqa: E402, F401
 from haechi.store import takedown as _takedown  # noqa: E402, F401
 from haechi.store import users as _users  # noqa: E402, F401
