@@ -78,6 +78,10 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("takedown", "list"): ["takedown", "list", "--json"],
     ("takedown", "platforms"): ["takedown", "platforms", "--json"],
     ("recheck",): ["recheck", "--json"],
+    ("discover", "variants"): ["discover", "variants", "딥페", "--json"],
+    ("discover", "leads"): ["discover", "leads", "--json"],
+    ("discover", "search"): ["discover", "search", "딥페", "--dry-run", "--json"],
+    ("discover", "capture"): ["discover", "capture", "@backup_room", "--join", "--json"],
     ("banks", "create"): ["banks", "create", "OTHER", "--json"],
     ("banks", "add"): ["banks", "add", "SEEN", "--item", "{face}", "--json"],
     ("banks", "add-case"): ["banks", "add-case", "SEEN", "1", "--json"],
@@ -168,7 +172,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "photo": "photos/p.jpg",
         "width": 320,
         "height": 240,
-        "text": "신작 딥페 샘플, 풀버전 가격 3만원 문상 DM",
+        "text": "신작 딥페 샘플, 풀버전 가격 3만원 문상 DM, 백업방 t.me/backup_room",
         "text_entities": [],
     }
     (export / "result.json").write_text(

@@ -15,7 +15,7 @@ from haechi.errors import ConfigError
 from haechi.i18n import _
 
 discover_app = typer.Typer(
-    help="Find rooms before the victims do: variants, leads, public search, capture.",
+    help=_("Find rooms before the victims do: variants, leads, public search, capture."),
     no_args_is_help=True,
 )
 app.add_typer(discover_app, name="discover")
@@ -35,16 +35,20 @@ def _say(line: str) -> None:
     out.print(line, markup=False, highlight=False)
 
 
-@discover_app.command("variants")
+@discover_app.command(
+    "variants",
+    help=_(
+        "Spellings that evade keyword filters, each one read back as its term by the "
+        "lexicon. Made by the rules the chat-text lexicon folds (spacing, dots, "
+        "zero-width and filler characters, split jamo, initial consonants, look-alike "
+        "letters, the spellings the lexicon generates and the ones counsellors wrote "
+        "in). No network."
+    ),
+)
 def variants(
-    terms: Annotated[list[str], typer.Argument(help="Terms (Korean or English).")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per term.")] = False,
+    terms: Annotated[list[str], typer.Argument(help=_("Terms (Korean or English)."))],
+    as_json: Annotated[bool, typer.Option("--json", help=_("One JSON object per term."))] = False,
 ) -> None:
-    """Spellings that evade keyword filters, each one read back as its term by the lexicon.
-
-    Made by the rules the chat-text lexicon folds (spacing, dots, zero-width and filler
-    characters, split jamo, initial consonants, look-alike letters, the spellings the lexicon
-    generates and the ones counsellors wrote in). No network."""
     from haechi.services.discover import term_variants
 
     for tv in term_variants(state.settings(), terms):
@@ -63,21 +67,24 @@ def variants(
         _say(_("next: `haechi discover search TERM --dry-run` (the queries a search would make)"))
 
 
-@discover_app.command("leads")
+@discover_app.command(
+    "leads",
+    help=_(
+        "Rooms named in what haechi read or found by a search, most urgent first. Every "
+        "t.me link, invite link and @name in stored messages (exports, live chats) and "
+        "on captured pages is a lead, with where, when and by whom it was named; a room "
+        "advertised by a flagged room comes first. No network."
+    ),
+)
 def leads(
     as_json: Annotated[
-        bool, typer.Option("--json", help="JSON Lines, one lead per line, most urgent first.")
+        bool, typer.Option("--json", help=_("JSON Lines, one lead per line, most urgent first."))
     ] = False,
     refresh: Annotated[
-        bool, typer.Option(help="Read every stored message and WARC again, not only new ones.")
+        bool, typer.Option(help=_("Read every stored message and WARC again, not only new ones."))
     ] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many leads (0: all).")] = 0,
+    limit: Annotated[int, typer.Option(help=_("Show at most this many leads (0: all)."))] = 0,
 ) -> None:
-    """Rooms named in what haechi read or found by a search, most urgent first.
-
-    Every t.me link, invite link and @name in stored messages (exports, live chats) and on
-    captured pages is a lead, with where, when and by whom it was named; a room advertised by
-    a flagged room comes first. No network."""
     from haechi.services.leads import harvest_leads, rank_leads
 
     settings, db = state.settings(), state.db()
@@ -125,25 +132,31 @@ def leads(
             )
 
 
-@discover_app.command("search")
+@discover_app.command(
+    "search",
+    help=_(
+        "Search Telegram's public channels and groups with your own session; results "
+        "become leads. Uses the network: it connects to Telegram with the session of "
+        "`watch telegram`. It never joins a room and never posts. See docs/discover.md "
+        "first."
+    ),
+)
 def search(
-    terms: Annotated[list[str], typer.Argument(help="Terms to search for.")],
+    terms: Annotated[list[str], typer.Argument(help=_("Terms to search for."))],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the queries; do not connect.")
+        bool, typer.Option("--dry-run", help=_("Print the queries; do not connect."))
     ] = False,
     with_variants: Annotated[
-        bool, typer.Option("--variants/--no-variants", help="Search the terms' variants too.")
+        bool, typer.Option("--variants/--no-variants", help=_("Search the terms' variants too."))
     ] = True,
-    max_queries: Annotated[int, typer.Option(help="At most this many queries.")] = 20,
-    limit: Annotated[int, typer.Option(help="Results per query (Telegram's own cap is 100).")] = 20,
+    max_queries: Annotated[int, typer.Option(help=_("At most this many queries."))] = 20,
+    limit: Annotated[
+        int, typer.Option(help=_("Results per query (Telegram's own cap is 100)."))
+    ] = 20,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per room found.")
+        bool, typer.Option("--json", help=_("One JSON object per room found."))
     ] = False,
 ) -> None:
-    """Search Telegram's public channels and groups with your own session; results become leads.
-
-    Uses the network: it connects to Telegram with the session of `watch telegram`. It never
-    joins a room and never posts. See docs/discover.md first."""
     from haechi.services.discover import search_queries
 
     settings = state.settings()
@@ -248,24 +261,30 @@ async def _disconnect(client: Any) -> None:
     await client.disconnect()
 
 
-@discover_app.command("capture")
+@discover_app.command(
+    "capture",
+    help=_(
+        "Capture a lead's public web preview (t.me/s/NAME) as evidence, or hand it to a "
+        "person. The preview is fetched through `capture` and its guard into a WARC, "
+        "scanned like any other, and the rooms its posts name become leads. Uses the "
+        "network. With --join nothing is fetched: it prints how to hand the room to "
+        "`watch telegram` after you decide to join it."
+    ),
+)
 def capture(
-    lead: Annotated[str, typer.Argument(help="A lead: @name, t.me/name or an invite link.")],
+    lead: Annotated[str, typer.Argument(help=_("A lead: @name, t.me/name or an invite link."))],
     join: Annotated[
         bool,
         typer.Option(
             "--join",
-            help="Do not fetch anything: print how to hand the room to `watch telegram` after "
-            "you decide to join it yourself.",
+            help=_(
+                "Do not fetch anything: print how to hand the room to `watch telegram` after "
+                "you decide to join it yourself."
+            ),
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print the result as JSON."))] = False,
 ) -> None:
-    """Capture a lead's public web preview (t.me/s/NAME) as evidence, or hand it to a person.
-
-    The preview is fetched through `capture` and its guard into a WARC, scanned like any other,
-    and the rooms its posts name become leads. Uses the network. With --join nothing is fetched:
-    it prints how to hand the room to `watch telegram` after you decide to join it."""
     from haechi.services.discover import capture_lead, join_handoff
 
     settings = state.settings()
