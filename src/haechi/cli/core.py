@@ -84,7 +84,7 @@ class _CliObserver(Observer):
         self.progress = progress
         self.task: TaskID | None = None
 
-    def started(self, source: Source, total: int) -> None:
+    def started(self, source: Source, total: int | None) -> None:
         if self.progress is not None:
             label = esc(f"{source.kind} {source.name}")  # the bar renders it as markup
             self.task = self.progress.add_task(label, total=total)

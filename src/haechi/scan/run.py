@@ -16,8 +16,9 @@ loses none of its media."""
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
-from haechi.scan.pool import WorkerPool
+from haechi.scan.pool import Analysers, WorkerPool
 from haechi.scan.progress import Observer, ScanEvent, ScanSummary
 from haechi.scan.work import MediaInfo, Worker, WorkResult
 from haechi.sources import ChatMessage, Pause, Sighting, Source, SourceProblem
@@ -100,51 +101,78 @@ def scan_source(
     source: Source,
     *,
     observer: Observer,
-    pool: WorkerPool | None = None,
+    pool: Analysers | None = None,
 ) -> ScanSummary:
-    """Read `source` to its end through the workers and the one writer; its summary."""
+    """Read `source` to its end through the workers and the one writer; its summary.
+
+    Streams: the source is read only as fast as the workers take its files (at most
+    `in_flight` of them between the source and the writer), and what needs no worker (a
+    message, a problem, an unchanged file) goes straight to the writer. No list of the
+    source's places is ever held, whatever its size. `pool`: the worker processes, or
+    another engine with the same interface (haechi.scan.ray_engine)."""
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
     if source.streaming:
         return _stream(run, source, observer, pool)
-    writer = run.writer
-    todo: list[Sighting] = []
-    unchanged: list[tuple[Sighting, str]] = []
     own: WorkerPool | None = None
     if pool is not None:
         pool.set_complete(run.complete)
+    # The total is not known before the end: counting it would read the source twice.
+    observer.started(source, None)
+    places = source.sightings()
     try:
-        # Messages stream straight to the writer; media wait for the workers.
-        for place in source.sightings():
-            if isinstance(place, ChatMessage):
-                writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
-            elif isinstance(place, Pause):
-                continue
-            elif isinstance(place, SourceProblem):
-                writer.problem(place)
-            elif (sha := run.unchanged_sha(place)) is not None:
-                unchanged.append((place, sha))
-            else:
-                todo.append(place)
-                if pool is None and own is None and settings.workers > 1:
-                    # The worker processes start (import, load models) while the source is still
-                    # being read; a rescan with nothing new never starts them.
+        todo = _todo(run, places)
+        first = next(todo, None)
+        if first is not None:
+            ahead = [first]
+            if pool is None and settings.workers > 1:
+                second = next(todo, None)
+                if second is not None:
+                    # The worker processes start (import, load models) while the source is
+                    # still being read; a rescan with nothing new never starts them, and one
+                    # file alone is analysed here.
+                    ahead.append(second)
                     own = WorkerPool(settings)
                     own.set_complete(run.complete)
                     own.start()
-        observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
-        for place, sha in unchanged:
-            writer.unchanged(place, sha)
-        writer.flush()
-        for place, result in _run(settings, run.complete, todo, pool or own):
-            writer.result(place, result)
+            analysed = _run(settings, run.complete, itertools.chain(ahead, todo), pool or own)
+            for place, result in analysed:
+                run.writer.result(place, result)
         return run.finish()
     finally:
+        _close(places)
         if own is not None:
             own.close()
 
 
+def _todo(
+    run: ScanRun, places: Iterable[Sighting | SourceProblem | ChatMessage | Pause]
+) -> Iterator[Sighting]:
+    """The places the workers must analyse, read from the source as they ask for them; the
+    rest (messages, problems, unchanged files) go to the writer on the way."""
+    writer = run.writer
+    for place in places:
+        if isinstance(place, ChatMessage):
+            writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+        elif isinstance(place, Pause):
+            continue
+        elif isinstance(place, SourceProblem):
+            writer.problem(place)
+        elif (sha := run.unchanged_sha(place)) is not None:
+            writer.unchanged(place, sha)
+        else:
+            yield place
+
+
+def _close(places: object) -> None:
+    """A generator's close: the source stops reading now (its files closed), not whenever it
+    is collected."""
+    close = getattr(places, "close", None)
+    if close is not None:
+        close()
+
+
 def _stream(
-    run: ScanRun, source: Source, observer: Observer, pool: WorkerPool | None
+    run: ScanRun, source: Source, observer: Observer, pool: Analysers | None
 ) -> ScanSummary:
     """A streaming source: its media go to the worker pool a few at a time and are committed
     with the messages that carry them, at each pause and every `BATCH_ITEMS` media. Always
@@ -197,9 +225,7 @@ def _stream(
         run.abandon()  # what was committed stands; what was held is read again next time
         raise
     finally:
-        close = getattr(places, "close", None)  # a generator's: the stream stops reading now,
-        if close is not None:  # not whenever it is collected
-            close()
+        _close(places)
         if own is not None:
             own.close()
     return run.finish()
@@ -295,27 +321,18 @@ class ScanRun:
 def _run(
     settings: Settings,
     complete: frozenset[str],
-    todo: list[Sighting],
-    pool: WorkerPool | None = None,
+    todo: Iterable[Sighting],
+    pool: Analysers | None = None,
 ) -> Iterable[tuple[Sighting, WorkResult]]:
-    """Results in the order of `todo`: in this process when there is one worker or one file,
-    else in the worker pool."""
+    """Results in the order of `todo`, read as they are analysed: in `pool`, or in this
+    process (one worker, or one file)."""
     if pool is not None:
         yield from pool.run(todo)
         return
-    if not todo:
-        return
-    if settings.workers == 1 or len(todo) == 1:
-        worker = Worker(settings, complete)
-        for place in todo:
-            yield place, worker.run(place.content)
-        return
-    own = WorkerPool(settings)
-    own.set_complete(complete)
-    try:
-        yield from own.run(todo)
-    finally:
-        own.close()
+    worker: Worker | None = None
+    for place in todo:
+        worker = worker or Worker(settings, complete)
+        yield place, worker.run(place.content)
 
 
 class _Writer:
