@@ -14,7 +14,7 @@ from haechi.config import Settings, load_settings
 from haechi.scan import scan_source
 from haechi.scan.pool import WorkerPool
 from haechi.scan.progress import Observer, ScanEvent
-from haechi.sources import ChatMessage, Pause, Sighting, SourceProblem
+from haechi.sources import Sighting, SourceProblem
 from haechi.sources.folder import FolderSource
 from haechi.store.db import Database
 
@@ -34,7 +34,7 @@ class _Counted(FolderSource):
 
     given = 0
 
-    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage | Pause]:
+    def sightings(self) -> Iterator[Sighting | SourceProblem]:
         for place in super().sightings():
             type(self).given += 1
             yield place

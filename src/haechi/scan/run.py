@@ -80,7 +80,7 @@ def scan_paths(
     *,
     observer: Observer | None = None,
     source_kind: str | None = None,
-    pool: WorkerPool | None = None,
+    pool: Analysers | None = None,
 ) -> list[ScanSummary]:
     """Scan each path as one source. `pool`: worker processes the caller started early (the
     CLI does, before it opens the database); the caller closes it."""
