@@ -86,3 +86,21 @@ def test_the_window_is_a_setting_with_a_floor(tmp_path: Path, settings: Settings
     with pytest.raises(ConfigError):
         load_settings(home=tmp_path / "h", in_flight=0)
     assert settings.in_flight is None  # four per worker
+
+
+def test_a_rescan_looks_up_what_it_stored_a_chunk_at_a_time(tmp_path: Path) -> None:
+    """Over a chunk boundary (256 places), a rescan still tells unchanged from changed files."""
+    n = 300
+    _tiny_pngs(tmp_path / "many", n)
+    settings = load_settings(home=tmp_path / "home", workers=1, analyzers=["pdq"])
+    db = Database(settings)
+    try:
+        scan_source(db, settings, FolderSource(tmp_path / "many", settings), observer=Observer())
+        Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "many" / f"{n - 1:05d}.png")
+        Image.new("RGB", (8, 8), (3, 2, 1)).save(tmp_path / "many" / "00100.png")
+        again = scan_source(
+            db, settings, FolderSource(tmp_path / "many", settings), observer=Observer()
+        )
+    finally:
+        db.close()
+    assert (again.seen, again.unchanged, again.new_items) == (n, n - 2, 2)

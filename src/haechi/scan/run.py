@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
+# A rescan looks up what it stored of this many places at once (see `_todo`).
+KNOWN_CHUNK = 256
 # A stream's media (a live chat's downloads, held in memory) go to the workers and are committed
 # once they add up to this, at the next message, whatever their number.
 STREAM_HELD_BYTES = 64 * 1024 * 1024
@@ -148,16 +150,31 @@ def _todo(
     run: ScanRun, places: Iterable[Sighting | SourceProblem | ChatMessage | Pause]
 ) -> Iterator[Sighting]:
     """The places the workers must analyse, read from the source as they ask for them; the
-    rest (messages, problems, unchanged files) go to the writer on the way."""
-    writer = run.writer
+    rest (messages, problems, unchanged files) go to the writer on the way. A rescan reads
+    `KNOWN_CHUNK` places at a time, to look up what it stored of them in one query."""
+    size = KNOWN_CHUNK if run.rescan else 1
+    chunk: list[Sighting | SourceProblem | ChatMessage | Pause] = []
     for place in places:
+        chunk.append(place)
+        if len(chunk) >= size:
+            yield from _sort_out(run, chunk)
+            chunk = []
+    yield from _sort_out(run, chunk)
+
+
+def _sort_out(
+    run: ScanRun, chunk: list[Sighting | SourceProblem | ChatMessage | Pause]
+) -> Iterator[Sighting]:
+    writer = run.writer
+    known = run.known(chunk)
+    for place in chunk:
         if isinstance(place, ChatMessage):
             writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
         elif isinstance(place, Pause):
             continue
         elif isinstance(place, SourceProblem):
             writer.problem(place)
-        elif (sha := run.unchanged_sha(place)) is not None:
+        elif (sha := run.unchanged_sha(place, known)) is not None:
             writer.unchanged(place, sha)
         else:
             yield place
@@ -262,7 +279,9 @@ class ScanRun:
             s.flush()
             self.scan_id = scan.id
             self.complete = frozenset(store.complete_items(s, self.versions))
-            self.known = store.known_files(s, self.source_id)
+            # What this source's earlier scans stored is looked up a chunk at a time, as the
+            # source is read (`sort_out`), never loaded whole; a first scan looks up nothing.
+            self.rescan = store.has_sightings(s, self.source_id)
             # Messages are committed in source order, so a room's highest stored id is where a
             # killed scan stopped. An export folder is a snapshot (a new export is a new folder).
             self.resume = chat_store.last_message_ids(s, self.source_id)
@@ -283,9 +302,19 @@ class ScanRun:
             observer or Observer(),
         )
 
-    def unchanged_sha(self, place: Sighting) -> str | None:
+    def known(self, places: Sequence[object]) -> dict[str, tuple[int | None, int | None, str]]:
+        """What earlier scans stored of these places (by locator)."""
+        locators = {p.locator for p in places if isinstance(p, Sighting)}
+        if not self.rescan or not locators:
+            return {}
+        with self.db.session() as s:
+            return store.known_files(s, self.source_id, locators)
+
+    def unchanged_sha(
+        self, place: Sighting, known: Mapping[str, tuple[int | None, int | None, str]]
+    ) -> str | None:
         """The stored item when this place's file is unchanged and fully analysed."""
-        before = self.known.get(place.locator)
+        before = known.get(place.locator)
         if (
             before is not None
             and place.file_size is not None
