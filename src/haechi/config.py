@@ -28,7 +28,13 @@ GiB = 1024**3
 MiB = 1024**2
 # Names read from the environment outside the settings object.
 OTHER_ENV_NAMES = frozenset(
-    {"HAECHI_LANG", "HAECHI_MODEL_CACHE", "HAECHI_TESTDATA", "HAECHI_TEST_POSTGRES"}
+    {
+        "HAECHI_FAILPOINT",  # crash trials: haechi.scan.run._failpoint
+        "HAECHI_LANG",
+        "HAECHI_MODEL_CACHE",
+        "HAECHI_TESTDATA",
+        "HAECHI_TEST_POSTGRES",
+    }
 )
 
 

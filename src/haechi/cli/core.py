@@ -145,7 +145,7 @@ def scan(
     address: Annotated[
         str | None,
         typer.Option(
-            help="With --engine ray: the Ray cluster (ray://HEAD:10001 or HEAD:6379); "
+            help="With --engine ray: the Ray cluster (HEAD:6379, auto, or ray://HEAD:10001); "
             "without it a local Ray starts with the configured workers."
         ),
     ] = None,
