@@ -21,7 +21,14 @@ import numpy as np
 from PIL import Image
 from run import Result
 
-SIZES = [int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_SIZES", "10000,100000").split(",")]
+SIZES = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_SIZES", "10000,100000").split(",") if n
+]
+# Telegram JSON exports of these many MB (messages only, every one scored by the chat-text
+# analyzer and stored).
+EXPORT_MB = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_EXPORT_MB", "100,1000").split(",") if n
+]
 PER_FOLDER = 1000
 
 
@@ -159,4 +166,37 @@ def run(tmp: Path) -> list[Result]:
                 "MB",
             )
         )
+    results += _exports(tmp, env)
+    return results
+
+
+def _exports(tmp: Path, env: dict[str, str]) -> list[Result]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from telegram_exports import write_big_export
+
+    results: list[Result] = []
+    first: dict[str, float] = {}
+    for mb in EXPORT_MB:
+        folder = tmp / f"export-{mb}"
+        _, count = write_big_export(folder, mb * 2**20)
+        home = tmp / f"home-export-{mb}"
+        cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
+        peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(folder)], env)
+        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
+            got = value / 2**20
+            first.setdefault(what, got)
+            results.append(
+                Result(
+                    f"Telegram export {mb:,} MB ({count:,} messages): peak {what}",
+                    got,
+                    "MB",
+                    f"first size ({EXPORT_MB[0]:,} MB)",
+                    first[what],
+                    higher_is_better=False,
+                )
+            )
+        results.append(
+            Result(f"Telegram export {mb:,} MB: throughput", count / seconds, "messages/s")
+        )
+        (folder / "result.json").unlink()  # the disk, for the next size
     return results
