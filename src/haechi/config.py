@@ -29,7 +29,13 @@ GiB = 1024**3
 MiB = 1024**2
 # Names read from the environment outside the settings object.
 OTHER_ENV_NAMES = frozenset(
-    {"HAECHI_LANG", "HAECHI_MODEL_CACHE", "HAECHI_TESTDATA", "HAECHI_TEST_POSTGRES"}
+    {
+        "HAECHI_FAILPOINT",  # crash trials: haechi.scan.run._failpoint
+        "HAECHI_LANG",
+        "HAECHI_MODEL_CACHE",
+        "HAECHI_TESTDATA",
+        "HAECHI_TEST_POSTGRES",
+    }
 )
 
 
@@ -240,6 +246,10 @@ class Settings(BaseSettings):
     # run). None: every installed analyzer.
     analyzers: list[str] | None = None
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
+    # Files a scan holds between its source and its writer at most (read ahead, being analysed,
+    # waiting for the one before them): a scan's memory does not grow with the source's size.
+    # None: four per worker.
+    in_flight: int | None = Field(default=None, ge=1, le=100_000)
     limits: Limits = Field(default_factory=Limits)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     capture: Capture = Field(default_factory=Capture)

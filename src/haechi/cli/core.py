@@ -34,7 +34,7 @@ from haechi.cli.app import (
 )
 from haechi.i18n import N_, _
 from haechi.safe_text import visible
-from haechi.scan.pool import WorkerPool
+from haechi.scan.pool import Analysers, WorkerPool
 from haechi.scan.progress import Observer, ScanEvent, ScanSummary
 
 # The pipeline, the store and their libraries load inside the commands: `haechi scan` starts its
@@ -83,7 +83,7 @@ class _CliObserver(Observer):
         self.progress = progress
         self.task: TaskID | None = None
 
-    def started(self, source: Source, total: int) -> None:
+    def started(self, source: Source, total: int | None) -> None:
         if self.progress is not None:
             label = esc(f"{source.kind} {source.name}")  # the bar renders it as markup
             self.task = self.progress.add_task(label, total=total)
@@ -146,9 +146,39 @@ def scan(
         str | None, typer.Option(help=_("Force a source kind instead of recognising it."))
     ] = None,
     progress: Annotated[bool, typer.Option(help=_("Show a progress bar."))] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help=_(
+                "Where files are analysed: 'local' (worker processes here) or 'ray' "
+                "(Ray actors; needs pip install 'haechi[cluster]')."
+            )
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help=_(
+                "With --engine ray: the Ray cluster (HEAD:6379, auto, or ray://HEAD:10001); "
+                "without it a local Ray starts with the configured workers."
+            )
+        ),
+    ] = None,
 ) -> None:
     settings = state.settings()
-    pool = WorkerPool(settings).start() if settings.workers > 1 else None
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(
+            _("--engine is 'local' or 'ray', not {engine}").format(engine=engine)
+        )
+    if address is not None and engine != "ray":
+        raise typer.BadParameter(_("--address needs --engine ray"))
+    pool: Analysers | None
+    if engine == "ray":
+        from haechi.scan.ray_engine import RayPool
+
+        pool = RayPool(settings, address).start()
+    else:
+        pool = WorkerPool(settings).start() if settings.workers > 1 else None
     try:
         summaries = _scan(paths, as_json, source, progress, pool)
     finally:
@@ -168,7 +198,7 @@ def _scan(
     as_json: bool,
     source: str | None,
     progress: bool,
-    pool: WorkerPool | None,
+    pool: Analysers | None,
 ) -> list[ScanSummary]:
     from haechi.scan import scan_paths
 

@@ -34,7 +34,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from haechi.errors import HaechiError
 from haechi.i18n import _
@@ -75,6 +75,21 @@ def _context() -> BaseContext:
     return ctx
 
 
+class Analysers(Protocol):
+    """What a scan needs of an engine: the worker processes here, or Ray actors
+    (haechi.scan.ray_engine)."""
+
+    peak_in_flight: int
+
+    def start(self) -> Analysers: ...
+
+    def set_complete(self, complete: frozenset[str]) -> None: ...
+
+    def run(self, todo: Iterable[Sighting]) -> Iterator[tuple[Sighting, WorkResult]]: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
@@ -105,6 +120,10 @@ class WorkerPool:
         fd, name = tempfile.mkstemp(prefix=f"finished-{os.getpid()}-", suffix=".txt", dir=folder)
         os.close(fd)
         self._complete_file = Path(name)
+        # Sightings taken from the source and not yet handed back, now and at most so far in
+        # this pool's life: the bound a scan of any size keeps (tests read them).
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
     def start(self) -> WorkerPool:
         """Start the worker processes now, in the background; `run` uses them."""
@@ -194,10 +213,12 @@ class WorkerPool:
             _end(self._workers)
             self._workers = None
 
-    def run(self, todo: list[Sighting]) -> Iterable[tuple[Sighting, WorkResult]]:
-        """Results in the order of `todo`, with a bounded window of files in flight. A file
-        that hangs or kills its worker is that file's error; a fresh worker takes its place
-        and the files that waited behind it."""
+    def run(self, todo: Iterable[Sighting]) -> Iterator[tuple[Sighting, WorkResult]]:
+        """Results in the order of `todo`, with a bounded window of files in flight: `todo`
+        is read only as far as the window allows (`window`), so a source of any size streams
+        through and no list of its files is ever held. A file that hangs or kills its worker
+        is that file's error; a fresh worker takes its place and the files that waited behind
+        it."""
         self.set_complete(frozenset())  # no-op when the scan delivered its set
         batch = _Run(self, todo, self._ready())
         try:
@@ -213,15 +234,19 @@ class _Run:
     """One `WorkerPool.run`: which worker holds which file, and the results that wait for
     their turn."""
 
-    def __init__(self, pool: WorkerPool, todo: list[Sighting], workers: list[_Worker]) -> None:
+    def __init__(self, pool: WorkerPool, todo: Iterable[Sighting], workers: list[_Worker]) -> None:
         self.pool = pool
-        self.todo = todo
+        self.source = iter(todo)
+        self.ended = False  # `source` is exhausted
+        self.read = 0  # how many were taken from it
+        # The files taken and not yet yielded, by index: at most `depth` of them.
+        self.todo: dict[int, Sighting] = {}
         self.workers = workers
         self.done: dict[int, WorkResult] = {}
         self.again: deque[int] = deque()  # handed to a worker that died before it began them
         self.fresh = 0  # the first index never handed out
         self.out = 0  # the next index to yield
-        self.depth = pool.settings.workers * 4
+        self.depth = window(pool.settings)
         self.payload: tuple[int, bytes] | None = None  # the next file's, pickled once
         self.failure: Exception | None = None  # why no new worker could start
 
@@ -229,19 +254,39 @@ class _Run:
         return any(w.held for w in self.workers)
 
     def __iter__(self) -> Iterator[tuple[Sighting, WorkResult]]:
-        while self.out < len(self.todo):
-            self._hand_out()
-            self._collect(block=self.out not in self.done)
-            if self.out in self.done:
-                yield self.todo[self.out], self.done.pop(self.out)
-                self.out += 1
+        try:
+            while True:
+                self._hand_out()
+                if self.ended and self.out >= self.read:
+                    return
+                self._collect(block=self.out not in self.done)
+                if self.out in self.done:
+                    place = self.todo.pop(self.out)
+                    self.out += 1
+                    self.pool.in_flight = self.read - self.out
+                    yield place, self.done.pop(self.out - 1)
+        finally:
+            self.pool.in_flight = 0
 
     def _next(self) -> int | None:
         if self.again:
             return self.again[0]
-        if self.fresh < min(len(self.todo), self.out + self.depth):
-            return self.fresh
-        return None
+        if self.fresh >= self.out + self.depth:
+            return None
+        if self.fresh == self.read:
+            # Taken from the source only now, when the window has room for it.
+            if self.ended:
+                return None
+            place = next(self.source, None)
+            if place is None:
+                self.ended = True
+                return None
+            self.todo[self.read] = place
+            self.read += 1
+            pool = self.pool
+            pool.in_flight = self.read - self.out
+            pool.peak_in_flight = max(pool.peak_in_flight, pool.in_flight)
+        return self.fresh
 
     def _hand_out(self) -> None:
         for w in list(self.workers):
@@ -343,6 +388,13 @@ class _Run:
             self.workers.append(self.pool._start_worker())
         except Exception as exc:  # the others go on; with none left, `_collect` says so
             self.failure = exc
+
+
+def window(settings: Settings) -> int:
+    """How many files a scan holds between its source and its writer at most: the setting
+    `in_flight`, else four per worker (each worker analyses one and has the next in its pipe;
+    the rest let results that finish out of order wait for the one before them)."""
+    return settings.in_flight or settings.workers * 4
 
 
 def _end(workers: list[_Worker]) -> None:

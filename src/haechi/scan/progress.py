@@ -49,7 +49,9 @@ class ScanSummary:
 class Observer:
     """Receives progress; the CLI draws bars from it, tests may count."""
 
-    def started(self, source: Source, total: int) -> None: ...
+    def started(self, source: Source, total: int | None) -> None:
+        """A source's scan begins; `total` places when known (a stream's, a large folder's
+        are not: the scan reads them as it goes)."""
 
     def handled(self, event: ScanEvent) -> None: ...
 

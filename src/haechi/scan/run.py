@@ -16,8 +16,11 @@ loses none of its media."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +34,7 @@ from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
-from haechi.scan.pool import WorkerPool
+from haechi.scan.pool import Analysers, WorkerPool
 from haechi.scan.progress import Observer, ScanEvent, ScanSummary
 from haechi.scan.work import MediaInfo, Worker, WorkResult
 from haechi.sources import ChatMessage, Pause, Sighting, Source, SourceProblem
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
 BATCH_SECONDS = 1.0
+# A rescan looks up what it stored of this many places at once (see `_todo`).
+KNOWN_CHUNK = 256
 # A stream's media (a live chat's downloads, held in memory) go to the workers and are committed
 # once they add up to this, at the next message, whatever their number.
 STREAM_HELD_BYTES = 64 * 1024 * 1024
@@ -79,7 +84,7 @@ def scan_paths(
     *,
     observer: Observer | None = None,
     source_kind: str | None = None,
-    pool: WorkerPool | None = None,
+    pool: Analysers | None = None,
 ) -> list[ScanSummary]:
     """Scan each path as one source. `pool`: worker processes the caller started early (the
     CLI does, before it opens the database); the caller closes it."""
@@ -100,54 +105,96 @@ def scan_source(
     source: Source,
     *,
     observer: Observer,
-    pool: WorkerPool | None = None,
+    pool: Analysers | None = None,
 ) -> ScanSummary:
     """Read `source` to its end and store what it holds: files are hashed and analysed (through
     `pool` when given, else in this process), written by the one writer in batches, matched
     with enrolled persons and hash banks; `observer` hears of each file. A file already stored
-    unchanged is not read again. Returns the source's summary (counts, findings, errors)."""
+    unchanged is not read again. Returns the source's summary (counts, findings, errors).
+
+    Streams: the source is read only as fast as the workers take its files (at most
+    `in_flight` of them between the source and the writer), and what needs no worker (a
+    message, a problem, an unchanged file) goes straight to the writer. No list of the
+    source's places is ever held, whatever its size. `pool`: the worker processes, or
+    another engine with the same interface (haechi.scan.ray_engine)."""
     run = ScanRun(db, settings, source.kind, source.locator, source.name, observer=observer)
     if source.streaming:
         return _stream(run, source, observer, pool)
-    writer = run.writer
-    todo: list[Sighting] = []
-    unchanged: list[tuple[Sighting, str]] = []
     own: WorkerPool | None = None
     if pool is not None:
         pool.set_complete(run.complete)
+    # The total is not known before the end: counting it would read the source twice.
+    observer.started(source, None)
+    places = source.sightings()
     try:
-        # Messages stream straight to the writer; media wait for the workers.
-        for place in source.sightings():
-            if isinstance(place, ChatMessage):
-                writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
-            elif isinstance(place, Pause):
-                continue
-            elif isinstance(place, SourceProblem):
-                writer.problem(place)
-            elif (sha := run.unchanged_sha(place)) is not None:
-                unchanged.append((place, sha))
-            else:
-                todo.append(place)
-                if pool is None and own is None and settings.workers > 1:
-                    # The worker processes start (import, load models) while the source is still
-                    # being read; a rescan with nothing new never starts them.
+        todo = _todo(run, places)
+        first = next(todo, None)
+        if first is not None:
+            ahead = [first]
+            if pool is None and settings.workers > 1:
+                second = next(todo, None)
+                if second is not None:
+                    # The worker processes start (import, load models) while the source is
+                    # still being read; a rescan with nothing new never starts them, and one
+                    # file alone is analysed here.
+                    ahead.append(second)
                     own = WorkerPool(settings)
                     own.set_complete(run.complete)
                     own.start()
-        observer.started(source, len(todo) + len(unchanged) + run.summary.errors)
-        for place, sha in unchanged:
-            writer.unchanged(place, sha)
-        writer.flush()
-        for place, result in _run(settings, run.complete, todo, pool or own):
-            writer.result(place, result)
+            analysed = _run(settings, run.complete, itertools.chain(ahead, todo), pool or own)
+            for place, result in analysed:
+                run.writer.result(place, result)
         return run.finish()
     finally:
+        _close(places)
         if own is not None:
             own.close()
 
 
+def _todo(
+    run: ScanRun, places: Iterable[Sighting | SourceProblem | ChatMessage | Pause]
+) -> Iterator[Sighting]:
+    """The places the workers must analyse, read from the source as they ask for them; the
+    rest (messages, problems, unchanged files) go to the writer on the way. A rescan reads
+    `KNOWN_CHUNK` places at a time, to look up what it stored of them in one query."""
+    size = KNOWN_CHUNK if run.rescan else 1
+    chunk: list[Sighting | SourceProblem | ChatMessage | Pause] = []
+    for place in places:
+        chunk.append(place)
+        if len(chunk) >= size:
+            yield from _sort_out(run, chunk)
+            chunk = []
+    yield from _sort_out(run, chunk)
+
+
+def _sort_out(
+    run: ScanRun, chunk: list[Sighting | SourceProblem | ChatMessage | Pause]
+) -> Iterator[Sighting]:
+    writer = run.writer
+    known = run.known(chunk)
+    for place in chunk:
+        if isinstance(place, ChatMessage):
+            writer.message(place, skip=place.id <= run.resume.get(place.room.id, -(2**63)))
+        elif isinstance(place, Pause):
+            continue
+        elif isinstance(place, SourceProblem):
+            writer.problem(place)
+        elif (sha := run.unchanged_sha(place, known)) is not None:
+            writer.unchanged(place, sha)
+        else:
+            yield place
+
+
+def _close(places: object) -> None:
+    """A generator's close: the source stops reading now (its files closed), not whenever it
+    is collected."""
+    close = getattr(places, "close", None)
+    if close is not None:
+        close()
+
+
 def _stream(
-    run: ScanRun, source: Source, observer: Observer, pool: WorkerPool | None
+    run: ScanRun, source: Source, observer: Observer, pool: Analysers | None
 ) -> ScanSummary:
     """A streaming source: its media go to the worker pool a few at a time and are committed
     with the messages that carry them, at each pause and every `BATCH_ITEMS` media. Always
@@ -200,9 +247,7 @@ def _stream(
         run.abandon()  # what was committed stands; what was held is read again next time
         raise
     finally:
-        close = getattr(places, "close", None)  # a generator's: the stream stops reading now,
-        if close is not None:  # not whenever it is collected
-            close()
+        _close(places)
         if own is not None:
             own.close()
     return run.finish()
@@ -239,7 +284,9 @@ class ScanRun:
             s.flush()
             self.scan_id = scan.id
             self.complete = frozenset(store.complete_items(s, self.versions))
-            self.known = store.known_files(s, self.source_id)
+            # What this source's earlier scans stored is looked up a chunk at a time, as the
+            # source is read (`sort_out`), never loaded whole; a first scan looks up nothing.
+            self.rescan = store.has_sightings(s, self.source_id)
             # Messages are committed in source order, so a room's highest stored id is where a
             # killed scan stopped. An export folder is a snapshot (a new export is a new folder).
             self.resume = chat_store.last_message_ids(s, self.source_id)
@@ -260,9 +307,19 @@ class ScanRun:
             observer or Observer(),
         )
 
-    def unchanged_sha(self, place: Sighting) -> str | None:
+    def known(self, places: Sequence[object]) -> dict[str, tuple[int | None, int | None, str]]:
+        """What earlier scans stored of these places (by locator)."""
+        locators = {p.locator for p in places if isinstance(p, Sighting)}
+        if not self.rescan or not locators:
+            return {}
+        with self.db.session() as s:
+            return store.known_files(s, self.source_id, locators)
+
+    def unchanged_sha(
+        self, place: Sighting, known: Mapping[str, tuple[int | None, int | None, str]]
+    ) -> str | None:
         """The stored item when this place's file is unchanged and fully analysed."""
-        before = self.known.get(place.locator)
+        before = known.get(place.locator)
         if (
             before is not None
             and place.file_size is not None
@@ -298,27 +355,18 @@ class ScanRun:
 def _run(
     settings: Settings,
     complete: frozenset[str],
-    todo: list[Sighting],
-    pool: WorkerPool | None = None,
+    todo: Iterable[Sighting],
+    pool: Analysers | None = None,
 ) -> Iterable[tuple[Sighting, WorkResult]]:
-    """Results in the order of `todo`: in this process when there is one worker or one file,
-    else in the worker pool."""
+    """Results in the order of `todo`, read as they are analysed: in `pool`, or in this
+    process (one worker, or one file)."""
     if pool is not None:
         yield from pool.run(todo)
         return
-    if not todo:
-        return
-    if settings.workers == 1 or len(todo) == 1:
-        worker = Worker(settings, complete)
-        for place in todo:
-            yield place, worker.run(place.content)
-        return
-    own = WorkerPool(settings)
-    own.set_complete(complete)
-    try:
-        yield from own.run(todo)
-    finally:
-        own.close()
+    worker: Worker | None = None
+    for place in todo:
+        worker = worker or Worker(settings, complete)
+        yield place, worker.run(place.content)
 
 
 class _Writer:
@@ -421,6 +469,7 @@ class _Writer:
                     errors=sm.errors,
                 )
             )
+        _failpoint("after_batch")
         self.buffer.clear()
         self.chat.clear()
         self.to_match.clear()
@@ -522,6 +571,21 @@ class _Writer:
         self.summary.errors += 1
         self.summary.error_lines.extend(f"{path}: {e}" for e in errors)
         return ScanEvent(locator, path, "error", sha, tuple(errors))
+
+
+_passed: dict[str, int] = {}
+
+
+def _failpoint(name: str) -> None:
+    """For crash trials only: `HAECHI_FAILPOINT=after_batch:N` kills this process (SIGKILL, as
+    a power cut or the OOM killer would) just after its N-th committed batch, so a trial stops
+    a scan at an exact point rather than after a time that depends on the machine."""
+    spec = os.environ.get("HAECHI_FAILPOINT")
+    if not spec:
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    if spec == f"{name}:{_passed[name]}":
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: no SIGKILL
 
 
 def _size(place: Sighting) -> int:

@@ -171,6 +171,13 @@ class WarcSource(Source):
                     yield SourceProblem(
                         f"@{records.offset}", f"WARC unreadable from here on: {exc}"
                     )
+                except (AttributeError, TypeError, KeyError, IndexError) as exc:
+                    # warcio's own slips on records no tool writes (a response without a
+                    # target URI): found by fuzzing (tests/test_fuzz_sources.py).
+                    yield SourceProblem(
+                        f"@{records.offset}",
+                        f"WARC unreadable from here on: malformed record ({type(exc).__name__})",
+                    )
 
     def open_locator(self, locator: str) -> BinaryIO:
         """The payload of the record named by its WARC-Record-ID (`<urn:uuid:…>`), or by its

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +40,25 @@ def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
     return done
 
 
-def known_files(session: Session, source_id: int) -> dict[str, tuple[int | None, int | None, str]]:
-    """locator → (size, mtime_ns, sha256) of every sighting of this source."""
-    rows = session.execute(
-        select(
-            Sighting.locator, Sighting.file_size, Sighting.file_mtime_ns, Sighting.item_sha256
-        ).where(Sighting.source_id == source_id)
+def known_files(
+    session: Session, source_id: int, locators: Collection[str] | None = None
+) -> dict[str, tuple[int | None, int | None, str]]:
+    """locator → (size, mtime_ns, sha256) of every sighting of this source, or of those at
+    `locators` (a scan asks a few hundred at a time: a source's whole list can be huge)."""
+    query = select(
+        Sighting.locator, Sighting.file_size, Sighting.file_mtime_ns, Sighting.item_sha256
+    ).where(Sighting.source_id == source_id)
+    if locators is not None:
+        query = query.where(Sighting.locator.in_(locators))
+    return {loc: (size, mtime, sha) for loc, size, mtime, sha in session.execute(query)}
+
+
+def has_sightings(session: Session, source_id: int) -> bool:
+    """Whether anything of this source is stored (a first scan need not look anything up)."""
+    return (
+        session.scalar(select(Sighting.id).where(Sighting.source_id == source_id).limit(1))
+        is not None
     )
-    return {loc: (size, mtime, sha) for loc, size, mtime, sha in rows}
 
 
 def get_or_create_source(session: Session, kind: str, locator: str, name: str) -> Source:

@@ -1,0 +1,202 @@
+"""Peak memory of a whole scan (the CLI and its worker processes) against the number of files.
+
+A scan streams its source through a bounded window, so its peak RSS should stay flat from 10k
+to 100k files. The baseline, measured in the same run on the same folder, is what holding the
+list of the source's places costs (what the scan did before it streamed: every sighting read
+before the first was analysed), in a process of its own.
+
+HAECHI_BENCH_MEMORY_SIZES=10000,100000 (default) sets the sizes; the files are 8×8 PNGs in
+folders of 1,000, scanned with hashes and PDQ only (the models' memory is the same at any size
+and would only hide the growth)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from run import Result
+
+SIZES = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_SIZES", "10000,100000").split(",") if n
+]
+# Telegram JSON exports of these many MB (messages only, every one scored by the chat-text
+# analyzer and stored).
+EXPORT_MB = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_EXPORT_MB", "100,1000").split(",") if n
+]
+PER_FOLDER = 1000
+
+
+def _corpus(root: Path, n: int) -> None:
+    rng = np.random.default_rng(n)
+    for i in range(n):
+        folder = root / f"{i // PER_FOLDER:04d}"
+        if i % PER_FOLDER == 0:
+            folder.mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+            folder / f"{i:06d}.png"
+        )
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process below it, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _memory(pids: list[int]) -> tuple[int, int]:
+    """Summed RSS (counts the pages forked workers share with their server once per process)
+    and summed PSS (shares them out: what the tree really takes), in bytes."""
+    rss = pss = 0
+    for p in pids:
+        try:
+            with Path(f"/proc/{p}/smaps_rollup").open() as fh:
+                for line in fh:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+        except OSError:
+            continue  # ended meanwhile
+    return rss, pss
+
+
+def _peak(cmd: list[str], env: dict[str, str]) -> tuple[int, int, float]:
+    """Peak summed RSS and PSS of the command's process tree (sampled every 50 ms), seconds."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_rss = peak_pss = 0
+    while proc.poll() is None:
+        rss, pss = _memory(_tree(proc.pid))
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.05)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[3:]} failed: {err.decode()[-2000:]}")
+    return peak_rss, peak_pss, time.perf_counter() - started
+
+
+HOLD_LIST = """
+import resource, sys
+from pathlib import Path
+from haechi.config import load_settings
+from haechi.sources.folder import FolderSource
+settings = load_settings(home=Path(sys.argv[2]))
+places = list(FolderSource(Path(sys.argv[1]), settings).sightings())
+assert places
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def _list_cost(root: Path, home: Path, env: dict[str, str]) -> int:
+    """What the list of places alone costs: peak RSS of a process that builds it, minus that
+    of one that only imports the same modules."""
+    out = subprocess.run(
+        [sys.executable, "-c", HOLD_LIST, str(root), str(home)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bare = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOLD_LIST.replace("assert places", "").replace(
+                "list(FolderSource(Path(sys.argv[1]), settings).sightings())", "[]"
+            ),
+            str(root),
+            str(home),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout) - int(bare.stdout)
+
+
+def run(tmp: Path) -> list[Result]:
+    env = {**os.environ, "HAECHI_ANALYZERS": '["pdq"]'}
+    results: list[Result] = []
+    first: dict[str, float] = {}
+    for n in SIZES:
+        root = tmp / f"files-{n}"
+        _corpus(root, n)
+        home = tmp / f"home-{n}"
+        cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
+        peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(root)], env)
+        held = _list_cost(root, tmp / "home-list", env)
+        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
+            mb = value / 2**20
+            first.setdefault(what, mb)
+            results.append(
+                Result(
+                    f"scan {n:,} files: peak {what}, process tree",
+                    mb,
+                    "MB",
+                    f"first size ({SIZES[0]:,})",
+                    first[what],
+                    higher_is_better=False,
+                )
+            )
+        results.append(Result(f"scan {n:,} files: throughput", n / seconds, "items/s"))
+        results.append(
+            Result(
+                f"the list of {n:,} places alone (pre-streaming scans held it)",
+                held / 2**20,
+                "MB",
+            )
+        )
+    results += _exports(tmp, env)
+    return results
+
+
+def _exports(tmp: Path, env: dict[str, str]) -> list[Result]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from telegram_exports import write_big_export
+
+    results: list[Result] = []
+    first: dict[str, float] = {}
+    for mb in EXPORT_MB:
+        folder = tmp / f"export-{mb}"
+        _, count = write_big_export(folder, mb * 2**20)
+        home = tmp / f"home-export-{mb}"
+        cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
+        peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(folder)], env)
+        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
+            got = value / 2**20
+            first.setdefault(what, got)
+            results.append(
+                Result(
+                    f"Telegram export {mb:,} MB ({count:,} messages): peak {what}",
+                    got,
+                    "MB",
+                    f"first size ({EXPORT_MB[0]:,} MB)",
+                    first[what],
+                    higher_is_better=False,
+                )
+            )
+        results.append(
+            Result(f"Telegram export {mb:,} MB: throughput", count / seconds, "messages/s")
+        )
+        (folder / "result.json").unlink()  # the disk, for the next size
+    return results
