@@ -231,6 +231,7 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     assert [json.loads(x) for x in again] == first  # read again: no place counted twice
     human = haechi(home, "discover", "leads").stdout
     assert "+BackupInv1te" in human and "next: `haechi discover capture" in human
+    assert "\\x0ahttps://t.me" not in human  # name and link each on its own line, not escaped
 
 
 def test_a_new_message_adds_a_place_to_a_known_lead(settings: Settings, db: Database) -> None:

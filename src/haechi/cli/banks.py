@@ -295,7 +295,8 @@ def export_cmd(
         str, typer.Option("--format", help=_("te, csv, pdq, stopncii, or vpdq (one file a video)."))
     ] = "te",
     out_path: Annotated[
-        Path | None, typer.Option("--out", help=_("File (or folder for vpdq); default stdout."))
+        Path | None,
+        typer.Option("--out", "--to", help=_("File (or folder for vpdq); default stdout.")),
     ] = None,
 ) -> None:
     import sys

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text
+from haechi.cli.app import add_row, app, err, esc, out, print_json, state, text, text_block
 from haechi.errors import ConfigError
 from haechi.i18n import _
 
@@ -111,7 +111,7 @@ def leads(
         add_row(
             table,
             Text(f"{lead.score:.2f}", style="bold red" if lead.score >= 0.5 else ""),
-            f"{lead.key}\n{lead.url}" + (f"\n{lead.title}" if lead.title else ""),
+            text_block("\n".join(x for x in (lead.key, lead.url, lead.title) if x)),
             str(lead.times),
             _("yes") if lead.held else "-",
             why,

@@ -166,7 +166,7 @@ def export_cmd(
         list[str] | None, typer.Argument(help=_("Items: SHA-256 or a unique prefix."))
     ] = None,
     to: Annotated[
-        Path | None, typer.Option("--to", help=_("New folder, or a path ending in .zip."))
+        Path | None, typer.Option("--to", "--out", help=_("New folder, or a path ending in .zip."))
     ] = None,
     case: Annotated[
         int | None, typer.Option("--case", help=_("Package every item of this case."))
@@ -401,7 +401,7 @@ def delete_cmd(
     ),
 )
 def head_cmd(
-    to: Annotated[Path, typer.Option("--to", help=_("Where to write the head file."))],
+    to: Annotated[Path, typer.Option("--to", "--out", help=_("Where to write the head file."))],
 ) -> None:
     from haechi.services.evidence import write_custody_head
 

@@ -142,7 +142,7 @@ def network(
     "export", help=_("Write the whole network for Gephi or scripts, roles as node attributes.")
 )
 def export(
-    to: Annotated[Path, typer.Option("--to", help=_("File to write."))],
+    to: Annotated[Path, typer.Option("--to", "--out", help=_("File to write."))],
     fmt: Annotated[
         str, typer.Option("--format", help=_("graphml or gexf (GEXF 1.3); both open in Gephi."))
     ] = "graphml",
@@ -181,7 +181,7 @@ def export(
     ),
 )
 def picture(
-    to: Annotated[Path, typer.Option("--to", help=_("An .svg or .png file."))],
+    to: Annotated[Path, typer.Option("--to", "--out", help=_("An .svg or .png file."))],
     cluster: Annotated[str | None, typer.Option(help=_("A content cluster id (c…)."))] = None,
     item: Annotated[
         str | None, typer.Option(help=_("An item SHA-256 (or a unique prefix)."))
@@ -219,7 +219,9 @@ def dossier(
     account: Annotated[
         str, typer.Argument(help=_("Account id (user42), or a unique display name."))
     ],
-    to: Annotated[Path | None, typer.Option("--to", help=_("Write JSON here, not stdout."))] = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", "--out", help=_("Write JSON here, not stdout."))
+    ] = None,
 ) -> None:
     doc = make_dossier(_network(), account)
     if to is None:

@@ -30,7 +30,9 @@ def police_cmd(
     to: Annotated[
         Path | None,
         typer.Option(
-            "--out", help=_("A new folder for the report (default: ./case-N-police-report).")
+            "--out",
+            "--to",
+            help=_("A new folder for the report (default: ./case-N-police-report)."),
         ),
     ] = None,
     recipient: Annotated[

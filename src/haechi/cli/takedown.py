@@ -52,7 +52,9 @@ def draft_cmd(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help=_("Write here (default: the case's folder in the data directory).")
+            "--out",
+            "--to",
+            help=_("Write here (default: the case's folder in the data directory)."),
         ),
     ] = None,
     as_json: Annotated[
