@@ -526,6 +526,25 @@ def test_investigator_sees_the_network_picture_and_the_messages_behind_roles(
     assert lee.get("/network").status_code == 403
 
 
+def test_staff_read_leads_from_the_scanned_export_and_a_victim_cannot(app: FastAPI) -> None:
+    """The room the channel advertised becomes a lead once its messages are read (a POST with
+    the form's CSRF token); the page and the API list it with the message that named it."""
+    lee = _client(app)
+    token = login(lee, "lee")
+    assert lee.post("/leads", data={"csrf": token}).status_code == 303
+    page = lee.get("/leads").text
+    assert "@backup4242" in page and "https://t.me/backup4242" in page
+    assert "Channel 4242" in page and "new set tonight" in page
+    api = lee.get("/api/v1/leads").json()
+    assert [x["lead"] for x in api["items"]] == ["@backup4242"]
+    assert api["items"][0]["seen"][0]["message_id"] == 10
+    assert lee.post("/api/v1/leads", headers={"X-CSRF-Token": token}).json()["new_leads"] == 0
+    victim = _client(app)
+    login(victim, "victim_a")
+    assert victim.get("/leads").status_code == 403
+    assert victim.get("/api/v1/leads").status_code == 403
+
+
 def test_a_victim_enrols_herself_and_no_photo_is_kept(app: FastAPI, world: World) -> None:
     from conftest import testdata
 

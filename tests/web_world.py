@@ -95,7 +95,7 @@ def _channel_export(folder: Path, photo: bytes) -> None:
     base = {"type": "message", "date": "2024-03-01T10:00:00", "date_unixtime": "1709287200"}
     who = {"from": "Seller", "from_id": "channel4242"}
     messages = [
-        base | who | {"id": 10, "text": "new set tonight"},
+        base | who | {"id": 10, "text": "new set tonight, backup t.me/backup4242"},
         base | who | {"id": 11, "text": "", "photo": "photos/p.jpg"},
     ]
     doc = {"name": "Channel 4242", "type": "public_channel", "id": CHANNEL, "messages": messages}

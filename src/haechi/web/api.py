@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from haechi.network.rooms import rank_rooms
 from haechi.services.cases import add_note, get_case, list_cases
 from haechi.services.dashboard import overview
+from haechi.services.leads import harvest_leads, rank_leads
 from haechi.services.persons import list_persons, self_view
 from haechi.services.review import act, queue, render
 from haechi.services.takedown import list_requests
@@ -128,6 +129,25 @@ def case_package(
 def rooms(request: Request, who: Reader, p: Pages) -> Json:
     ranked = rank_rooms(request.app.state.db, request.app.state.settings)
     return paginate(request, ranked, p, lambda r: r.to_json())
+
+
+@router.get("/leads")
+def leads(request: Request, who: Reader, p: Pages) -> Json:
+    """Rooms named in scanned messages and pages (t.me links, invites, @names), most urgent
+    first, with where each was named. `POST /leads` reads what was stored since."""
+    ranked = rank_leads(request.app.state.db, request.app.state.settings)
+    return paginate(request, ranked, p, lambda r: r.to_json())
+
+
+@router.post("/leads")
+def leads_read(request: Request, who: Reviewer) -> Json:
+    done = harvest_leads(request.app.state.db, request.app.state.settings)
+    return {
+        "messages": done.messages,
+        "pages": done.pages,
+        "new_leads": done.new_leads,
+        "problems": list(done.problems),
+    }
 
 
 @router.get("/persons")

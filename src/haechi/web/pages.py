@@ -1,4 +1,4 @@
-"""The pages: dashboard, cases (findings, evidence, timeline, evidence package), rooms,
+"""The pages: dashboard, cases (findings, evidence, timeline, evidence package), rooms, leads,
 persons, and a victim's own page. The review queue is in web/review.py."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from haechi.persons.enrol import MAX_PHOTOS, EnrolResult, Upload
 from haechi.services.cases import add_note, get_case, list_cases
 from haechi.services.dashboard import overview
 from haechi.services.evidence import export_case
+from haechi.services.leads import harvest_leads, rank_leads
 from haechi.services.persons import list_persons, self_view
 from haechi.services.review import queue
 from haechi.services.takedown import list_requests
@@ -125,6 +126,22 @@ def rooms(request: Request, who: Staff, p: Pages) -> Response:
         more=more,
         flag=settings.thresholds.room_risk_flag,
     )
+
+
+@router.get("/leads")
+def leads(request: Request, who: Staff, p: Pages) -> Response:
+    """Rooms named in what was scanned, most urgent first (what `haechi discover leads` lists)."""
+    shown, more = window(rank_leads(request.app.state.db, request.app.state.settings), p)
+    return page(request, "leads.html", who, leads=shown, paging=p, more=more)
+
+
+@router.post("/leads")
+def leads_read(
+    request: Request, who: Staff, csrf: Annotated[str, Form(max_length=128)]
+) -> Response:
+    """Read the messages and pages stored since the last reading for new leads (no network)."""
+    harvest_leads(request.app.state.db, request.app.state.settings)
+    return RedirectResponse("/leads", status_code=303)
 
 
 @router.get("/persons")
