@@ -81,9 +81,15 @@ def test_the_side_with_an_enrolled_persons_face_is_likely_manipulated(tmp_path: 
     haechi(
         home, "enrol", "--alias", "p3", *consent, str(data / "img48.jpg"), str(data / "img49.jpg")
     )
-    lines = {
-        Path(o["path"]).name: o
+    scanned = {
+        Path(o["path"]).name: o["sha256"]
         for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    # The relation is recorded when the second of the two is stored, whichever that is (the
+    # workers decide), so each side's scan line may come before it: ask afterwards.
+    lines = {
+        name: json.loads(haechi(home, "show", sha, "--json").stdout)
+        for name, sha in scanned.items()
     }
     kinds = {f["kind"]: f for f in lines["posted.jpg"]["findings"]}
     assert "face_match" in kinds, kinds
