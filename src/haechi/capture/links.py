@@ -1,10 +1,12 @@
 """The media a page shows or links to: <img src/srcset>, <picture>/<video>/<audio> sources and
-posters, links to media files, and the page's preview image (og:image, twitter:image).
+posters, background images in inline styles (a Telegram channel preview shows its photos so),
+links to media files, and the page's preview image (og:image, twitter:image).
 
 Only reads markup; runs no script and follows nothing itself."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -15,6 +17,14 @@ _META_MEDIA = frozenset(
     {"og:image", "og:image:url", "og:image:secure_url", "og:video", "og:video:url",
      "og:video:secure_url", "twitter:image", "twitter:image:src", "twitter:player:stream"}
 )  # fmt: skip
+
+
+_STYLE_URL = re.compile(r"background(?:-image)?\s*:[^;]*?url\(\s*(['\"]?)(.*?)\1\s*\)", re.I)
+
+
+def style_urls(style: str) -> list[str]:
+    """The URLs of background images in an inline style."""
+    return [m.group(2).strip() for m in _STYLE_URL.finditer(style) if m.group(2).strip()]
 
 
 def srcset_urls(value: str) -> list[str]:
@@ -36,6 +46,8 @@ class _Collector(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k.lower(): v for k, v in attrs if v is not None}
+        if a.get("style"):
+            self.found.extend(style_urls(a["style"]))
         if tag == "base" and "href" in a and self.base is None:
             self.base = a["href"]
         elif tag in ("img", "source", "video", "audio", "embed", "input"):

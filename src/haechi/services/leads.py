@@ -23,6 +23,7 @@ from haechi.discover.links import TelegramRef, read_page, ref_from_url, refs_in
 from haechi.discover.pages import CapturedPage, PageProblem, pages_in
 from haechi.discover.rank import LeadFacts, Naming, RankedLead, rank_all
 from haechi.network.rooms import Line, RankedRoom, rank_rooms, score_room
+from haechi.sources.tme_preview import preview_channel
 from haechi.sources.warc import WARC_SUFFIXES
 from haechi.store import leads as store
 from haechi.store.db import Database
@@ -56,8 +57,9 @@ def harvest_leads(db: Database, settings: Settings, *, refresh: bool = False) ->
         before = _lead_count(s)
     _from_messages(db, done)
     analyzer = ChatTextAnalyzer(settings)
+    scanned = _scanned_warcs(db)
     for warc in _warcs(db, settings):
-        _from_warc(db, settings, analyzer, warc, done)
+        _from_warc(db, settings, analyzer, warc, done, scanned=str(warc) in scanned)
     with db.session() as s:
         done.new_leads = _lead_count(s) - before
     return done
@@ -132,12 +134,22 @@ def _from_messages(db: Database, done: Harvest) -> None:
 def _message_url(source_kind: str, room_kind: str, key: str, message_id: int) -> str | None:
     """A link a member can open, for a live channel or supergroup: stored by its bare id (or,
     in databases from before, by its marked id -100…)."""
+    if key.startswith("@"):  # a public channel read from its web preview (sources/warc.py)
+        return f"https://t.me/{key[1:]}/{message_id}"
     if source_kind != "telegram":
         return None
     bare = key[4:] if key.startswith("-100") else key
     if bare.isdigit() and (key.startswith("-100") or room_kind.endswith(("channel", "supergroup"))):
         return f"https://t.me/c/{bare}/{message_id}"
     return None
+
+
+def _scanned_warcs(db: Database) -> set[str]:
+    with db.session() as s:
+        return {
+            str(Path(loc))
+            for (loc,) in s.execute(select(Source.locator).where(Source.kind == "warc"))
+        }
 
 
 def _warcs(db: Database, settings: Settings) -> list[Path]:
@@ -155,8 +167,16 @@ def _warcs(db: Database, settings: Settings) -> list[Path]:
 
 
 def _from_warc(
-    db: Database, settings: Settings, analyzer: ChatTextAnalyzer, warc: Path, done: Harvest
+    db: Database,
+    settings: Settings,
+    analyzer: ChatTextAnalyzer,
+    warc: Path,
+    done: Harvest,
+    *,
+    scanned: bool,
 ) -> None:
+    """The pages of one WARC. A scanned WARC's channel previews were stored as messages by the
+    scan: they are read there, not here, so that no post is counted twice."""
     what = f"warc:{warc}"
     try:
         st = warc.stat()
@@ -175,6 +195,8 @@ def _from_warc(
     ):
         if isinstance(page, PageProblem):
             done.problems.append(f"{page.warc}#{page.record}: {page.reason}")
+            continue
+        if scanned and preview_channel(page.url) is not None:
             continue
         done.pages += 1
         with db.session() as s:

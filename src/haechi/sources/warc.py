@@ -2,7 +2,9 @@
 other tools (Webrecorder, `wget --warc-file`, Browsertrix).
 
 Every image or video the archive holds as a successful HTTP response (or as a resource record)
-is one sighting, with the URL it was fetched from and the time it was captured. The archive is
+is one sighting, with the URL it was fetched from and the time it was captured. A public
+Telegram channel's web preview (t.me/s/NAME) in the archive is read as that channel's messages,
+and the media records of its posts are sighted in those posts, as in an export. The archive is
 never unpacked to disk: a record is read into memory, within a size limit, when a worker opens
 it."""
 
@@ -24,6 +26,8 @@ from warcio.exceptions import ArchiveLoadFailed
 from haechi.errors import SourceError
 from haechi.media.sniff import MEDIA_EXTENSIONS, sniff
 from haechi.sources.base import Sighting, Source, SourceProblem
+from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
+from haechi.sources.tme_preview import Preview, preview_channel, read_preview
 
 # Record errors are stored with the item (scan errors) and stay English: no _() here.
 
@@ -134,7 +138,7 @@ class WarcSource(Source):
     def recognises(cls, path: Path) -> bool:
         return is_warc(path)
 
-    def sightings(self) -> Iterator[Sighting | SourceProblem]:
+    def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
         path = self.root.resolve()
         limit = self.settings.capture.max_media_bytes
         try:
@@ -144,6 +148,8 @@ class WarcSource(Source):
             yield SourceProblem("", f"cannot read: {exc.strerror or exc}")
             return
         referers: dict[str, str] = {}
+        # A media URL -> the preview post that shows it (its record follows the page's).
+        in_posts: dict[str, ChatMessage] = {}
         max_header = self.settings.limits.max_warc_header_bytes
         start: int | None = 0
         with fh:
@@ -155,11 +161,18 @@ class WarcSource(Source):
                     for record in records:
                         # The record's start; get_record_offset() would consume it.
                         offset = records.offset
+                        if (channel := _preview_of(record)) is not None:
+                            yield from _preview_messages(
+                                record, channel, self.settings.capture.max_page_bytes, in_posts
+                            )
+                            continue
                         place = _place(path, record, offset, (limit, max_header), referers)
                         if place is None:
                             continue
                         if isinstance(place, Sighting):
                             place = _with_file(place, st.st_size, st.st_mtime_ns)
+                            if place.url in in_posts:
+                                place = _in_post(place, in_posts[place.url])
                         yield place
                 except HeaderTooLargeError as exc:
                     # Refused before it costs memory; the next record, if one can be found,
@@ -208,6 +221,100 @@ def _record_offset(path: Path, record_id: str, where: str) -> int | None:
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise SourceError(where, f"WARC unreadable: {exc}") from None
     return None
+
+
+def _preview_of(record: Any) -> str | None:
+    """The channel whose web preview this record is (a 2xx HTML response for t.me/s/NAME)."""
+    if record.rec_type != "response" or record.http_headers is None:
+        return None
+    if not (record.http_headers.get_statuscode() or "").startswith("2"):
+        return None
+    ctype = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype not in ("text/html", "application/xhtml+xml"):
+        return None
+    return preview_channel(record.rec_headers.get_header("WARC-Target-URI") or "")
+
+
+def _preview_messages(
+    record: Any, channel: str, limit: int, in_posts: dict[str, ChatMessage]
+) -> Iterator[ChatMessage | SourceProblem]:
+    url = record.rec_headers.get_header("WARC-Target-URI") or ""
+    record_id = record.rec_headers.get_header("WARC-Record-ID") or url
+    try:
+        data = record.content_stream().read(limit + 1)
+    except (OSError, EOFError, ValueError) as exc:
+        yield SourceProblem(record_id, f"{url}: payload unreadable ({exc})")
+        return
+    if len(data) > limit:
+        yield SourceProblem(record_id, f"{url}: page is over the limit of {limit} bytes")
+        return
+    ctype = record.http_headers.get_header("Content-Type") or ""
+    html = data.decode(_charset(ctype), errors="replace")
+    preview = read_preview(html, url)
+    if preview is None:
+        return
+    captured = _warc_date(record.rec_headers.get_header("WARC-Date")) or datetime.now(UTC)
+    for msg in _messages(preview, captured):
+        for m in msg.media:
+            if m.relpath:
+                in_posts.setdefault(m.relpath, msg)
+        yield msg
+
+
+def _messages(preview: Preview, captured: datetime) -> Iterator[ChatMessage]:
+    rooms: dict[str, ChatRoom] = {}
+    for post in preview.posts:
+        key = post.channel.lower()
+        if key not in rooms:
+            title = preview.title if key == preview.channel.lower() else ""
+            rooms[key] = ChatRoom(f"@{key}", title or f"@{post.channel}", "public_channel")
+        media = tuple(
+            ChatMedia(u, kind, None, "present")
+            for kind, urls in (("photo", post.photos), ("video_file", post.videos))
+            for u in urls
+        )
+        yield ChatMessage(
+            room=rooms[key],
+            id=post.id,
+            kind="message",
+            # A post without a time is dated by the capture: it was there by then.
+            date=post.date or captured,
+            edited=None,
+            author_id=f"@{post.author_name.lower()}" if post.author_name else None,
+            author_name=post.author or None,
+            forwarded_from=post.forwarded_from,
+            saved_from=None,
+            reply_to=post.reply_to,
+            via_bot=None,
+            text=post.text,
+            links=tuple(post.links),
+            media=media,
+        )
+
+
+def _in_post(place: Sighting, msg: ChatMessage) -> Sighting:
+    return replace(
+        place,
+        room=msg.room.id,
+        message_id=str(msg.id),
+        poster=msg.author_id or msg.author_name,
+        posted_at=msg.date,
+        forwarded_from=msg.forwarded_from,
+        context=msg.text or place.context,
+    )
+
+
+def _charset(ctype: str) -> str:
+    for part in ctype.split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.lower() == "charset" and v.strip("\"' "):
+            name = v.strip("\"' ")
+            try:
+                "".encode(name)
+            except LookupError:
+                return "utf-8"
+            return name
+    return "utf-8"
 
 
 def _with_file(place: Sighting, size: int, mtime_ns: int) -> Sighting:
