@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, write_video
+from conftest import database_for, haechi, jpeg_bytes, noise_image, write_video
 from conftest import testdata as data_file
 from PIL import Image
 
@@ -169,8 +169,10 @@ def test_a_clip_matches_a_banked_video_and_a_video_holding_a_banked_clip(tmp_pat
     # All of the clip's frames are in the banked video; under half of the video's in the clip.
     assert "100% of this video's frames" in str(hit["reason"])
 
-    # The other way round: the clip banked, a longer video holding it is found.
+    # The other way round: the clip banked, a longer video holding it is found. A second data
+    # directory, with a database of its own on PostgreSQL too.
     home2 = tmp_path / "h2"
+    database_for(home2)
     haechi(home2, "init")
     _scan(home2, clip_dir)
     clip_sha = json.loads(haechi(home2, "items", "--json").stdout.splitlines()[0])["sha256"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import haechi
+from conftest import database_for, haechi
 from PIL import Image
 from sqlalchemy import func, select
 from telegram_exports import write_big_export
@@ -37,7 +37,7 @@ def _corpus(root: Path) -> tuple[Path, Path]:
 
 def _state(home: Path) -> dict[str, Any]:
     """Everything a scan stores, without row ids, scan ids or times."""
-    db = Database(load_settings(home=home))
+    db = Database(load_settings(home=home, database_url=database_for(home)))
     try:
         with db.session() as s:
             out: dict[str, Any] = {
@@ -66,6 +66,8 @@ def test_a_scan_killed_after_any_batch_resumes_to_the_same_database(tmp_path: Pa
     pictures, export = _corpus(tmp_path / "data")
     env = {"HAECHI_ANALYZERS": '["pdq"]'}
     scan = ["--workers", "1", "scan", "--no-progress", str(pictures), str(export)]
+    # Each data directory with a database of its own (on PostgreSQL too).
+    database_for(tmp_path / "whole")
     haechi(tmp_path / "whole", *scan, env=env)
     whole = _state(tmp_path / "whole")
     assert whole["messages"] > 2000 and len(whole["sightings"]) == 91
@@ -73,6 +75,7 @@ def test_a_scan_killed_after_any_batch_resumes_to_the_same_database(tmp_path: Pa
     # The uninterrupted scan commits about 9 batches; kill after each of 4 drawn at random.
     for n in sorted(random.Random(19).sample(range(1, 9), 4)):
         home = tmp_path / f"killed-{n}"
+        database_for(home)
         killed = haechi(
             home, *scan, env={**env, "HAECHI_FAILPOINT": f"after_batch:{n}"}, check=False
         )

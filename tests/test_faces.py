@@ -210,13 +210,19 @@ def _snapshot(*roots: Path) -> dict[Path, float]:
 
 
 def test_enrolment_photos_are_never_written(
-    tmp_path: Path, db: Database, settings: Settings
+    tmp_path: Path, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = photo("img10.jpg").read_bytes()
     probes = [data[i : i + 64] for i in (len(data) // 4, len(data) // 2, 3 * len(data) // 4)]
     pixels = np.asarray(rgb("img10.jpg"))
     row = pixels[pixels.shape[0] // 2].tobytes()[:96]
-    roots = (settings.home_dir, Path(tempfile.gettempdir()))
+    # A temporary folder of this test's own: the shared /tmp also holds the files of tests
+    # running beside it (their copies of the same public photo), which are not enrolment's.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    roots = (settings.home_dir, private_tmp)
     before = _snapshot(*roots)
     enrol(db, settings, "p1", CONSENT, [photo("img10.jpg"), photo("img11.jpg")])
     after = _snapshot(*roots)

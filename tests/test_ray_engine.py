@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import database_for, haechi, jpeg_bytes, noise_image
 from sqlalchemy import select
 
 from haechi.config import Settings, load_settings
@@ -51,7 +51,10 @@ def _errors(db: Database) -> dict[str, str]:
 
 
 def _settings(home: Path) -> Settings:
-    return load_settings(home=home, workers=2, analyzers=["pdq", "faces"])
+    # Each data directory with a database of its own (on PostgreSQL too).
+    return load_settings(
+        home=home, workers=2, analyzers=["pdq", "faces"], database_url=database_for(home)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +98,11 @@ def test_ray_results_equal_the_pool_and_a_killed_actor_loses_nothing(
         pool.close()
 
     on_ray = load_settings(
-        home=tmp_path / "ray", workers=2, analyzers=["pdq", "faces"], in_flight=4
+        home=tmp_path / "ray",
+        workers=2,
+        analyzers=["pdq", "faces"],
+        in_flight=4,
+        database_url=database_for(tmp_path / "ray"),
     )
     db_ray = Database(on_ray)
     engine = RayPool(on_ray).start()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import haechi
+from conftest import database_for, haechi
 from web_world import PASSWORD, World, build_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,6 +28,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _world_env(world: World) -> dict[str, str]:
+    """The server reads the world's database (on PostgreSQL a database of its own)."""
+    url = database_for(world.home)
+    return {**os.environ, **({"HAECHI_DATABASE_URL": url} if url else {})}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=_world_env(world),
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

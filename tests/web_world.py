@@ -37,6 +37,7 @@ class World:
 
 def build_world(root: Path) -> World:
     home = root / "h"
+    database_for(home)  # on PostgreSQL a database of its own, before the CLI writes anything
     haechi(home, "init")
     corpus = root / "c"
     corpus.mkdir()
