@@ -160,11 +160,11 @@ def haechi(
     home: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
-    shared_db = _HOME_DATABASES.get(home)
+    home_db = _HOME_DATABASES.get(home)
     full_env = {
         **os.environ,
         "COLUMNS": "200",
-        **({"HAECHI_DATABASE_URL": shared_db} if shared_db else {}),
+        **({"HAECHI_DATABASE_URL": home_db} if home_db else {}),
         **(env or {}),
     }
     proc = subprocess.run(
@@ -198,10 +198,10 @@ def run(
     from haechi import cli
     from haechi.cli.app import err, out, state
 
-    shared_db = _HOME_DATABASES.get(home)
+    home_db = _HOME_DATABASES.get(home)
     full_env = {
         "COLUMNS": "200",
-        **({"HAECHI_DATABASE_URL": shared_db} if shared_db else {}),
+        **({"HAECHI_DATABASE_URL": home_db} if home_db else {}),
         **(env or {}),
     }
     # What one process of its own starts with: no settings or database of the previous run.
