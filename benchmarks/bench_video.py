@@ -62,7 +62,8 @@ def _clip(path: Path, width: int, height: int, seconds: int, seed: int) -> None:
 
 def _corpus(root: Path) -> tuple[list[Path], float]:
     root.mkdir(parents=True)
-    paths, total = [], 0.0
+    paths: list[Path] = []
+    total = 0.0
     for width, height, seconds, n in CLIPS:
         for k in range(n):
             p = root / f"clip-{height}p-{k}.mp4"
