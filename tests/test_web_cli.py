@@ -124,7 +124,7 @@ def test_serve_with_two_processes_answers_from_each(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 120
-        answers = []
+        answers: list[int] = []
         while len(answers) < 20 and time.monotonic() < deadline:
             try:
                 # A new connection each time, so that both processes get some.
