@@ -168,3 +168,56 @@ def test_truncated_video_keeps_frames_before_the_damage(tmp_path: Path) -> None:
     data = path.read_bytes()
     m = decode(data[: len(data) * 2 // 3], "cut.mkv")
     assert m.kind == "video" and len(m.frames) >= 2
+
+
+def _panning_clip(path: Path, seconds: int, fps: int) -> None:
+    """H.264 with B-frames over a moving picture: every frame differs from the last."""
+    import av
+
+    rng = np.random.default_rng(3)
+    backdrop = np.asarray(
+        Image.fromarray(rng.integers(0, 255, (12, 24, 3), dtype=np.uint8)).resize((480, 120))
+    )
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = 160, 120, "yuv420p"
+        for i in range(seconds * fps):
+            x = 2 * (i % (fps * 3))  # a cut (the pan restarts) every 3 s
+            rgb = np.ascontiguousarray(backdrop[:, x : x + 160])
+            for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def test_skipping_unreferenced_frames_takes_the_same_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames nothing refers to are not decoded between samples; the frames taken (times,
+    keyframes and pixels) are those a full decode takes."""
+    import av
+
+    from haechi.media import decode as dec
+
+    path = tmp_path / "pan.mp4"
+    _panning_clip(path, seconds=8, fps=25)
+    fast = decode_media(FileContent(path, "pan.mp4"), LIMITS)
+    counted: list[int] = []
+    real = dec._frames
+
+    def counting(*args: object) -> object:
+        n = 0
+        for frame in real(*args):  # type: ignore[arg-type]
+            n += 1
+            yield frame
+        counted.append(n)
+
+    monkeypatch.setattr(dec, "_frames", counting)
+    decode_media(FileContent(path, "pan.mp4"), LIMITS)
+    monkeypatch.setattr(dec, "_SKIP_MARGIN", float("inf"))  # never skip
+    full = decode_media(FileContent(path, "pan.mp4"), LIMITS)
+    assert [(f.t, f.key) for f in fast.frames] == [(f.t, f.key) for f in full.frames]
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(fast.frames, full.frames, strict=True))
+    with av.open(str(path)) as c:
+        total = c.streams.video[0].frames
+    assert counted[0] < counted[1] == total, counted  # some frames were never decoded

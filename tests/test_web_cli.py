@@ -83,3 +83,61 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
 def test_serve_stays_on_loopback_unless_told(tmp_path: Path) -> None:
     r = haechi(tmp_path / "h", "serve", "--host", "0.0.0.0", check=False)
     assert r.returncode == 2 and "--public" in r.stderr and "TLS" in r.stderr
+
+
+def test_serve_with_two_processes_answers_from_each(tmp_path: Path) -> None:
+    """`--processes 2`: both processes build the app from the data directory given with
+    --home (not the current directory) and answer with the key made through the CLI."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    home = tmp_path / "h"
+    pw = tmp_path / "pw"
+    pw.write_text("first admin password\n")
+    haechi(home, "users", "add", "ada", "--role", "admin", "--password-file", str(pw))
+    key = haechi(home, "users", "key", "ada", "--scope", "hma").stdout.split()[0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "haechi",
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(port),
+            "--processes",
+            "2",
+        ],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "HAECHI_HOME"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        answers: list[int] = []
+        while len(answers) < 20 and time.monotonic() < deadline:
+            try:
+                # A new connection each time, so that both processes get some.
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/status",
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=10,
+                )
+                answers.append(r.status_code)
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert answers == [200] * 20, answers
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+    assert not (tmp_path / "haechi-data").exists(), stderr  # not the default data directory

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,7 +39,20 @@ def serve_cmd(
             help=_("Allow listening on an address other than loopback (put TLS in front)."),
         ),
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help=_(
+                "Server processes. More than one serves more requests at once on a machine "
+                "with several cores; each process keeps its own copy of the bank index."
+            ),
+        ),
+    ] = 1,
 ) -> None:
+    import os
+
     import uvicorn
 
     from haechi.web import create_app
@@ -76,12 +89,18 @@ def serve_cmd(
             markup=False,
             highlight=False,
         )
-    uvicorn.run(
-        web_app,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-        log_level="warning",
-    )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "server_header": False,
+        "log_level": "warning",
+    }
+    if processes == 1:
+        uvicorn.run(web_app, **common)
+        return
+    # Each process imports the app afresh and builds it from the environment: the data
+    # directory chosen with --home goes there, the other settings are there already.
+    os.environ["HAECHI_HOME"] = str(settings.home_dir)
+    uvicorn.run("haechi.web:app_from_environment", factory=True, workers=processes, **common)

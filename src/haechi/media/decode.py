@@ -292,7 +292,8 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 )
             next_sample = 0.0
             last_taken = -1.0
-            for frame in _frames(container, stream, oversized):
+            wanted = _Wanted()
+            for frame in _frames(container, stream, oversized, wanted):
                 if time.monotonic() - started > limits.decode_timeout_seconds:
                     raise MediaError(
                         content.name,
@@ -315,6 +316,7 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 last_taken = t
                 if t >= next_sample:
                     next_sample = float(int(t) + 1)
+                    wanted.next_sample = next_sample
                 if len(frames) >= limits.max_video_frames:
                     notes.append(f"video sampled up to {t:.1f} s (frame limit)")
                     break
@@ -350,15 +352,47 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
 _TOO_MANY_PIXELS = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
 
 
-def _frames(container: Any, stream: Any, oversized: _Oversized) -> Iterator[Any]:
+class _Wanted:
+    """The time of the next 1 fps sample, as the sampling loop last set it. The decoder reads
+    it packet by packet to skip what no sample can need; a value that lags behind only makes
+    it decode more, never less."""
+
+    def __init__(self) -> None:
+        self.next_sample = 0.0
+
+
+# A packet this much before the next sample (by its own presentation time) is decoded in
+# full even when nothing refers to it: margin for timestamps a container rounds.
+_SKIP_MARGIN = 0.1
+
+
+def _frames(
+    container: Any, stream: Any, oversized: _Oversized, wanted: _Wanted | None = None
+) -> Iterator[Any]:
     """The stream's frames, packet by packet, so that a frame FFmpeg refuses for its size is
-    skipped and the frames after it still decode."""
+    skipped and the frames after it still decode.
+
+    With `wanted`, a frame that no other frame refers to (most B-frames) is not decoded at all
+    while it lies before the next sample: it could be neither a sample nor a keyframe (a
+    keyframe is always a reference), so the frames taken are the same and decoding costs less.
+    A packet without a timestamp is always decoded."""
     level = av.logging.get_level()
     # Only with logging on does the error say why (the size); captured, never printed.
     av.logging.set_level(av.logging.ERROR)
+    ctx = stream.codec_context
+    base = stream.time_base
+    skipping = False
     try:
         with av.logging.Capture():
             for packet in container.demux(stream):
+                if wanted is not None and base is not None:
+                    early = (
+                        packet.pts is not None
+                        and float(packet.pts * base) < wanted.next_sample - _SKIP_MARGIN
+                    )
+                    if early != skipping:
+                        ctx.skip_frame = "NONREF" if early else "DEFAULT"
+                        skipping = early
                 try:
                     decoded = stream.decode(packet)
                 except av.error.FFmpegError as exc:

@@ -59,3 +59,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     check_every_route_has_a_rule(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one server process among several (`haechi serve --processes N`): uvicorn
+    starts each process fresh, so the settings come from the environment `haechi serve` set
+    (HAECHI_HOME and the rest), exactly as the command line would have built them."""
+    from haechi.config import load_settings
+
+    return create_app(load_settings())
