@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # scripts/postgres-test-server.
 SYSDEPS := fonts-nanum strace chromium
 
-.PHONY: demo test check lint i18n bench evaluate-faces evaluate-small-faces evaluate-manipulation install clean sysdeps lock
+.PHONY: demo test check lint trials fuzz i18n bench evaluate-faces evaluate-small-faces evaluate-manipulation install clean sysdeps lock
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -79,6 +79,20 @@ test: sysdeps lint
 	echo "== the same suite on PostgreSQL ($$url)"; \
 	HAECHI_TEST_POSTGRES="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q; status=$$?; \
 	scripts/postgres-test-server stop "$$url"; exit $$status
+
+# Crash trials (docs/reliability.md): scans, evidence capture and export, enrolment, forget and
+# migrations, each killed (SIGKILL) 20 times at moments drawn at random, then checked; two
+# scans of one data directory at once; a full disk. `make test` runs 3 trials of each.
+trials: $(STAMP)
+	HAECHI_TRIALS=20 $(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/test_crash_trials.py \
+	  tests/test_crash_trials_more.py tests/test_concurrency.py tests/test_disk_full.py
+
+# Fuzzing (docs/reliability.md): 100,000 mutated inputs per parser; hours, not minutes.
+# `make test` runs 60 per parser. HAECHI_FUZZ_EXAMPLES sets another count.
+FUZZ_EXAMPLES ?= 100000
+fuzz: $(STAMP)
+	HAECHI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n $(PYTEST_WORKERS) -q \
+	  -p no:cacheprovider tests/test_fuzz_sources.py tests/test_fuzz_parsers.py
 
 bench: $(STAMP)
 	@# The naive face baseline (dlib) is a bench-only extra; the benchmark says so if it cannot install.

@@ -30,7 +30,7 @@ MiB = 1024**2
 # Names read from the environment outside the settings object.
 OTHER_ENV_NAMES = frozenset(
     {
-        "HAECHI_FAILPOINT",  # crash trials: haechi.scan.run._failpoint
+        "HAECHI_FAILPOINT",  # crash trials: haechi.failpoints
         "HAECHI_LANG",
         "HAECHI_MODEL_CACHE",
         "HAECHI_TESTDATA",

@@ -10,6 +10,7 @@ import errno
 import sys
 from collections.abc import Sequence
 
+from haechi import failpoints
 from haechi.cli import (  # noqa: F401  (each module registers its commands)
     banks,
     capture,
@@ -37,6 +38,7 @@ __all__ = ["app", "main"]
 
 def main(argv: Sequence[str] | None = None) -> None:
     restrict_umask()
+    failpoints.arm_timer()
     try:
         app(args=list(argv) if argv is not None else None)
     except HaechiError as exc:

@@ -15,7 +15,9 @@ tied to the persons with findings on the item, which `haechi forget` destroys.""
 
 from __future__ import annotations
 
+import errno
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,9 @@ from haechi.store.vault import BlobMismatchError, Opener, StagedBlob, Vault
 
 # Reading a source again can fail in any of these ways (a changed archive fails its CRC):
 # each is that place's failure, and the next place is tried.
-_READ_ERRORS = (HaechiError, OSError, EOFError, ValueError, zipfile.BadZipFile)
+_READ_ERRORS = (HaechiError, OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
+# ...except these, which come from writing the vault copy (tests/test_disk_full.py).
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 class NoReadableCopyError(NotFoundError):
@@ -184,6 +188,10 @@ def _stage(vault: Vault, sha: str, opener: Opener) -> StagedBlob | str:
     except SourceError as exc:
         return exc.reason
     except _READ_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            # The vault's disk, not this place: another place would fail the same way, and
+            # "rescan the source" would send her after files that are fine.
+            raise
         if isinstance(exc, OSError) and exc.strerror:
             return exc.strerror
         return str(exc) or type(exc).__name__

@@ -8,9 +8,11 @@
     report.html/.pdf  the same facts for people, in Korean and English
     SHA256SUMS        `sha256sum -c SHA256SUMS` checks every other file
 
-The package is built beside its destination and moved into place whole; the custody log then
-records one `exported` entry per item naming the SHA-256 of SHA256SUMS, so the log proves
-exactly which package left. Nothing is written inside the data directory.
+The package is built beside its destination under a `.partial` name and moved into place
+whole, inside the transaction that records one `exported` entry per item naming the SHA-256
+of SHA256SUMS, so the log proves exactly which package left and a package killed halfway is
+never found at the place asked for (tests/test_crash_trials_more.py). Nothing is written
+inside the data directory.
 
 One item that cannot be exported never stops the others: an item whose bytes can no longer be
 read (never preserved, source gone) or whose vault copy is damaged is left out, and the
@@ -209,10 +211,11 @@ def export_package(
         # whatever the umask (reportlab and pyrage create files with the umask's mode).
         private_tree(build)
         if zipped:
-            _zip_folder(build, dest, top=dest.stem)
+            ready = dest.with_name(f".{dest.name}.partial")
+            _zip_folder(build, ready, top=dest.stem)
             shutil.rmtree(build)
         else:
-            build.replace(dest)
+            ready = build
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -248,12 +251,17 @@ def export_package(
                     ),
                 )
                 seqs.append(rec.seq)
+            # Moved into place last, inside the transaction that logs it: until here only a
+            # `.partial` name exists, which is never the package; a kill between this rename
+            # and the commit (a few ms) is the one moment a whole package can be unlogged.
+            ready.replace(dest)
     except BaseException:
         # An export the log does not record must not exist.
-        if dest.is_dir():
-            shutil.rmtree(dest, ignore_errors=True)
-        else:
-            dest.unlink(missing_ok=True)
+        for path in (ready, dest):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         raise
     return PackageResult(
         dest,
@@ -462,15 +470,14 @@ def _write_sha256sums(folder: Path) -> str:
     return _sha256_file(sums)
 
 
-def _zip_folder(folder: Path, dest: Path, top: str) -> None:
-    tmp = dest.with_name(f".{dest.name}.partial")
+def _zip_folder(folder: Path, tmp: Path, top: str) -> None:
+    """The zip, written to `tmp` (a `.partial` name the caller renames once it is logged)."""
     try:
         os.close(create_private(tmp))
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
             for p in sorted(folder.rglob("*")):
                 if p.is_file():
                     zf.write(p, f"{top}/{p.relative_to(folder).as_posix()}")
-        tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

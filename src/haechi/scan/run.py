@@ -17,8 +17,6 @@ loses none of its media."""
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -29,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from haechi import hooks
+from haechi import failpoints, hooks
 from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
 from haechi.matching.findings import Matcher, ScannedItem
@@ -469,7 +467,7 @@ class _Writer:
                     errors=sm.errors,
                 )
             )
-        _failpoint("after_batch")
+        failpoints.hit("after_batch")
         self.buffer.clear()
         self.chat.clear()
         self.to_match.clear()
@@ -571,21 +569,6 @@ class _Writer:
         self.summary.errors += 1
         self.summary.error_lines.extend(f"{path}: {e}" for e in errors)
         return ScanEvent(locator, path, "error", sha, tuple(errors))
-
-
-_passed: dict[str, int] = {}
-
-
-def _failpoint(name: str) -> None:
-    """For crash trials only: `HAECHI_FAILPOINT=after_batch:N` kills this process (SIGKILL, as
-    a power cut or the OOM killer would) just after its N-th committed batch, so a trial stops
-    a scan at an exact point rather than after a time that depends on the machine."""
-    spec = os.environ.get("HAECHI_FAILPOINT")
-    if not spec:
-        return
-    _passed[name] = _passed.get(name, 0) + 1
-    if spec == f"{name}:{_passed[name]}":
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: no SIGKILL
 
 
 def _size(place: Sighting) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,7 @@ class _EntryStream(io.RawIOBase):
 
     def __init__(self, archive: Path, entry: str) -> None:
         super().__init__()
+        self._archive, self._entry = archive, entry
         self._zf = zipfile.ZipFile(archive)
         try:
             self._fh = self._zf.open(entry)
@@ -37,12 +39,20 @@ class _EntryStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._fh.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
-        return self._fh.read(size)
+        try:
+            return self._fh.read(size)
+        except (zlib.error, zipfile.BadZipFile, EOFError, NotImplementedError) as exc:
+            # A damaged deflate stream (zlib.error) or a wrong CRC (BadZipFile) surfaced
+            # mid-read and ended the scan worker that was hashing it (found by
+            # tests/test_fuzz_parsers.py): it is this entry's error, named.
+            raise SourceError(
+                f"{self._archive}!{self._entry}", f"archive entry unreadable: {exc}"
+            ) from None
 
     def close(self) -> None:
         if not self.closed:

@@ -66,33 +66,55 @@ class Database:
 
     def migrate(self) -> None:
         try:
-            with self.engine.begin() as conn:
-                current = current_revision(conn)
-                if current == HEAD_REVISION:
-                    return
-                empty = current is None and not inspect(conn).get_table_names()
-                if self.read_only:
-                    state = (
-                        _("is empty")
-                        if empty
-                        else _("is at schema {revision}").format(revision=current or "none")
-                    )
-                    raise StoreError(
-                        _(
-                            "{where}: the database is on read-only storage and {state}, not "
-                            "{head}; copy the data directory to writable storage to upgrade it"
-                        ).format(where=self.where, state=state, head=HEAD_REVISION)
-                    )
-                if empty:
-                    create_current_schema(conn)
-                    return
-                from alembic import command
-
-                cfg = alembic_config(self.url)
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+            if self.path is not None and not self.read_only:
+                self._migrate_sqlite()
+            else:
+                with self.engine.begin() as conn:
+                    self._migrate_on(conn)
         except DatabaseError as exc:
             raise store_error(exc, self.where) from None
+
+    def _migrate_sqlite(self) -> None:
+        """Python's sqlite3 opens a transaction only before INSERT, UPDATE or DELETE: each
+        CREATE and ALTER of a migration would commit on its own, and a migration killed halfway
+        left tables its version row did not know, a database no later command could open (found
+        by tests/test_crash_trials_more.py). One explicit transaction makes the upgrade whole or
+        absent; IMMEDIATE, so two processes opening an old database do not both upgrade it."""
+        with self.engine.connect() as base:
+            conn = base.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                self._migrate_on(conn)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+
+    def _migrate_on(self, conn: Connection) -> None:
+        current = current_revision(conn)
+        if current == HEAD_REVISION:
+            return
+        empty = current is None and not inspect(conn).get_table_names()
+        if self.read_only:
+            state = (
+                _("is empty")
+                if empty
+                else _("is at schema {revision}").format(revision=current or "none")
+            )
+            raise StoreError(
+                _(
+                    "{where}: the database is on read-only storage and {state}, not "
+                    "{head}; copy the data directory to writable storage to upgrade it"
+                ).format(where=self.where, state=state, head=HEAD_REVISION)
+            )
+        if empty:
+            create_current_schema(conn)
+            return
+        from alembic import command
+
+        cfg = alembic_config(self.url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from typing import Any
+
 from alembic import context
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy import create_engine
 
+from haechi import failpoints
 from haechi.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _applied(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    failpoints.hit("after_migration")  # crash trials: killed between two steps
+
+
 def run() -> None:
     conn = config.attributes.get("connection")
     if conn is not None:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            on_version_apply=_applied,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
