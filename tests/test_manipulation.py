@@ -101,3 +101,56 @@ def test_the_side_with_an_enrolled_persons_face_is_likely_manipulated(tmp_path: 
     assert kinds["face_changed"]["person"] == "p3"
     (source,) = [f for f in lines["original.jpg"]["findings"] if f["kind"] == "face_changed"]
     assert source["relation"]["role"] == "source"
+
+
+@pytest.mark.slow
+def test_the_difference_picture_is_evidence_named_by_the_finding_and_exported(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")  # person_01
+    fake = em.swap(original, em.load(data / "img47.jpg"))  # person_03's face put in
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _jpeg(original, corpus / "original.jpg")
+    _jpeg(fake, corpus / "posted.jpg")
+    home = tmp_path / "h"
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    rels = {
+        name: [
+            f["relation"]
+            for f in json.loads(haechi(home, "show", sha, "--json").stdout)["findings"]
+            if f["kind"] == "face_changed"
+        ]
+        for name, sha in shas.items()
+    }
+    # One picture per pair, named by the finding on both sides.
+    pic = rels["posted.jpg"][0]["difference_picture"]
+    assert pic and len(pic) == 64 and rels["original.jpg"][0]["difference_picture"] == pic
+    listed = [json.loads(line) for line in haechi(home, "findings", "--json").stdout.splitlines()]
+    assert {f["relation"]["difference_picture"] for f in listed if f["kind"] == "face_changed"} == {
+        pic
+    }
+    assert pic in " ".join(haechi(home, "show", shas["posted.jpg"]).stdout.split())
+    # Encrypted in the vault (never a plain copy), logged, and `verify` finds nothing amiss.
+    blobs = [p for p in (home / "vault").rglob("*") if p.is_file() and pic in p.name]
+    assert blobs and b"\x89PNG" not in blobs[0].read_bytes()[:64]
+    log = haechi(home, "evidence", "log", "--json").stdout
+    assert f"derived:{pic}" in log
+    assert json.loads(haechi(home, "evidence", "verify", "--json").stdout)["ok"] is True
+    # The package carries it beside the item, and it is only the face regions.
+    out = tmp_path / "pkg"
+    haechi(home, "evidence", "export", shas["posted.jpg"], "--to", str(out), "--plain-media")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (item,) = manifest["items"]
+    (entry,) = item["difference_pictures"]
+    assert entry["sha256"] == pic and entry["related_item"] == shas["original.jpg"]
+    with Image.open(out / entry["file"]) as im:
+        w, h = im.size
+    assert h == 200 and w < 3 * 200 * 1.2  # three face-sized panels, nothing more
+    box = rels["posted.jpg"][0]["box"]
+    assert box[2] * box[3] < original.shape[0] * original.shape[1] / 4
+    assert f"{pic}  {entry['file']}" in (out / "SHA256SUMS").read_text()

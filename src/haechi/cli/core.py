@@ -498,7 +498,7 @@ def _face_changed_line(g: Grouped) -> str:
         "source": _("source of a manipulated picture"),
         "altered_pair": _("one of these two was altered"),
     }
-    return _(
+    line = _(
         "{lead}: same scene as item {item} with the face at {box} changed "
         "(face cosine {score:.2f}; {inliers} keypoints outside the faces agree)"
     ).format(
@@ -508,6 +508,11 @@ def _face_changed_line(g: Grouped) -> str:
         score=g.best.score,
         inliers=d.get("inliers"),
     )
+    if d.get("difference_picture"):
+        line += "; " + _("difference picture {sha} in the vault").format(
+            sha=d["difference_picture"]
+        )
+    return line
 
 
 def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:

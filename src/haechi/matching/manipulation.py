@@ -189,8 +189,13 @@ def record_face_changes(
             theirs = _faces_of(session, other)
             if theirs is None or theirs.model_version != MODEL_VERSION:
                 continue
+            assert theirs.scene is not None  # it has a masked PDQ
+            sizes = {
+                item.sha256: [mine.scene.width, mine.scene.height],
+                other: [theirs.scene.width, theirs.scene.height],
+            }
             for ch in face_changes(mine, theirs):
-                new.extend(_record_pair(session, _record, item.sha256, other, ch, dist, thr))
+                new.extend(_record_pair(session, _record, item.sha256, other, ch, dist, thr, sizes))
     return new
 
 
@@ -202,6 +207,7 @@ def _record_pair(
     ch: FaceChange,
     dist: int,
     thr: float,
+    sizes: dict[str, list[int]],
 ) -> list[int]:
     pa, pb = _enrolled_at(session, a, ch.box_a), _enrolled_at(session, b, ch.box_b)
     if pa is not None and pb is None:
@@ -243,6 +249,8 @@ def _record_pair(
                 "inliers": ch.inliers,
                 "inlier_share": ch.share,
                 "masked_pdq_distance": dist,
+                # The pictures the boxes are in (the difference picture crops the decoded item).
+                "picture_sizes": sizes,
             },
         )
         if fid is not None:

@@ -239,21 +239,28 @@ def finding_json(g: Grouped) -> dict[str, Any]:
         "possible_minor": g.best.possible_minor,
         "pdq_variant": details.get("pdq_variant"),
         # Same scene, face changed: the other item, the region in each, and the measures.
-        "relation": (
-            {
-                k: details.get(k)
-                for k in (
-                    "related_item",
-                    "role",
-                    "box",
-                    "related_box",
-                    "face_similarity",
-                    "inliers",
-                    "inlier_share",
-                    "masked_pdq_distance",
-                )
-            }
-            if g.kind == "face_changed"
-            else None
-        ),
+        "relation": relation_json(g),
     }
+
+
+RELATION_KEYS = (
+    "related_item",
+    "role",
+    "box",
+    "related_box",
+    "face_similarity",
+    "inliers",
+    "inlier_share",
+    "masked_pdq_distance",
+    "difference_picture",  # the SHA-256 of the picture in the vault (evidence.difference)
+    "frames",  # videos: the frames where the face differs
+)
+
+
+def relation_json(g: Grouped) -> dict[str, Any] | None:
+    """A `face_changed` finding's relation: the other item, the regions, the measures and the
+    difference picture; None for other kinds."""
+    if g.kind != "face_changed":
+        return None
+    details = g.best.details or {}
+    return {k: details.get(k) for k in RELATION_KEYS}
