@@ -154,3 +154,51 @@ def test_the_difference_picture_is_evidence_named_by_the_finding_and_exported(
     box = rels["posted.jpg"][0]["box"]
     assert box[2] * box[3] < original.shape[0] * original.shape[1] / 4
     assert f"{pic}  {entry['file']}" in (out / "SHA256SUMS").read_text()
+
+
+def _pan(rgb: np.ndarray[Any, Any], path: Path, seconds: int = 4, fps: int = 5) -> None:
+    """An H.264 clip of `rgb`: a slow pan across it, 960x720."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = 960, 720, "yuv420p"
+        for i in range(seconds * fps):
+            x = 40 + 4 * i
+            frame = np.ascontiguousarray(rgb[40 : 40 + 1080, x : x + 1440])
+            small = np.asarray(Image.fromarray(frame).resize((960, 720)))
+            for p in s.encode(av.VideoFrame.from_ndarray(small, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+@pytest.mark.slow
+def test_a_face_swapped_video_and_its_original_are_related_frame_by_frame(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")  # person_01, 1536x1152
+    fake = em.swap(original, em.load(data / "img47.jpg"))  # person_03's face in every frame
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _pan(original, corpus / "original.mp4")
+    _pan(fake, corpus / "swapped.mp4")
+    home = tmp_path / "h"
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    rels = {}
+    for name, sha in shas.items():
+        shown = json.loads(haechi(home, "show", sha, "--json").stdout)
+        (rels[name],) = [f["relation"] for f in shown["findings"] if f["kind"] == "face_changed"]
+    assert rels["swapped.mp4"]["related_item"] == shas["original.mp4"]
+    assert rels["original.mp4"]["related_item"] == shas["swapped.mp4"]
+    rel = rels["swapped.mp4"]
+    # Which frames, and when: every sampled frame shows the other face.
+    assert rel["frames_compared"] >= 4 and len(rel["frames"]) == rel["frames_compared"]
+    assert all(f["face_similarity"] < 0.7 for f in rel["frames"])
+    assert rel["t"] in [f["t"] for f in rel["frames"]] and rel["difference_picture"]
+    text = " ".join(haechi(home, "show", shas["swapped.mp4"]).stdout.split())
+    assert "a video: the face differs in" in text

@@ -508,6 +508,12 @@ def _face_changed_line(g: Grouped) -> str:
         score=g.best.score,
         inliers=d.get("inliers"),
     )
+    frames = d.get("frames") or []
+    if frames:
+        times = sorted({float(f["t"]) for f in frames})
+        line += "; " + _(
+            "a video: the face differs in {n} of {m} frames compared, {start:.1f}–{end:.1f} s"
+        ).format(n=len(times), m=d.get("frames_compared"), start=times[0], end=times[-1])
     if d.get("difference_picture"):
         line += "; " + _("difference picture {sha} in the vault").format(
             sha=d["difference_picture"]

@@ -253,7 +253,10 @@ RELATION_KEYS = (
     "inlier_share",
     "masked_pdq_distance",
     "difference_picture",  # the SHA-256 of the picture in the vault (evidence.difference)
-    "frames",  # videos: the frames where the face differs
+    "t",  # videos: the frame where the face differs most, in this item and the other
+    "related_t",
+    "frames_compared",
+    "frames",  # videos: every frame where the face differs
 )
 
 
