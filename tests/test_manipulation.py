@@ -202,3 +202,53 @@ def test_a_face_swapped_video_and_its_original_are_related_frame_by_frame(
     assert rel["t"] in [f["t"] for f in rel["frames"]] and rel["difference_picture"]
     text = " ".join(haechi(home, "show", shas["swapped.mp4"]).stdout.split())
     assert "a video: the face differs in" in text
+
+
+@pytest.mark.slow
+def test_a_face_taken_from_her_own_photo_is_named_and_another_photo_of_her_is_not(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    donor = em.load(data / "img47.jpg")  # person_03: the photo her face was taken from
+    fake = em.swap(em.load(data / "img2.jpg"), donor)  # put onto person_01's photo
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _jpeg(fake, corpus / "posted.jpg")
+    _jpeg(donor, corpus / "her_photo.jpg", 95)
+    _jpeg(em.load(data / "img50.jpg"), corpus / "her_other_photo.jpg", 95)  # same person
+    home = tmp_path / "h"
+    haechi(
+        home,
+        *("enrol", "--alias", "p3", "--consent", "yes", "--consent-by", "person_03"),
+        *("--own-media", str(corpus / "her_photo.jpg")),
+        *("--own-media", str(corpus / "her_other_photo.jpg")),
+        str(data / "img48.jpg"),
+        str(data / "img49.jpg"),
+    )
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    found = {
+        name: [
+            f
+            for f in json.loads(haechi(home, "show", sha, "--json").stdout)["findings"]
+            if f["kind"] == "source_photo"
+        ]
+        for name, sha in shas.items()
+    }
+    (taken,) = found["posted.jpg"]
+    src = taken["source_photo"]
+    assert src["related_item"] == shas["her_photo.jpg"] and src["role"] == "taken_from"
+    assert src["pixel_agreement"] >= 0.95 and taken["person"] == "p3"
+    (into,) = found["her_photo.jpg"]
+    assert into["source_photo"]["related_item"] == shas["posted.jpg"]
+    # Her other photo is her face too, but not where this face was taken from.
+    assert not found["her_other_photo.jpg"]
+    text = " ".join(haechi(home, "show", shas["posted.jpg"]).stdout.split())
+    assert f"was taken from her photo {shas['her_photo.jpg'][:12]}" in text
+    listed = [json.loads(line) for line in haechi(home, "findings", "--json").stdout.splitlines()]
+    assert {f["source_photo"]["related_item"] for f in listed if f["kind"] == "source_photo"} == {
+        shas["her_photo.jpg"],
+        shas["posted.jpg"],
+    }

@@ -521,6 +521,24 @@ def _face_changed_line(g: Grouped) -> str:
     return line
 
 
+def _source_photo_line(g: Grouped) -> str:
+    """This face was taken from that photo of hers (or this photo's face was put there)."""
+    d = g.best.details or {}
+    text = (
+        _("this face of {person} was taken from her photo {item} (pixel agreement {score:.3f})")
+        if d.get("role") == "taken_from"
+        else _(
+            "the face of {person} in this photo was put into item {item} "
+            "(pixel agreement {score:.3f})"
+        )
+    )
+    return text.format(
+        person=visible(g.person or "?"),
+        item=str(d.get("related_item", ""))[:12],
+        score=g.best.score,
+    )
+
+
 def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:
     """Faces found, which could be judged, and which enrolled persons they match: scores and
     bands only, never a vector."""
@@ -557,6 +575,8 @@ def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None
             )
         elif g.kind == "face_changed":
             line = _face_changed_line(g)
+        elif g.kind == "source_photo":
+            line = _source_photo_line(g)
         else:
             line = f"{g.kind} {visible(g.person or g.subject)}: {g.best.score:.3f}"
         variant = (g.best.details or {}).get("pdq_variant")

@@ -26,7 +26,7 @@ from haechi.matching.difference import difference_picture, face_region, png
 from haechi.matching.manipulation import KIND
 from haechi.media.content import BytesContent
 from haechi.media.decode import decode_media
-from haechi.media.types import RGB, Media
+from haechi.media.types import RGB, Frame, Media
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
 from haechi.store.findings import Finding
@@ -133,6 +133,16 @@ def _crop(
 ) -> RGB:
     """The face region of item `sha` at `box` (in a picture `size` wide and high, when the
     analysis saw it at another size), in the frame at `t` seconds for a video."""
+    frame = item_frame(db, vault, event, sha, t)
+    scale = frame.width / size[0] if size else 1.0
+    return face_region(frame.rgb, box, scale)
+
+
+def item_frame(
+    db: Database, vault: Vault, event: hooks.FindingsCreated, sha: str, t: float | None
+) -> Frame:
+    """The decoded picture of item `sha` (for a video, its frame nearest `t` seconds), from
+    the bytes the scan holds or from the vault."""
     content = event.contents.get(sha)
     if content is not None:
         with content.open() as fh:
@@ -142,6 +152,4 @@ def _crop(
     else:
         raise ValueError(f"item {sha[:12]} is not in the vault")
     media: Media = decode_media(BytesContent(data, sha[:12]), db.settings.limits)
-    frame = min(media.frames, key=lambda fr: abs((fr.t or 0.0) - (t or 0.0)))
-    scale = frame.width / size[0] if size else 1.0
-    return face_region(frame.rgb, box, scale)
+    return min(media.frames, key=lambda fr: abs((fr.t or 0.0) - (t or 0.0)))

@@ -240,6 +240,8 @@ def finding_json(g: Grouped) -> dict[str, Any]:
         "pdq_variant": details.get("pdq_variant"),
         # Same scene, face changed: the other item, the region in each, and the measures.
         "relation": relation_json(g),
+        # Source photo found: which photo this face was taken from (or put into), the measure.
+        "source_photo": source_json(g),
     }
 
 
@@ -267,3 +269,14 @@ def relation_json(g: Grouped) -> dict[str, Any] | None:
         return None
     details = g.best.details or {}
     return {k: details.get(k) for k in RELATION_KEYS}
+
+
+def source_json(g: Grouped) -> dict[str, Any] | None:
+    """A `source_photo` finding: the other item, its role (`taken_from`: this face was taken
+    from that photo; `taken_into`: this photo's face was put into that item), the boxes and
+    the pixel measure; None for other kinds."""
+    if g.kind != "source_photo":
+        return None
+    d = g.best.details or {}
+    keys = ("related_item", "role", "box", "t", "related_box", "related_t", "pixel_agreement")
+    return {k: d.get(k) for k in keys} | {"source_kind": d.get("source_kind")}
