@@ -65,10 +65,13 @@ def test_a_face_swap_and_its_source_are_related_on_both_items(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_the_small_evaluation_finds_the_swaps_and_no_false_relation(tmp_path: Path) -> None:
-    assert em.main(["--data", str(testdata("faces")), "--limit", "5", "--out", str(tmp_path)]) == 0
+    args = ["--data", str(testdata("faces")), "--limit", "5", "--videos", "1"]
+    assert em.main([*args, "--out", str(tmp_path)]) == 0
     text = (tmp_path / "manipulation.md").read_text()
     assert "false relations: 0 of" in text
-    assert (tmp_path / "manipulation" / "example1.jpg").is_file()
+    assert "| video and its face-swapped video (must be related) | 1 | 1 |" in text
+    assert "## Source photo found" in text
+    assert (tmp_path / "manipulation" / "example1.png").is_file()
 
 
 @pytest.mark.slow
@@ -101,6 +104,12 @@ def test_the_side_with_an_enrolled_persons_face_is_likely_manipulated(tmp_path: 
     assert kinds["face_changed"]["person"] == "p3"
     (source,) = [f for f in lines["original.jpg"]["findings"] if f["kind"] == "face_changed"]
     assert source["relation"]["role"] == "source"
+    # Erasing her with her evidence takes the difference picture (her face region) too.
+    pic = kinds["face_changed"]["relation"]["difference_picture"]
+    assert any(pic in p.name for p in (home / "vault").rglob("*"))
+    haechi(home, "forget", "p3", "--yes", "--delete-evidence")
+    assert not any(pic in p.name for p in (home / "vault").rglob("*"))
+    assert f"derived:{pic}" in haechi(home, "evidence", "log", "--json").stdout
 
 
 @pytest.mark.slow
