@@ -33,7 +33,8 @@ from evaluate_manipulation import DEFAULT_DATA, jpeg, load, resize, swap
 
 from haechi.analyzers.face_geometry import iou
 from haechi.analyzers.faces import shared_model
-from haechi.matching.source_photo import SOURCE_AT_LEAST, pixel_agreement
+from haechi.matching.difference import difference_picture, png
+from haechi.matching.source_photo import SOURCE_AT_LEAST, aligned_face, pixel_agreement
 from haechi.media.types import RGB
 
 SEED = 18
@@ -46,6 +47,7 @@ class Half:
     source_small: list[float] = field(default_factory=list)
     swap_vs_other: list[float] = field(default_factory=list)
     two_photos: list[float] = field(default_factory=list)
+    example: tuple[Pic, Pic, Pic] | None = None  # a swap, its donor, another photo of her
 
 
 Pic = tuple[RGB, list[tuple[float, float]], tuple[int, int, int, int]]
@@ -68,10 +70,11 @@ def _agree(a: Pic, b: Pic) -> float:
     return pixel_agreement(a[0], a[1], b[0], b[1])
 
 
-def measure(data: Path) -> tuple[Half, Half, float]:
+def measure(data: Path, only: list[str] | None = None) -> tuple[Half, Half, float]:
+    """The two halves' measures (of the photos `only`, when given: a quick run)."""
     with (data / "identities.csv").open() as fh:
         ids = {r["file"]: r["identity"] for r in csv.DictReader(fh)}
-    names = sorted(ids, key=lambda n: int(n[3:-4]))
+    names = sorted(only or ids, key=lambda n: int(n[3:-4]))
     halves = {"tuning": names[: len(names) // 2], "held-out": names[len(names) // 2 :]}
     rng = np.random.default_rng(SEED)
     t0 = time.perf_counter()
@@ -99,12 +102,31 @@ def measure(data: Path) -> tuple[Half, Half, float]:
                 o = faces[other]
                 if other != donor and ids[other] == ids[donor] and o is not None:
                     h.swap_vs_other.append(_agree(f, o))
+                    if h.example is None:
+                        h.example = (f, d, o)
         for a, b in itertools.combinations(part, 2):
             fa, fb = faces[a], faces[b]
             if ids[a] == ids[b] and fa is not None and fb is not None:
                 h.two_photos.append(_agree(fa, fb))
         out.append(h)
     return out[0], out[1], time.perf_counter() - t0
+
+
+def example_picture(h: Half, path: Path) -> str | None:
+    """The swap's face and its donor photo's face aligned, with the heat map of their
+    difference; then the same with another photo of her: the caption, or None."""
+    if h.example is None:
+        return None
+    f, d, o = h.example
+    rows = [
+        difference_picture(aligned_face(f[0], f[1]), aligned_face(x[0], x[1]), 160) for x in (d, o)
+    ]
+    path.write_bytes(png(np.concatenate(rows, axis=0)))
+    return (
+        f"top: the swap's face and its donor photo's face, {_agree(f, d):.3f}; bottom: the "
+        f"same swap and another photo of the same person, {_agree(f, o):.3f} "
+        "(each aligned by landmarks; heat map of their difference)"
+    )
 
 
 def _rng(v: list[float]) -> str:

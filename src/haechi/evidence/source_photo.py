@@ -44,7 +44,9 @@ def record_source_photos(db: Database, event: hooks.FindingsCreated) -> None:
                 )
             )
         )
-        todo: set[tuple[str, str, int, tuple[int, ...], float | None]] = set()
+        # One comparison per item and photo: at the face that matched her best (a video
+        # matches in many frames; each comparison decodes both items).
+        todo: dict[tuple[str, str, int], tuple[float, tuple[int, ...], float | None]] = {}
         for f in new:
             if f.person_id is None:
                 continue
@@ -59,21 +61,14 @@ def record_source_photos(db: Database, event: hooks.FindingsCreated) -> None:
             for o in others:
                 match, photo = (f, o) if f.kind == "face_match" else (o, f)
                 d = match.details or {}
-                if d.get("box"):
-                    todo.add(
-                        (
-                            match.item_sha256,
-                            photo.item_sha256,
-                            f.person_id,
-                            tuple(d["box"]),
-                            d.get("t"),
-                        )
-                    )
+                key = (match.item_sha256, photo.item_sha256, f.person_id)
+                if d.get("box") and match.score > todo.get(key, (-1.0,))[0]:
+                    todo[key] = (match.score, tuple(d["box"]), d.get("t"))
     if not todo:
         return
     vault, _created = init_vault(db.settings)
     ids: list[int] = []
-    for item_sha, photo_sha, person, box, t in sorted(todo, key=repr):
+    for (item_sha, photo_sha, person), (_score, box, t) in sorted(todo.items()):
         try:
             ids += _compare(db, vault, event, item_sha, photo_sha, person, box, t)
         except (HaechiError, ValueError, OSError) as exc:

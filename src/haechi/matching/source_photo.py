@@ -50,15 +50,21 @@ def _mask() -> npt.NDArray[np.uint8]:
 _MASK: Final = _mask()
 
 
-def aligned_detail(rgb: RGB, landmarks: Sequence[Sequence[float]]) -> npt.NDArray[np.float32]:
-    """The face at `landmarks` aligned onto the SIDE-px frame, grey, light and colour removed
-    (a difference of Gaussians): only detail is left."""
+def aligned_face(rgb: RGB, landmarks: Sequence[Sequence[float]]) -> RGB:
+    """The face at `landmarks` aligned onto the SIDE-px frame (similarity transform)."""
     src = np.asarray(landmarks, np.float32).reshape(5, 2)
     m, _inliers = cv2.estimateAffinePartial2D(src, _POINTS, method=cv2.LMEDS)
     if m is None:
         raise ValueError("landmarks cannot be aligned")
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    face = cv2.warpAffine(grey, m, (SIDE, SIDE), flags=cv2.INTER_AREA)
+    face = cv2.warpAffine(np.ascontiguousarray(rgb), m, (SIDE, SIDE), flags=cv2.INTER_AREA)
+    return np.asarray(face, np.uint8)
+
+
+def aligned_detail(rgb: RGB, landmarks: Sequence[Sequence[float]]) -> npt.NDArray[np.float32]:
+    """The face at `landmarks` aligned onto the SIDE-px frame, grey, light and colour removed
+    (a difference of Gaussians): only detail is left."""
+    grey = cv2.cvtColor(aligned_face(rgb, landmarks), cv2.COLOR_RGB2GRAY)
+    face = grey.astype(np.float32)
     fine = cv2.GaussianBlur(face, (0, 0), 1.0) - cv2.GaussianBlur(face, (0, 0), 8.0)
     return np.asarray(fine, np.float32)
 
