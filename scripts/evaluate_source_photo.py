@@ -125,7 +125,9 @@ def example_picture(h: Half, path: Path) -> str | None:
     return (
         f"top: the swap's face and its donor photo's face, {_agree(f, d):.3f}; bottom: the "
         f"same swap and another photo of the same person, {_agree(f, o):.3f} "
-        "(each aligned by landmarks; heat map of their difference)"
+        "(each aligned by landmarks; the heat map shows every difference, including the colour "
+        "and light the blending changed, which the measure leaves out; 0 means the refinement "
+        "found no alignment at all)"
     )
 
 
