@@ -102,7 +102,8 @@ def test_store_builds_no_json_and_computes_no_risk() -> None:
 
 def test_hooks_are_registered_by_name_not_by_import() -> None:
     """Importing the wiring modules registers nothing; the hooks named in BUILTIN_HOOKS load on
-    first use, once, in their order (preserve the item, then join her cases; banks, then
+    first use, once, in their order (preserve the item, make a face-changed pair's difference
+    picture from it, compare her faces with her own photos, then join her cases; banks, then
     scenes with another face)."""
     code = """
 import haechi.evidence.wiring, haechi.services.wiring
@@ -117,6 +118,8 @@ print([f.__module__ + ":" + f.__name__ for f in hooks.on_finding + hooks.item_ma
 
     assert done.stdout.strip() == str([target for _point, target in BUILTIN_HOOKS])
     assert [point for point, _t in BUILTIN_HOOKS] == [
+        "on_finding",
+        "on_finding",
         "on_finding",
         "on_finding",
         "item_matchers",

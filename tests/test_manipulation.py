@@ -65,10 +65,13 @@ def test_a_face_swap_and_its_source_are_related_on_both_items(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_the_small_evaluation_finds_the_swaps_and_no_false_relation(tmp_path: Path) -> None:
-    assert em.main(["--data", str(testdata("faces")), "--limit", "5", "--out", str(tmp_path)]) == 0
+    args = ["--data", str(testdata("faces")), "--limit", "5", "--videos", "1"]
+    assert em.main([*args, "--out", str(tmp_path)]) == 0
     text = (tmp_path / "manipulation.md").read_text()
     assert "false relations: 0 of" in text
-    assert (tmp_path / "manipulation" / "example1.jpg").is_file()
+    assert "| video and its face-swapped video (must be related) | 1 | 1 |" in text
+    assert "## Source photo found" in text
+    assert (tmp_path / "manipulation" / "example1.png").is_file()
 
 
 @pytest.mark.slow
@@ -101,3 +104,160 @@ def test_the_side_with_an_enrolled_persons_face_is_likely_manipulated(tmp_path: 
     assert kinds["face_changed"]["person"] == "p3"
     (source,) = [f for f in lines["original.jpg"]["findings"] if f["kind"] == "face_changed"]
     assert source["relation"]["role"] == "source"
+    # Erasing her with her evidence takes the difference picture (her face region) too.
+    pic = kinds["face_changed"]["relation"]["difference_picture"]
+    assert any(pic in p.name for p in (home / "vault").rglob("*"))
+    haechi(home, "forget", "p3", "--yes", "--delete-evidence")
+    assert not any(pic in p.name for p in (home / "vault").rglob("*"))
+    assert f"derived:{pic}" in haechi(home, "evidence", "log", "--json").stdout
+
+
+@pytest.mark.slow
+def test_the_difference_picture_is_evidence_named_by_the_finding_and_exported(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")  # person_01
+    fake = em.swap(original, em.load(data / "img47.jpg"))  # person_03's face put in
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _jpeg(original, corpus / "original.jpg")
+    _jpeg(fake, corpus / "posted.jpg")
+    home = tmp_path / "h"
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    rels = {
+        name: [
+            f["relation"]
+            for f in json.loads(haechi(home, "show", sha, "--json").stdout)["findings"]
+            if f["kind"] == "face_changed"
+        ]
+        for name, sha in shas.items()
+    }
+    # One picture per pair, named by the finding on both sides.
+    pic = rels["posted.jpg"][0]["difference_picture"]
+    assert pic and len(pic) == 64 and rels["original.jpg"][0]["difference_picture"] == pic
+    listed = [json.loads(line) for line in haechi(home, "findings", "--json").stdout.splitlines()]
+    assert {f["relation"]["difference_picture"] for f in listed if f["kind"] == "face_changed"} == {
+        pic
+    }
+    assert pic in " ".join(haechi(home, "show", shas["posted.jpg"]).stdout.split())
+    # Encrypted in the vault (never a plain copy), logged, and `verify` finds nothing amiss.
+    blobs = [p for p in (home / "vault").rglob("*") if p.is_file() and pic in p.name]
+    assert blobs and b"\x89PNG" not in blobs[0].read_bytes()[:64]
+    log = haechi(home, "evidence", "log", "--json").stdout
+    assert f"derived:{pic}" in log
+    assert json.loads(haechi(home, "evidence", "verify", "--json").stdout)["ok"] is True
+    # The package carries it beside the item, and it is only the face regions.
+    out = tmp_path / "pkg"
+    haechi(home, "evidence", "export", shas["posted.jpg"], "--to", str(out), "--plain-media")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (item,) = manifest["items"]
+    (entry,) = item["difference_pictures"]
+    assert entry["sha256"] == pic and entry["related_item"] == shas["original.jpg"]
+    with Image.open(out / entry["file"]) as im:
+        w, h = im.size
+    assert h == 200 and w < 3 * 200 * 1.2  # three face-sized panels, nothing more
+    box = rels["posted.jpg"][0]["box"]
+    assert box[2] * box[3] < original.shape[0] * original.shape[1] / 4
+    assert f"{pic}  {entry['file']}" in (out / "SHA256SUMS").read_text()
+
+
+def _pan(rgb: np.ndarray[Any, Any], path: Path, seconds: int = 4, fps: int = 5) -> None:
+    """An H.264 clip of `rgb`: a slow pan across it, 960x720."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = 960, 720, "yuv420p"
+        for i in range(seconds * fps):
+            x = 40 + 4 * i
+            frame = np.ascontiguousarray(rgb[40 : 40 + 1080, x : x + 1440])
+            small = np.asarray(Image.fromarray(frame).resize((960, 720)))
+            for p in s.encode(av.VideoFrame.from_ndarray(small, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+@pytest.mark.slow
+def test_a_face_swapped_video_and_its_original_are_related_frame_by_frame(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")  # person_01, 1536x1152
+    fake = em.swap(original, em.load(data / "img47.jpg"))  # person_03's face in every frame
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _pan(original, corpus / "original.mp4")
+    _pan(fake, corpus / "swapped.mp4")
+    home = tmp_path / "h"
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    rels = {}
+    for name, sha in shas.items():
+        shown = json.loads(haechi(home, "show", sha, "--json").stdout)
+        (rels[name],) = [f["relation"] for f in shown["findings"] if f["kind"] == "face_changed"]
+    assert rels["swapped.mp4"]["related_item"] == shas["original.mp4"]
+    assert rels["original.mp4"]["related_item"] == shas["swapped.mp4"]
+    rel = rels["swapped.mp4"]
+    # Which frames, and when: every sampled frame shows the other face.
+    assert rel["frames_compared"] >= 4 and len(rel["frames"]) == rel["frames_compared"]
+    assert all(f["face_similarity"] < 0.7 for f in rel["frames"])
+    assert rel["t"] in [f["t"] for f in rel["frames"]] and rel["difference_picture"]
+    text = " ".join(haechi(home, "show", shas["swapped.mp4"]).stdout.split())
+    assert "a video: the face differs in" in text
+
+
+@pytest.mark.slow
+def test_a_face_taken_from_her_own_photo_is_named_and_another_photo_of_her_is_not(
+    tmp_path: Path,
+) -> None:
+    data = testdata("faces")
+    donor = em.load(data / "img47.jpg")  # person_03: the photo her face was taken from
+    fake = em.swap(em.load(data / "img2.jpg"), donor)  # put onto person_01's photo
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _jpeg(fake, corpus / "posted.jpg")
+    _jpeg(donor, corpus / "her_photo.jpg", 95)
+    _jpeg(em.load(data / "img50.jpg"), corpus / "her_other_photo.jpg", 95)  # same person
+    home = tmp_path / "h"
+    haechi(
+        home,
+        *("enrol", "--alias", "p3", "--consent", "yes", "--consent-by", "person_03"),
+        *("--own-media", str(corpus / "her_photo.jpg")),
+        *("--own-media", str(corpus / "her_other_photo.jpg")),
+        str(data / "img48.jpg"),
+        str(data / "img49.jpg"),
+    )
+    shas = {
+        Path(o["path"]).name: o["sha256"]
+        for o in map(json.loads, haechi(home, "scan", "--json", str(corpus)).stdout.splitlines())
+    }
+    found = {
+        name: [
+            f
+            for f in json.loads(haechi(home, "show", sha, "--json").stdout)["findings"]
+            if f["kind"] == "source_photo"
+        ]
+        for name, sha in shas.items()
+    }
+    (taken,) = found["posted.jpg"]
+    src = taken["source_photo"]
+    assert src["related_item"] == shas["her_photo.jpg"] and src["role"] == "taken_from"
+    assert src["pixel_agreement"] >= 0.95 and taken["person"] == "p3"
+    (into,) = found["her_photo.jpg"]
+    assert into["source_photo"]["related_item"] == shas["posted.jpg"]
+    # Her other photo is her face too, but not where this face was taken from.
+    assert not found["her_other_photo.jpg"]
+    text = " ".join(haechi(home, "show", shas["posted.jpg"]).stdout.split())
+    assert f"was taken from her photo {shas['her_photo.jpg'][:12]}" in text
+    listed = [json.loads(line) for line in haechi(home, "findings", "--json").stdout.splitlines()]
+    assert {f["source_photo"]["related_item"] for f in listed if f["kind"] == "source_photo"} == {
+        shas["her_photo.jpg"],
+        shas["posted.jpg"],
+    }

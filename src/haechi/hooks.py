@@ -56,6 +56,8 @@ HookPoint = Literal["on_finding", "on_forget", "item_matchers"]
 # finding is preserved in the vault before it joins her cases.
 BUILTIN_HOOKS: tuple[tuple[HookPoint, str], ...] = (
     ("on_finding", "haechi.evidence.wiring:capture_findings"),
+    ("on_finding", "haechi.evidence.difference:record_difference_pictures"),
+    ("on_finding", "haechi.evidence.source_photo:record_source_photos"),
     ("on_finding", "haechi.services.wiring:findings_join_cases"),
     ("item_matchers", "haechi.services.wiring:items_match_banks"),
     ("item_matchers", "haechi.services.wiring:items_match_scenes"),

@@ -88,8 +88,10 @@ class FaceFrame(Signal):
 
 @dataclass(frozen=True)
 class Faces(Signal):
-    """Frames with at least one face (frames without are only counted). `scene`: a still
-    picture's signatures without its faces (see analyzers.scene), when it has faces."""
+    """Frames with at least one face (frames without are only counted). `scene`: the
+    signatures without its faces (see analyzers.scene) of a still picture with faces, or of a
+    video's first frame with faces (stored by version 2 since video frames are compared too;
+    videos analysed before have none and are not compared)."""
 
     model: str
     model_version: str
@@ -154,8 +156,12 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
                     FaceFrame(t=frame.t, faces=tuple(FaceRecord.from_face(f) for f in found))
                 )
         scene = None
-        if item.kind == "image" and frames:
-            scene = scene_of(item.frames[0].rgb, [f.box for f in frames[0].faces])
+        if frames:
+            # A video's scene is that of its first frame with faces (at `frames[0].t`): the
+            # same frame of a face-swapped copy finds it, and its homography carries every
+            # frame's faces across (a crop or rescale is the same for the whole video).
+            first = next(fr for fr in item.frames if fr.t == frames[0].t)
+            scene = scene_of(first.rgb, [f.box for f in frames[0].faces])
         return Faces(
             model=model.model,
             model_version=model.model_version,

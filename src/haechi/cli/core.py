@@ -498,7 +498,7 @@ def _face_changed_line(g: Grouped) -> str:
         "source": _("source of a manipulated picture"),
         "altered_pair": _("one of these two was altered"),
     }
-    return _(
+    line = _(
         "{lead}: same scene as item {item} with the face at {box} changed "
         "(face cosine {score:.2f}; {inliers} keypoints outside the faces agree)"
     ).format(
@@ -507,6 +507,35 @@ def _face_changed_line(g: Grouped) -> str:
         box=",".join(str(v) for v in d.get("box") or ()),
         score=g.best.score,
         inliers=d.get("inliers"),
+    )
+    frames = d.get("frames") or []
+    if frames:
+        times = sorted({float(f["t"]) for f in frames})
+        line += "; " + _(
+            "a video: the face differs in {n} of {m} frames compared, {start:.1f}–{end:.1f} s"
+        ).format(n=len(times), m=d.get("frames_compared"), start=times[0], end=times[-1])
+    if d.get("difference_picture"):
+        line += "; " + _("difference picture {sha} in the vault").format(
+            sha=d["difference_picture"]
+        )
+    return line
+
+
+def _source_photo_line(g: Grouped) -> str:
+    """This face was taken from that photo of hers (or this photo's face was put there)."""
+    d = g.best.details or {}
+    text = (
+        _("this face of {person} was taken from her photo {item} (pixel agreement {score:.3f})")
+        if d.get("role") == "taken_from"
+        else _(
+            "the face of {person} in this photo was put into item {item} "
+            "(pixel agreement {score:.3f})"
+        )
+    )
+    return text.format(
+        person=visible(g.person or "?"),
+        item=str(d.get("related_item", ""))[:12],
+        score=g.best.score,
     )
 
 
@@ -546,6 +575,8 @@ def _print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None
             )
         elif g.kind == "face_changed":
             line = _face_changed_line(g)
+        elif g.kind == "source_photo":
+            line = _source_photo_line(g)
         else:
             line = f"{g.kind} {visible(g.person or g.subject)}: {g.best.score:.3f}"
         variant = (g.best.details or {}).get("pdq_variant")

@@ -284,7 +284,13 @@ def findings_cmd(
         bool, typer.Option("--json", help=_("JSON Lines, one per finding."))
     ] = False,
 ) -> None:
-    from haechi.matching.review import network_view, places_json, roles_line
+    from haechi.matching.review import (
+        network_view,
+        places_json,
+        relation_json,
+        roles_line,
+        source_json,
+    )
     from haechi.services.findings import list_findings
 
     found = list_findings(state.db(), person=person, kind=kind, status=status)
@@ -350,6 +356,8 @@ def findings_cmd(
                         "risk": risk.to_json(),
                         "chats": [c.to_json() for c in chats],
                         "network": view,
+                        "relation": relation_json(g),
+                        "source_photo": source_json(g),
                     }
                 )
                 continue

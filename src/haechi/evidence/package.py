@@ -39,6 +39,7 @@ from typing import Any, Literal
 import pyrage
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from haechi import __version__
 from haechi.config import Settings
@@ -61,7 +62,7 @@ from haechi.store.custody import (
 )
 from haechi.store.db import Database
 from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
-from haechi.store.findings import minor_items
+from haechi.store.findings import Finding, minor_items
 from haechi.store.models import SignalRow
 from haechi.store.notes import persons_of_items, seal
 from haechi.store.vault import Vault
@@ -315,9 +316,14 @@ def _write_contents(
     analyzers: dict[str, str] = {}
     with db.session() as s:
         anchor = current_anchor(s)
+        pictures = _difference_pictures(s, shas)
+        derived = sorted({p["sha256"] for ps in pictures.values() for p in ps})
         custody_rows = [
             without_biometrics(record_json(r))
-            for r in entries(s, objects=[f"item:{sha}" for sha in shas])
+            for r in entries(
+                s,
+                objects=[f"item:{sha}" for sha in shas] + [f"derived:{d}" for d in derived],
+            )
         ]
         for sha in shas:
             view = store.get_item(s, sha)
@@ -347,6 +353,7 @@ def _write_contents(
                     "custody_seq": ev.custody_seq if ev else None,
                     "sightings": [sg.__dict__ for sg in view.sightings],
                     "media_file": None,
+                    "difference_pictures": pictures.get(sha, []),
                 }
             )
         for name, version in s.execute(
@@ -385,6 +392,13 @@ def _write_contents(
         name = f"media/{it['sha256']}{ext}" + (".age" if mode == "age" else "")
         _write_media(vault, it["sha256"], build / name, mode, age_keys)
         it["media_file"] = name
+        for pic in it["difference_pictures"]:
+            # Only the two face regions and their difference (evidence.difference).
+            pname = f"media/difference/{pic['sha256']}.png" + (".age" if mode == "age" else "")
+            (build / "media" / "difference").mkdir(exist_ok=True)
+            if not (build / pname).exists():
+                _write_media(vault, pic["sha256"], build / pname, mode, age_keys)
+            pic["file"] = pname
     with (build / "custody" / "custody.jsonl").open("w", encoding="utf-8") as fh:
         for row in custody_rows:
             fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
@@ -414,6 +428,28 @@ def _write_contents(
     }
     # Everything in the package and its reports passes the same gate as command output.
     return without_biometrics(manifest), custody_rows
+
+
+def _difference_pictures(s: Session, shas: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per item, the difference pictures its `face_changed` findings name."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in s.scalars(
+        select(Finding)
+        .where(Finding.item_sha256.in_(shas), Finding.kind == "face_changed")
+        .order_by(Finding.id)
+    ):
+        d = f.details or {}
+        if d.get("difference_picture"):
+            out.setdefault(f.item_sha256, []).append(
+                {
+                    "sha256": d["difference_picture"],
+                    "finding": f.id,
+                    "related_item": d.get("related_item"),
+                    "custody_seq": d.get("picture_seq"),
+                    "file": None,
+                }
+            )
+    return out
 
 
 def _enc(mode: MediaMode) -> str | None:

@@ -95,12 +95,17 @@ def _verify_database(
     report = verify(s, vault, anchors=anchors)
     captured: dict[str, int] = {}
     deleted: dict[str, int] = {}
+    derived: set[str] = set()  # pictures made from evidence (difference pictures)
     for action, obj, seq in s.execute(
         select(CustodyLogEntry.action, CustodyLogEntry.object_ref, CustodyLogEntry.seq).where(
-            CustodyLogEntry.action.in_([CustodyAction.CAPTURED, CustodyAction.DELETED])
+            CustodyLogEntry.action.in_(
+                [CustodyAction.CAPTURED, CustodyAction.DELETED, CustodyAction.DERIVED]
+            )
         )
     ):
-        if obj.startswith("item:"):
+        if action == CustodyAction.DERIVED and obj.startswith("derived:"):
+            derived.add(obj[8:])
+        elif obj.startswith("item:"):
             book = captured if action == CustodyAction.CAPTURED else deleted
             book[obj[5:]] = max(seq, book.get(obj[5:], 0))
     live = {sha for sha, seq in captured.items() if deleted.get(sha, 0) < seq}
@@ -147,7 +152,7 @@ def _verify_database(
                 )
             )
     else:
-        _check_unlogged_blobs(report, vault, logged=set(captured))
+        _check_unlogged_blobs(report, vault, logged=set(captured) | derived)
     report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0, p.kind.value))
     return report
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from haechi.analyzers.face_geometry import iou
 from haechi.analyzers.face_model import MODEL_VERSION
-from haechi.analyzers.faces import FaceRecord, Faces, FacesAnalyzer
+from haechi.analyzers.faces import FaceFrame, FaceRecord, Faces, FacesAnalyzer
 from haechi.analyzers.scene import Scene
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
@@ -50,6 +50,9 @@ MIN_FACE_IOU: Final[float] = 0.5
 # public photos (make evaluate-manipulation); face swaps fall to 0.2-0.47, some of them above the
 # match threshold: the swapped face keeps the original's outline and light.
 FACE_CHANGED_BELOW: Final[float] = 0.7
+# Video: a frame of one video is paired with the frame of the other at most this far in time
+# (frames are sampled at 1 fps plus keyframes).
+FRAME_TOLERANCE_S: Final[float] = 0.3
 _RATIO: Final[float] = 0.8  # Lowe's ratio test on the two nearest descriptors
 _RANSAC_PX: Final[float] = 0.01  # reprojection tolerance, share of the target's long side
 
@@ -62,14 +65,31 @@ class SceneMatch:
 
 
 @dataclass(frozen=True)
+class FrameChange:
+    """Video: a face that differs between a frame of one video and the same frame of the other."""
+
+    t_a: float
+    t_b: float
+    box_a: tuple[int, int, int, int]
+    box_b: tuple[int, int, int, int]
+    similarity: float
+
+
+@dataclass(frozen=True)
 class FaceChange:
-    """A face region that differs between two pictures of one scene."""
+    """A face region that differs between two pictures of one scene. For two videos: the
+    frame where it differs most (`t_a`, `t_b`), every frame where it differs (`frames`), and
+    how many frames with a face on both sides were compared."""
 
     box_a: tuple[int, int, int, int]
     box_b: tuple[int, int, int, int]
     similarity: float  # cosine of the two faces' embeddings
     inliers: int
     share: float
+    t_a: float | None = None
+    t_b: float | None = None
+    frames: tuple[FrameChange, ...] = ()
+    compared: int = 0
 
 
 def match_scenes(a: Scene, b: Scene) -> SceneMatch | None:
@@ -97,21 +117,20 @@ def match_scenes(a: Scene, b: Scene) -> SceneMatch | None:
     return SceneMatch(inliers, share, np.asarray(h, np.float64))
 
 
+def _usable(frame: FaceFrame) -> list[FaceRecord]:
+    return [f for f in frame.faces if f.embedding is not None]
+
+
 def _usable_faces(sig: Faces) -> list[FaceRecord]:
-    return [f for f in sig.frames[0].faces if f.embedding is not None] if sig.frames else []
+    return _usable(sig.frames[0]) if sig.frames else []
 
 
-def face_changes(a: Faces, b: Faces, threshold: float = FACE_CHANGED_BELOW) -> list[FaceChange]:
-    """Faces of `a` that land, through the scene's homography, on a face of `b` that is not
-    the same face (cosine below `threshold`). Empty when the scenes differ."""
-    if a.scene is None or b.scene is None:
-        return []
-    m = match_scenes(a.scene, b.scene)
-    if m is None:
-        return []
-    faces_b = _usable_faces(b)
+def _carried(
+    faces_a: Sequence[FaceRecord], faces_b: Sequence[FaceRecord], m: SceneMatch
+) -> list[tuple[FaceRecord, FaceRecord, float]]:
+    """(face of a, face of b it lands on through the homography, their cosine)."""
     out = []
-    for fa in _usable_faces(a):
+    for fa in faces_a:
         x, y, w, h = fa.box
         corners = np.array([[x, y], [x + w, y + h]], np.float32).reshape(-1, 1, 2)
         p0, p1 = cv2.perspectiveTransform(corners, m.homography).reshape(-1, 2)
@@ -121,10 +140,63 @@ def face_changes(a: Faces, b: Faces, threshold: float = FACE_CHANGED_BELOW) -> l
                 continue
             va, vb = fa.vector(), fb.vector()
             assert va is not None and vb is not None
-            sim = float(np.dot(va, vb))
-            if sim < threshold:
-                out.append(FaceChange(fa.box, fb.box, round(sim, 4), m.inliers, round(m.share, 3)))
+            out.append((fa, fb, float(np.dot(va, vb))))
     return out
+
+
+def face_changes(a: Faces, b: Faces, threshold: float = FACE_CHANGED_BELOW) -> list[FaceChange]:
+    """Faces of `a` that land, through the scene's homography, on a face of `b` that is not
+    the same face (cosine below `threshold`). Empty when the scenes differ. Two videos are
+    compared frame by frame (`video_change`)."""
+    if a.scene is None or b.scene is None:
+        return []
+    m = match_scenes(a.scene, b.scene)
+    if m is None:
+        return []
+    if a.frames and b.frames and a.frames[0].t is not None and b.frames[0].t is not None:
+        got = video_change(a, b, m, threshold)
+        return [] if got is None else [got]
+    return [
+        FaceChange(fa.box, fb.box, round(sim, 4), m.inliers, round(m.share, 3))
+        for fa, fb, sim in _carried(_usable_faces(a), _usable_faces(b), m)
+        if sim < threshold
+    ]
+
+
+def video_change(a: Faces, b: Faces, m: SceneMatch, threshold: float) -> FaceChange | None:
+    """Two videos of one scene, frame by frame: each frame of `a` with faces is paired with
+    the frame of `b` at the same time (the clocks aligned on the frames the scenes were taken
+    from, so a trimmed copy still pairs), and each face carried across by the homography is
+    compared. The change, when a face differs in at least one frame."""
+    offset = (b.frames[0].t or 0.0) - (a.frames[0].t or 0.0)
+    changed: list[FrameChange] = []
+    compared = 0
+    for fr_a in a.frames:
+        t = (fr_a.t or 0.0) + offset
+        fr_b = min(b.frames, key=lambda f: abs((f.t or 0.0) - t))
+        if abs((fr_b.t or 0.0) - t) > FRAME_TOLERANCE_S:
+            continue
+        pairs = _carried(_usable(fr_a), _usable(fr_b), m)
+        compared += bool(pairs)
+        for fa, fb, sim in pairs:
+            if sim < threshold:
+                changed.append(
+                    FrameChange(fr_a.t or 0.0, fr_b.t or 0.0, fa.box, fb.box, round(sim, 4))
+                )
+    if not changed:
+        return None
+    worst = min(changed, key=lambda c: c.similarity)
+    return FaceChange(
+        worst.box_a,
+        worst.box_b,
+        worst.similarity,
+        m.inliers,
+        round(m.share, 3),
+        worst.t_a,
+        worst.t_b,
+        tuple(changed),
+        compared,
+    )
 
 
 def nearest(query: str, pool: Sequence[tuple[str, str]]) -> list[tuple[str, int]]:
@@ -189,8 +261,13 @@ def record_face_changes(
             theirs = _faces_of(session, other)
             if theirs is None or theirs.model_version != MODEL_VERSION:
                 continue
+            assert theirs.scene is not None  # it has a masked PDQ
+            sizes = {
+                item.sha256: [mine.scene.width, mine.scene.height],
+                other: [theirs.scene.width, theirs.scene.height],
+            }
             for ch in face_changes(mine, theirs):
-                new.extend(_record_pair(session, _record, item.sha256, other, ch, dist, thr))
+                new.extend(_record_pair(session, _record, item.sha256, other, ch, dist, thr, sizes))
     return new
 
 
@@ -202,6 +279,7 @@ def _record_pair(
     ch: FaceChange,
     dist: int,
     thr: float,
+    sizes: dict[str, list[int]],
 ) -> list[int]:
     pa, pb = _enrolled_at(session, a, ch.box_a), _enrolled_at(session, b, ch.box_b)
     if pa is not None and pb is None:
@@ -211,8 +289,11 @@ def _record_pair(
     else:
         roles = ("altered_pair", "altered_pair")
     new = []
-    sides = ((a, b, ch.box_a, ch.box_b, roles[0], pa), (b, a, ch.box_b, ch.box_a, roles[1], pb))
-    for sha, other, box, other_box, role, person in sides:
+    sides = (
+        (a, b, ch.box_a, ch.box_b, roles[0], pa, ch.t_a, ch.t_b, False),
+        (b, a, ch.box_b, ch.box_a, roles[1], pb, ch.t_b, ch.t_a, True),
+    )
+    for sha, other, box, other_box, role, person, t, other_t, flip in sides:
         lead = {
             "likely_manipulated": "likely manipulated: ",
             "source": "the source of a manipulated picture: ",
@@ -233,6 +314,7 @@ def _record_pair(
                 f"({ch.share:.0%} of matches), face-masked PDQ distance {dist}, and the faces "
                 f"there differ (cosine {ch.similarity:.2f} < {FACE_CHANGED_BELOW:.2f}"
                 + (f"; below {thr:.2f}: another person's face)" if ch.similarity < thr else ")")
+                + _frames_text(ch, flip)
             ),
             details={
                 "related_item": other,
@@ -243,8 +325,40 @@ def _record_pair(
                 "inliers": ch.inliers,
                 "inlier_share": ch.share,
                 "masked_pdq_distance": dist,
-            },
+                # The pictures the boxes are in (the difference picture crops the decoded item).
+                "picture_sizes": sizes,
+            }
+            | (_video_details(ch, t, other_t, flip) if ch.frames else {}),
         )
         if fid is not None:
             new.append(fid)
     return new
+
+
+def _frames_text(ch: FaceChange, flip: bool) -> str:
+    if not ch.frames:
+        return ""
+    times = sorted((f.t_b if flip else f.t_a) for f in ch.frames)
+    return (
+        f"; a video: the face differs in {len({*times})} of {ch.compared} frames compared, "
+        f"{times[0]:.1f}-{times[-1]:.1f} s"
+    )
+
+
+def _video_details(ch: FaceChange, t: float | None, other_t: float | None, flip: bool) -> Any:
+    """Where in time the face differs, from this side's point of view."""
+    return {
+        "t": t,
+        "related_t": other_t,
+        "frames_compared": ch.compared,
+        "frames": [
+            {
+                "t": f.t_b if flip else f.t_a,
+                "related_t": f.t_a if flip else f.t_b,
+                "box": list(f.box_b if flip else f.box_a),
+                "related_box": list(f.box_a if flip else f.box_b),
+                "face_similarity": f.similarity,
+            }
+            for f in ch.frames
+        ],
+    }

@@ -239,21 +239,44 @@ def finding_json(g: Grouped) -> dict[str, Any]:
         "possible_minor": g.best.possible_minor,
         "pdq_variant": details.get("pdq_variant"),
         # Same scene, face changed: the other item, the region in each, and the measures.
-        "relation": (
-            {
-                k: details.get(k)
-                for k in (
-                    "related_item",
-                    "role",
-                    "box",
-                    "related_box",
-                    "face_similarity",
-                    "inliers",
-                    "inlier_share",
-                    "masked_pdq_distance",
-                )
-            }
-            if g.kind == "face_changed"
-            else None
-        ),
+        "relation": relation_json(g),
+        # Source photo found: which photo this face was taken from (or put into), the measure.
+        "source_photo": source_json(g),
     }
+
+
+RELATION_KEYS = (
+    "related_item",
+    "role",
+    "box",
+    "related_box",
+    "face_similarity",
+    "inliers",
+    "inlier_share",
+    "masked_pdq_distance",
+    "difference_picture",  # the SHA-256 of the picture in the vault (evidence.difference)
+    "t",  # videos: the frame where the face differs most, in this item and the other
+    "related_t",
+    "frames_compared",
+    "frames",  # videos: every frame where the face differs
+)
+
+
+def relation_json(g: Grouped) -> dict[str, Any] | None:
+    """A `face_changed` finding's relation: the other item, the regions, the measures and the
+    difference picture; None for other kinds."""
+    if g.kind != "face_changed":
+        return None
+    details = g.best.details or {}
+    return {k: details.get(k) for k in RELATION_KEYS}
+
+
+def source_json(g: Grouped) -> dict[str, Any] | None:
+    """A `source_photo` finding: the other item, its role (`taken_from`: this face was taken
+    from that photo; `taken_into`: this photo's face was put into that item), the boxes and
+    the pixel measure; None for other kinds."""
+    if g.kind != "source_photo":
+        return None
+    d = g.best.details or {}
+    keys = ("related_item", "role", "box", "t", "related_box", "related_t", "pixel_agreement")
+    return {k: d.get(k) for k in keys} | {"source_kind": d.get("source_kind")}

@@ -110,6 +110,7 @@ class CustodyAction(StrEnum):
     CASE = "case"  # a case opened or changed (free text only by its SHA-256)
     KEY_ROTATED = "key_rotated"
     BANKED = "banked"  # hashes added to or removed from a hash bank (hashes only)
+    DERIVED = "derived"  # a picture made from preserved items (a face-changed pair's difference)
 
 
 # --------------------------------------------------------------------------- hashing
