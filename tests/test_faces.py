@@ -453,10 +453,3 @@ def test_no_general_face_search_anywhere() -> None:
     assert public == {"load", "for_person", "search"}
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     assert not any(w in n for n in names for w in ("search", "identify", "lookup", "who"))
-
-
-def test_the_configured_threshold_is_the_calibrated_one() -> None:
-    from haechi.analyzers.face_model import MATCH_THRESHOLD
-    from haechi.config import Thresholds
-
-    assert Thresholds().face_min_similarity == MATCH_THRESHOLD

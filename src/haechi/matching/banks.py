@@ -23,6 +23,7 @@ from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
 from haechi.matching.pdq import compare_frames
 from haechi.matching.pdq_index import PdqIndex, parse_hex
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE
 from haechi.store.banks import Bank, BankContent, BankSignal
 
 KIND = "hash_bank_match"
@@ -104,7 +105,7 @@ class BankIndex:
     ) -> list[list[tuple[BankInfo, Entry, int]]]:
         """For each query hash, (bank, entry, distance) within each bank's PDQ threshold."""
         wanted = set(banks) if banks is not None else None
-        limit = max((b.pdq for b in self.banks.values()), default=31)
+        limit = max((b.pdq for b in self.banks.values()), default=PDQ_MAX_DISTANCE)
         out: list[list[tuple[BankInfo, Entry, int]]] = []
         for hits in self.pdq.search(list(hashes), max_distance=limit):
             got = []
