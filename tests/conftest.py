@@ -223,6 +223,10 @@ def run(
         finally:
             os.umask(umask)
             state._settings = None
+            # What a command wrote straight to sys.stdout (an export) is still in the wrapper's
+            # buffer; a process would flush it at exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
         stdout, stderr = (s.getvalue().decode("utf-8", "replace") for s in streams[:2])
     if check and code != 0:
         raise AssertionError(f"haechi {' '.join(args)} exited {code}\n{stdout}\n{stderr}")

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer.main
-from conftest import database_for, haechi, testdata
+from conftest import database_for, run, testdata
 from sqlalchemy import select
 
 from haechi.redact import without_biometrics
@@ -179,7 +179,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         json.dumps({"name": "room", "type": "private_supergroup", "id": 9, "messages": [message]}),
         encoding="utf-8",
     )
-    haechi(
+    run(
         home,
         "enrol",
         "--alias",
@@ -188,20 +188,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "yes, by p1",
         str(testdata("faces", "img10.jpg")),
     )
-    haechi(home, "scan", str(corpus), str(export), "--no-progress")
-    items = [json.loads(x) for x in haechi(home, "items", "--json").stdout.splitlines()]
+    run(home, "scan", str(corpus), str(export), "--no-progress")
+    items = [json.loads(x) for x in run(home, "items", "--json").stdout.splitlines()]
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))
-    haechi(home, "evidence", "capture", face)
-    haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
-    haechi(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
-    first = json.loads(haechi(home, "review", "--case", "1", "--json").stdout.splitlines()[0])
-    haechi(home, "review", "confirm", str(first["finding_id"]))  # for `banks add-case`
-    haechi(home, "banks", "create", "SEEN")  # banks add, set, show and import need one
+    run(home, "evidence", "capture", face)
+    run(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
+    run(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
+    first = json.loads(run(home, "review", "--case", "1", "--json").stdout.splitlines()[0])
+    run(home, "review", "confirm", str(first["finding_id"]))  # for `banks add-case`
+    run(home, "banks", "create", "SEEN")  # banks add, set, show and import need one
     pdq_list = root / "hashes.pdq"
     pdq_list.write_text("f" * 64 + "\n", encoding="utf-8")
     password = tmp_path_factory.mktemp("pw") / "pw"
     password.write_text("a long test password\n")
-    haechi(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
+    run(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
            "--password-file", str(password))  # fmt: skip
     _Page.photo = testdata("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
@@ -237,7 +237,7 @@ def test_the_store_holds_embeddings_of_the_test_size(world: dict[str, Any]) -> N
     finally:
         db.close()
     assert blobs and all(len(b) == EMBEDDING_DIM * 4 for b in blobs)
-    show = haechi(world["home"], "show", world["face"], "--json").stdout
+    show = run(world["home"], "show", world["face"], "--json").stdout
     assert json.loads(show)["faces"]["usable"] >= 1
 
 
@@ -251,7 +251,7 @@ def test_every_json_command_is_known_here() -> None:
 def test_no_json_output_carries_a_face_vector(path: tuple[str, ...], world: dict[str, Any]) -> None:
     args = [a.format(**world) for a in ARGS[path]]
     env = {"HAECHI_CAPTURE__ALLOW_PRIVATE": "true"}
-    proc = haechi(world["home"], "--workers", "1", *args, check=False, env=env)
+    proc = run(world["home"], "--workers", "1", *args, check=False, env=env)
     if path != ("watch", "telegram"):  # refused without a Telegram login (exit 2)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip(), f"{' '.join(path)} printed nothing to check"
@@ -263,14 +263,14 @@ def test_dossier_network_exports_and_evidence_package_carry_no_face_vector(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
     home = world["home"]
-    dossier = haechi(home, "network", "dossier", "user1").stdout
-    haechi(home, "network", "dossier", "user1", "--to", str(tmp_path / "d.json"))
-    haechi(home, "network", "export", "--to", str(tmp_path / "n.graphml"))
-    haechi(home, "network", "export", "--format", "gexf", "--to", str(tmp_path / "n.gexf"))
+    dossier = run(home, "network", "dossier", "user1").stdout
+    run(home, "network", "dossier", "user1", "--to", str(tmp_path / "d.json"))
+    run(home, "network", "export", "--to", str(tmp_path / "n.graphml"))
+    run(home, "network", "export", "--format", "gexf", "--to", str(tmp_path / "n.gexf"))
     pkg = tmp_path / "pkg"
-    haechi(home, "evidence", "export", world["face"], "--to", str(pkg), "--no-media")
+    run(home, "evidence", "export", world["face"], "--to", str(pkg), "--no-media")
     police = tmp_path / "police"
-    haechi(home, "report", "police", "1", "--out", str(police))
+    run(home, "report", "police", "1", "--out", str(police))
     files = [tmp_path / "d.json", tmp_path / "n.graphml", tmp_path / "n.gexf"]
     files += [p for p in pkg.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
     files += [p for p in police.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
