@@ -177,3 +177,16 @@ def test_thresholds_are_written_once() -> None:
                 ):
                     found.append(f"{path.relative_to(SRC)}:{value.lineno} {name}={value.value}")
     assert found == []
+
+
+def test_the_scan_names_no_plug_in() -> None:
+    """The scan finds its analyzers and sources through the registries, never by a built-in's
+    name (the text analyzer used to be looked up as "chat_text")."""
+    builtins = ("chat_text", "ChatTextAnalyzer", "FacesAnalyzer", "FolderSource")
+    found = [
+        f"{p.name}: {name}"
+        for p in sorted((SRC / "scan").glob("*.py"))
+        for name in builtins
+        if name in p.read_text(encoding="utf-8")
+    ]
+    assert found == []

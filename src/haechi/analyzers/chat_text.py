@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from haechi.analyzers.base import Analyzer, Example, Signal
+from haechi.analyzers.base import Example, Signal, TextAnalyzer
 from haechi.analyzers.hangul import NON_WORD, normalise, prepare
 from haechi.analyzers.lexicon import (
     DEFAULT_LEXICON,
@@ -135,11 +135,10 @@ def entries_named(lex: Lexicon, text: str) -> frozenset[str]:
     return frozenset(lex.entries[i].id for i in match_text(lex, text)[0])
 
 
-class TextAnalyzer(Analyzer[str, TextRisk]):
-    """Reads message text (a chat source's `ChatMessage.text`); never media."""
+class ChatTextAnalyzer(TextAnalyzer[TextRisk]):
+    """Risk of a chat message from the lexicon's words: sale, payment, invitation and
+    solicitation terms, their spelling variants, and context words that lower the risk."""
 
-
-class ChatTextAnalyzer(TextAnalyzer):
     name: ClassVar[str] = "chat_text"
     version: ClassVar[str] = "3"  # 3: evidence names the parts of a sale
     signal_type: ClassVar[type[Signal]] = TextRisk
@@ -171,6 +170,10 @@ class ChatTextAnalyzer(TextAnalyzer):
 
     def _match(self, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
         return match_text(self.lexicon, text)
+
+    def message_risk(self, text: str) -> tuple[float, dict[str, Any]]:
+        risk = self.analyze(text)
+        return risk.score, risk.evidence()
 
     def analyze(self, item: str) -> TextRisk:
         text = item
@@ -235,4 +238,23 @@ class ChatTextAnalyzer(TextAnalyzer):
 
     @classmethod
     def examples(cls) -> Iterable[Example[str, TextRisk]]:
-        return ()
+        # With the built-in lexicon only (the contract test's settings name no other).
+        sol = Hit("sol.jiin_neungyok", "solicitation", 1.0, "지인능욕")
+        pay = Hit("pay.giftcard", "payment", 0.5, "문상")
+        inv = Hit("inv.telegram", "invitation", 0.2, "텔레그램")
+        offer = TextRisk(
+            0.9688,
+            (sol, pay, inv),
+            reasons=(
+                "solicitation: '지인능욕' [sol.jiin_neungyok, w=1.00]",
+                "payment: '문상' [pay.giftcard, w=0.50]",
+                "invitation: '텔레그램' [inv.telegram, w=0.20]",
+                "co-occurring: invitation, payment, solicitation (x1.70)",
+            ),
+            key="64b9bb001016b2b4",
+            sale=("means",),
+        )
+        return (
+            Example("지인능욕 텔레그램 문상 받아요", offer),
+            Example("오늘 점심 뭐 먹지", TextRisk(0.0)),
+        )
