@@ -442,6 +442,56 @@ def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     assert run(home, "findings", "--json").stdout == ""
 
 
+# Every place that compares face embeddings, and what with. A new one fails the test below until
+# it is added here with its reason, and none may compare a scanned face with anything but her
+# enrolled templates or the same face elsewhere in one scene.
+FACE_COMPARISONS = {
+    # The primitive: a face against one enrolled template (`matches`).
+    "analyzers/face_model.py": "similarity of a face to an enrolled template",
+    # The template index: filled only from FaceTemplate rows, queried by faces found in media.
+    "matching/faces.py": "search of the enrolled templates",
+    "matching/findings.py": "scanned faces against the template index",
+    # Her enrolment photos against each other and against her own templates.
+    "persons/enrol.py": "enrolment photos of one person with each other and her templates",
+    # The face at one place in two copies of one scene: only whether it changed, never who.
+    "matching/manipulation.py": "the same face region in two copies of one scene",
+}
+
+
+def test_faces_are_compared_only_where_listed() -> None:
+    """The capability, not the command names: a module that handles face embeddings and
+    compares vectors (a matrix product, a dot product, an index search) must be one of
+    FACE_COMPARISONS, whose every entry compares with enrolled templates or within one scene."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "haechi"
+    face_names = {"FaceTemplate", "TemplateIndex", "Faces", "Face"}
+    compare_calls = {"dot", "inner", "vdot", "search", "similarity", "matches", "compare"}
+    found = {}
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        nodes = list(ast.walk(tree))
+        faces = any(
+            (isinstance(n, ast.Attribute) and n.attr in ("embedding", "vector"))
+            or (isinstance(n, ast.Name) and n.id in face_names)
+            for n in nodes
+        )
+        compares = [
+            n.lineno
+            for n in nodes
+            if (isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult))
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute | ast.Name)
+                and (n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id)
+                in compare_calls
+            )
+        ]
+        if faces and compares:
+            found[path.relative_to(src).as_posix()] = compares
+    assert set(found) == set(FACE_COMPARISONS), found
+
+
 def test_no_general_face_search_anywhere() -> None:
     """The template index is filled only from enrolled templates (the database) and queried
     only by faces found in media; nothing public adds a face to it, and the CLI has no search."""
