@@ -15,12 +15,12 @@ import httpx
 import pytest
 from conftest import jpeg_bytes, noise_image, run
 from rooms_dataset import reported_rooms
+from tdesktop_html import write_html_chat
 from telethon.errors import FloodWaitError
 from telethon.tl import types
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.contacts import SearchRequest
 from telethon.tl.types import contacts, messages
-from test_tdesktop import _write_html_chat
 from test_telegram_live import FakeTelegram, text_message, watch
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -191,7 +191,7 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     home = tmp_path / "home"
     run(home, "scan", str(_export(tmp_path / "export")), "--no-progress")
     html_root = tmp_path / "ChatExport_html"
-    _write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
     run(home, "scan", str(html_root), "--no-progress")
     settings = load_settings(home=home, workers=1)
     _live_message(settings)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from conftest import jpeg_bytes, noise_image, person_consent, run
+from tdesktop_html import write_html_chat
 from telegram_exports import write_media_export
-from test_source_warc import _write as write_warc
-from test_tdesktop import _write_html_chat
 from test_telegram_live import FakeTelegram, photo_message
+from warc_files import write_warc
 
 from haechi.config import Settings
 from haechi.evidence.capture import NoReadableCopyError, capture_item
@@ -56,7 +56,7 @@ def test_items_seen_only_in_json_and_html_exports_are_captured_and_exported(
     json_root = tmp_path / "ChatExport_json"
     files = write_media_export(json_root, photo)
     html_root = tmp_path / "ChatExport_html"
-    _write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
     html_photo = jpeg_bytes(noise_image(32))
     (html_root / "photos" / "photo_1@12-03-2024_21-06-00.jpg").write_bytes(html_photo)
     home = tmp_path / "h"

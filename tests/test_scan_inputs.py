@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from conftest import jpeg_bytes, noise_image, run, write_video
+from tdesktop_html import write_html_chat
 from telegram_exports import OTHER_FILES, write_media_export
-from test_tdesktop import _write_html_chat
 
 from haechi.config import Settings
 from haechi.scan import scan_paths
@@ -60,7 +60,7 @@ def test_a_folder_of_exports_is_scanned_as_each_export(tmp_path: Path) -> None:
         name="result_group.json",
     )
     html = coll / "html" / "ChatExport_2024-03"
-    _write_html_chat(html, base="", media_prefix="", title="Leak Room")
+    write_html_chat(html, base="", media_prefix="", title="Leak Room")
     (html / "photos" / "photo_1@12-03-2024_21-06-00.jpg").write_bytes(jpeg_bytes(noise_image(13)))
     (coll / "loose.jpg").write_bytes(jpeg_bytes(noise_image(14)))
     (coll / "settings.json").write_text('{"theme": "dark", "messages_per_page": 50}')

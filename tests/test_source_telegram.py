@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from conftest import TESTDATA, haechi, jpeg_bytes, kill_scan_after_batch, noise_image
 from sqlalchemy import func, select
+from tdesktop_html import write_html_chat
 from telegram_exports import write_big_export
-from test_tdesktop import _write_html_chat
 
 from haechi.config import Settings, load_settings
 from haechi.scan import scan_paths
@@ -200,7 +200,7 @@ def test_truncated_json_keeps_earlier_messages_and_names_the_byte(
 
 def test_html_export_scans_like_json(tmp_path: Path, settings: Settings, db: Database) -> None:
     root = tmp_path / "ChatExport_2024-03-14"
-    _write_html_chat(root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(root, base="", media_prefix="", title="Leak Room")
     photo = root / "photos" / "photo_1@12-03-2024_21-06-00.jpg"
     photo.write_bytes(jpeg_bytes(noise_image(3)))
     (summary,) = scan_paths(db, settings, [root])
