@@ -6,9 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import haechi, run
 
 
+@pytest.mark.slow  # end to end: the demo builds, scans and judges its corpus three times
 def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> None:
     out = run(tmp_path / "demo", "demo").stdout
     lines = out.splitlines()
