@@ -2,8 +2,8 @@
 
 The parts are an enrolled person's face match, the sexual score and the synthetic verdict.
 An item that shows an enrolled person in sexual, fabricated material is the worst case; each
-part alone still ranks. A pure function of typed inputs: the scan JSON computes it from the
-item's own signals now, and face matching supplies `face_match` when it exists."""
+part alone still ranks. A pure function of typed inputs: the items service computes it from
+the item's stored signals and its best match with an enrolled person (`face_match`)."""
 
 from __future__ import annotations
 
