@@ -21,6 +21,8 @@ SYNTHETIC_WEIGHT = {"likely_synthetic": 1.0, "likely_manipulated": 1.0, "no_evid
 
 @dataclass(frozen=True)
 class RiskInputs:
+    """The measured parts of an item's risk; None where the analyzer did not run."""
+
     face_match: float | None  # best similarity to an enrolled person in [0, 1]; None: not run
     sexual: float | None  # nudity score in [0, 1]; None: not run
     synthetic_verdict: str | None
@@ -29,6 +31,8 @@ class RiskInputs:
 
 @dataclass(frozen=True)
 class RiskPart:
+    """One part of the risk: its value, its weight and what it added to the score."""
+
     name: str
     value: float | None  # None: not measured for this item
     weight: float
@@ -37,10 +41,13 @@ class RiskPart:
 
 @dataclass(frozen=True)
 class Risk:
+    """The item's ranking risk in [0, 1] and the parts that made it."""
+
     score: float
     parts: tuple[RiskPart, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The risk as the `--json` lines and the API carry it."""
         return {"score": self.score, "parts": [p.__dict__ for p in self.parts]}
 
 

@@ -23,10 +23,12 @@ class Signal:
     values (str, int, float, bool, None, tuples of those or of nested Signals)."""
 
     def to_payload(self) -> dict[str, JSON]:
+        """The signal as stored: plain JSON values (`from_payload` reads it back unchanged)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_payload(cls, payload: dict[str, JSON]) -> Self:
+        """The signal from its stored payload; subclasses with nested signals override it."""
         return cls(**payload)
 
 
@@ -79,6 +81,8 @@ class Analyzer(ABC, Generic[I, S]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[I, S]]:
+        """Known-good inputs and the signals they must give: the shared contract test runs
+        them (tests/test_analyzer_contract.py); every analyzer carries some."""
         return ()
 
     @classmethod
