@@ -14,18 +14,12 @@ from pathlib import Path
 import pyrage
 import pytest
 from conftest import jpeg_bytes, noise_image, run
-from test_evidence_capture import scanned
+from evidence_world import captured_world, vault_blob
 
-from haechi.config import load_settings
-from haechi.evidence.capture import capture_item
 from haechi.store.custody import (
-    CustodyAction,
-    CustodyEvent,
-    append,
     compute_entry_hash,
     details_hash,
 )
-from haechi.store.db import Database
 
 
 def test_init_capture_verify_log_export(tmp_path: Path) -> None:
@@ -66,24 +60,6 @@ def test_init_capture_verify_log_export(tmp_path: Path) -> None:
     assert "anchor checked" in run(home, "evidence", "verify", "--head-file", str(head)).stdout
 
 
-def _setup(tmp_path: Path) -> tuple[Path, list[str]]:
-    """Three captured items plus a few later entries (8 in all), built in-process."""
-    settings = load_settings(home=tmp_path / "h", workers=1)
-    db = Database(settings)
-    try:
-        _, shas = scanned(tmp_path, settings, db)
-        for sha in shas:
-            capture_item(db, settings, sha, "u")
-        with db.session() as s:
-            for sha in shas:
-                append(s, CustodyEvent("reviewer", CustodyAction.VIEWED, f"item:{sha}"))
-            append(s, CustodyEvent("reviewer", CustodyAction.ANALYSED, f"item:{shas[0]}"))
-            append(s, CustodyEvent("reviewer", CustodyAction.SHARED, f"item:{shas[0]}"))
-    finally:
-        db.close()
-    return settings.home_dir, shas
-
-
 def _sql(home: Path, *statements: str) -> None:
     con = sqlite3.connect(home / "haechi.db")
     with con:
@@ -92,12 +68,8 @@ def _sql(home: Path, *statements: str) -> None:
     con.close()
 
 
-def _blob(home: Path, sha: str) -> Path:
-    return home / "vault" / sha[:2] / sha[2:4] / f"{sha}.enc"
-
-
 def _flip(home: Path, shas: list[str]) -> str:
-    p = _blob(home, shas[1])
+    p = vault_blob(home, shas[1])
     data = bytearray(p.read_bytes())
     data[len(data) // 2] ^= 0x01
     p.write_bytes(bytes(data))
@@ -105,7 +77,7 @@ def _flip(home: Path, shas: list[str]) -> str:
 
 
 def _swap(home: Path, shas: list[str]) -> str:
-    a, b = _blob(home, shas[0]), _blob(home, shas[2])
+    a, b = vault_blob(home, shas[0]), vault_blob(home, shas[2])
     da, db_ = a.read_bytes(), b.read_bytes()
     a.write_bytes(db_)
     b.write_bytes(da)
@@ -165,7 +137,7 @@ TAMPERS: dict[str, Callable[[Path, list[str]], str]] = {
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("tamper", list(TAMPERS))
 def test_verify_names_each_tampering(tmp_path: Path, tamper: str) -> None:
-    home, shas = _setup(tmp_path)
+    home, shas = captured_world(tmp_path)
     expected = TAMPERS[tamper](home, shas)
     proc = run(home, "evidence", "verify", check=False)
     assert proc.returncode == 5, proc.stdout + proc.stderr
@@ -175,7 +147,7 @@ def test_verify_names_each_tampering(tmp_path: Path, tamper: str) -> None:
 
 
 def test_wrong_key_is_a_clear_cli_error(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     other = tmp_path / "other.key"
     other.write_text(os.urandom(32).hex())
     other.chmod(0o600)

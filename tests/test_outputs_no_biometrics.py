@@ -9,9 +9,7 @@ around the consent gate."""
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer.main
+from biometric_leaks import EMBEDDING_DIM, json_leaks, leaks
 from conftest import database_for, run, testdata
 from sqlalchemy import select
 
@@ -30,9 +29,6 @@ from haechi.redact import without_biometrics
 pytestmark = pytest.mark.slow
 
 # SFace: 128 numbers per face (checked against the database below).
-EMBEDDING_DIM = 128
-_KEY = re.compile(r"embedding|template|vector", re.IGNORECASE)
-_BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 def json_commands() -> list[tuple[str, ...]]:
@@ -90,43 +86,6 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("banks", "set"): ["banks", "set", "SEEN", "--pdq", "40", "--json"],
     ("banks", "show"): ["banks", "show", "SEEN", "--json"],
 }
-
-
-def leaks(text: str, where: str) -> list[str]:
-    """Biometric data in an output: fields named like embeddings or templates holding more than
-    a count or an id, base64 blobs that decode to 128 float16 or float32 numbers, lists of 64
-    or more numbers."""
-    found = []
-    for m in _BASE64.finditer(text):
-        blob = m.group()
-        try:
-            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if len(raw) in (EMBEDDING_DIM * 2, EMBEDDING_DIM * 4):
-            found.append(f"{where}: base64 blob of {len(raw)} bytes: {blob[:24]}…")
-    for line in text.splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        found += _json_leaks(obj, where)
-    return found
-
-
-def _json_leaks(obj: Any, where: str) -> list[str]:
-    out: list[str] = []
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if _KEY.search(str(k)) and not (v is None or isinstance(v, bool | int)):
-                out.append(f"{where}: field {k!r} holds {type(v).__name__}")
-            out += _json_leaks(v, f"{where}.{k}")
-    elif isinstance(obj, list):
-        if len(obj) >= 64 and all(isinstance(x, int | float) for x in obj):
-            out.append(f"{where}: a list of {len(obj)} numbers")
-        for i, v in enumerate(obj):
-            out += _json_leaks(v, f"{where}[{i}]")
-    return out
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -281,7 +240,7 @@ def test_dossier_network_exports_and_evidence_package_carry_no_face_vector(
         text = p.read_text(encoding="utf-8")
         problems += leaks(text, p.name)
         if p.suffix == ".json":
-            problems += _json_leaks(json.loads(text), p.name)
+            problems += json_leaks(json.loads(text), p.name)
     assert not problems, problems
 
 

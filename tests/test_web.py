@@ -408,7 +408,7 @@ def test_language_is_switched_and_remembered(app: FastAPI) -> None:
 
 
 def test_no_api_answer_carries_a_face_vector(app: FastAPI, world: World) -> None:
-    from test_outputs_no_biometrics import leaks
+    from biometric_leaks import leaks
 
     staff = _client(app)
     login(staff, "ada")
