@@ -8,7 +8,11 @@ the item's stored signals and its best match with an enrolled person (`face_matc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from haechi.analyzers.nudity import Nudity
+    from haechi.analyzers.synthetic.analyzer import Synthetic
 
 # Weights of the parts, and of the one interaction that matters most: an enrolled person's
 # face in sexual material (fabricated or not) is what victims come to haechi about.
@@ -78,15 +82,13 @@ def risk(inputs: RiskInputs) -> Risk:
 
 
 def inputs_from_signals(
-    signals: dict[str, dict[str, Any]], face_match: float | None = None
+    nudity: Nudity | None, synthetic: Synthetic | None, face_match: float | None = None
 ) -> RiskInputs:
-    """Risk inputs from an item's stored signal payloads. `face_match` is the hook for face
-    matching against enrolled persons: pass the best match when a matcher has run."""
-    nudity = signals.get("nudity") or {}
-    synthetic = signals.get("synthetic") or {}
+    """Risk inputs from an item's signals (None: that analyzer did not run on it) and its best
+    match with an enrolled person (None when no match was measured)."""
     return RiskInputs(
         face_match=face_match,
-        sexual=nudity.get("score"),
-        synthetic_verdict=synthetic.get("verdict"),
-        synthetic_confidence=synthetic.get("confidence"),
+        sexual=None if nudity is None else nudity.score,
+        synthetic_verdict=None if synthetic is None else synthetic.verdict,
+        synthetic_confidence=None if synthetic is None else synthetic.confidence,
     )

@@ -339,6 +339,7 @@ class ScanRun:
         return None
 
     def finish(self, status: str = "completed") -> ScanSummary:
+        """Commit what is held, record the scan's end with `status`, and return its summary."""
         self.writer.flush(force_cursor=True)
         self.summary.seconds = time.monotonic() - self.started
         with self.db.session() as s:
@@ -551,7 +552,9 @@ class _Writer:
         if not what.already_complete:
             self.contents[h.sha256] = place.content
             self.to_match.append(
-                ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
+                ScannedItem.from_payloads(
+                    h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq")
+                )
             )
             batch.replace_errors(place.locator, what.errors, h.sha256)
         return ScanEvent(place.locator, path, "item", h.sha256, errors)
