@@ -190,3 +190,31 @@ def test_the_scan_names_no_plug_in() -> None:
         if name in p.read_text(encoding="utf-8")
     ]
     assert found == []
+
+
+def test_role_wording_lives_in_the_data_files() -> None:
+    """Buyer and request wording is data (analyzers/data/roles.yaml), not regexes in the role
+    code: no string in network/roles, docstrings aside, holds Hangul (issue 14, 9)."""
+    found = []
+    for path in sorted((SRC / "network" / "roles").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+        }
+        found += [
+            f"{path.name}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and id(n) not in docs
+            and any("\uac00" <= ch <= "\ud7a3" for ch in n.value)
+        ]
+    assert found == []
+    from haechi.network.roles.language import BUYER, REQUEST
+
+    assert BUYER.search("입금했습니다") and not BUYER.search("입금 받습니다")
+    assert REQUEST.search("만들어 주세요") and not REQUEST.search("만들어 드립니다")
