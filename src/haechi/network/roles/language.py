@@ -43,7 +43,7 @@ def is_sale(m: Msg) -> bool:
     pay = cats.get("payment", 0.0)
     if m.context > 0 or BUYER.search(m.text):
         return False
-    parts = m.detail.get("sale")
+    parts = m.evidence.sale
     if parts is not None and not set(parts) - {"content"}:
         return False  # "신작 올립니다" names content, not a price, payment or paid entry
     return pay >= PAYMENT_MIN or (pay > 0 and cats.get("invitation", 0.0) > 0)
