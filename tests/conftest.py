@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -223,6 +222,10 @@ def run(
         finally:
             os.umask(umask)
             state._settings = None
+            # What a command wrote straight to sys.stdout (an export) is still in the wrapper's
+            # buffer; a process would flush it at exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
         stdout, stderr = (s.getvalue().decode("utf-8", "replace") for s in streams[:2])
     if check and code != 0:
         raise AssertionError(f"haechi {' '.join(args)} exited {code}\n{stdout}\n{stderr}")
@@ -260,37 +263,21 @@ def session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
-_COUNT_ROWS = """
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], timeout=5)
-try:
-    print(c.execute('select count(*) from ' + sys.argv[2]).fetchone()[0])
-except sqlite3.OperationalError:
-    print(0)
-"""
-
-
-def kill_scan_midway(home: Path, root: Path, *, workers: int, table: str, rows: int) -> None:
-    """Start `haechi scan root`, wait until `table` holds at least `rows` committed rows (read
-    from another process, as SQLite's WAL allows), then SIGKILL the scan: a crash mid-way."""
-    cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", str(workers)]
-    proc = subprocess.Popen(
-        [*cmd, "scan", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+def kill_scan_after_batch(home: Path, root: Path, *, workers: int, batch: int) -> None:
+    """Run `haechi scan root` in a process of its own that the scan's failpoint kills (SIGKILL,
+    as a power cut would) just after its `batch`-th committed batch: a crash mid-way at a point
+    that does not depend on the machine's speed."""
+    done = haechi(
+        home,
+        "--workers",
+        str(workers),
+        "scan",
+        "--no-progress",
+        str(root),
+        env={"HAECHI_FAILPOINT": f"after_batch:{batch}"},
+        check=False,
     )
-    db_path = home / "haechi.db"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-        if not db_path.exists():
-            continue
-        out = subprocess.run(
-            [sys.executable, "-c", _COUNT_ROWS, str(db_path), table], capture_output=True, text=True
-        )
-        if int(out.stdout.strip() or 0) >= rows:
-            break
-    assert proc.poll() is None, "the scan ended before it could be killed; give it more work"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    assert done.returncode == -signal.SIGKILL, f"not killed at the failpoint: {done.stderr}"
 
 
 def person_consent(scope: str) -> Consent:

@@ -194,21 +194,20 @@ def test_a_bad_file_is_named(tmp_path: Path) -> None:
     assert read.problems[0].startswith(f"{bad}:2: signal type 'tmk'")
 
 
-@pytest.mark.slow  # several CLI runs
 def test_import_and_export_through_the_cli(tmp_path: Path) -> None:
-    from conftest import haechi
+    from conftest import run
 
     home = tmp_path / "h"
-    haechi(home, "init")
-    haechi(home, "banks", "create", "PARTNER")
+    run(home, "init")
+    run(home, "banks", "create", "PARTNER")
     listing = tmp_path / "partner.txt"
     listing.write_text(f"pdq {PDQS[0]}\npdq nonsense\nvideo_md5 {MD5}\n")
-    done = haechi(home, "banks", "import", "PARTNER", str(listing), "--tag", "partner-a")
+    done = run(home, "banks", "import", "PARTNER", str(listing), "--tag", "partner-a")
     assert f"{listing}:2:" in done.stderr  # the bad line named, the rest imported
     assert "2 content(s), 2 hash(es) added" in done.stdout
-    exported = haechi(home, "banks", "export", "PARTNER", "--format", "te").stdout
+    exported = run(home, "banks", "export", "PARTNER", "--format", "te").stdout
     assert exported == f"pdq {PDQS[0]}\nvideo_md5 {MD5}\n"
-    as_csv = haechi(home, "banks", "export", "PARTNER", "--format", "csv").stdout
+    as_csv = run(home, "banks", "export", "PARTNER", "--format", "csv").stdout
     assert "partner-a" in as_csv
-    log = haechi(home, "evidence", "log", "--json").stdout
+    log = run(home, "evidence", "log", "--json").stdout
     assert '"source":"import:partner.txt"' in log.replace(" ", "")

@@ -14,7 +14,7 @@ from rooms_dataset import REPORTED, SPLITS, Room, generate_rooms, reported_rooms
 from rooms_dataset import Message as Said
 from sqlalchemy import select
 
-from haechi.analyzers.chat_text import ChatTextAnalyzer, Hit, TextRisk
+from haechi.analyzers.chat_text import ChatTextAnalyzer, Hit, TextEvidence, TextRisk
 from haechi.analyzers.hangul import (
     choseong,
     compose_syllable,
@@ -192,6 +192,18 @@ def test_results_are_frozen(analyzer: ChatTextAnalyzer) -> None:
     assert analyzer.name == "chat_text" and analyzer.full_version.startswith("3+lexicon.")
     again = TextRisk.from_payload(json.loads(json.dumps(risk.to_payload())))
     assert again == risk  # what is stored reads back unchanged
+
+
+def test_stored_evidence_reads_back_typed(analyzer: ChatTextAnalyzer) -> None:
+    """The evidence stored beside a message's risk is what room ranking and the roles read,
+    typed; a message stored without it reads as nothing found, with no sale parts known."""
+    stored = analyzer.analyze("지인능욕 텔레그램 문상 받아요").evidence()
+    ev = TextEvidence.from_payload(json.loads(json.dumps(stored)))
+    assert ev.to_payload() == stored
+    assert ev.cats == {"invitation": 0.2, "payment": 0.5, "solicitation": 1.0}
+    assert ev.sale == ("means",) and ev.key and ev.ctx == 0.0
+    empty = TextEvidence.from_payload({})
+    assert (empty.score, dict(empty.cats), empty.key, empty.sale) == (0.0, {}, "", None)
 
 
 # ------------------------------------------------------------ lexicon files

@@ -6,11 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import haechi
+import pytest
+from conftest import haechi, run
 
 
+@pytest.mark.slow  # end to end: the demo builds, scans and judges its corpus three times
 def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> None:
-    out = haechi(tmp_path / "demo", "demo").stdout
+    out = run(tmp_path / "demo", "demo").stdout
     lines = out.splitlines()
 
     def row(name: str) -> str:
@@ -51,7 +53,7 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     assert (package / item["media_file"]).is_file()
     assert "next: `haechi items`" in flat
     assert "demo accounts for the web app" in out and "serve" in out.split("demo accounts")[1]
-    users = haechi(tmp_path / "demo", "users", "list", "--json").stdout
+    users = run(tmp_path / "demo", "users", "list", "--json").stdout
     assert '"person": "astronaut-demo"' in users and "demo-counsellor" in users
 
     # Then it acts (issue 15 point 7): a case, one request in seven languages for the page that
@@ -59,7 +61,7 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     # and a police report package.
     home = tmp_path / "demo"
     assert "case 1 for astronaut-demo" in flat
-    listed = haechi(home, "takedown", "list", "--case", "1", "--json").stdout
+    listed = run(home, "takedown", "list", "--case", "1", "--json").stdout
     (request,) = [json.loads(x) for x in listed.splitlines()]
     assert request["state"] == "reappeared" and request["approved_by"] == "demo-supervisor"
     drafts = sorted(p.name for p in Path(request["folder"]).iterdir())
@@ -70,10 +72,10 @@ def test_demo_finds_the_copies_and_refuses_the_broken_files(tmp_path: Path) -> N
     assert f"police report package: {police}" in flat
     assert (police / "report.pdf").read_bytes().startswith(b"%PDF")
     assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=police).returncode == 0
-    timeline = haechi(home, "case", "show", "1").stdout
+    timeline = run(home, "case", "show", "1").stdout
     assert "takedown_reappeared" in timeline and "reported" in timeline
 
-    again = haechi(tmp_path / "demo", "demo").stdout
+    again = run(tmp_path / "demo", "demo").stdout
     flat = " ".join(again.split())
     assert "0 new items, 0 already known, 24 unchanged since the last scan" in flat
     assert f"evidence package written: {package}-2" in flat  # never over an earlier one

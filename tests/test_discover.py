@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, run
 from rooms_dataset import reported_rooms
+from tdesktop_html import write_html_chat
 from telethon.errors import FloodWaitError
 from telethon.tl import types
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.contacts import SearchRequest
 from telethon.tl.types import contacts, messages
-from test_tdesktop import _write_html_chat
 from test_telegram_live import FakeTelegram, text_message, watch
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -79,7 +79,7 @@ def test_variants_cli_shows_hand_made_spellings_and_terms_outside_the_lexicon(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    lines = haechi(home, "discover", "variants", "딥페", "합성놀이터", "--json").stdout
+    lines = run(home, "discover", "variants", "딥페", "합성놀이터", "--json").stdout
     deep, other = (json.loads(x) for x in lines.splitlines())
     texts = {v["text"]: v["rule"] for v in deep["variants"]}
     assert texts["뒵페"] == texts["뒷페"] == "spelling"
@@ -87,7 +87,7 @@ def test_variants_cli_shows_hand_made_spellings_and_terms_outside_the_lexicon(
     assert deep["in_lexicon"] and deep["entry"]
     assert not other["in_lexicon"] and other["variants"]
     assert "ㅎㅅㄴㅇㅌ" in {v["text"] for v in other["variants"]}
-    human = haechi(home, "discover", "variants", "지인능욕").stdout
+    human = run(home, "discover", "variants", "지인능욕").stdout
     assert "ㅈㅇㄴㅇ" in human and "\\u200b" in human and "next:" in human
 
 
@@ -189,10 +189,10 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
-    haechi(home, "scan", str(_export(tmp_path / "export")), "--no-progress")
+    run(home, "scan", str(_export(tmp_path / "export")), "--no-progress")
     html_root = tmp_path / "ChatExport_html"
-    _write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
-    haechi(home, "scan", str(html_root), "--no-progress")
+    write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
+    run(home, "scan", str(html_root), "--no-progress")
     settings = load_settings(home=home, workers=1)
     _live_message(settings)
     captures = settings.captures_dir
@@ -200,7 +200,7 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     page = PREVIEW.format(title="trade chan", name="trade_chan")
     _warc_with_page(captures / "preview.warc.gz", "https://t.me/s/trade_chan", page)
 
-    first = [json.loads(x) for x in haechi(home, "discover", "leads", "--json").stdout.splitlines()]
+    first = [json.loads(x) for x in run(home, "discover", "leads", "--json").stdout.splitlines()]
     by_key = {x["lead"]: x for x in first}
     order = [x["lead"] for x in first]
 
@@ -227,9 +227,9 @@ def test_leads_from_exports_live_messages_and_pages_ranked_by_the_rooms_that_nam
     assert nxt["risk"] >= 0.5 and "@seller_bot_kr" in by_key
     assert "@trade_chan" not in by_key  # a preview names its own channel everywhere
 
-    again = haechi(home, "discover", "leads", "--json", "--refresh").stdout.splitlines()
+    again = run(home, "discover", "leads", "--json", "--refresh").stdout.splitlines()
     assert [json.loads(x) for x in again] == first  # read again: no place counted twice
-    human = haechi(home, "discover", "leads").stdout
+    human = run(home, "discover", "leads").stdout
     assert "+BackupInv1te" in human and "next: `haechi discover capture" in human
     assert "\\x0ahttps://t.me" not in human  # name and link each on its own line, not escaped
 
@@ -350,12 +350,12 @@ def test_search_stops_cleanly_on_a_flood_wait_over_the_limit(tmp_path: Path) -> 
 
 def test_search_dry_run_prints_variant_queries_and_needs_no_session(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    dry = haechi(home, "discover", "search", "딥페", "--dry-run", "--max-queries", "5").stdout
+    dry = run(home, "discover", "search", "딥페", "--dry-run", "--max-queries", "5").stdout
     lines = dry.splitlines()
     assert lines[0] == "딥페" and "뒵페" in lines and len(lines) == 6 and "dry run" in lines[-1]
     assert search_queries(load_settings(home=home, workers=1), ["딥페"], variants=False,
                           max_queries=5) == ["딥페"]  # fmt: skip
-    live = haechi(home, "discover", "search", "딥페", check=False)
+    live = run(home, "discover", "search", "딥페", check=False)
     assert live.returncode != 0 and "HAECHI_TELEGRAM__API_ID" in live.stderr
 
 
@@ -401,5 +401,5 @@ def test_capture_lead_takes_the_public_preview_through_capture_and_reads_its_lea
             capture_lead(db, settings, "t.me/+NextRoomInv1", transport=httpx.MockTransport(serve))
     finally:
         db.close()
-    hand = haechi(tmp_path / "home", "discover", "capture", "t.me/+NextRoomInv1", "--join").stdout
+    hand = run(tmp_path / "home", "discover", "capture", "t.me/+NextRoomInv1", "--join").stdout
     assert "never joins" in hand and "haechi watch telegram --chat" in hand

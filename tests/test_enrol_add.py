@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import haechi, jpeg_bytes, noise_image, testdata
+from conftest import jpeg_bytes, noise_image, run, testdata
 
 
 def _findings(home: Path) -> list[dict[str, object]]:
-    return [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    return [json.loads(x) for x in run(home, "findings", "--json").stdout.splitlines()]
 
 
 def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
     (corpus / "her-own-copy.jpg").write_bytes(jpeg_bytes(own, quality=80))
     (tmp_path / "own.jpg").write_bytes(jpeg_bytes(own, quality=95))
 
-    haechi(
+    run(
         home,
         "enrol",
         "--alias",
@@ -32,42 +32,42 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
         "yes, by her",
         str(testdata("faces", "img1.jpg")),
     )
-    haechi(home, "scan", str(corpus), "--no-progress")
+    run(home, "scan", str(corpus), "--no-progress")
     before = _findings(home)
     assert {f["kind"] for f in before} == {"face_match"}
 
     # Her own file, then another photo of her: the earlier finding stays, a new one joins it.
-    out = haechi(home, "enrol", "--alias", "p1", "--add", "--own-media", str(tmp_path / "own.jpg"))
+    out = run(home, "enrol", "--alias", "p1", "--add", "--own-media", str(tmp_path / "own.jpg"))
     assert "added to p1" in out.stdout and "1 own file(s)" in out.stdout
-    out = haechi(home, "enrol", "--alias", "p1", "--add", str(testdata("faces", "img11.jpg")))
+    out = run(home, "enrol", "--alias", "p1", "--add", str(testdata("faces", "img11.jpg")))
     assert "1 face template(s)" in out.stdout
     after = _findings(home)
     assert {f["kind"] for f in after} == {"face_match", "own_media_match"}
     assert {f["id"] for f in before} <= {f["id"] for f in after}  # nothing was lost
 
-    persons = json.loads(haechi(home, "persons", "--json").stdout.splitlines()[0])
+    persons = json.loads(run(home, "persons", "--json").stdout.splitlines()[0])
     assert persons["templates"] == 2 and persons["own_media"] == 1, persons
 
-    log = haechi(home, "evidence", "log", "--json").stdout
+    log = run(home, "evidence", "log", "--json").stdout
     entries = [json.loads(x) for x in log.splitlines()]
     enrolled = [e for e in entries if e["action"] == "enrolled"]
     assert [e["details"]["what"] for e in enrolled] == ["enrolled", "added", "added"]
     assert '"p1"' not in log  # counts under a row id, never her alias
-    haechi(home, "evidence", "verify")  # the chain holds with the new entries
+    run(home, "evidence", "verify")  # the chain holds with the new entries
 
 
 def test_add_refuses_someone_else_and_unknown_aliases(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
-    other = haechi(
+    run(home, "enrol", "--alias", "p1", "--consent", "yes", str(testdata("faces", "img1.jpg")))
+    other = run(
         home, "enrol", "--alias", "p1", "--add", str(testdata("faces", "img12.jpg")), check=False
     )
     assert other.returncode != 0 and "does not show the person enrolled as 'p1'" in other.stderr
-    unknown = haechi(
+    unknown = run(
         home, "enrol", "--alias", "nobody", "--add", str(testdata("faces", "img1.jpg")), check=False
     )
     assert unknown.returncode != 0 and "'nobody' is not enrolled" in unknown.stderr
-    again = haechi(
+    again = run(
         home,
         "enrol",
         "--alias",
@@ -78,5 +78,5 @@ def test_add_refuses_someone_else_and_unknown_aliases(tmp_path: Path) -> None:
         check=False,
     )
     assert again.returncode != 0 and "--add" in again.stderr
-    persons = json.loads(haechi(home, "persons", "--json").stdout.splitlines()[0])
+    persons = json.loads(run(home, "persons", "--json").stdout.splitlines()[0])
     assert persons["templates"] == 1  # nothing was added by the refusals

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, run
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -39,8 +39,8 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     (root / "src").mkdir()
     (root / "src" / "a.jpg").write_bytes(jpeg_bytes(noise_image(21)))
     home = root / "home"
-    haechi(home, "--workers", "1", "scan", str(root / "src"), "--no-progress")
-    sha = json.loads(haechi(home, "items", "--json").stdout.splitlines()[0])["sha256"]
+    run(home, "--workers", "1", "scan", str(root / "src"), "--no-progress")
+    sha = json.loads(run(home, "items", "--json").stdout.splitlines()[0])["sha256"]
     return home, sha
 
 
@@ -57,7 +57,7 @@ def test_a_garbage_database_is_named(tmp_path: Path) -> None:
     home.mkdir(mode=0o700)
     (home / "haechi.db").write_bytes(os.urandom(8192))
     before = (home / "haechi.db").read_bytes()
-    proc = haechi(home, "items", check=False)
+    proc = run(home, "items", check=False)
     _short_error(proc, str(home / "haechi.db"), "not a database")
     assert proc.returncode == 4
     assert (home / "haechi.db").read_bytes() == before
@@ -67,14 +67,14 @@ def test_a_truncated_database_is_named(scanned: tuple[Path, str], tmp_path: Path
     home = _copy(scanned, tmp_path / "h")
     with (home / "haechi.db").open("r+b") as fh:
         fh.truncate(8192)
-    _short_error(haechi(home, "items", check=False), "haechi.db", "malformed")
+    _short_error(run(home, "items", check=False), "haechi.db", "malformed")
 
 
 def test_a_database_url_at_a_text_file(tmp_path: Path) -> None:
     text = tmp_path / "passwd"
     text.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
     env = {"HAECHI_DATABASE_URL": f"sqlite:///{text}"}
-    proc = haechi(tmp_path / "h", "items", check=False, env=env)
+    proc = run(tmp_path / "h", "items", check=False, env=env)
     _short_error(proc, str(text), "not a database")
     assert text.read_text() == "root:x:0:0:root:/root:/bin/bash\n" * 20
 
@@ -111,10 +111,10 @@ def test_a_full_disk_is_reported_and_nothing_is_lost(
         with filler.open("wb", buffering=0) as fh, contextlib.suppress(OSError):
             while True:
                 fh.write(b"\0" * 4096)
-        proc = haechi(home, "--workers", "1", "scan", str(more), "--no-progress", check=False)
+        proc = run(home, "--workers", "1", "scan", str(more), "--no-progress", check=False)
         _short_error(proc, "haechi.db", "full")
         filler.unlink()
-        listed = haechi(home, "items", "--json").stdout.splitlines()
+        listed = run(home, "items", "--json").stdout.splitlines()
         assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
 
 
@@ -139,7 +139,7 @@ def test_a_file_size_limit_is_reported_and_nothing_is_lost(
     )  # fmt: skip
     _short_error(proc, "haechi.db")
     assert "free some space" in proc.stderr
-    listed = haechi(home, "items", "--json").stdout.splitlines()
+    listed = run(home, "items", "--json").stdout.splitlines()
     assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
 
 
@@ -155,7 +155,7 @@ def test_a_file_size_limit_is_reported_and_nothing_is_lost(
     ],
 )
 def test_malformed_settings_are_named(tmp_path: Path, name: str, value: str, needle: str) -> None:
-    proc = haechi(tmp_path / "h", "items", check=False, env={name: value})
+    proc = run(tmp_path / "h", "items", check=False, env={name: value})
     _short_error(proc, needle)
     assert proc.returncode == 2
 
@@ -171,13 +171,13 @@ def test_an_empty_home_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_setting_is_warned_about(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "items", env={"HAECHI_CAPTURE__ALLOW_PRIVAT": "true"})
+    proc = run(tmp_path / "h", "items", env={"HAECHI_CAPTURE__ALLOW_PRIVAT": "true"})
     assert "HAECHI_CAPTURE__ALLOW_PRIVAT is not a haechi setting" in proc.stderr
     assert "did you mean HAECHI_CAPTURE__ALLOW_PRIVATE?" in proc.stderr
 
 
 def test_an_unknown_findings_status_is_refused(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "findings", "--status", "bogus", check=False)
+    proc = run(tmp_path / "h", "findings", "--status", "bogus", check=False)
     _short_error(proc, "bogus", "use one of open, ")
 
 
@@ -187,14 +187,14 @@ def test_an_unknown_findings_status_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_doctor_fails_on_a_wrong_or_missing_vault_key(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    haechi(home, "init")
+    run(home, "init")
     key = home / "keys" / "vault.key"
     key.write_text("00" * 32 + "\n")
-    wrong = haechi(home, "doctor", check=False)
+    wrong = run(home, "doctor", check=False)
     assert wrong.returncode == 1
     assert "FAIL  evidence vault" in wrong.stdout and "does not match" in wrong.stdout
     key.unlink()
-    missing = haechi(home, "doctor", check=False)
+    missing = run(home, "doctor", check=False)
     assert "FAIL  evidence vault" in missing.stdout and "does not exist" in missing.stdout
 
 
@@ -204,7 +204,7 @@ def test_capture_removes_what_a_killed_capture_left(
     import fcntl
 
     home = _copy(scanned, tmp_path / "h")
-    haechi(home, "init")
+    run(home, "init")
     folder = home / "vault" / "ab" / "cd"
     folder.mkdir(parents=True)
     dead = folder / ".abcdabcdabcdabcd-x1.tmp"
@@ -216,7 +216,7 @@ def test_capture_removes_what_a_killed_capture_left(
         os.utime(p, (hour_ago, hour_ago))
     with live.open("rb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # a capture still writing it, in another process
-        haechi(home, "evidence", "capture", scanned[1])
+        run(home, "evidence", "capture", scanned[1])
     assert not dead.exists()
     assert live.exists()
 
@@ -260,7 +260,7 @@ def test_reading_commands_work_on_read_only_storage(
 ) -> None:
     home = _copy(scanned, tmp_path / "h")
     sha = scanned[1]
-    haechi(home, "evidence", "capture", sha)
+    run(home, "evidence", "capture", sha)
     before = _listing(home)
     with _read_only_view(home, tmp_path / "ro") as ro:
         for args in (
@@ -273,11 +273,11 @@ def test_reading_commands_work_on_read_only_storage(
             ["evidence", "log"],
             ["evidence", "verify"],
         ):
-            proc = haechi(ro, *args, check=False)
+            proc = run(ro, *args, check=False)
             assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        assert sha in haechi(ro, "items", "--json").stdout
-        assert "captured" in haechi(ro, "evidence", "log").stdout
-        scan = haechi(ro, "--workers", "1", "scan", str(home), "--no-progress", check=False)
+        assert sha in run(ro, "items", "--json").stdout
+        assert "captured" in run(ro, "evidence", "log").stdout
+        scan = run(ro, "--workers", "1", "scan", str(home), "--no-progress", check=False)
         assert scan.returncode != 0 and "Traceback" not in scan.stderr
         assert "read-only" in scan.stderr
     assert _listing(home) == before

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, noise_image
+from evidence_world import CANARY, canary_jpeg, scanned
 from sqlalchemy import select
 
 from haechi.config import Settings, load_settings
@@ -21,29 +19,6 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.notes import unseal
 from haechi.store.vault import VaultKeyError
-
-CANARY = b"HAECHI-CANARY-7f3a9c-do-not-store-in-clear"
-
-
-def canary_jpeg(seed: int) -> bytes:
-    """A picture whose bytes carry a distinctive marker (a JPEG comment)."""
-    return jpeg_bytes(noise_image(seed), comment=CANARY + bytes(str(seed), "ascii"))
-
-
-def scanned(tmp_path: Path, settings: Settings, db: Database) -> tuple[Path, list[str]]:
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a.jpg").write_bytes(canary_jpeg(1))
-    (src / "b.jpg").write_bytes(canary_jpeg(2))
-    with zipfile.ZipFile(src / "bundle.zip", "w") as zf:
-        zf.writestr("inner/c.jpg", canary_jpeg(3))
-    scan_paths(db, settings, [src])
-    shas = [
-        hashlib.sha256((src / "a.jpg").read_bytes()).hexdigest(),
-        hashlib.sha256((src / "b.jpg").read_bytes()).hexdigest(),
-        hashlib.sha256(canary_jpeg(3)).hexdigest(),
-    ]
-    return src, shas
 
 
 def test_capture_stores_bit_exact_copy_and_logs_sightings(

@@ -13,24 +13,18 @@ from pathlib import Path
 
 import pyrage
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
-from test_evidence_capture import scanned
+from conftest import jpeg_bytes, noise_image, run
+from evidence_world import captured_world, vault_blob
 
-from haechi.config import load_settings
-from haechi.evidence.capture import capture_item
 from haechi.store.custody import (
-    CustodyAction,
-    CustodyEvent,
-    append,
     compute_entry_hash,
     details_hash,
 )
-from haechi.store.db import Database
 
 
 def test_init_capture_verify_log_export(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    init = haechi(home, "init")
+    init = run(home, "init")
     key = home.resolve() / "keys" / "vault.key"
     assert "evidence vault created" in init.stdout
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -38,19 +32,19 @@ def test_init_capture_verify_log_export(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.jpg").write_bytes(jpeg_bytes(noise_image(5)))
-    haechi(home, "scan", str(src), "--json")
-    item = json.loads(haechi(home, "items", "--json").stdout.splitlines()[0])["sha256"]
+    run(home, "scan", str(src), "--json")
+    item = json.loads(run(home, "items", "--json").stdout.splitlines()[0])["sha256"]
     env = {"HAECHI_ACTOR": "counsellor-kim"}
-    cap = haechi(home, "evidence", "capture", item[:8], "--reason", "finding 3", env=env)
+    cap = run(home, "evidence", "capture", item[:8], "--reason", "finding 3", env=env)
     assert f"{item}  preserved" in cap.stdout
-    ok = haechi(home, "evidence", "verify")
+    ok = run(home, "evidence", "verify")
     assert "INTACT" in ok.stdout and "blobs checked:     1 (1 intact)" in ok.stdout
-    log = haechi(home, "evidence", "log", "--json")
+    log = run(home, "evidence", "log", "--json")
     (entry,) = [json.loads(x) for x in log.stdout.splitlines()]
     assert entry["actor"] == "counsellor-kim" and entry["action"] == "captured"
     assert entry["object"] == f"item:{item}"
     recipient = str(pyrage.x25519.Identity.generate().to_public())
-    exp = haechi(
+    exp = run(
         home, "evidence", "export", item, "--to", str(tmp_path / "pkg"), "-r", recipient, env=env
     )
     assert "evidence package written" in exp.stdout
@@ -58,30 +52,12 @@ def test_init_capture_verify_log_export(tmp_path: Path) -> None:
         ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path / "pkg", capture_output=True, check=False
     )
     assert check.returncode == 0
-    log2 = haechi(home, "evidence", "log", "--item", item[:10]).stdout
+    log2 = run(home, "evidence", "log", "--item", item[:10]).stdout
     assert "captured" in log2 and "exported" in log2
     head = tmp_path / "usb" / "head.json"
     head.parent.mkdir()
-    haechi(home, "evidence", "head", "--to", str(head))
-    assert "anchor checked" in haechi(home, "evidence", "verify", "--head-file", str(head)).stdout
-
-
-def _setup(tmp_path: Path) -> tuple[Path, list[str]]:
-    """Three captured items plus a few later entries (8 in all), built in-process."""
-    settings = load_settings(home=tmp_path / "h", workers=1)
-    db = Database(settings)
-    try:
-        _, shas = scanned(tmp_path, settings, db)
-        for sha in shas:
-            capture_item(db, settings, sha, "u")
-        with db.session() as s:
-            for sha in shas:
-                append(s, CustodyEvent("reviewer", CustodyAction.VIEWED, f"item:{sha}"))
-            append(s, CustodyEvent("reviewer", CustodyAction.ANALYSED, f"item:{shas[0]}"))
-            append(s, CustodyEvent("reviewer", CustodyAction.SHARED, f"item:{shas[0]}"))
-    finally:
-        db.close()
-    return settings.home_dir, shas
+    run(home, "evidence", "head", "--to", str(head))
+    assert "anchor checked" in run(home, "evidence", "verify", "--head-file", str(head)).stdout
 
 
 def _sql(home: Path, *statements: str) -> None:
@@ -92,12 +68,8 @@ def _sql(home: Path, *statements: str) -> None:
     con.close()
 
 
-def _blob(home: Path, sha: str) -> Path:
-    return home / "vault" / sha[:2] / sha[2:4] / f"{sha}.enc"
-
-
 def _flip(home: Path, shas: list[str]) -> str:
-    p = _blob(home, shas[1])
+    p = vault_blob(home, shas[1])
     data = bytearray(p.read_bytes())
     data[len(data) // 2] ^= 0x01
     p.write_bytes(bytes(data))
@@ -105,7 +77,7 @@ def _flip(home: Path, shas: list[str]) -> str:
 
 
 def _swap(home: Path, shas: list[str]) -> str:
-    a, b = _blob(home, shas[0]), _blob(home, shas[2])
+    a, b = vault_blob(home, shas[0]), vault_blob(home, shas[2])
     da, db_ = a.read_bytes(), b.read_bytes()
     a.write_bytes(db_)
     b.write_bytes(da)
@@ -165,23 +137,21 @@ TAMPERS: dict[str, Callable[[Path, list[str]], str]] = {
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("tamper", list(TAMPERS))
 def test_verify_names_each_tampering(tmp_path: Path, tamper: str) -> None:
-    home, shas = _setup(tmp_path)
+    home, shas = captured_world(tmp_path)
     expected = TAMPERS[tamper](home, shas)
-    proc = haechi(home, "evidence", "verify", check=False)
+    proc = run(home, "evidence", "verify", check=False)
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert "FAILED" in proc.stdout and expected in proc.stdout, proc.stdout
-    data = json.loads(haechi(home, "evidence", "verify", "--json", check=False).stdout)
+    data = json.loads(run(home, "evidence", "verify", "--json", check=False).stdout)
     assert not data["ok"] and len({p["kind"] for p in data["problems"]}) == 1, data
 
 
 def test_wrong_key_is_a_clear_cli_error(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     other = tmp_path / "other.key"
     other.write_text(os.urandom(32).hex())
     other.chmod(0o600)
-    proc = haechi(
-        home, "evidence", "verify", check=False, env={"HAECHI_VAULT__KEY_FILE": str(other)}
-    )
+    proc = run(home, "evidence", "verify", check=False, env={"HAECHI_VAULT__KEY_FILE": str(other)})
     assert proc.returncode == 2
     assert "the vault key does not match this vault" in proc.stderr
     assert str(other) in proc.stderr

@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import haechi, person_consent, testdata
+from conftest import person_consent, run, testdata
+from evidence_world import captured_world, vault_blob
 from sqlalchemy import delete, insert, select, update
-from test_evidence_cli import _blob, _setup
 
 from haechi.config import load_settings
 from haechi.evidence.context import open_vault
@@ -22,8 +22,8 @@ from haechi.store.evidence_models import CustodyHead, CustodyLogEntry, EvidenceI
 
 
 def _verify(home: Path, *args: str) -> tuple[int, str, dict[str, object]]:
-    proc = haechi(home, "evidence", "verify", *args, check=False)
-    data = json.loads(haechi(home, "evidence", "verify", "--json", *args, check=False).stdout)
+    proc = run(home, "evidence", "verify", *args, check=False)
+    data = json.loads(run(home, "evidence", "verify", "--json", *args, check=False).stdout)
     return proc.returncode, proc.stdout + proc.stderr, data
 
 
@@ -38,21 +38,21 @@ def _engine(home: Path):  # type: ignore[no-untyped-def]
 
 
 def test_a_clean_log_says_whether_an_external_anchor_was_checked(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     code, out, data = _verify(home)
     assert code == 0, out
     assert "INTACT as far as the database goes; no external anchor was checked" in out
     assert "blobs checked:     3 (3 intact)" in out and data["fully_anchored"] is False
     head = tmp_path / "usb" / "head.json"
     head.parent.mkdir()
-    haechi(home, "evidence", "head", "--to", str(head))
+    run(home, "evidence", "head", "--to", str(head))
     code, out, data = _verify(home, "--head-file", str(head))
     assert code == 0 and "INTACT, anchored" in out and data["anchored_seq"] == 8, out
 
 
 @pytest.mark.sqlite_only
 def test_verify_with_the_database_deleted_creates_nothing_and_alerts(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     for p in home.glob("haechi.db*"):
         p.unlink()
     code, out, data = _verify(home)
@@ -67,7 +67,7 @@ def test_verify_with_the_database_deleted_creates_nothing_and_alerts(tmp_path: P
 @pytest.mark.sqlite_only
 def test_verify_of_a_home_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
     home = tmp_path / "nowhere"
-    proc = haechi(home, "evidence", "verify", check=False)
+    proc = run(home, "evidence", "verify", check=False)
     assert proc.returncode == 4 and "no database" in proc.stderr, proc.stderr
     assert not home.exists()
 
@@ -75,7 +75,7 @@ def test_verify_of_a_home_that_does_not_exist_creates_nothing(tmp_path: Path) ->
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("keep", [0, 4096])
 def test_verify_with_the_database_truncated(tmp_path: Path, keep: int) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     db = home / "haechi.db"
     for p in home.glob("haechi.db-*"):
         p.unlink()
@@ -90,7 +90,7 @@ def test_verify_with_the_database_truncated(tmp_path: Path, keep: int) -> None:
 
 
 def test_verify_with_the_custody_log_emptied(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     engine = _engine(home)
     with engine.begin() as conn:
         conn.execute(delete(CustodyLogEntry))
@@ -106,7 +106,7 @@ def test_a_deleted_capture_entry_with_its_blob_altered_is_found(tmp_path: Path) 
     """A careful forger: drops item 3's entries and its evidence row, renumbers and rehashes
     the rest of the chain and the head, and alters the blob. The chain verifies; the blob
     no entry records still gives it away, and is checked."""
-    home, shas = _setup(tmp_path)
+    home, shas = captured_world(tmp_path)
     gone = f"item:{shas[2]}"
     engine = _engine(home)
     with engine.begin() as conn:
@@ -129,7 +129,7 @@ def test_a_deleted_capture_entry_with_its_blob_altered_is_found(tmp_path: Path) 
         conn.execute(update(CustodyHead).values(last_seq=seq, head_hash=prev))
         conn.execute(delete(EvidenceItem).where(EvidenceItem.sha256 == shas[2]))
     engine.dispose()
-    blob = _blob(home, shas[2])
+    blob = vault_blob(home, shas[2])
     data_ = bytearray(blob.read_bytes())
     data_[len(data_) // 2] ^= 1
     blob.write_bytes(bytes(data_))
@@ -142,7 +142,7 @@ def test_a_deleted_capture_entry_with_its_blob_altered_is_found(tmp_path: Path) 
 
 
 def test_an_interrupted_capture_is_a_harmless_note(tmp_path: Path) -> None:
-    home, _ = _setup(tmp_path)
+    home, _ = captured_world(tmp_path)
     settings = load_settings(home=home, workers=1)
     extra = tmp_path / "extra.bin"
     extra.write_bytes(b"interrupted " * 1000)
@@ -182,7 +182,7 @@ def _enrolled_with_a_match(tmp_path: Path, env: dict[str, str] | None = None) ->
     for name in ("img10.jpg", "img12.jpg"):  # person_01 and someone else
         shutil.copy(faces / name, corpus / name)
     consent = person_consent("match faces")
-    haechi(
+    run(
         home,
         "enrol",
         "--alias",
@@ -194,8 +194,8 @@ def _enrolled_with_a_match(tmp_path: Path, env: dict[str, str] | None = None) ->
         str(faces / "img1.jpg"),
         env=env,
     )
-    haechi(home, "scan", str(corpus), env=env)
-    (finding,) = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    run(home, "scan", str(corpus), env=env)
+    (finding,) = [json.loads(x) for x in run(home, "findings", "--json").stdout.splitlines()]
     return home, finding["item_sha256"]
 
 
@@ -204,16 +204,16 @@ def test_forget_leaves_no_trace_of_her_name_in_notes_and_says_what_remains(
     tmp_path: Path,
 ) -> None:
     home, sha = _enrolled_with_a_match(tmp_path, NO_CAPTURE)
-    haechi(home, "evidence", "capture", sha, "--reason", REASON)
+    run(home, "evidence", "capture", sha, "--reason", REASON)
     pkg = tmp_path / "pkg"
-    haechi(home, "evidence", "export", sha, "--to", str(pkg), "--no-media", "--title", TITLE)
-    haechi(home, "evidence", "shared", sha, "--with", "police", "--note", REASON)
-    log = haechi(home, "evidence", "log", "--json").stdout
+    run(home, "evidence", "export", sha, "--to", str(pkg), "--no-media", "--title", TITLE)
+    run(home, "evidence", "shared", sha, "--with", "police", "--note", REASON)
+    log = run(home, "evidence", "log", "--json").stdout
     assert REASON in log and TITLE in log  # readable with the vault key before forget
     files = [p for p in home.rglob("*") if p.is_file()]
     assert not any(n in p.read_bytes() for p in files for n in _needles(REASON, TITLE))
 
-    proc = haechi(home, "forget", ALIAS, "--yes")
+    proc = run(home, "forget", ALIAS, "--yes")
     assert "erased 3 free-text note(s)" in proc.stdout, proc.stdout
     assert "remains: 1 preserved item(s)" in proc.stdout and sha in proc.stdout, proc.stdout
     assert "do not name her" in proc.stdout
@@ -223,25 +223,25 @@ def test_forget_leaves_no_trace_of_her_name_in_notes_and_says_what_remains(
         blob = p.read_bytes()
         for needle in _needles(ALIAS, REASON, TITLE, "marker q7zx", "marker t4kw"):
             assert needle not in blob, f"{needle!r} survives in {p.relative_to(home)}"
-    log = haechi(home, "evidence", "log", "--json").stdout
+    log = run(home, "evidence", "log", "--json").stdout
     assert log.count("[erased with person]") == 3 and "q7zx" not in log
     code, out, data = _verify(home)
     assert code == 0 and data["ok"], out
-    assert _blob(home, sha).is_file()  # the evidence stays unless she asks otherwise
+    assert vault_blob(home, sha).is_file()  # the evidence stays unless she asks otherwise
 
 
 @pytest.mark.slow
 def test_forget_with_delete_evidence_removes_her_items_on_record(tmp_path: Path) -> None:
     home, sha = _enrolled_with_a_match(tmp_path)  # the finding is preserved on its own
-    assert _blob(home, sha).is_file()
-    proc = haechi(home, "forget", ALIAS, "--yes", "--delete-evidence")
+    assert vault_blob(home, sha).is_file()
+    proc = run(home, "forget", ALIAS, "--yes", "--delete-evidence")
     assert "deleted 1 preserved item(s)" in proc.stdout and "remains" not in proc.stdout
-    assert not _blob(home, sha).exists()
+    assert not vault_blob(home, sha).exists()
     db = Database(load_settings(home=home, workers=1))
     with db.session() as s:
         assert s.get(EvidenceItem, sha) is None
     db.close()
-    log = [json.loads(x) for x in haechi(home, "evidence", "log", "--json").stdout.splitlines()]
+    log = [json.loads(x) for x in run(home, "evidence", "log", "--json").stdout.splitlines()]
     about_items = [e for e in log if e["object"].startswith("item:")]
     assert [e["action"] for e in about_items] == ["captured", "deleted"]
     assert about_items[1]["object"] == f"item:{sha}" and ALIAS not in json.dumps(log)

@@ -14,8 +14,8 @@ import pyrage
 import pytest
 from conftest import jpeg_bytes, noise_image
 from cryptography.hazmat.primitives.serialization import Encoding
+from evidence_world import CANARY, scanned
 from pypdf import PdfReader
-from test_evidence_capture import CANARY, scanned
 from test_evidence_tsa import FakeTSA, fake_tsa  # noqa: F401  (fixture)
 
 from haechi.config import Settings, load_settings

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, person_consent
+from conftest import jpeg_bytes, noise_image, person_consent, run
+from tdesktop_html import write_html_chat
 from telegram_exports import write_media_export
-from test_source_warc import _write as write_warc
-from test_tdesktop import _write_html_chat
 from test_telegram_live import FakeTelegram, photo_message
+from warc_files import write_warc
 
 from haechi.config import Settings
 from haechi.evidence.capture import NoReadableCopyError, capture_item
@@ -34,12 +34,12 @@ def _sha(data: bytes) -> str:
 def _capture_verify_export(home: Path, tmp: Path, items: dict[str, bytes]) -> list[dict[str, Any]]:
     """`evidence capture` each item (by SHA-256), `verify`, `export` them with plain media; the
     package's manifest items, each checked against the bytes it should carry."""
-    cap = haechi(home, "evidence", "capture", *items)
+    cap = run(home, "evidence", "capture", *items)
     for sha in items:
         assert f"{sha}  preserved" in cap.stdout, cap.stdout + cap.stderr
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
     pkg = tmp / "pkg"
-    haechi(home, "evidence", "export", *items, "--to", str(pkg), "--plain-media")
+    run(home, "evidence", "export", *items, "--to", str(pkg), "--plain-media")
     manifest = json.loads((pkg / "manifest.json").read_text())
     assert [i["sha256"] for i in manifest["items"]] == list(items)
     for it in manifest["items"]:
@@ -56,11 +56,11 @@ def test_items_seen_only_in_json_and_html_exports_are_captured_and_exported(
     json_root = tmp_path / "ChatExport_json"
     files = write_media_export(json_root, photo)
     html_root = tmp_path / "ChatExport_html"
-    _write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(html_root, base="", media_prefix="", title="Leak Room")
     html_photo = jpeg_bytes(noise_image(32))
     (html_root / "photos" / "photo_1@12-03-2024_21-06-00.jpg").write_bytes(html_photo)
     home = tmp_path / "h"
-    haechi(home, "scan", str(json_root), str(html_root))
+    run(home, "scan", str(json_root), str(html_root))
 
     voice = files["voice_messages/audio_1@01-03-2024_10-00-00.ogg"]
     wanted = {_sha(photo): photo, _sha(html_photo): html_photo, _sha(voice): voice}
@@ -75,7 +75,7 @@ def test_an_item_seen_only_in_a_warc_is_captured_and_exported(tmp_path: Path) ->
     warc = tmp_path / "page.warc.gz"
     pics = write_warc(warc, gz=True)
     home = tmp_path / "h"
-    haechi(home, "scan", str(warc))
+    run(home, "scan", str(warc))
     (item,) = _capture_verify_export(home, tmp_path, {_sha(pics["c"]): pics["c"]})
     assert item["sightings"][0]["url"] == "http://ex.org/c.jpg"
 
@@ -88,8 +88,8 @@ def test_an_export_with_an_unreadable_item_completes_and_names_it(tmp_path: Path
     for name, data in (("good.jpg", good), ("lost.jpg", lost), ("never.jpg", never)):
         (src / name).write_bytes(data)
     home = tmp_path / "h"
-    haechi(home, "scan", str(src))
-    haechi(home, "evidence", "capture", _sha(good), _sha(lost))
+    run(home, "scan", str(src))
+    run(home, "evidence", "capture", _sha(good), _sha(lost))
     # The vault copy of one item is deleted, and so is every place it was seen; a third item
     # was never preserved and its file is gone too.
     blob = next((home / "vault").rglob(f"{_sha(lost)}.enc"))
@@ -99,7 +99,7 @@ def test_an_export_with_an_unreadable_item_completes_and_names_it(tmp_path: Path
     shas = [_sha(good), _sha(lost), _sha(never)]
 
     pkg = tmp_path / "pkg"
-    exp = haechi(home, "evidence", "export", *shas, "--to", str(pkg), "--plain-media")
+    exp = run(home, "evidence", "export", *shas, "--to", str(pkg), "--plain-media")
     assert "evidence package written" in exp.stdout and "items: 1" in exp.stdout
     assert f"left out {_sha(lost)}: its copy is missing from the vault" in exp.stderr
     assert f"left out {_sha(never)}: no readable copy" in exp.stderr
@@ -111,14 +111,14 @@ def test_an_export_with_an_unreadable_item_completes_and_names_it(tmp_path: Path
 
     # Hashes and sightings only: the unreadable items are still listed, marked as such.
     bare = tmp_path / "bare"
-    exp2 = haechi(home, "evidence", "export", *shas, "--to", str(bare), "--no-media")
+    exp2 = run(home, "evidence", "export", *shas, "--to", str(bare), "--no-media")
     assert "items: 3" in exp2.stdout and "listed without a preserved copy" in exp2.stderr
     listed = json.loads((bare / "manifest.json").read_text())["items"]
     assert {i["sha256"]: i["preserved"] for i in listed} == {
         _sha(good): True, _sha(lost): False, _sha(never): False,
     }  # fmt: skip
     # `verify` still names the lost copy: leaving it out of a package hides nothing.
-    verify = haechi(home, "evidence", "verify", check=False)
+    verify = run(home, "evidence", "verify", check=False)
     assert verify.returncode == 5 and f"blob {_sha(lost)}: missing" in verify.stdout
 
 
@@ -158,8 +158,8 @@ def test_scan_summary_counts_findings_and_what_was_preserved(tmp_path: Path) -> 
     (corpus / "other.jpg").write_bytes(jpeg_bytes(noise_image(62)))
     home = tmp_path / "h"
     consent = ["--consent", "yes", "--consent-by", "person_01", "--scope", "own files"]
-    haechi(home, "enrol", "--alias", "p", *consent, "--own-media", str(own))
-    first = haechi(home, "scan", str(corpus))
+    run(home, "enrol", "--alias", "p", *consent, "--own-media", str(own))
+    first = run(home, "scan", str(corpus))
     assert "1 new finding(s) in 1 item(s)" in first.stdout
     assert "1 of them preserved automatically in the evidence vault" in first.stdout
-    assert "new findings: none" in haechi(home, "scan", str(corpus)).stdout
+    assert "new findings: none" in run(home, "scan", str(corpus)).stdout

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, person_consent, testdata
+from conftest import jpeg_bytes, noise_image, person_consent, run, testdata
 from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
@@ -161,7 +161,7 @@ def test_no_enrolment_without_consent(db: Database, settings: Settings) -> None:
 
 
 def test_cli_refuses_enrolment_without_consent(tmp_path: Path) -> None:
-    proc = haechi(tmp_path / "h", "enrol", "--alias", "p1", str(photo("img1.jpg")), check=False)
+    proc = run(tmp_path / "h", "enrol", "--alias", "p1", str(photo("img1.jpg")), check=False)
     assert proc.returncode == 3
     assert "no enrolment without consent" in proc.stderr
 
@@ -419,10 +419,8 @@ def test_forget_an_unknown_alias_is_an_error(db: Database, settings: Settings) -
 def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     home = tmp_path / "h"
     _corpus(tmp_path / "c")
-    haechi(
-        home, "enrol", "--alias", "p1", "--consent", "yes, by the person", str(photo("img1.jpg"))
-    )
-    scanned = haechi(home, "scan", str(tmp_path / "c"), "--json", "--no-progress").stdout
+    run(home, "enrol", "--alias", "p1", "--consent", "yes, by the person", str(photo("img1.jpg")))
+    scanned = run(home, "scan", str(tmp_path / "c"), "--json", "--no-progress").stdout
     by_name = {Path(x["path"]).name: x for x in map(json.loads, scanned.splitlines())}
     faces = by_name["same-person.jpg"]["faces"]
     assert (
@@ -430,24 +428,74 @@ def test_findings_json_through_the_cli(tmp_path: Path) -> None:
     )
     assert by_name["scene.jpg"]["faces"]["count"] == 0
     assert "embedding" not in scanned  # embeddings stay in the database
-    lines = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    lines = [json.loads(x) for x in run(home, "findings", "--json").stdout.splitlines()]
     assert lines and {x["person"] for x in lines} == {"p1"}
     # a clip is one finding with its matching frames (issue 13 point 6), not one per frame
     (video,) = [x for x in lines if x["path"].endswith("clip.mp4")]
     assert len(video["frames"]) > 1 and video["times"] == sorted(f["t"] for f in video["frames"])
     assert video["similarity"] == max(f["score"] for f in video["frames"])
     assert video["t"] is not None and len(video["box"]) == 4 and min(video["times"]) >= 1.9
-    each = haechi(home, "findings", "--json", "--frames").stdout.splitlines()
+    each = run(home, "findings", "--json", "--frames").stdout.splitlines()
     per_frame = [json.loads(x) for x in each if "clip.mp4" in x]
     assert len(per_frame) == len(video["frames"]) and len(each) == len(lines) - 1 + len(per_frame)
     assert {x["id"] for x in per_frame} == set(video["ids"])
     still = next(x for x in lines if x["path"].endswith("same-person.jpg"))
     assert still["t"] is None and still["similarity"] >= 0.45 and len(still["item_sha256"]) == 64
-    table = haechi(home, "findings").stdout
+    table = run(home, "findings").stdout
     assert "face_match" in table and f"{len(lines)} finding(s)" in table
     assert f"({len(video['frames'])} frames)" in table
-    haechi(home, "forget", "p1", "--yes")
-    assert haechi(home, "findings", "--json").stdout == ""
+    run(home, "forget", "p1", "--yes")
+    assert run(home, "findings", "--json").stdout == ""
+
+
+# Every place that compares face embeddings, and what with. A new one fails the test below until
+# it is added here with its reason, and none may compare a scanned face with anything but her
+# enrolled templates or the same face elsewhere in one scene.
+FACE_COMPARISONS = {
+    # The primitive: a face against one enrolled template (`matches`).
+    "analyzers/face_model.py": "similarity of a face to an enrolled template",
+    # The template index: filled only from FaceTemplate rows, queried by faces found in media.
+    "matching/faces.py": "search of the enrolled templates",
+    "matching/findings.py": "scanned faces against the template index",
+    # Her enrolment photos against each other and against her own templates.
+    "persons/enrol.py": "enrolment photos of one person with each other and her templates",
+    # The face at one place in two copies of one scene: only whether it changed, never who.
+    "matching/manipulation.py": "the same face region in two copies of one scene",
+}
+
+
+def test_faces_are_compared_only_where_listed() -> None:
+    """The capability, not the command names: a module that handles face embeddings and
+    compares vectors (a matrix product, a dot product, an index search) must be one of
+    FACE_COMPARISONS, whose every entry compares with enrolled templates or within one scene."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "haechi"
+    face_names = {"FaceTemplate", "TemplateIndex", "Faces", "Face"}
+    compare_calls = {"dot", "inner", "vdot", "search", "similarity", "matches", "compare"}
+    found = {}
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        nodes = list(ast.walk(tree))
+        faces = any(
+            (isinstance(n, ast.Attribute) and n.attr in ("embedding", "vector"))
+            or (isinstance(n, ast.Name) and n.id in face_names)
+            for n in nodes
+        )
+        compares = [
+            n.lineno
+            for n in nodes
+            if (isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult))
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute | ast.Name)
+                and (n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id)
+                in compare_calls
+            )
+        ]
+        if faces and compares:
+            found[path.relative_to(src).as_posix()] = compares
+    assert set(found) == set(FACE_COMPARISONS), found
 
 
 def test_no_general_face_search_anywhere() -> None:
@@ -459,10 +507,3 @@ def test_no_general_face_search_anywhere() -> None:
     assert public == {"load", "for_person", "search"}
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
     assert not any(w in n for n in names for w in ("search", "identify", "lookup", "who"))
-
-
-def test_the_configured_threshold_is_the_calibrated_one() -> None:
-    from haechi.analyzers.face_model import MATCH_THRESHOLD
-    from haechi.config import Thresholds
-
-    assert Thresholds().face_min_similarity == MATCH_THRESHOLD

@@ -19,8 +19,8 @@ from conftest import noise_image, testdata, write_video
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
+from tdesktop_html import write_html_chat
 from test_fuzz_sources import FUZZ, _mutated
-from test_tdesktop import _write_html_chat
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer
 from haechi.analyzers.hangul import compact, normalise, prepare
@@ -97,7 +97,7 @@ def _html_seed() -> tuple[dict[str, bytes], bytes]:
     """The other files of a two-page HTML export, and its first page (the seed)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "export"
-        _write_html_chat(root, base="", media_prefix="", title="Room")
+        write_html_chat(root, base="", media_prefix="", title="Room")
         files = {
             p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
         }

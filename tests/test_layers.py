@@ -136,3 +136,88 @@ def test_split_modules_stay_under_400_lines() -> None:
     long = {p.name: n for p in paths if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
     assert not (SRC / "network" / "roles.py").exists()
+
+
+def test_thresholds_are_written_once() -> None:
+    """Each signal type's comparison thresholds live in haechi.matching.thresholds: no function
+    default, setting default or dict elsewhere writes a PDQ distance, quality, frame share or
+    face similarity as a number (issue 14, 9)."""
+    names = ("distance", "quality", "share", "similarity", "pdq_max", "pdq", "threshold")
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "thresholds.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            pairs: list[tuple[str, ast.expr]] = []
+            if isinstance(node, ast.arguments):
+                args = [*node.posonlyargs, *node.args]
+                pairs += zip(
+                    [a.arg for a in args[len(args) - len(node.defaults) :]],
+                    node.defaults,
+                    strict=True,
+                )
+                pairs += [
+                    (a.arg, d) for a, d in zip(node.kwonlyargs, node.kw_defaults, strict=True) if d
+                ]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                call = node.value
+                if isinstance(call, ast.Call):
+                    name = node.target.id
+                    pairs += [(name, k.value) for k in call.keywords if k.arg == "default"]
+            elif isinstance(node, ast.Dict):
+                pairs += [
+                    (k.value, v)
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                ]
+            for name, value in pairs:
+                if (
+                    any(n in name for n in names)
+                    and isinstance(value, ast.Constant)
+                    and type(value.value) in (int, float)
+                    and value.value in (31, 50, 0.8, 0.45)
+                ):
+                    found.append(f"{path.relative_to(SRC)}:{value.lineno} {name}={value.value}")
+    assert found == []
+
+
+def test_the_scan_names_no_plug_in() -> None:
+    """The scan finds its analyzers and sources through the registries, never by a built-in's
+    name (the text analyzer used to be looked up as "chat_text")."""
+    builtins = ("chat_text", "ChatTextAnalyzer", "FacesAnalyzer", "FolderSource")
+    found = [
+        f"{p.name}: {name}"
+        for p in sorted((SRC / "scan").glob("*.py"))
+        for name in builtins
+        if name in p.read_text(encoding="utf-8")
+    ]
+    assert found == []
+
+
+def test_role_wording_lives_in_the_data_files() -> None:
+    """Buyer and request wording is data (analyzers/data/roles.yaml), not regexes in the role
+    code: no string in network/roles, docstrings aside, holds Hangul (issue 14, 9)."""
+    found = []
+    for path in sorted((SRC / "network" / "roles").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+        }
+        found += [
+            f"{path.name}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant)
+            and isinstance(n.value, str)
+            and id(n) not in docs
+            and any("\uac00" <= ch <= "\ud7a3" for ch in n.value)
+        ]
+    assert found == []
+    from haechi.network.roles.language import BUYER, REQUEST
+
+    assert BUYER.search("입금했습니다") and not BUYER.search("입금 받습니다")
+    assert REQUEST.search("만들어 주세요") and not REQUEST.search("만들어 드립니다")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from conftest import database_for, haechi, person_consent, testdata
+from conftest import database_for, person_consent, run, testdata
 from gexf_check import gexf13_problems
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
@@ -162,11 +162,11 @@ def test_a_finding_alone_makes_content_of_interest_in_a_quiet_room(
         ("viewer", "user9063"),
     }
     rows = [
-        json.loads(x) for x in haechi(home, "network", "--json", "--limit", "0").stdout.splitlines()
+        json.loads(x) for x in run(home, "network", "--json", "--limit", "0").stdout.splitlines()
     ]
     creator = next(r for r in rows if r["type"] == "role" and r["account"] == "user9060")
     assert creator["interest"] == ["finding"]
-    doc = json.loads(haechi(home, "network", "dossier", "user9061").stdout)
+    doc = json.loads(run(home, "network", "dossier", "user9061").stdout)
     (claim,) = [c for c in doc["claims"] if c["role"] == "distributor"]
     assert claim["interest"] == ["finding"] and claim["why"]
     # the dossier lists the findings in the content it covers (point 10)
@@ -180,7 +180,7 @@ def test_findings_and_show_say_where_in_chats_and_which_roles(
     """Issue 13 point 10: a finding says where its item was posted (room, poster, forward,
     time) and which network roles touch that content, in `findings` and in `show`."""
     home, _truth, net = scenario
-    (line,) = [json.loads(x) for x in haechi(home, "findings", "--json").stdout.splitlines()]
+    (line,) = [json.loads(x) for x in run(home, "findings", "--json").stdout.splitlines()]
     sha = line["item_sha256"]
     assert net.item_cluster[sha] == _cluster_of(net, QUIET, 2)
     assert [(c["room_name"], c["message_id"], c["poster_name"]) for c in line["chats"]] == [
@@ -191,12 +191,12 @@ def test_findings_and_show_say_where_in_chats_and_which_roles(
     roles = {(r["role"], r["account"]) for r in line["network"]["roles"]}
     assert {("creator_candidate", "user9060"), ("distributor", "user9061")} <= roles
     assert line["network"]["interest"] == ["finding"]
-    table = haechi(home, "findings").stdout
+    table = run(home, "findings").stdout
     assert "동네 친구들 #2 by 동네친구1" in table and "creator candidate: 동네친구1" in table
-    shown = haechi(home, "show", sha[:12]).stdout
+    shown = run(home, "show", sha[:12]).stdout
     assert "동네 친구들 #4 by 동네친구2" in shown and "distributor: 동네친구2" in shown
     assert "(finding)" in shown
-    doc = json.loads(haechi(home, "show", sha[:12], "--json").stdout)
+    doc = json.loads(run(home, "show", sha[:12], "--json").stdout)
     assert doc["network"]["content"] == net.item_cluster[sha] and len(doc["chats"]) == 2
 
 
@@ -271,7 +271,7 @@ def test_graphml_loads_in_networkx_with_roles(
 ) -> None:
     home, _truth, net = scenario
     out = tmp_path / "net.graphml"
-    haechi(home, "network", "export", "--format", "graphml", "--to", str(out))
+    run(home, "network", "export", "--format", "graphml", "--to", str(out))
     g = nx.read_graphml(out)
     seller = g.nodes["account:user9003"]
     assert seller["kind"] == "account" and seller["role_seller"] is True
@@ -289,7 +289,7 @@ def test_graphml_loads_in_networkx_with_roles(
 def test_gexf_is_valid_gexf_13(scenario: tuple[Path, Truth, Network], tmp_path: Path) -> None:
     home, _truth, net = scenario
     out = tmp_path / "net.gexf"
-    haechi(home, "network", "export", "--format", "gexf", "--to", str(out))
+    run(home, "network", "export", "--format", "gexf", "--to", str(out))
     data = out.read_bytes()
     assert gexf13_problems(data) == []
     root = ET.fromstring(data)
@@ -318,13 +318,13 @@ def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_
     home, _truth, net = scenario
     a = next(p for p in net.posts if p.room == "7001" and p.message_id == 4)
     png = tmp_path / "a.png"
-    haechi(home, "network", "picture", "--item", a.item[:12], "--to", str(png))
+    run(home, "network", "picture", "--item", a.item[:12], "--to", str(png))
     im = Image.open(png).convert("RGB")
     assert im.width >= 1000 and im.height >= 600
     colours = {c for _n, c in im.getcolors(1 << 20) or []}
     assert (200, 40, 40) in colours and (70, 110, 200) in colours  # creator, viewer
     svg = tmp_path / "a.svg"
-    haechi(home, "network", "picture", "--cluster", a.cluster, "--to", str(svg))
+    run(home, "network", "picture", "--cluster", a.cluster, "--to", str(svg))
     text = svg.read_text(encoding="utf-8")
     ET.fromstring(text)  # well-formed
     for en, ko in ROLE_LABELS.values():
@@ -337,12 +337,12 @@ def test_picture_renders_png_and_svg(scenario: tuple[Path, Truth, Network], tmp_
         c.role for c in net.claims if c.account == "user9002" and c.cluster == d
     }
     both = tmp_path / "d.svg"
-    haechi(home, "network", "picture", "--cluster", d, "--to", str(both))
+    run(home, "network", "picture", "--cluster", d, "--to", str(both))
     drawn = both.read_text(encoding="utf-8")
     assert "creator candidate + seller" in drawn
     legend = 1  # the legend draws each role colour once
     assert drawn.count('fill="#e68c00"') > legend and drawn.count('fill="#c82828"') > legend
-    bad = haechi(home, "network", "picture", "--cluster", "cnope", "--to", str(svg), check=False)
+    bad = run(home, "network", "picture", "--cluster", "cnope", "--to", str(svg), check=False)
     assert bad.returncode == 6 and "cnope" in bad.stderr
 
 
@@ -351,7 +351,7 @@ def test_dossier_and_summary_through_the_cli(
 ) -> None:
     home, _truth, _net = scenario
     out = tmp_path / "d.json"
-    haechi(home, "network", "dossier", "판매상", "--to", str(out))
+    run(home, "network", "dossier", "판매상", "--to", str(out))
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["account"]["id"] == "user9003"
     assert {r["role"] for r in doc["roles"]} == {"distributor", "seller", "viewer"}
@@ -366,17 +366,17 @@ def test_dossier_and_summary_through_the_cli(
     assert len(next(e for e in seller["evidence"] if e["message_id"] == 3)["content"]) == 2
     assert seller["interest"] == ["flagged_room"]
     assert all(p["forwarded_from"] == "작업자K" for p in doc["posts"])
-    twice = haechi(home, "network", "dossier", "민수", check=False)
+    twice = run(home, "network", "dossier", "민수", check=False)
     assert twice.returncode == 6 and "user9010" in twice.stderr
 
-    lines = [json.loads(x) for x in haechi(home, "network", "--json").stdout.splitlines()]
+    lines = [json.loads(x) for x in run(home, "network", "--json").stdout.splitlines()]
     roles = {(x["role"], x["account"]) for x in lines if x["type"] == "role"}
     assert ("creator_candidate", "user9001") in roles and ("seller", "user9004") in roles
     rooms = [x for x in lines if x["type"] == "room"]
     assert rooms[0]["room"] == "7001" and not {r["room"] for r in rooms} & DECOYS
-    only = haechi(home, "network", "--json", "--role", "seller", "--limit", "2").stdout
+    only = run(home, "network", "--json", "--role", "seller", "--limit", "2").stdout
     sellers = [json.loads(x) for x in only.splitlines() if '"type": "role"' in x]
     assert len(sellers) == 2 and {x["role"] for x in sellers} == {"seller"}
-    assert haechi(home, "network", "--role", "king", check=False).returncode == 3
-    table = haechi(home, "network").stdout
+    assert run(home, "network", "--role", "king", check=False).returncode == 3
+    table = run(home, "network").stdout
     assert "작업자K" in table and "never a verdict" in table

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, run
 
 from haechi.sources.names import disk_path, escape_bytes, escape_name, unescape_name
 
@@ -78,9 +78,9 @@ def test_non_utf8_names_are_stored_shown_and_captured(tmp_path: Path) -> None:
         },
     )
     home = tmp_path / "home"
-    scan = haechi(home, "scan", str(src), "--json", "--no-progress")
+    scan = run(home, "scan", str(src), "--json", "--no-progress")
     assert "Traceback" not in scan.stderr
-    lines = [json.loads(x) for x in haechi(home, "items", "--json").stdout.splitlines()]
+    lines = [json.loads(x) for x in run(home, "items", "--json").stdout.splitlines()]
     shown = {Path(x["path"]).name: x["sha256"] for x in lines}
     assert len(lines) == 7, shown
     root = str(src.resolve())
@@ -91,14 +91,14 @@ def test_non_utf8_names_are_stored_shown_and_captured(tmp_path: Path) -> None:
     assert f"{root}/\\xc6\\xfa\\xb4\\xf5/inner.jpg" in paths
     assert f"{root}/korean.zip!{KOREAN}" in paths  # CP949 zip names read as Korean tools do
     assert f"{root}/korean.zip!\\xff\\xfe.jpg" in paths
-    listing = haechi(home, "items").stdout
+    listing = run(home, "items").stdout
     assert "x\\xff.jpg" in listing
 
     # The stored locator still leads back to the file: evidence capture preserves each one.
     for x in lines:
-        cap = haechi(home, "evidence", "capture", x["sha256"][:12])
+        cap = run(home, "evidence", "capture", x["sha256"][:12])
         assert "preserved" in cap.stdout, x["path"]
-    assert "7 (7 intact)" in haechi(home, "evidence", "verify").stdout
+    assert "7 (7 intact)" in run(home, "evidence", "verify").stdout
 
 
 def test_telegram_export_media_with_cp949_names_on_disk(tmp_path: Path) -> None:
@@ -119,9 +119,7 @@ def test_telegram_export_media_with_cp949_names_on_disk(tmp_path: Path) -> None:
     doc = '{"name": "R", "type": "private_group", "id": 9, "messages": [' + ",".join(msgs) + "]}"
     (root / "result.json").write_text(doc, encoding="utf-8")
     home = tmp_path / "home"
-    haechi(home, "scan", str(root), "--no-progress")
-    paths = sorted(
-        json.loads(x)["path"] for x in haechi(home, "items", "--json").stdout.splitlines()
-    )
+    run(home, "scan", str(root), "--no-progress")
+    paths = sorted(json.loads(x)["path"] for x in run(home, "items", "--json").stdout.splitlines())
     assert [p.rsplit("#", 1)[1] for p in paths] == ["9/1/photos/사진.jpg", "9/3/photos/good.jpg"]
     assert paths[0].startswith(escape_name(str(root.resolve())))

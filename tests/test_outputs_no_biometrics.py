@@ -9,9 +9,7 @@ around the consent gate."""
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -22,7 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 import typer.main
-from conftest import database_for, haechi, testdata
+from biometric_leaks import EMBEDDING_DIM, json_leaks, leaks
+from conftest import database_for, run, testdata
 from sqlalchemy import select
 
 from haechi.redact import without_biometrics
@@ -30,9 +29,6 @@ from haechi.redact import without_biometrics
 pytestmark = pytest.mark.slow
 
 # SFace: 128 numbers per face (checked against the database below).
-EMBEDDING_DIM = 128
-_KEY = re.compile(r"embedding|template|vector", re.IGNORECASE)
-_BASE64 = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 def json_commands() -> list[tuple[str, ...]]:
@@ -92,43 +88,6 @@ ARGS: dict[tuple[str, ...], list[str]] = {
 }
 
 
-def leaks(text: str, where: str) -> list[str]:
-    """Biometric data in an output: fields named like embeddings or templates holding more than
-    a count or an id, base64 blobs that decode to 128 float16 or float32 numbers, lists of 64
-    or more numbers."""
-    found = []
-    for m in _BASE64.finditer(text):
-        blob = m.group()
-        try:
-            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if len(raw) in (EMBEDDING_DIM * 2, EMBEDDING_DIM * 4):
-            found.append(f"{where}: base64 blob of {len(raw)} bytes: {blob[:24]}…")
-    for line in text.splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        found += _json_leaks(obj, where)
-    return found
-
-
-def _json_leaks(obj: Any, where: str) -> list[str]:
-    out: list[str] = []
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if _KEY.search(str(k)) and not (v is None or isinstance(v, bool | int)):
-                out.append(f"{where}: field {k!r} holds {type(v).__name__}")
-            out += _json_leaks(v, f"{where}.{k}")
-    elif isinstance(obj, list):
-        if len(obj) >= 64 and all(isinstance(x, int | float) for x in obj):
-            out.append(f"{where}: a list of {len(obj)} numbers")
-        for i, v in enumerate(obj):
-            out += _json_leaks(v, f"{where}[{i}]")
-    return out
-
-
 class _Page(BaseHTTPRequestHandler):
     photo = b""
 
@@ -179,7 +138,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         json.dumps({"name": "room", "type": "private_supergroup", "id": 9, "messages": [message]}),
         encoding="utf-8",
     )
-    haechi(
+    run(
         home,
         "enrol",
         "--alias",
@@ -188,20 +147,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "yes, by p1",
         str(testdata("faces", "img10.jpg")),
     )
-    haechi(home, "scan", str(corpus), str(export), "--no-progress")
-    items = [json.loads(x) for x in haechi(home, "items", "--json").stdout.splitlines()]
+    run(home, "scan", str(corpus), str(export), "--no-progress")
+    items = [json.loads(x) for x in run(home, "items", "--json").stdout.splitlines()]
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))
-    haechi(home, "evidence", "capture", face)
-    haechi(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
-    haechi(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
-    first = json.loads(haechi(home, "review", "--case", "1", "--json").stdout.splitlines()[0])
-    haechi(home, "review", "confirm", str(first["finding_id"]))  # for `banks add-case`
-    haechi(home, "banks", "create", "SEEN")  # banks add, set, show and import need one
+    run(home, "evidence", "capture", face)
+    run(home, "case", "new", "--person", "p1")  # case 1, with her findings, for `case show`
+    run(home, "takedown", "draft", "1", "--lang", "en")  # request 1, for `takedown list`
+    first = json.loads(run(home, "review", "--case", "1", "--json").stdout.splitlines()[0])
+    run(home, "review", "confirm", str(first["finding_id"]))  # for `banks add-case`
+    run(home, "banks", "create", "SEEN")  # banks add, set, show and import need one
     pdq_list = root / "hashes.pdq"
     pdq_list.write_text("f" * 64 + "\n", encoding="utf-8")
     password = tmp_path_factory.mktemp("pw") / "pw"
     password.write_text("a long test password\n")
-    haechi(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
+    run(home, "users", "add", "v1", "--role", "victim", "--person", "p1",
            "--password-file", str(password))  # fmt: skip
     _Page.photo = testdata("faces", "img13.jpg").read_bytes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
@@ -237,7 +196,7 @@ def test_the_store_holds_embeddings_of_the_test_size(world: dict[str, Any]) -> N
     finally:
         db.close()
     assert blobs and all(len(b) == EMBEDDING_DIM * 4 for b in blobs)
-    show = haechi(world["home"], "show", world["face"], "--json").stdout
+    show = run(world["home"], "show", world["face"], "--json").stdout
     assert json.loads(show)["faces"]["usable"] >= 1
 
 
@@ -251,7 +210,7 @@ def test_every_json_command_is_known_here() -> None:
 def test_no_json_output_carries_a_face_vector(path: tuple[str, ...], world: dict[str, Any]) -> None:
     args = [a.format(**world) for a in ARGS[path]]
     env = {"HAECHI_CAPTURE__ALLOW_PRIVATE": "true"}
-    proc = haechi(world["home"], "--workers", "1", *args, check=False, env=env)
+    proc = run(world["home"], "--workers", "1", *args, check=False, env=env)
     if path != ("watch", "telegram"):  # refused without a Telegram login (exit 2)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip(), f"{' '.join(path)} printed nothing to check"
@@ -263,14 +222,14 @@ def test_dossier_network_exports_and_evidence_package_carry_no_face_vector(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
     home = world["home"]
-    dossier = haechi(home, "network", "dossier", "user1").stdout
-    haechi(home, "network", "dossier", "user1", "--to", str(tmp_path / "d.json"))
-    haechi(home, "network", "export", "--to", str(tmp_path / "n.graphml"))
-    haechi(home, "network", "export", "--format", "gexf", "--to", str(tmp_path / "n.gexf"))
+    dossier = run(home, "network", "dossier", "user1").stdout
+    run(home, "network", "dossier", "user1", "--to", str(tmp_path / "d.json"))
+    run(home, "network", "export", "--to", str(tmp_path / "n.graphml"))
+    run(home, "network", "export", "--format", "gexf", "--to", str(tmp_path / "n.gexf"))
     pkg = tmp_path / "pkg"
-    haechi(home, "evidence", "export", world["face"], "--to", str(pkg), "--no-media")
+    run(home, "evidence", "export", world["face"], "--to", str(pkg), "--no-media")
     police = tmp_path / "police"
-    haechi(home, "report", "police", "1", "--out", str(police))
+    run(home, "report", "police", "1", "--out", str(police))
     files = [tmp_path / "d.json", tmp_path / "n.graphml", tmp_path / "n.gexf"]
     files += [p for p in pkg.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
     files += [p for p in police.rglob("*") if p.suffix in (".json", ".jsonl", ".html")]
@@ -281,7 +240,7 @@ def test_dossier_network_exports_and_evidence_package_carry_no_face_vector(
         text = p.read_text(encoding="utf-8")
         problems += leaks(text, p.name)
         if p.suffix == ".json":
-            problems += _json_leaks(json.loads(text), p.name)
+            problems += json_leaks(json.loads(text), p.name)
     assert not problems, problems
 
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, testdata
+from conftest import jpeg_bytes, noise_image, run, testdata
 
 pytestmark = [
     pytest.mark.skipif(os.name != "posix", reason="POSIX modes"),
@@ -101,15 +101,15 @@ def test_nothing_written_is_readable_by_other_users(tmp_path: Path, page_server:
 
 def test_an_open_data_directory_is_reported(tmp_path: Path) -> None:
     home = tmp_path / "data"
-    haechi(home, "init")
+    run(home, "init")
     home.chmod(0o755)
     (home / "haechi.db").chmod(0o644)
-    proc = haechi(home, "items")
+    proc = run(home, "items")
     assert "can be read by other users" in proc.stderr
     assert f"chmod -R go-rwx '{home.resolve()}'" in proc.stderr
-    doctor = haechi(home, "doctor", check=False)
+    doctor = run(home, "doctor", check=False)
     assert doctor.returncode != 0
     assert "FAIL  data directory privacy" in doctor.stdout
     assert "haechi.db" in doctor.stdout
     subprocess.run(["chmod", "-R", "go-rwx", str(home)], check=True)
-    assert "can be read by other users" not in haechi(home, "items").stderr
+    assert "can be read by other users" not in run(home, "items").stderr

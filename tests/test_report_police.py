@@ -16,7 +16,7 @@ from typing import Any
 
 import pyrage
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, run
 from conftest import testdata as _data
 from pypdf import PdfReader
 
@@ -69,12 +69,12 @@ def write_export(root: Path) -> None:
 def _setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A home with the scan done and case 1 opened for p1; returns the two items by photo."""
     home = tmp_path / "h"
-    haechi(home, "init")
+    run(home, "init")
     write_export(tmp_path / "export")
-    haechi(home, "enrol", "--alias", "p1", "--consent", "yes", str(_data("faces", "img1.jpg")))
-    scanned = haechi(home, "scan", str(tmp_path / "export"), "--json", "--no-progress").stdout
+    run(home, "enrol", "--alias", "p1", "--consent", "yes", str(_data("faces", "img1.jpg")))
+    scanned = run(home, "scan", str(tmp_path / "export"), "--json", "--no-progress").stdout
     shas = {Path(x["path"]).name: x["sha256"] for x in map(json.loads, scanned.splitlines())}
-    case = json.loads(haechi(home, "case", "new", "--person", "p1", "--json").stdout)
+    case = json.loads(run(home, "case", "new", "--person", "p1", "--json").stdout)
     assert case == {"id": 1, "items": 2}
     return home, shas
 
@@ -94,15 +94,15 @@ def _sha256(path: Path) -> str:
 def test_police_report_names_offences_articles_and_messages(tmp_path: Path) -> None:
     home, shas = _setup(tmp_path)
     a, b = shas["a.jpg"], shas["b.jpg"]
-    queue = [json.loads(x) for x in haechi(home, "review", "--json").stdout.splitlines()]
+    queue = [json.loads(x) for x in run(home, "review", "--json").stdout.splitlines()]
     (minor,) = [q for q in queue if q["item_sha256"] == b]
-    haechi(home, "review", "minor", str(minor["finding_id"]))
+    run(home, "review", "minor", str(minor["finding_id"]))
 
     investigator = pyrage.x25519.Identity.generate()
     out = tmp_path / "police"
     env = {"HAECHI_ACTOR": "counsellor-kim"}
     args = ("report", "police", "1", "--out", str(out), "-r", str(investigator.to_public()))
-    report = json.loads(haechi(home, *args, "--json", env=env).stdout)
+    report = json.loads(run(home, *args, "--json", env=env).stdout)
 
     # Each account's offence, its article, and the messages behind it.
     making = _offence(report, "user101", "making")
@@ -160,40 +160,40 @@ def test_police_report_names_offences_articles_and_messages(tmp_path: Path) -> N
         check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True)
         assert check.returncode == 0, check.stdout
 
-    log = [json.loads(x) for x in haechi(home, "evidence", "log", "--json").stdout.splitlines()]
+    log = [json.loads(x) for x in run(home, "evidence", "log", "--json").stdout.splitlines()]
     (entry,) = [e for e in log if e["action"] == "reported"]
     assert entry["object"] == "case:1" and entry["actor"] == "counsellor-kim"
     assert entry["details"]["sha256sums"] == report["sha256sums"]
     assert entry["details"]["withheld"] == [b] and "minor_authorised" not in entry["details"]
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
 
     # With the authorisation the item is listed like the others, and the log says so.
     out2 = tmp_path / "police-authorised"
     args2 = ("report", "police", "1", "--out", str(out2), "-r", str(investigator.to_public()))
-    again = json.loads(haechi(home, *args2, "--authorise-minor", "--json", env=env).stdout)
+    again = json.loads(run(home, *args2, "--authorise-minor", "--json", env=env).stdout)
     assert again["withheld"] == [] and again["minor_authorised"]
     assert len(list((out2 / "evidence" / "media").iterdir())) == 2
-    log = [json.loads(x) for x in haechi(home, "evidence", "log", "--json").stdout.splitlines()]
+    log = [json.loads(x) for x in run(home, "evidence", "log", "--json").stdout.splitlines()]
     last = [e for e in log if e["action"] == "reported"][-1]
     assert last["details"]["minor_authorised"] == [b]
-    timeline = json.loads(haechi(home, "case", "show", "1", "--json").stdout)["timeline"]
+    timeline = json.loads(run(home, "case", "show", "1", "--json").stdout)["timeline"]
     assert [e["kind"] for e in timeline].count("reported") == 2
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
 
 
 def test_report_refuses_an_existing_folder_and_an_empty_case(tmp_path: Path) -> None:
     home, corpus = tmp_path / "h", tmp_path / "c"
     corpus.mkdir()
     (corpus / "x.jpg").write_bytes(jpeg_bytes(noise_image(5)))
-    haechi(home, "scan", str(corpus), "--no-progress")
-    case = json.loads(haechi(home, "case", "new", "--json").stdout)["id"]
-    none = haechi(home, "report", "police", str(case), "--out", str(tmp_path / "r"), check=False)
+    run(home, "scan", str(corpus), "--no-progress")
+    case = json.loads(run(home, "case", "new", "--json").stdout)["id"]
+    none = run(home, "report", "police", str(case), "--out", str(tmp_path / "r"), check=False)
     assert none.returncode != 0 and "has no items yet" in none.stderr
-    haechi(home, "case", "add", str(case), _sha256(corpus / "x.jpg"))
+    run(home, "case", "add", str(case), _sha256(corpus / "x.jpg"))
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("hers")
-    busy = haechi(home, "report", "police", str(case), "--out", str(taken), check=False)
+    busy = run(home, "report", "police", str(case), "--out", str(taken), check=False)
     assert busy.returncode != 0 and "already exists" in busy.stderr
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
     assert not (tmp_path / "r").exists() and not list(tmp_path.glob(".*partial"))

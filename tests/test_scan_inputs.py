@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, write_video
+from conftest import jpeg_bytes, noise_image, run, write_video
+from tdesktop_html import write_html_chat
 from telegram_exports import OTHER_FILES, write_media_export
-from test_tdesktop import _write_html_chat
 
 from haechi.config import Settings
 from haechi.scan import scan_paths
@@ -20,7 +20,7 @@ from haechi.store.db import Database
 
 
 def _items(home: Path, *args: str) -> list[dict[str, Any]]:
-    out = haechi(home, "items", "--json", *args).stdout
+    out = run(home, "items", "--json", *args).stdout
     return [json.loads(x) for x in out.splitlines()]
 
 
@@ -35,7 +35,7 @@ def test_one_file_of_each_kind_is_scanned_on_its_own(tmp_path: Path) -> None:
     doc = tmp_path / "notes.pdf"
     doc.write_bytes(b"%PDF-1.4\n%%EOF\n")
     home = tmp_path / "h"
-    scan = haechi(home, "scan", str(clip), str(photo), str(voice), str(doc))
+    scan = run(home, "scan", str(clip), str(photo), str(voice), str(doc))
     assert "not a folder" not in scan.stderr
     kinds = {Path(i["path"]).name: i["kind"] for i in _items(home)}
     assert kinds == {
@@ -43,7 +43,7 @@ def test_one_file_of_each_kind_is_scanned_on_its_own(tmp_path: Path) -> None:
     }  # fmt: skip
     # Anything else is still refused, with the reason.
     (tmp_path / "notes.txt").write_text("hello")
-    refused = haechi(home, "scan", str(tmp_path / "notes.txt"), check=False)
+    refused = run(home, "scan", str(tmp_path / "notes.txt"), check=False)
     assert refused.returncode == 3
     assert "not a folder, archive, export or media file haechi can read" in refused.stderr
 
@@ -60,20 +60,19 @@ def test_a_folder_of_exports_is_scanned_as_each_export(tmp_path: Path) -> None:
         name="result_group.json",
     )
     html = coll / "html" / "ChatExport_2024-03"
-    _write_html_chat(html, base="", media_prefix="", title="Leak Room")
+    write_html_chat(html, base="", media_prefix="", title="Leak Room")
     (html / "photos" / "photo_1@12-03-2024_21-06-00.jpg").write_bytes(jpeg_bytes(noise_image(13)))
     (coll / "loose.jpg").write_bytes(jpeg_bytes(noise_image(14)))
     (coll / "settings.json").write_text('{"theme": "dark", "messages_per_page": 50}')
 
     home = tmp_path / "h"
-    scan = haechi(home, "scan", str(coll))
+    scan = run(home, "scan", str(coll))
     assert (
         f"found 3 Telegram exports in {coll}: 2024-01 ChatExport, 2024-02 ChatExport, "
         "html/ChatExport_2024-03"
     ) in scan.stderr
     rooms = {
-        r["id"]
-        for r in (json.loads(x) for x in haechi(home, "rooms", "--json").stdout.splitlines())
+        r["id"] for r in (json.loads(x) for x in run(home, "rooms", "--json").stdout.splitlines())
     }
     assert rooms == {"1001", "1002", "."}
     sightings = [sg for item in _items(home) for sg in item["sightings"]]
@@ -97,7 +96,7 @@ def test_voice_stickers_svg_and_documents_are_items_not_errors(tmp_path: Path) -
     with zipfile.ZipFile(folder / "bundle.zip", "w") as zf:
         zf.writestr("report.hwp", b"\xd0\xcf\x11\xe0" + bytes(100))
     home = tmp_path / "h"
-    scan = haechi(home, "scan", str(export), str(folder))
+    scan = run(home, "scan", str(export), str(folder))
     assert "unsupported format" not in scan.stdout + scan.stderr
     assert _items(home, "--errors") == []
     audio = {Path(i["path"]).name: i for i in _items(home, "--kind", "audio")}
@@ -118,7 +117,7 @@ def test_voice_stickers_svg_and_documents_are_items_not_errors(tmp_path: Path) -
     )
     assert voice["sightings"][0]["message_id"] and voice["width"] is None
     assert docs["drawing.svg"]["format"] == "svg" and docs["drawing.svg"]["pdq"] is None
-    bad = haechi(home, "items", "--kind", "sound", check=False)
+    bad = run(home, "items", "--kind", "sound", check=False)
     assert bad.returncode == 3 and "kinds: image, video, audio, document" in bad.stderr
 
 

@@ -14,9 +14,9 @@ from typing import BinaryIO
 
 import pytest
 from conftest import jpeg_bytes, noise_image
+from tdesktop_html import write_html_chat
 from telegram_exports import write_media_export
-from test_source_warc import _write as write_warc
-from test_tdesktop import _write_html_chat
+from warc_files import write_warc
 
 from haechi.config import Settings
 from haechi.errors import SourceError
@@ -61,9 +61,7 @@ def _html_account_export(tmp: Path) -> Path:
     root.mkdir()
     for n in (1, 2):
         folder = root / "chats" / f"chat_{n:03d}"
-        _write_html_chat(
-            folder, base="../../", media_prefix=f"../../chats/chat_{n:03d}/", title="R"
-        )
+        write_html_chat(folder, base="../../", media_prefix=f"../../chats/chat_{n:03d}/", title="R")
         photo = folder / "photos" / "photo_1@12-03-2024_21-06-00.jpg"
         photo.write_bytes(jpeg_bytes(noise_image(10 + n)))
     return root

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TESTDATA, haechi, jpeg_bytes, kill_scan_midway, noise_image
+from conftest import TESTDATA, haechi, jpeg_bytes, kill_scan_after_batch, noise_image
 from sqlalchemy import func, select
+from tdesktop_html import write_html_chat
 from telegram_exports import write_big_export
-from test_tdesktop import _write_html_chat
 
 from haechi.config import Settings, load_settings
 from haechi.scan import scan_paths
@@ -200,7 +200,7 @@ def test_truncated_json_keeps_earlier_messages_and_names_the_byte(
 
 def test_html_export_scans_like_json(tmp_path: Path, settings: Settings, db: Database) -> None:
     root = tmp_path / "ChatExport_2024-03-14"
-    _write_html_chat(root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(root, base="", media_prefix="", title="Leak Room")
     photo = root / "photos" / "photo_1@12-03-2024_21-06-00.jpg"
     photo.write_bytes(jpeg_bytes(noise_image(3)))
     (summary,) = scan_paths(db, settings, [root])
@@ -235,13 +235,13 @@ def test_scan_and_rooms_json_through_the_cli(tmp_path: Path) -> None:
     assert isinstance(room["risk"], float) and isinstance(room["reasons"], list)
 
 
-@pytest.mark.slow
 @pytest.mark.sqlite_only
 def test_a_killed_export_scan_resumes_with_every_message_once(tmp_path: Path) -> None:
     root = tmp_path / "export"
-    _path, count = write_big_export(root, 12 * 1024 * 1024)
+    _path, count = write_big_export(root, 2 * 1024 * 1024)
+    assert count > 3 * 1000  # batches of 1000 messages: the kill after the second leaves some
     home = tmp_path / "home"
-    kill_scan_midway(home, root, workers=1, table="messages", rows=2000)
+    kill_scan_after_batch(home, root, workers=1, batch=2)
     settings = load_settings(home=home, workers=1)
     db = Database(settings)
     with db.session() as s:

@@ -3,59 +3,17 @@ partial and truncated records. Each is read without unpacking anything to disk."
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 from pathlib import Path
 
-from conftest import jpeg_bytes, noise_image
 from sqlalchemy import select
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
+from warc_files import write_warc
 
 from haechi.config import Settings
 from haechi.scan import scan_paths
 from haechi.sources import load_registry
 from haechi.store.db import Database
 from haechi.store.models import Item, ItemError, Sighting
-
-
-def _response(
-    w: WARCWriter, url: str, status: str, headers: list[tuple[str, str]], body: bytes
-) -> ArcWarcRecord:
-    http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
-    return w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http)
-
-
-def _write(path: Path, *, gz: bool) -> dict[str, bytes]:
-    pics = {name: jpeg_bytes(noise_image(i)) for i, name in enumerate(["a", "b", "c", "d"])}
-    with path.open("wb") as fh:
-        w = WARCWriter(fh, gzip=gz)
-        w.write_record(w.create_warcinfo_record(path.name, {"software": "another tool"}))
-        w.write_record(_response(w, "http://ex.org/", "200 OK",
-                                 [("Content-Type", "text/html")], b"<img src=a.jpg>"))  # fmt: skip
-        w.write_record(_response(w, "http://ex.org/a.jpg", "200 OK",
-                                 [("Content-Type", "image/jpeg")], pics["a"]))  # fmt: skip
-        # A server that gzips a picture anyway: the scan sees the picture, not the gzip.
-        w.write_record(
-            _response(w, "http://ex.org/b", "200 OK",
-                      [("Content-Type", "application/octet-stream"),
-                       ("Content-Encoding", "gzip")], gzip.compress(pics["b"]))
-        )  # fmt: skip
-        w.write_record(_response(w, "http://ex.org/gone.jpg", "404 Not Found",
-                                 [("Content-Type", "text/html")], b"gone"))  # fmt: skip
-        w.write_record(_response(w, "http://ex.org/v.mp4", "206 Partial Content",
-                                 [("Content-Type", "video/mp4")], b"\x00" * 100))  # fmt: skip
-        w.write_record(
-            w.create_warc_record(
-                "http://ex.org/c.jpg", "resource", payload=io.BytesIO(pics["c"]),
-                warc_content_type="image/jpeg",
-            )
-        )  # fmt: skip
-        w.write_record(_response(w, "http://ex.org/d.jpg", "200 OK",
-                                 [("Content-Type", "image/jpeg")], pics["d"]))  # fmt: skip
-    return pics
 
 
 def test_registry_picks_the_warc_source_for_warc_files(tmp_path: Path, settings: Settings) -> None:
@@ -68,8 +26,8 @@ def test_registry_picks_the_warc_source_for_warc_files(tmp_path: Path, settings:
 def test_plain_and_gzipped_warcs_give_the_same_items(
     tmp_path: Path, settings: Settings, db: Database
 ) -> None:
-    pics = _write(tmp_path / "plain.warc", gz=False)
-    _write(tmp_path / "packed.warc.gz", gz=True)
+    pics = write_warc(tmp_path / "plain.warc", gz=False)
+    write_warc(tmp_path / "packed.warc.gz", gz=True)
     plain, packed = scan_paths(db, settings, [tmp_path / "plain.warc", tmp_path / "packed.warc.gz"])
     # a.jpg, b (gzip-encoded), c.jpg (resource record), d.jpg; the 206 is refused by name.
     assert (plain.seen, plain.new_items, plain.errors) == (5, 4, 1)
@@ -88,7 +46,7 @@ def test_truncated_warc_keeps_what_came_before(
     tmp_path: Path, settings: Settings, db: Database
 ) -> None:
     whole = tmp_path / "whole.warc.gz"
-    _write(whole, gz=True)
+    write_warc(whole, gz=True)
     cut = tmp_path / "cut.warc.gz"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) - 9000])  # the last record (d.jpg) loses its end

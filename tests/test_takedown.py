@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image
+from conftest import jpeg_bytes, noise_image, run
 from conftest import testdata as shared_file
 
 from haechi.errors import ConfigError
@@ -95,18 +95,18 @@ def _jsonl(text: str) -> list[dict[str, Any]]:
 
 def _capture(home: Path, *urls: str, env: dict[str, str] | None = None) -> dict[str, str]:
     """URL -> SHA-256 of what `haechi capture` stored for it."""
-    out = haechi(home, "capture", *urls, "--json", env={**LOCAL, **(env or {})}).stdout
+    out = run(home, "capture", *urls, "--json", env={**LOCAL, **(env or {})}).stdout
     return {i["url"]: i["sha256"] for cap in _jsonl(out) for i in cap["items"]}
 
 
 def _draft(home: Path, case: str, *args: str, env: dict[str, str]) -> list[dict[str, Any]]:
-    out = haechi(home, "takedown", "draft", case, *args, "--json", env=env).stdout
+    out = run(home, "takedown", "draft", case, *args, "--json", env=env).stdout
     drafted: list[dict[str, Any]] = json.loads(out)["drafted"]
     return drafted
 
 
 def _recheck(home: Path, *args: str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    out = json.loads(haechi(home, "recheck", *args, "--json", env=env or LOCAL).stdout)
+    out = json.loads(run(home, "recheck", *args, "--json", env=env or LOCAL).stdout)
     assert out["network"] is ("--no-fetch" not in args)
     checked: list[dict[str, Any]] = out["checked"]
     return checked
@@ -168,7 +168,7 @@ def test_a_centre_directory_overrides_and_a_bad_one_is_named(tmp_path: Path) -> 
         "    legal_basis: [spa_14_2]\n    response_days: 5\n    verified: true\n"
     )
     env = {"HAECHI_TAKEDOWN__PLATFORMS_FILE": str(own)}
-    listed = _jsonl(haechi(tmp_path / "h", "takedown", "platforms", "--json", env=env).stdout)
+    listed = _jsonl(run(tmp_path / "h", "takedown", "platforms", "--json", env=env).stdout)
     by_id = {p["id"]: p for p in listed}
     assert by_id["reddit"]["verified"] is True and by_id["reddit"]["response_days"] == 3
     assert by_id["reddit"]["channel"]["address"] == "contact@reddit.com"  # kept from the package
@@ -176,7 +176,7 @@ def test_a_centre_directory_overrides_and_a_bad_one_is_named(tmp_path: Path) -> 
     assert not by_id["telegram"]["verified"]  # FIELD-NOTES: third-party pages only
 
     own.write_text("platforms:\n  - id: forum\n    name: A forum\n    response_days: soon\n")
-    bad = haechi(tmp_path / "h", "takedown", "platforms", env=env, check=False)
+    bad = run(tmp_path / "h", "takedown", "platforms", env=env, check=False)
     assert bad.returncode == 2
     assert str(own) in bad.stderr and "'forum'" in bad.stderr and "channel.kind" in bad.stderr
 
@@ -197,8 +197,8 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
     tmp_path: Path, site: Site
 ) -> None:
     home = tmp_path / "h"
-    haechi(home, "init")
-    haechi(
+    run(home, "init")
+    run(
         home,
         "enrol",
         "--alias",
@@ -212,13 +212,13 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
     site.files["/young.jpg"] = shared_file("faces", "img11.jpg").read_bytes()
     shas = _capture(home, f"{site.base}/her.jpg", f"{site.base}/young.jpg")
     her_url, young_url = f"{site.base}/her.jpg", f"{site.base}/young.jpg"
-    case = str(json.loads(haechi(home, "case", "new", "--person", "p1", "--json").stdout)["id"])
-    queue = _jsonl(haechi(home, "review", "--case", case, "--json").stdout)
+    case = str(json.loads(run(home, "case", "new", "--person", "p1", "--json").stdout)["id"])
+    queue = _jsonl(run(home, "review", "--case", case, "--json").stdout)
     young = next(f for f in queue if f["item_sha256"] == shas[young_url])
-    haechi(home, "review", "minor", str(young["finding_id"]))
+    run(home, "review", "minor", str(young["finding_id"]))
 
     # One command: every location gets its request, in all seven languages.
-    report = json.loads(haechi(home, "takedown", "draft", case, "--json", env=LOCAL).stdout)
+    report = json.loads(run(home, "takedown", "draft", case, "--json", env=LOCAL).stdout)
     assert report["minors_excluded"] == 1
     drafted = report["drafted"]
     assert [(d["location"], d["platform"], d["state"]) for d in drafted] == [
@@ -243,45 +243,45 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
         data = f.read_bytes()
         assert shas[young_url].encode() not in data and b"young.jpg" not in data
         assert her not in data and b"\xff\xd8\xff" not in data
-    again = haechi(home, "takedown", "draft", case, env=LOCAL).stdout
+    again = run(home, "takedown", "draft", case, env=LOCAL).stdout
     assert f"already requested ({req['id']})" in again and "possible minor" in again
 
     # Nothing moves without a person; the counsellor sent it herself ten days ago.
     rid = str(req["id"])
-    early = haechi(home, "takedown", "mark", rid, "sent", check=False, env=LOCAL)
+    early = run(home, "takedown", "mark", rid, "sent", check=False, env=LOCAL)
     assert early.returncode == 3 and "drafted: it can become approved" in early.stderr
-    haechi(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=LOCAL)
+    run(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=LOCAL)
     ten_days = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
-    haechi(home, "takedown", "mark", rid, "sent", "--at", ten_days, env=LOCAL)
-    overdue = _jsonl(haechi(home, "takedown", "list", "--overdue", "--json").stdout)
+    run(home, "takedown", "mark", rid, "sent", "--at", ten_days, env=LOCAL)
+    overdue = _jsonl(run(home, "takedown", "list", "--overdue", "--json").stdout)
     assert [(o["id"], o["overdue"]) for o in overdue] == [(req["id"], True)]
-    assert "overdue" in haechi(home, "takedown", "list", "--case", case).stdout
+    assert "overdue" in run(home, "takedown", "list", "--case", case).stdout
 
     # Gone from the server: the recheck marks it removed; then back: "reappeared".
     del site.files["/her.jpg"]
-    first = haechi(home, "recheck", "--case", case, "--json", env=LOCAL)
+    first = run(home, "recheck", "--case", case, "--json", env=LOCAL)
     assert "used the network" in first.stderr and json.loads(first.stdout)["network"] is True
     checked = json.loads(first.stdout)["checked"]
     assert [(r["result"], r["state"]) for r in checked] == [("removed", "removed")]
-    assert haechi(home, "takedown", "list", "--overdue", "--json").stdout.strip() == ""
+    assert run(home, "takedown", "list", "--overdue", "--json").stdout.strip() == ""
     still = _recheck(home)
     assert [r["result"] for r in still] == ["still_gone"]
     site.files["/her.jpg"] = her
     back = _recheck(home, "--case", case)
     assert [(r["result"], r["how"]) for r in back] == [("reappeared", "sha256")]
-    (listed,) = _jsonl(haechi(home, "takedown", "list", "--json").stdout)
+    (listed,) = _jsonl(run(home, "takedown", "list", "--json").stdout)
     assert listed["state"] == "reappeared" and listed["reappeared_finding"] == back[0]["finding"]
     assert set(listed["dates"]) == {"drafted", "approved", "sent", "removed", "reappeared"}
-    findings = _jsonl(haechi(home, "review", "--case", case, "--json").stdout)
+    findings = _jsonl(run(home, "review", "--case", case, "--json").stdout)
     assert any(f["finding_id"] == back[0]["finding"] for f in findings)
     # A new request can be drafted for what came back.
-    redraft = json.loads(
-        haechi(home, "takedown", "draft", case, "--lang", "ko,en", "--json").stdout
-    )["drafted"]
+    redraft = json.loads(run(home, "takedown", "draft", case, "--lang", "ko,en", "--json").stdout)[
+        "drafted"
+    ]
     assert [(r["location"], r["languages"]) for r in redraft] == [(her_url, ["ko", "en"])]
 
     # Every step is in the timeline and the custody log, and the log still verifies.
-    timeline = json.loads(haechi(home, "case", "show", case, "--json").stdout)["timeline"]
+    timeline = json.loads(run(home, "case", "show", case, "--json").stdout)["timeline"]
     kinds = [e["kind"] for e in timeline if e["kind"].startswith("takedown")]
     assert kinds == [
         "takedown_drafted",
@@ -292,12 +292,12 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
         "takedown_reappeared",
         "takedown_drafted",
     ]
-    log = _jsonl(haechi(home, "evidence", "log", "--json").stdout)
+    log = _jsonl(run(home, "evidence", "log", "--json").stdout)
     whats = [e["details"]["what"] for e in log if e["action"] == "case"]
     assert [w for w in whats if w.startswith("takedown")] == kinds
     approved = next(e for e in log if e["details"].get("what") == "takedown_approved")
     assert approved["details"]["by"] == "supervisor-lee" and approved["actor"] == "counsellor-kim"
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
 
 
 # --------------------------------------------------------------------------- sending
@@ -334,8 +334,8 @@ def test_send_only_approved_through_the_configured_smtp_server(tmp_path: Path, s
     }
     site.files["/a.jpg"] = jpeg_bytes(noise_image(4))
     (sha,) = _capture(home, f"{site.base}/a.jpg", env=env).values()
-    case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
-    haechi(home, "case", "add", case, sha, env=env)
+    case = str(json.loads(run(home, "case", "new", "--json", env=env).stdout)["id"])
+    run(home, "case", "add", case, sha, env=env)
     (req,) = _draft(home, case, env=env)
     rid = str(req["id"])
 
@@ -352,19 +352,19 @@ def test_send_only_approved_through_the_configured_smtp_server(tmp_path: Path, s
             "HAECHI_TAKEDOWN__SMTP_PORT": str(port),
             "HAECHI_TAKEDOWN__SMTP_STARTTLS": "false",
         }
-        unapproved = haechi(home, "takedown", "send", rid, env=smtp, check=False)
+        unapproved = run(home, "takedown", "send", rid, env=smtp, check=False)
         assert unapproved.returncode == 3 and "only an approved request" in unapproved.stderr
-        haechi(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
+        run(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
         # Edited after approval: not sent until a person approves it again.
         eml = Path(req["folder"]) / "en.eml"
         eml.write_bytes(eml.read_bytes().replace(b"Seoul Centre", b"Seoul  Centre", 1))
-        edited = haechi(home, "takedown", "send", rid, env=smtp, check=False)
+        edited = run(home, "takedown", "send", rid, env=smtp, check=False)
         assert edited.returncode == 3 and "changed after it was approved" in edited.stderr
-        haechi(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
-        no_server = haechi(home, "takedown", "send", rid, env=env, check=False)
+        run(home, "takedown", "approve", rid, "--by", "supervisor-lee", env=smtp)
+        no_server = run(home, "takedown", "send", rid, env=env, check=False)
         assert no_server.returncode == 2 and "no SMTP server" in no_server.stderr
         assert inbox.messages == []
-        sent = haechi(home, "takedown", "send", rid, env=smtp)
+        sent = run(home, "takedown", "send", rid, env=smtp)
         assert "used the network" in sent.stdout
     finally:
         controller.stop()
@@ -378,14 +378,14 @@ def test_send_only_approved_through_the_configured_smtp_server(tmp_path: Path, s
     assert [p.get_filename() for p in msg.iter_attachments()] == ["hashes.csv", "summary.txt"]
     body = msg.get_body(("plain",))
     assert body is not None and "Article 14-2" in body.get_content()
-    (listed,) = _jsonl(haechi(home, "takedown", "list", "--json").stdout)
+    (listed,) = _jsonl(run(home, "takedown", "list", "--json").stdout)
     assert listed["state"] == "sent" and listed["due_at"] is not None
-    again = haechi(home, "takedown", "send", rid, env=smtp, check=False)
+    again = run(home, "takedown", "send", rid, env=smtp, check=False)
     assert again.returncode == 3 and "is sent" in again.stderr
-    log = _jsonl(haechi(home, "evidence", "log", "--json").stdout)
+    log = _jsonl(run(home, "evidence", "log", "--json").stdout)
     (entry,) = [e for e in log if e["details"].get("what") == "takedown_sent"]
     assert entry["details"]["how"] == "smtp" and entry["details"]["to"] == "abuse@host.test"
-    assert "INTACT" in haechi(home, "evidence", "verify").stdout
+    assert "INTACT" in run(home, "evidence", "verify").stdout
 
 
 @pytest.mark.slow
@@ -395,22 +395,22 @@ def test_a_re_encoded_copy_back_at_the_url_is_matched_by_pdq(tmp_path: Path, sit
     picture = noise_image(5, (480, 360))
     site.files["/p.jpg"] = jpeg_bytes(picture, quality=92)
     (sha,) = _capture(home, f"{site.base}/p.jpg", env=env).values()
-    case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
-    haechi(home, "case", "add", case, sha, env=env)
+    case = str(json.loads(run(home, "case", "new", "--json", env=env).stdout)["id"])
+    run(home, "case", "add", case, sha, env=env)
     (req,) = _draft(home, case, "--lang", "en", env=env)
     rid = str(req["id"])
-    haechi(home, "takedown", "approve", rid, "--by", "lee", env=env)
-    haechi(home, "takedown", "mark", rid, "sent", env=env)
+    run(home, "takedown", "approve", rid, "--by", "lee", env=env)
+    run(home, "takedown", "mark", rid, "sent", env=env)
     # A page without the picture is no proof of removal: nothing changes, a person looks.
     site.files["/p.jpg"] = b"<html><body>nothing here</body></html>"
     (unclear,) = _recheck(home, env=env)
     assert (unclear["result"], unclear["state"]) == ("unclear", "sent")
-    haechi(home, "takedown", "mark", rid, "removed", env=env)
+    run(home, "takedown", "mark", rid, "removed", env=env)
     # Someone uploads it again, re-encoded: other bytes, the same picture.
     site.files["/p.jpg"] = jpeg_bytes(picture.resize((400, 300)), quality=70)
     (r,) = _recheck(home, env=env)
     assert (r["result"], r["how"]) == ("reappeared", "pdq")
-    detail = json.loads(haechi(home, "case", "show", case, "--json").stdout)
+    detail = json.loads(run(home, "case", "show", case, "--json").stdout)
     assert len(detail["items"]) == 2  # the new copy joined the case
     assert os.environ.get("HAECHI_CAPTURE__ALLOW_PRIVATE") is None  # only the CLI was told
 
@@ -426,24 +426,22 @@ def test_a_named_source_is_rescanned_offline_and_a_reupload_there_reappears(
     picture = noise_image(8, (480, 360))
     site.files["/q.jpg"] = jpeg_bytes(picture, quality=92)
     (sha,) = _capture(home, f"{site.base}/q.jpg", env=env).values()
-    case = str(json.loads(haechi(home, "case", "new", "--json", env=env).stdout)["id"])
-    haechi(home, "case", "add", case, sha, env=env)
+    case = str(json.loads(run(home, "case", "new", "--json", env=env).stdout)["id"])
+    run(home, "case", "add", case, sha, env=env)
     (req,) = _draft(home, case, "--lang", "en", env=env)
     rid = str(req["id"])
-    haechi(home, "takedown", "approve", rid, "--by", "lee", env=env)
-    haechi(home, "takedown", "mark", rid, "sent", env=env)
+    run(home, "takedown", "approve", rid, "--by", "lee", env=env)
+    run(home, "takedown", "mark", rid, "sent", env=env)
     collected = tmp_path / "collected"
     collected.mkdir()
     (collected / "other.jpg").write_bytes(jpeg_bytes(noise_image(9, (480, 360))))
     # Not in this source: one source is not the whole web; nothing changes.
     (absent,) = _recheck(home, "--source", str(collected), "--no-fetch", env=env)
     assert (absent["result"], absent["state"]) == ("absent", "sent")
-    haechi(home, "takedown", "mark", rid, "removed", env=env)
+    run(home, "takedown", "mark", rid, "removed", env=env)
     (collected / "again.jpg").write_bytes(jpeg_bytes(picture.resize((360, 270)), quality=75))
     (back,) = _recheck(home, "--source", str(collected), "--no-fetch", env=env)
     assert (back["result"], back["how"], back["state"]) == ("reappeared", "pdq", "reappeared")
     assert site.hits.count("/q.jpg") == 1  # the capture only: the rechecks fetched nothing
-    findings = [
-        json.loads(x) for x in haechi(home, "findings", "--json", env=env).stdout.splitlines()
-    ]
+    findings = [json.loads(x) for x in run(home, "findings", "--json", env=env).stdout.splitlines()]
     assert any(f["kind"] == "reupload" and str(collected) in f["reason"] for f in findings)

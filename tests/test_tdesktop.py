@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import TESTDATA as DATA_ROOT
+from tdesktop_html import HTML_HEAD, HTML_TAIL, default_message, text_div, write_html_chat
 from telegram_exports import write_big_export
 
 from haechi.sources import tdesktop as te
@@ -410,326 +411,6 @@ def test_resume_after(tmp_path: Path) -> None:
 # HTML exports
 # --------------------------------------------------------------------------
 
-HTML_HEAD = """<!DOCTYPE html>
-<html>
-
- <head>
-
-  <meta charset="utf-8"/>
-<title>Exported Data</title>
-
-  <meta name="viewport" content="width=device-width, initial-scale=1.0"/>
-
-  <link href="{base}css/style.css" rel="stylesheet"/>
-
-  <script src="{base}js/script.js" type="text/javascript">
-
-  </script>
-
- </head>
-
- <body onload="CheckLocation();">
-
-  <div class="page_wrap">
-
-   <div class="page_header">
-
-    <a class="content block_link" href="{back}" onclick="return GoBack(this)">
-
-     <div class="text bold">
-{title}
-     </div>
-
-    </a>
-
-   </div>
-
-   <div class="page_body chat_page">
-
-    <div class="history">
-"""
-
-HTML_TAIL = """
-    </div>
-
-   </div>
-
-  </div>
-
- </body>
-
-</html>
-"""
-
-
-def _day(mid: int, text: str) -> str:
-    return f"""
-     <div class="message service" id="message-{mid}">
-
-      <div class="body details">
-{text}
-      </div>
-
-     </div>
-"""
-
-
-def _service(mid: int, text: str, photo: str | None = None) -> str:
-    pic = ""
-    if photo:
-        pic = f"""
-      <div class="userpic_wrap">
-
-       <a class="userpic_link" href="{photo}">
-
-        <img class="userpic" src="{photo}_thumb.jpg" style="width: 60px; height: 60px"/>
-
-       </a>
-
-      </div>
-"""
-    return f"""
-     <div class="message service" id="message{mid}">
-
-      <div class="body details">
-{text}
-      </div>
-{pic}
-     </div>
-"""
-
-
-FWD_DATE = " 12.03.2024 20:00:00"
-
-
-def _default(
-    mid: int,
-    date: str,
-    body: str,
-    *,
-    name: str | None = None,
-    forwarded: str | None = None,
-    forwarded_name: str | None = None,
-) -> str:
-    joined = "" if name is not None else " joined"
-    userpic = ""
-    from_name = ""
-    if name is not None:
-        userpic = f"""
-      <div class="pull_left userpic_wrap">
-
-       <div class="userpic userpic2" style="width: 42px; height: 42px">
-
-        <div class="initials" style="line-height: 42px">
-{name[:1]}
-        </div>
-
-       </div>
-
-      </div>
-"""
-        from_name = f"""
-       <div class="from_name">
-{name}
-       </div>
-"""
-    inner = body
-    if forwarded is not None:
-        fwd_name = ""
-        if forwarded_name is not None:
-            fwd_name = f"""
-        <div class="from_name">
-{forwarded_name}<span class="date details" title="12.03.2024 20:00:00 UTC+09:00">{FWD_DATE}</span>
-        </div>
-"""
-        inner = f"""
-       <div class="pull_left forwarded userpic_wrap">
-
-        <div class="userpic userpic3" style="width: 42px; height: 42px">
-
-         <div class="initials" style="line-height: 42px">
-S
-         </div>
-
-        </div>
-
-       </div>
-
-       <div class="forwarded body">
-{fwd_name}{body}
-       </div>
-"""
-    return f"""
-     <div class="message default clearfix{joined}" id="message{mid}">
-{userpic}
-      <div class="body">
-
-       <div class="pull_right date details" title="{date}">
-{date[11:16]}
-       </div>
-{from_name}{inner}
-      </div>
-
-     </div>
-"""
-
-
-def _text(html: str) -> str:
-    return f"""
-       <div class="text">
-{html}
-       </div>
-"""
-
-
-def _onclick(target: int) -> str:
-    return f'onclick="return GoToMessage({target})"'
-
-
-def _reply(target: int, page: str = "") -> str:
-    return f"""
-       <div class="reply_to details">
-In reply to <a href="{page}#go_to_message{target}" {_onclick(target)}>this message</a>
-       </div>
-"""
-
-
-def _media(cls: str, href: str, inner: str = "") -> str:
-    return f"""
-       <div class="media_wrap clearfix">
-
-        <a class="{cls} clearfix pull_left" href="{href}">
-{inner}
-        </a>
-
-       </div>
-"""
-
-
-def _generic(classes: str, title: str, description: str, status: str, href: str | None) -> str:
-    open_tag = (
-        f'<a class="media clearfix pull_left block_link {classes}" href="{href}">'
-        if href
-        else f'<div class="media clearfix pull_left {classes}">'
-    )
-    close_tag = "</a>" if href else "</div>"
-    return f"""
-       <div class="media_wrap clearfix">
-
-        {open_tag}
-
-         <div class="fill pull_left">
-
-         </div>
-
-         <div class="body">
-
-          <div class="title bold">
-{title}
-          </div>
-
-          <div class="description">
-{description}
-          </div>
-
-          <div class="status details">
-{status}
-          </div>
-
-         </div>
-
-        {close_tag}
-
-       </div>
-"""
-
-
-def _write_html_chat(folder: Path, base: str, media_prefix: str, title: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "photos").mkdir(exist_ok=True)
-    (folder / "photos" / "photo_1@12-03-2024_21-06-00.jpg").write_bytes(b"jpg")
-    p = media_prefix
-    page1 = (
-        HTML_HEAD.format(base=base, back=f"{base}export_results.html", title=title)
-        + _day(1, "12 March 2024")
-        + _service(100, "Alice created group &laquo;Leak Room&raquo; with members Bob")
-        + _default(
-            101,
-            "12.03.2024 21:04:11 UTC+09:00",
-            _text(
-                'Hello &amp; welcome <a href="https://example.org/x?a=1&amp;b=2">'
-                "https://example.org/x?a=1&amp;b=2</a><br>second <strong>line</strong> "
-                '<a href="https://t.me/alice">@alice</a> <a href="mailto:x@y.z">x@y.z</a>'
-            ),
-            name="Alice Kim",
-        )
-        + _default(102, "12.03.2024 21:05:00 UTC+09:00", _text("still Alice"))
-        + _default(
-            103,
-            "12.03.2024 21:06:00 UTC+09:00",
-            _reply(101)
-            + _media(
-                "photo_wrap",
-                f"{p}photos/photo_1@12-03-2024_21-06-00.jpg",
-                f'<img class="photo" src="{p}photos/photo_1_thumb.jpg" '
-                'style="width: 260px; height: 195px"/>',
-            )
-            + _text("look at this"),
-            name="Bob",
-        )
-        + _default(
-            104,
-            "12.03.2024 21:07:00 UTC+09:00",
-            _media("video_file_wrap", f"{p}video_files/v.mp4") + _text("forwarded text"),
-            name="Bob",
-            forwarded="yes",
-            forwarded_name="Some Channel ",
-        )
-        + _default(
-            105,
-            "12.03.2024 21:07:00 UTC+09:00",
-            _text("more forwarded"),
-            forwarded="yes",
-        )
-        + HTML_TAIL
-    )
-    page2 = (
-        HTML_HEAD.format(base=base, back=f"{base}export_results.html", title=title)
-        + _day(2, "13 March 2024")
-        + _default(
-            106,
-            "13.03.2024 09:00:00 UTC+09:00",
-            _generic(
-                "media_video",
-                "Video message",
-                "Not included, change data exporting settings to download.",
-                "00:12, 1.2 MB",
-                None,
-            ),
-            name="Carol via @gifbot",
-        )
-        + _default(
-            107,
-            "13.03.2024 09:01:00 UTC+09:00",
-            _reply(103, "messages.html")
-            + _generic("media_file", "doc.pdf", "", "12 KB", f"{p}files/doc.pdf")
-            + _generic(
-                "media_location", "Location", "", "1, 2", "https://maps.google.com/maps?q=1,2"
-            ),
-        )
-        + _service(108, "Bob invited Dave", photo=f"{p}photos/group.jpg")
-        + _service(110, 'Bob pinned <a href="#go_to_message106" onclick="x">this message</a>')
-        + _default(
-            109,
-            "13.03.2024 10:00:00",
-            _media("photo_wrap", f"{p}../../../../etc/passwd") + _text("escape"),
-            name="Eve",
-        )
-        + HTML_TAIL
-    )
-    (folder / "messages.html").write_text(page1, encoding="utf-8")
-    (folder / "messages2.html").write_text(page2, encoding="utf-8")
-
 
 def _check_html_chat(messages: list[ChatMessage], media_dir: Path, room: ChatRoom) -> None:
     by_id = {m.id: m for m in messages}
@@ -795,7 +476,7 @@ def _check_html_chat(messages: list[ChatMessage], media_dir: Path, room: ChatRoo
 
 def test_html_single_export(tmp_path: Path) -> None:
     root = tmp_path / "ChatExport_2024-03-14"
-    _write_html_chat(root, base="", media_prefix="", title="Leak Room")
+    write_html_chat(root, base="", media_prefix="", title="Leak Room")
     info = te.detect_export(root)
     assert info is not None and info.format == "html_single"
     assert [f.name for f in info.files] == ["messages.html", "messages2.html"]
@@ -813,14 +494,14 @@ def test_html_account_export_and_page_order(tmp_path: Path) -> None:
     (root / "export_results.html").write_text("<html></html>")
     for n, title in ((1, "Leak Room"), (2, "Other Room")):
         folder = root / "chats" / f"chat_{n:03d}"
-        _write_html_chat(
+        write_html_chat(
             folder, base="../../", media_prefix=f"../../chats/chat_{n:03d}/", title=title
         )
     # a tenth page must sort after the second one
     chat2 = root / "chats" / "chat_002"
     (chat2 / "messages10.html").write_text(
         HTML_HEAD.format(base="../../", back="", title="Other Room")
-        + _default(500, "14.03.2024 09:00:00 UTC+09:00", _text("late page"), name="Zed")
+        + default_message(500, "14.03.2024 09:00:00 UTC+09:00", text_div("late page"), name="Zed")
         + HTML_TAIL
     )
     info = te.detect_export(root)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import haechi
+from conftest import run
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -342,7 +342,7 @@ def test_the_hma_router_is_mounted_behind_its_one_rule(world: World) -> None:
 
 
 def _log(world: World) -> list[dict[str, Any]]:
-    out = haechi(world.home, "evidence", "log", "--json").stdout
+    out = run(world.home, "evidence", "log", "--json").stdout
     return [json.loads(x) for x in out.splitlines()]
 
 
@@ -362,7 +362,7 @@ def test_reveal_one_item_is_logged_and_minor_media_is_restricted(
     log = _log(world)[before:]
     views = [(e["actor"], e["action"], e["details"]["mode"]) for e in log]
     assert views == [("web:lee", "viewed", "blurred"), ("web:lee", "viewed", "unblurred")]
-    assert "INTACT" in haechi(world.home, "evidence", "verify").stdout
+    assert "INTACT" in run(world.home, "evidence", "verify").stdout
 
     inv = _client(app)
     inv_token = login(inv, "kim")
@@ -410,7 +410,7 @@ def test_language_is_switched_and_remembered(app: FastAPI) -> None:
 
 
 def test_no_api_answer_carries_a_face_vector(app: FastAPI, world: World) -> None:
-    from test_outputs_no_biometrics import leaks
+    from biometric_leaks import leaks
 
     staff = _client(app)
     login(staff, "ada")
@@ -582,7 +582,7 @@ def test_a_victim_enrols_herself_and_no_photo_is_kept(app: FastAPI, world: World
     assert search_in(world.home) == ""
     assert "img16.jpg" in search_in(testdata("faces"))  # the search does find them
     persons = [
-        json.loads(x)["alias"] for x in haechi(world.home, "persons", "--json").stdout.splitlines()
+        json.loads(x)["alias"] for x in run(world.home, "persons", "--json").stdout.splitlines()
     ]
     assert "p3" in persons
 
@@ -597,12 +597,10 @@ def test_a_victim_erases_herself(app: FastAPI, world: World) -> None:
     assert r.status_code == 200 and "erased" in r.text.lower()
     assert c.get("/me").headers.get("location") == "/login"  # her session ended
     persons = [
-        json.loads(x)["alias"] for x in haechi(world.home, "persons", "--json").stdout.splitlines()
+        json.loads(x)["alias"] for x in run(world.home, "persons", "--json").stdout.splitlines()
     ]
     assert "p2" not in persons and "p1" in persons
-    users = [
-        json.loads(x) for x in haechi(world.home, "users", "list", "--json").stdout.splitlines()
-    ]
+    users = [json.loads(x) for x in run(world.home, "users", "list", "--json").stdout.splitlines()]
     b = next(u for u in users if u["name"] == "victim_b")
     assert b["disabled"] and b["person"] is None
 

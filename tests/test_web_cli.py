@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import POSTGRES, haechi
+from conftest import POSTGRES, haechi, run
 
 
 def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
     home = tmp_path / "h"
     pw = tmp_path / "pw"
     pw.write_text("first admin password\n")
-    out = haechi(home, "users", "add", "ada", "--role", "admin", "--password-file", str(pw))
+    out = run(home, "users", "add", "ada", "--role", "admin", "--password-file", str(pw))
     assert "user ada added (admin)" in out.stdout and "next:" in out.stdout
     short = tmp_path / "short"
     short.write_text("short\n")
-    bad = haechi(
+    bad = run(
         home,
         "users",
         "add",
@@ -29,7 +29,7 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
     )
     assert bad.returncode == 3 and "too short" in bad.stderr
     # Only a victim's account names a person.
-    staff_person = haechi(
+    staff_person = run(
         home,
         "users",
         "add",
@@ -43,7 +43,7 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
         check=False,
     )
     assert staff_person.returncode == 3 and "--person" in staff_person.stderr
-    ghost = haechi(
+    ghost = run(
         home,
         "users",
         "add",
@@ -57,9 +57,9 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
         check=False,
     )
     assert ghost.returncode == 6 and "not enrolled" in ghost.stderr
-    key = haechi(home, "users", "key", "ada", "--scope", "read", "--scope", "hma").stdout
+    key = run(home, "users", "key", "ada", "--scope", "read", "--scope", "hma").stdout
     assert key.startswith("hk_")
-    users = [json.loads(x) for x in haechi(home, "users", "list", "--json").stdout.splitlines()]
+    users = [json.loads(x) for x in run(home, "users", "list", "--json").stdout.splitlines()]
     assert users == [
         {
             "name": "ada",
@@ -72,11 +72,11 @@ def test_users_add_list_disable_and_keys(tmp_path: Path) -> None:
     if not POSTGRES:  # only hashes are stored
         db_bytes = (home / "haechi.db").read_bytes()
         assert b"first admin password" not in db_bytes and key.split()[0].encode() not in db_bytes
-    haechi(home, "users", "disable", "ada")
-    assert json.loads(haechi(home, "users", "list", "--json").stdout)["disabled"] is True
+    run(home, "users", "disable", "ada")
+    assert json.loads(run(home, "users", "list", "--json").stdout)["disabled"] is True
     # A victim's account may name no enrolment yet: she enrols herself in the browser.
-    haechi(home, "users", "add", "v0", "--role", "victim", "--password-file", str(pw))
-    listed = haechi(home, "users", "list", "--json").stdout.splitlines()
+    run(home, "users", "add", "v0", "--role", "victim", "--password-file", str(pw))
+    listed = run(home, "users", "list", "--json").stdout.splitlines()
     assert {"name": "v0", "person": None}.items() <= json.loads(listed[-1]).items()
 
 

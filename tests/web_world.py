@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import database_for, haechi, jpeg_bytes, noise_image, testdata
+from conftest import database_for, jpeg_bytes, noise_image, run, testdata
 from fastapi.testclient import TestClient
 
 from haechi.config import Settings, load_settings
@@ -38,39 +38,35 @@ class World:
 def build_world(root: Path) -> World:
     home = root / "h"
     database_for(home)  # on PostgreSQL a database of its own, before the CLI writes anything
-    haechi(home, "init")
+    run(home, "init")
     corpus = root / "c"
     corpus.mkdir()
     shutil.copy(testdata("faces", "img10.jpg"), corpus / "her.jpg")
     shutil.copy(testdata("faces", "img14.jpg"), corpus / "other.jpg")
     (corpus / "scene.jpg").write_bytes(jpeg_bytes(noise_image(3)))
-    haechi(
-        home, "enrol", "--alias", "p1", "--consent", "yes, p1", str(testdata("faces", "img1.jpg"))
-    )
-    haechi(
-        home, "enrol", "--alias", "p2", "--consent", "yes, p2", str(testdata("faces", "img13.jpg"))
-    )
-    haechi(home, "scan", str(corpus), "--no-progress")
+    run(home, "enrol", "--alias", "p1", "--consent", "yes, p1", str(testdata("faces", "img1.jpg")))
+    run(home, "enrol", "--alias", "p2", "--consent", "yes, p2", str(testdata("faces", "img13.jpg")))
+    run(home, "scan", str(corpus), "--no-progress")
     # Her photo posted in a public channel too: a location a takedown request can name.
     _channel_export(root / "tg", testdata("faces", "img10.jpg").read_bytes())
-    haechi(home, "scan", str(root / "tg"), "--no-progress")
-    queue = [json.loads(x) for x in haechi(home, "review", "--json").stdout.splitlines()]
+    run(home, "scan", str(root / "tg"), "--no-progress")
+    queue = [json.loads(x) for x in run(home, "review", "--json").stdout.splitlines()]
     findings: dict[str, list[int]] = {}
     for q in queue:
         findings.setdefault(str(q["person"]), []).append(int(q["finding_id"]))
     assert set(findings) == {"p1", "p2"}, queue
     cases = {}
     for alias in ("p1", "p2"):
-        out = haechi(home, "case", "new", "--person", alias, "--title", f"{alias} case", "--json")
+        out = run(home, "case", "new", "--person", alias, "--title", f"{alias} case", "--json")
         cases[alias] = int(json.loads(out.stdout)["id"])
     pw = root / "pw"
     pw.write_text(PASSWORD + "\n")
     # A victim whose account names no enrolment yet: she enrols herself in the browser.
-    haechi(home, "users", "add", "victim_c", "--role", "victim", "--password-file", str(pw))
+    run(home, "users", "add", "victim_c", "--role", "victim", "--password-file", str(pw))
     for role, name in ACCOUNTS.items():
         extra = ["--person", "p1"] if role == "victim" else []
-        haechi(home, "users", "add", name, "--role", role, "--password-file", str(pw), *extra)
-    haechi(
+        run(home, "users", "add", name, "--role", role, "--password-file", str(pw), *extra)
+    run(
         home,
         "users",
         "add",

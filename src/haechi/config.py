@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from haechi.errors import ConfigError
 from haechi.i18n import _
+from haechi.matching import thresholds as defaults
 
 GiB = 1024**3
 MiB = 1024**2
@@ -67,17 +68,17 @@ class Limits(_Section):
 
 
 class Thresholds(_Section):
-    """Match thresholds. PDQ values follow Meta's published guidance (see FIELD-NOTES)."""
+    """Match thresholds; their defaults, and why, are in haechi.matching.thresholds."""
 
-    pdq_max_distance: int = Field(default=31, ge=0)
-    pdq_min_quality: int = Field(default=50, ge=0, le=100)
-    vpdq_frame_share: float = Field(default=0.8, gt=0, le=1)
+    pdq_max_distance: int = Field(default=defaults.PDQ_MAX_DISTANCE, ge=0)
+    pdq_min_quality: int = Field(default=defaults.PDQ_MIN_QUALITY, ge=0, le=100)
+    vpdq_frame_share: float = Field(default=defaults.VPDQ_FRAME_SHARE, gt=0, le=1)
     # A room at or above this chat-text risk is flagged for review (fixed before evaluation;
     # see docs/evaluation/rooms.md). Rooms are always listed in risk order.
     room_risk_flag: float = Field(default=0.5, gt=0, lt=1)
-    # Cosine similarity of a face to an enrolled template; calibrated on ../shared/testdata/faces
-    # (docs/evaluation/faces.md). Lowering it shows people someone else's pictures.
-    face_min_similarity: float = Field(default=0.45, ge=0.3, le=1)
+    # Cosine similarity of a face to an enrolled template (calibrated: docs/evaluation/faces.md).
+    # Lowering it shows people someone else's pictures.
+    face_min_similarity: float = Field(default=defaults.FACE_MIN_SIMILARITY, ge=0.3, le=1)
     # A sexual score at which content posted in chats gets network roles even in a quiet room.
     # Not calibrated (no sexual image may enter the project): set high, so it marks clear cases.
     sexual_interest: float = Field(default=0.8, gt=0, le=1)
@@ -86,7 +87,7 @@ class Thresholds(_Section):
     @classmethod
     def _pdq_distance_is_safe(cls, v: int) -> int:
         # Beyond ~90 bits unrelated images start to match (random pairs sit near 128).
-        if v > 90:
+        if v > defaults.PDQ_MAX_SAFE_DISTANCE:
             raise ValueError("a PDQ distance above 90 of 256 bits matches unrelated images")
         return v
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FindingsCreated:
+    """New findings, committed, and the bytes the scan holds for their items."""
+
     finding_ids: tuple[int, ...]
     # SHA-256 -> the bytes the scan holds for it right now: capture reads them from here, so
     # an item whose source keeps no copy (a live chat's download) is still preserved.
@@ -93,6 +95,7 @@ def _builtins() -> None:
 def findings_created(
     db: Database, ids: Sequence[int], contents: Mapping[str, Content] | None = None
 ) -> None:
+    """Tell the `on_finding` hooks about findings just committed (nothing when there are none)."""
     if not ids:
         return
     _builtins()
@@ -113,6 +116,7 @@ def match_items(session: Session, settings: Settings, items: Sequence[ScannedIte
 
 
 def person_forgotten(db: Database, event: PersonForgotten) -> None:
+    """Tell the `on_forget` hooks that a person was erased (after the erasure is committed)."""
     _builtins()
     for hook in list(on_forget):
         hook(db, event)

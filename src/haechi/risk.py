@@ -2,13 +2,17 @@
 
 The parts are an enrolled person's face match, the sexual score and the synthetic verdict.
 An item that shows an enrolled person in sexual, fabricated material is the worst case; each
-part alone still ranks. A pure function of typed inputs: the scan JSON computes it from the
-item's own signals now, and face matching supplies `face_match` when it exists."""
+part alone still ranks. A pure function of typed inputs: the items service computes it from
+the item's stored signals and its best match with an enrolled person (`face_match`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from haechi.analyzers.nudity import Nudity
+    from haechi.analyzers.synthetic.analyzer import Synthetic
 
 # Weights of the parts, and of the one interaction that matters most: an enrolled person's
 # face in sexual material (fabricated or not) is what victims come to haechi about.
@@ -21,6 +25,8 @@ SYNTHETIC_WEIGHT = {"likely_synthetic": 1.0, "likely_manipulated": 1.0, "no_evid
 
 @dataclass(frozen=True)
 class RiskInputs:
+    """The measured parts of an item's risk; None where the analyzer did not run."""
+
     face_match: float | None  # best similarity to an enrolled person in [0, 1]; None: not run
     sexual: float | None  # nudity score in [0, 1]; None: not run
     synthetic_verdict: str | None
@@ -29,6 +35,8 @@ class RiskInputs:
 
 @dataclass(frozen=True)
 class RiskPart:
+    """One part of the risk: its value, its weight and what it added to the score."""
+
     name: str
     value: float | None  # None: not measured for this item
     weight: float
@@ -37,10 +45,13 @@ class RiskPart:
 
 @dataclass(frozen=True)
 class Risk:
+    """The item's ranking risk in [0, 1] and the parts that made it."""
+
     score: float
     parts: tuple[RiskPart, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The risk as the `--json` lines and the API carry it."""
         return {"score": self.score, "parts": [p.__dict__ for p in self.parts]}
 
 
@@ -71,15 +82,13 @@ def risk(inputs: RiskInputs) -> Risk:
 
 
 def inputs_from_signals(
-    signals: dict[str, dict[str, Any]], face_match: float | None = None
+    nudity: Nudity | None, synthetic: Synthetic | None, face_match: float | None = None
 ) -> RiskInputs:
-    """Risk inputs from an item's stored signal payloads. `face_match` is the hook for face
-    matching against enrolled persons: pass the best match when a matcher has run."""
-    nudity = signals.get("nudity") or {}
-    synthetic = signals.get("synthetic") or {}
+    """Risk inputs from an item's signals (None: that analyzer did not run on it) and its best
+    match with an enrolled person (None when no match was measured)."""
     return RiskInputs(
         face_match=face_match,
-        sexual=nudity.get("score"),
-        synthetic_verdict=synthetic.get("verdict"),
-        synthetic_confidence=synthetic.get("confidence"),
+        sexual=None if nudity is None else nudity.score,
+        synthetic_verdict=None if synthetic is None else synthetic.verdict,
+        synthetic_confidence=None if synthetic is None else synthetic.confidence,
     )

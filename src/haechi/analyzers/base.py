@@ -23,10 +23,12 @@ class Signal:
     values (str, int, float, bool, None, tuples of those or of nested Signals)."""
 
     def to_payload(self) -> dict[str, JSON]:
+        """The signal as stored: plain JSON values (`from_payload` reads it back unchanged)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_payload(cls, payload: dict[str, JSON]) -> Self:
+        """The signal from its stored payload; subclasses with nested signals override it."""
         return cls(**payload)
 
 
@@ -79,6 +81,8 @@ class Analyzer(ABC, Generic[I, S]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[I, S]]:
+        """Known-good inputs and the signals they must give: the shared contract test runs
+        them (tests/test_analyzer_contract.py); every analyzer carries some."""
         return ()
 
     @classmethod
@@ -102,3 +106,19 @@ class MediaAnalyzer(Analyzer[Media, S]):
     """Reads decoded frames; `kinds` says which media it takes."""
 
     kinds: ClassVar[frozenset[str]] = frozenset({"image", "video"})
+
+
+class TextAnalyzer(Analyzer[str, S]):
+    """Reads message text (a chat source's `ChatMessage.text`), never media; registered in the
+    `haechi.text_analyzers` entry-point group. The scan stores one risk per message from it:
+    `message_risk`, tagged with `full_version` (the version plus whatever else changes the
+    score, such as a lexicon), so a changed analyzer means rescoring."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.full_version: str = self.version
+
+    @abstractmethod
+    def message_risk(self, text: str) -> tuple[float, dict[str, JSON]]:
+        """The message's risk in [0, 1] and the evidence stored beside it (plain JSON values,
+        all that room ranking reads: it never reads the text again)."""

@@ -14,11 +14,11 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from haechi.analyzers.base import Analyzer, Example, Signal
+from haechi.analyzers.base import Example, Signal, TextAnalyzer
 from haechi.analyzers.hangul import NON_WORD, normalise, prepare
 from haechi.analyzers.lexicon import (
     DEFAULT_LEXICON,
@@ -48,6 +48,50 @@ class Hit(Signal):
 
 
 @dataclass(frozen=True)
+class TextEvidence:
+    """What room ranking and the network roles read of one message, stored beside its risk so
+    they never read the text again: per-category strength (`cats`), context strength and
+    categories, the matched words, a key that makes a re-posted line count once, and the parts
+    of a sale the line names (None: stored before sales were read)."""
+
+    score: float = 0.0
+    cats: Mapping[str, float] = field(default_factory=dict)
+    ctx: float = 0.0
+    ctx_cats: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    key: str = ""
+    sale: tuple[str, ...] | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """As stored with the message (`messages.risk_detail`)."""
+        return {
+            "score": self.score,
+            "cats": dict(self.cats),
+            "ctx": self.ctx,
+            "ctx_cats": list(self.ctx_cats),
+            "terms": list(self.terms),
+            "key": self.key,
+            "sale": list(self.sale or ()),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any] | None) -> TextEvidence:
+        """The evidence stored with a message; missing parts (older rows, unscored messages)
+        read as nothing found."""
+        p = payload or {}
+        sale = p.get("sale")
+        return cls(
+            score=float(p.get("score") or 0.0),
+            cats={str(k): float(v) for k, v in (p.get("cats") or {}).items()},
+            ctx=float(p.get("ctx") or 0.0),
+            ctx_cats=tuple(str(c) for c in p.get("ctx_cats") or ()),
+            terms=tuple(str(t) for t in p.get("terms") or ()),
+            key=str(p.get("key") or ""),
+            sale=None if sale is None else tuple(str(s) for s in sale),
+        )
+
+
+@dataclass(frozen=True)
 class TextRisk(Signal):
     """Risk of one message in [0, 1], the hits behind it, and the context hits that lowered it.
     `evidence` is what room ranking needs, stored per message so ranking never re-reads text:
@@ -66,19 +110,24 @@ class TextRisk(Signal):
     def categories(self) -> frozenset[str]:
         return frozenset(h.category for h in self.hits)
 
-    def evidence(self) -> dict[str, Any]:
+    def text_evidence(self) -> TextEvidence:
+        """What is stored beside the message's risk for room ranking and the roles."""
         cats: dict[str, float] = {}
         for h in self.hits:
             cats[h.category] = cats.get(h.category, 0.0) + h.weight
-        return {
-            "score": self.score,
-            "cats": {k: round(min(1.0, v), 4) for k, v in sorted(cats.items())},
-            "ctx": round(sum(h.weight for h in self.context), 4),
-            "ctx_cats": sorted({h.category for h in self.context}),
-            "terms": sorted({h.span_text for h in self.hits}),
-            "key": self.key,
-            "sale": list(self.sale),
-        }
+        return TextEvidence(
+            score=self.score,
+            cats={k: round(min(1.0, v), 4) for k, v in sorted(cats.items())},
+            ctx=round(sum(h.weight for h in self.context), 4),
+            ctx_cats=tuple(sorted({h.category for h in self.context})),
+            terms=tuple(sorted({h.span_text for h in self.hits})),
+            key=self.key,
+            sale=self.sale,
+        )
+
+    def evidence(self) -> dict[str, Any]:
+        """`text_evidence()` as stored (plain JSON values)."""
+        return self.text_evidence().to_payload()
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Self:
@@ -135,11 +184,10 @@ def entries_named(lex: Lexicon, text: str) -> frozenset[str]:
     return frozenset(lex.entries[i].id for i in match_text(lex, text)[0])
 
 
-class TextAnalyzer(Analyzer[str, TextRisk]):
-    """Reads message text (a chat source's `ChatMessage.text`); never media."""
+class ChatTextAnalyzer(TextAnalyzer[TextRisk]):
+    """Risk of a chat message from the lexicon's words: sale, payment, invitation and
+    solicitation terms, their spelling variants, and context words that lower the risk."""
 
-
-class ChatTextAnalyzer(TextAnalyzer):
     name: ClassVar[str] = "chat_text"
     version: ClassVar[str] = "3"  # 3: evidence names the parts of a sale
     signal_type: ClassVar[type[Signal]] = TextRisk
@@ -171,6 +219,10 @@ class ChatTextAnalyzer(TextAnalyzer):
 
     def _match(self, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
         return match_text(self.lexicon, text)
+
+    def message_risk(self, text: str) -> tuple[float, dict[str, Any]]:
+        risk = self.analyze(text)
+        return risk.score, risk.evidence()
 
     def analyze(self, item: str) -> TextRisk:
         text = item
@@ -235,4 +287,23 @@ class ChatTextAnalyzer(TextAnalyzer):
 
     @classmethod
     def examples(cls) -> Iterable[Example[str, TextRisk]]:
-        return ()
+        # With the built-in lexicon only (the contract test's settings name no other).
+        sol = Hit("sol.jiin_neungyok", "solicitation", 1.0, "지인능욕")
+        pay = Hit("pay.giftcard", "payment", 0.5, "문상")
+        inv = Hit("inv.telegram", "invitation", 0.2, "텔레그램")
+        offer = TextRisk(
+            0.9688,
+            (sol, pay, inv),
+            reasons=(
+                "solicitation: '지인능욕' [sol.jiin_neungyok, w=1.00]",
+                "payment: '문상' [pay.giftcard, w=0.50]",
+                "invitation: '텔레그램' [inv.telegram, w=0.20]",
+                "co-occurring: invitation, payment, solicitation (x1.70)",
+            ),
+            key="64b9bb001016b2b4",
+            sale=("means",),
+        )
+        return (
+            Example("지인능욕 텔레그램 문상 받아요", offer),
+            Example("오늘 점심 뭐 먹지", TextRisk(0.0)),
+        )

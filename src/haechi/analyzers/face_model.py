@@ -39,6 +39,7 @@ from haechi.analyzers.models import file_sha256, float_weight_session
 from haechi.analyzers.yunet import YuNet
 from haechi.errors import ConfigError
 from haechi.i18n import _
+from haechi.matching.thresholds import FACE_MIN_SIMILARITY
 
 __all__ = [
     "BLUR_MIN",
@@ -61,13 +62,9 @@ Pixels = npt.NDArray[np.uint8]  # H × W × 3
 # Calibrated constants: scripts/evaluate_faces.py and docs/evaluation/faces.md show how.
 # ---------------------------------------------------------------------------
 
-#: Cosine similarity at or above which a usable face matches a template.
-#: Chosen by scripts/evaluate_faces.py on the 36-photo public set (rule in the docs): the
-#: largest of the highest impostor score (originals and usable degraded
-#: copies) and a Gaussian extrapolation of the impostor tail to FAR 1e-4,
-#: plus 0.02, rounded up to 0.01 (0.421 + 0.02 -> 0.45). On that set it is below every
-#: genuine original-photo score (min 0.499).
-MATCH_THRESHOLD: Final[float] = 0.45
+#: Cosine similarity at or above which a usable face matches a template: written, with how it
+#: was calibrated, in haechi.matching.thresholds (the settings' default reads it there too).
+MATCH_THRESHOLD: Final[float] = FACE_MIN_SIMILARITY
 
 #: Faces narrower than this (box width in original pixels) are unusable.
 #: evaluate_faces.py's rule (detection and raw genuine match >= 95 %) gives 20 px; the

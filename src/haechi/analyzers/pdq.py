@@ -64,16 +64,24 @@ class Pdq(Signal):
             dihedral=tuple(payload.get("dihedral") or ()),
         )
 
+    def variants(self) -> list[tuple[str, str]]:
+        """(variant name, hash) of a still image: the original first, then the seven rotations
+        and mirrors when the signal has them; empty for video."""
+        if not self.pdq:
+            return []
+        if len(self.dihedral) != len(VARIANTS):
+            return [(VARIANTS[0], self.pdq)]
+        return [(VARIANTS[0], self.pdq), *zip(VARIANTS[1:], self.dihedral[1:], strict=True)]
+
+    def trusted_frames(self, min_quality: int) -> tuple[PdqFrame, ...]:
+        """A video's frames whose hash quality reaches `min_quality`."""
+        return tuple(f for f in self.frames if f.quality >= min_quality)
+
 
 def variant_hashes(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    """(variant name, hash) of a stored still-image PDQ payload: the original first, then the
-    seven rotations and mirrors when the signal has them."""
-    if not payload.get("pdq"):
-        return []
-    dihedral = payload.get("dihedral") or ()
-    if len(dihedral) != len(VARIANTS):
-        return [(VARIANTS[0], payload["pdq"])]
-    return [(VARIANTS[0], payload["pdq"]), *zip(VARIANTS[1:], dihedral[1:], strict=True)]
+    """`Pdq.variants` of a stored still-image PDQ payload."""
+    dihedral = tuple(payload.get("dihedral") or ())
+    return Pdq(payload.get("pdq"), payload.get("quality"), dihedral=dihedral).variants()
 
 
 def pdq_hex(rgb: RGB) -> tuple[str, int]:

@@ -24,6 +24,7 @@ class AnalyzerRegistry:
         self._classes: dict[str, AnalyzerClass] = {}
 
     def register(self, cls: AnalyzerClass) -> AnalyzerClass:
+        """Add an analyzer class under its `name`; a second class of one name is a ConfigError."""
         existing = self._classes.get(cls.name)
         if existing is not None and existing is not cls:
             raise ConfigError(
@@ -35,6 +36,7 @@ class AnalyzerRegistry:
         return cls
 
     def get(self, name: str) -> AnalyzerClass:
+        """The analyzer class named `name`; an unknown name is a ConfigError naming the known."""
         try:
             return self._classes[name]
         except KeyError:
@@ -45,6 +47,7 @@ class AnalyzerRegistry:
             ) from None
 
     def names(self) -> list[str]:
+        """The registered names, sorted."""
         return sorted(self._classes)
 
     def __iter__(self) -> Iterator[AnalyzerClass]:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from haechi.cli.app import add_row, app, err, out, print_json, state, text
 from haechi.i18n import _
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE
 
 banks_app = typer.Typer(
     help=_("Hash banks: hashes of known content, matched in every scan."), no_args_is_help=True
@@ -144,7 +145,7 @@ def show_cmd(
             rollout=f"{bank.rollout:.0%}",
         )
     )
-    th = {"pdq": 31, **bank.thresholds}
+    th = {"pdq": PDQ_MAX_DISTANCE, **bank.thresholds}
     _say(_("thresholds: {th}").format(th=", ".join(f"{k} {v}" for k, v in sorted(th.items()))))
     table = Table(title=_("contents"))
     for col in ("id", _("signals"), _("case"), _("source"), _("by"), _("tags")):

@@ -33,6 +33,7 @@ from haechi.cli.app import (
     state,
 )
 from haechi.i18n import N_, _
+from haechi.matching.thresholds import PDQ_MIN_QUALITY
 from haechi.safe_text import visible
 from haechi.scan.pool import Analysers, WorkerPool
 from haechi.scan.progress import Observer, ScanEvent, ScanSummary
@@ -432,7 +433,7 @@ def show(
     pdq = view.pdq
     if pdq.get("pdq"):
         line = _("pdq {pdq}  quality {quality}").format(pdq=pdq["pdq"], quality=pdq["quality"])
-        if (pdq.get("quality") or 0) < 50:
+        if (pdq.get("quality") or 0) < PDQ_MIN_QUALITY:
             line += "  " + _("(low quality: not trusted)")
         out.print(line, markup=False, highlight=False)
     for f in pdq.get("frames", [])[:20]:

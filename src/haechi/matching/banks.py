@@ -18,11 +18,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.pdq import VARIANTS, PdqFrame, variant_hashes
+from haechi.analyzers.pdq import VARIANTS, Pdq, PdqFrame
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
 from haechi.matching.pdq import compare_frames
 from haechi.matching.pdq_index import PdqIndex, parse_hex
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE
 from haechi.store.banks import Bank, BankContent, BankSignal
 
 KIND = "hash_bank_match"
@@ -104,7 +105,7 @@ class BankIndex:
     ) -> list[list[tuple[BankInfo, Entry, int]]]:
         """For each query hash, (bank, entry, distance) within each bank's PDQ threshold."""
         wanted = set(banks) if banks is not None else None
-        limit = max((b.pdq for b in self.banks.values()), default=31)
+        limit = max((b.pdq for b in self.banks.values()), default=PDQ_MAX_DISTANCE)
         out: list[list[tuple[BankInfo, Entry, int]]] = []
         for hits in self.pdq.search(list(hashes), max_distance=limit):
             got = []
@@ -134,16 +135,13 @@ class BankIndex:
         for st, value in (("md5", item.md5), ("sha256", item.sha256)):
             for b, e in self.lookup_exact(st, value):
                 hits.append(_hit(b, e, st, 0, 0))
-        pdq = item.pdq or {}
+        pdq = item.pdq or Pdq(None, None)
         # (hash, t, variant): a still image's rotations and mirrors after its original, so a
         # banked hash of the picture as another platform stored it matches a turned copy.
         queries: list[tuple[str, float | None, str]] = []
-        if (pdq.get("quality") or 0) >= min_quality:
-            queries.extend((h, None, v) for v, h in variant_hashes(pdq))
-        frames = tuple(
-            PdqFrame(float(f.get("t") or 0.0), f["pdq"], int(f["quality"]))
-            for f in pdq.get("frames") or ()
-        )
+        if (pdq.quality or 0) >= min_quality:
+            queries.extend((h, None, v) for v, h in pdq.variants())
+        frames = tuple(PdqFrame(float(f.t or 0.0), f.pdq, int(f.quality)) for f in pdq.frames)
         queries.extend((f.pdq, f.t, VARIANTS[0]) for f in frames if f.quality >= min_quality)
         if queries and self.pdq_entries:
             best: dict[tuple[int, int], BankHit] = {}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION
 from haechi.analyzers.faces import Faces, FacesAnalyzer
-from haechi.analyzers.pdq import VARIANTS, PdqAnalyzer, variant_hashes
+from haechi.analyzers.pdq import VARIANTS, Pdq, PdqAnalyzer
 from haechi.config import Settings
 from haechi.matching.faces import TemplateIndex
 from haechi.matching.pdq import distance
@@ -29,16 +29,31 @@ from haechi.store.upsert import insert_ignore_returning
 
 @dataclass(frozen=True)
 class ScannedItem:
-    """What the matchers need of one item: its hashes and its stored face and PDQ signals."""
+    """What the matchers need of one item: its hashes and its face and PDQ signals (None when
+    the analyzer did not run or failed on it)."""
 
     sha256: str
     md5: str
-    faces: dict[str, Any] | None
-    pdq: dict[str, Any] | None
+    faces: Faces | None
+    pdq: Pdq | None
+
+    @classmethod
+    def from_payloads(
+        cls, sha256: str, md5: str, faces: dict[str, Any] | None, pdq: dict[str, Any] | None
+    ) -> ScannedItem:
+        """The item from its stored signal payloads (as the database and the scan hold them)."""
+        return cls(
+            sha256,
+            md5,
+            None if faces is None else Faces.from_payload(faces),
+            None if pdq is None else Pdq.from_payload(pdq),
+        )
 
 
 @dataclass(frozen=True)
 class OwnHash:
+    """A file an enrolled person registered as her own: its MD5 and PDQ hashes (with times)."""
+
     id: int
     person_id: int
     md5: str
@@ -77,8 +92,8 @@ class Matcher:
         return new
 
     def _faces(self, session: Session, item: ScannedItem, index: TemplateIndex) -> list[int]:
-        sig = Faces.from_payload(item.faces or {})
-        if sig.model_version != MODEL_VERSION:
+        sig = item.faces
+        if sig is None or sig.model_version != MODEL_VERSION:
             return []  # other weights: the threshold does not apply; a rescan updates it
         places, vecs = [], []
         for fr in sig.frames:
@@ -132,12 +147,10 @@ class Matcher:
         # its original, so a tie keeps the original.
         mine: list[tuple[str, float | None, str]] = []
         if item.pdq:
-            if (item.pdq.get("quality") or 0) >= th.pdq_min_quality:
-                mine.extend((h, None, v) for v, h in variant_hashes(item.pdq))
+            if (item.pdq.quality or 0) >= th.pdq_min_quality:
+                mine.extend((h, None, v) for v, h in item.pdq.variants())
             mine.extend(
-                (f["pdq"], f["t"], VARIANTS[0])
-                for f in item.pdq.get("frames") or ()
-                if f["quality"] >= th.pdq_min_quality
+                (f.pdq, f.t, VARIANTS[0]) for f in item.pdq.trusted_frames(th.pdq_min_quality)
             )
         new = []
         for o in own:
@@ -232,7 +245,7 @@ def stored_items(session: Session, batch: int = 500) -> Iterator[ScannedItem]:
         ):
             payloads[(sha, analyzer)] = payload  # the latest version wins
         for sha, md5 in items:
-            yield ScannedItem(
+            yield ScannedItem.from_payloads(
                 sha, md5, payloads.get((sha, FacesAnalyzer.name)), payloads.get((sha, "pdq"))
             )
         after = items[-1][0]

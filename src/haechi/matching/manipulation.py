@@ -252,10 +252,10 @@ def record_face_changes(
     thr = settings.thresholds.face_min_similarity
     new: list[int] = []
     for item in items:
-        if not item.faces or not (item.faces.get("scene") or {}).get("masked_pdq"):
+        mine = item.faces
+        if mine is None or mine.scene is None or not mine.scene.masked_pdq:
             continue
-        mine = Faces.from_payload(item.faces)
-        if mine.model_version != MODEL_VERSION or mine.scene is None:
+        if mine.model_version != MODEL_VERSION:
             continue
         for other, dist in _candidates(session, item.sha256, mine.scene.masked_pdq):
             theirs = _faces_of(session, other)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from haechi.analyzers.pdq import PdqFrame
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE, PDQ_MIN_QUALITY
+
+if TYPE_CHECKING:
+    from haechi.analyzers.pdq import PdqFrame
 
 PDQ_BITS = 256
 
@@ -25,6 +29,7 @@ class VideoMatch:
     target_share: float
 
     def matches(self, share: float) -> bool:
+        """Whether both videos have at least `share` of their trusted frames matched."""
         return self.query_share >= share and self.target_share >= share
 
 
@@ -32,8 +37,8 @@ def compare_frames(
     query: Sequence[PdqFrame],
     target: Sequence[PdqFrame],
     *,
-    max_distance: int = 31,
-    min_quality: int = 50,
+    max_distance: int = PDQ_MAX_DISTANCE,
+    min_quality: int = PDQ_MIN_QUALITY,
 ) -> VideoMatch:
     """Compare two videos as bags of frame hashes, as vPDQ does: frames under the quality
     floor are left out, then each side's share of frames with a match on the other side."""

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from haechi.errors import InputError
 from haechi.i18n import _
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE
 
 HASH_BYTES = 32
 # (first bit, width) of each chunk: 3 x 24 + 8 x 23 = 256 bits.
@@ -325,7 +326,7 @@ class PdqIndex:
         self.segments = [Segment.build(merged, np.concatenate(id_parts))] if len(merged) else []
 
     def search(
-        self, queries: U8 | Sequence[str], max_distance: int = 31, *, workers: int = 1
+        self, queries: U8 | Sequence[str], max_distance: int = PDQ_MAX_DISTANCE, *, workers: int = 1
     ) -> list[list[Hit]]:
         """Every indexed hash within `max_distance` of each query, nearest first. With
         `workers` > 1, batches of queries run on threads (numpy's gathers release the GIL)."""

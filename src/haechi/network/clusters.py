@@ -12,6 +12,7 @@ import numpy as np
 
 from haechi.analyzers.pdq import PdqFrame
 from haechi.matching.pdq import compare_frames
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE, PDQ_MIN_QUALITY, VPDQ_FRAME_SHARE
 from haechi.network.model import ClusterLink
 
 
@@ -49,9 +50,9 @@ def _words(hexes: Sequence[str]) -> np.ndarray:
 def cluster_items(
     items: Sequence[ItemHashes],
     *,
-    max_distance: int = 31,
-    min_quality: int = 50,
-    frame_share: float = 0.8,
+    max_distance: int = PDQ_MAX_DISTANCE,
+    min_quality: int = PDQ_MIN_QUALITY,
+    frame_share: float = VPDQ_FRAME_SHARE,
 ) -> tuple[dict[str, str], list[ClusterLink]]:
     """sha256 → cluster id, and the links that joined items. A cluster's id is "c" plus the first
     12 hex digits of its smallest SHA-256, stable whatever order items come in."""

@@ -4,13 +4,14 @@ an item (findings about enrolled persons, its sexual score, its synthetic verdic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from haechi.analyzers.chat_text import TextEvidence
 from haechi.analyzers.pdq import PdqFrame
 from haechi.config import Settings
 from haechi.network.clusters import ItemHashes
@@ -43,13 +44,19 @@ class Msg:
     detail: dict[str, Any]
 
     @property
-    def cats(self) -> dict[str, float]:
-        cats = self.detail.get("cats") or {}
-        return {str(k): float(v) for k, v in cats.items()}
+    def evidence(self) -> TextEvidence:
+        """The chat-text evidence stored with the message (empty when it was not scored)."""
+        return TextEvidence.from_payload(self.detail)
+
+    @property
+    def cats(self) -> Mapping[str, float]:
+        """Strength per lexicon category."""
+        return self.evidence.cats
 
     @property
     def context(self) -> float:
-        return float(self.detail.get("ctx") or 0.0)
+        """Strength of the context words (news, support, police) that lower the risk."""
+        return self.evidence.ctx
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from haechi.analyzers.chat_text import ChatTextAnalyzer
+from haechi.analyzers.chat_text import ChatTextAnalyzer, TextEvidence
 from haechi.analyzers.lexicon import SALE_PARTS, Category
 from haechi.config import Settings
 from haechi.store import chat as chat_store
@@ -82,31 +82,31 @@ def score_room(lines: Iterable[Line], categories: Mapping[str, Category]) -> Roo
     sale: dict[str, list[int]] = {}
     for line in lines:
         n += 1
-        ev = line.evidence
-        score = float(ev.get("score", 0.0))
+        ev = TextEvidence.from_payload(line.evidence)
+        score = ev.score
         if score >= DENSITY_LINE:
             dense += 1
         if score > 0:
             top.append((score, line.message_id, line.text))
             top.sort(key=lambda t: (-t[0], t[1]))
             del top[TOP_LINES:]
-        key = ev.get("key") or ""
+        key = ev.key
         if not key or key in seen:  # no evidence, or a re-posted line: counted once
             continue
         seen.add(key)
-        ctx = float(ev.get("ctx", 0.0))
+        ctx = ev.ctx
         if ctx > 0:
             ctx_lines += 1
-            for c in ev.get("ctx_cats", ()):
-                ctx_counts[c] = ctx_counts.get(c, 0) + 1
+            for ctx_cat in ev.ctx_cats:
+                ctx_counts[ctx_cat] = ctx_counts.get(ctx_cat, 0) + 1
         ctx_total += min(1.0, ctx)
         if ctx == 0:
-            for part in ev.get("sale", ()):
-                sale.setdefault(str(part), []).append(line.message_id)
+            for part in ev.sale or ():
+                sale.setdefault(part, []).append(line.message_id)
         damp = math.exp(-LINE_CONTEXT * ctx)
-        for cat, v in ev.get("cats", {}).items():
+        for cat, v in ev.cats.items():
             if cat in contrib:
-                contrib[cat].append((min(1.0, float(v)) * damp, line.message_id))
+                contrib[cat].append((min(1.0, v) * damp, line.message_id))
     total = max(1, n)
     evidence: dict[str, float] = {}
     behind: dict[str, tuple[int, ...]] = {}

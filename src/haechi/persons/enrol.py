@@ -43,6 +43,9 @@ MIN_ENROL_SHARPNESS = 0.2
 
 @dataclass(frozen=True)
 class Consent:
+    """The consent an enrolment records: what was agreed, by whom, for whom, to what, and how
+    the person's identity was checked."""
+
     text: str  # what was agreed, in the words of the person (or the form)
     consented_by: str  # who gave consent
     for_whom: str  # whose face and files (the person, or a minor/relative they act for)
@@ -65,12 +68,17 @@ Source = Path | Upload
 
 @dataclass(frozen=True)
 class Refusal:
+    """An enrolment photo or file not used, and why (no usable face, someone else's face...)."""
+
     file: str
     reason: str
 
 
 @dataclass(frozen=True)
 class EnrolResult:
+    """The enrolled person, what was stored for her, what was refused, and the findings that
+    matching her against what was already scanned gave."""
+
     person_id: int
     alias: str
     templates: int
@@ -80,6 +88,7 @@ class EnrolResult:
 
 
 def check_consent(consent: Consent | None) -> Consent:
+    """The consent, if every part of it is given; otherwise an InputError naming the part."""
     if consent is None or not consent.text.strip():
         raise InputError(_("no enrolment without consent: give the consent text (--consent)"))
     for field, label in (

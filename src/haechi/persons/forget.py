@@ -36,6 +36,8 @@ from haechi.store.vault import Vault, VaultError
 
 @dataclass(frozen=True)
 class ForgetResult:
+    """What a forget removed, by kind, and what it kept (the evidence unless she asked)."""
+
     alias: str
     removed: tuple[tuple[str, int], ...]
     # Free-text notes in the custody log whose keys were destroyed.

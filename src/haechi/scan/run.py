@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from haechi import failpoints, hooks
 from haechi.analyzers.registry import enabled_analyzers, load_registry
 from haechi.config import Settings
+from haechi.errors import ConfigError
+from haechi.i18n import _
 from haechi.matching.findings import Matcher, ScannedItem
 from haechi.media import Content
 from haechi.scan.pool import Analysers, WorkerPool
@@ -45,7 +47,7 @@ from haechi.store.findings import Finding
 from haechi.store.models import Scan
 
 if TYPE_CHECKING:
-    from haechi.analyzers.chat_text import ChatTextAnalyzer
+    from haechi.analyzers.base import TextAnalyzer
 
 BATCH_ITEMS = 32
 BATCH_MESSAGES = 1000
@@ -62,16 +64,23 @@ def analyzer_versions(settings: Settings | None = None) -> dict[str, str]:
     return {cls.name: cls.version for cls in enabled_analyzers(settings)}
 
 
-def text_analyzer(settings: Settings) -> ChatTextAnalyzer | None:
-    """The chat-text analyzer, registered like any plug-in (group `haechi.text_analyzers`)."""
-    from haechi.analyzers.chat_text import ChatTextAnalyzer, TextAnalyzer
+def text_analyzer(settings: Settings) -> TextAnalyzer[Any] | None:
+    """The text analyzer that scores chat messages: the one installed in the
+    `haechi.text_analyzers` group, whatever its name (None when there is none). A message has
+    one stored risk, so two installed text analyzers are a configuration error."""
+    from haechi.analyzers.base import TextAnalyzer
 
-    registry = load_registry("haechi.text_analyzers")
-    if "chat_text" not in registry.names():
+    found = list(load_registry("haechi.text_analyzers"))
+    if not found:
         return None
-    cls = registry.get("chat_text")
-    analyzer = cls(settings)
-    assert isinstance(analyzer, TextAnalyzer) and isinstance(analyzer, ChatTextAnalyzer)
+    if len(found) > 1:
+        raise ConfigError(
+            _("more than one text analyzer is installed ({names}): uninstall all but one").format(
+                names=", ".join(c.name for c in found)
+            )
+        )
+    analyzer = found[0](settings)
+    assert isinstance(analyzer, TextAnalyzer), "the text contract test holds every one to it"
     return analyzer
 
 
@@ -328,6 +337,7 @@ class ScanRun:
         return None
 
     def finish(self, status: str = "completed") -> ScanSummary:
+        """Commit what is held, record the scan's end with `status`, and return its summary."""
         self.writer.flush(force_cursor=True)
         self.summary.seconds = time.monotonic() - self.started
         with self.db.session() as s:
@@ -388,7 +398,7 @@ class _Writer:
         self.kind = kind
         self.locator = locator
         # Built with the first message: a scan of media only never loads the lexicon.
-        self._analyzer: ChatTextAnalyzer | None = None
+        self._analyzer: TextAnalyzer[Any] | None = None
         self._analyzer_loaded = False
         self.rooms: dict[str, int] = {}
         self.chat: list[ChatMessage] = []
@@ -492,7 +502,7 @@ class _Writer:
             )
 
     @property
-    def analyzer(self) -> ChatTextAnalyzer | None:
+    def analyzer(self) -> TextAnalyzer[Any] | None:
         if not self._analyzer_loaded:
             self._analyzer = text_analyzer(self.settings)
             self._analyzer_loaded = True
@@ -508,8 +518,8 @@ class _Writer:
                 self.rooms[room.id] = pk
             risk = None
             if self.analyzer is not None:
-                tr = self.analyzer.analyze(msg.text)
-                risk = (tr.score, self.analyzer.full_version, tr.evidence())
+                score, evidence = self.analyzer.message_risk(msg.text)
+                risk = (score, self.analyzer.full_version, evidence)
             rows.append(_message_row(msg, pk, self.scan_id, risk))
         chat_store.record_messages(s, rows)
 
@@ -540,7 +550,9 @@ class _Writer:
         if not what.already_complete:
             self.contents[h.sha256] = place.content
             self.to_match.append(
-                ScannedItem(h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq"))
+                ScannedItem.from_payloads(
+                    h.sha256, h.md5, payloads.get("faces"), payloads.get("pdq")
+                )
             )
             batch.replace_errors(place.locator, what.errors, h.sha256)
         return ScanEvent(place.locator, path, "item", h.sha256, errors)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from haechi.errors import InputError, NotFoundError
 from haechi.i18n import _
+from haechi.matching.thresholds import PDQ_MAX_SAFE_DISTANCE
 from haechi.store.banks import SIGNAL_TYPES, Bank, BankContent, BankSignal
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
@@ -215,7 +216,7 @@ def check_thresholds(values: dict[str, Any]) -> dict[str, Any]:
                 raise InputError(_("vpdq_share is a share of frames, above 0 and at most 1"))
             out[k] = float(v)
         else:
-            if not 0 <= int(v) <= 90:
+            if not 0 <= int(v) <= PDQ_MAX_SAFE_DISTANCE:
                 # Beyond ~90 bits unrelated images match (random pairs sit near 128).
                 raise InputError(
                     _("{k} distance {v}: use 0-90 (31 is PDQ's usual threshold)").format(k=k, v=v)

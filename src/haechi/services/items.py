@@ -19,7 +19,18 @@ from haechi.store.models import Sighting
 
 def item_risk(view: ItemView) -> Risk:
     """Ranking risk from the item's signals and its matches with enrolled persons."""
-    return risk(inputs_from_signals(view.signals, view.face_match))
+    from haechi.analyzers.nudity import Nudity, NudityAnalyzer
+    from haechi.analyzers.synthetic.analyzer import Synthetic, SyntheticAnalyzer
+
+    nudity = view.signals.get(NudityAnalyzer.name)
+    synthetic = view.signals.get(SyntheticAnalyzer.name)
+    return risk(
+        inputs_from_signals(
+            Nudity.from_payload(nudity) if nudity else None,
+            Synthetic.from_payload(synthetic) if synthetic else None,
+            view.face_match,
+        )
+    )
 
 
 def item_json(view: ItemView, path: str | None = None) -> dict[str, Any]:

@@ -174,11 +174,12 @@ def build_router(settings: Settings) -> APIRouter:
         return out
 
     def _video_lookup(vpdq: str, banks: list[str] | None) -> dict[str, list[dict[str, Any]]]:
+        from haechi.analyzers.pdq import Pdq, PdqFrame
         from haechi.matching.findings import ScannedItem
         from haechi.share.formats import parse_te_vpdq
 
-        frames = [{"t": f.t, "pdq": f.pdq, "quality": f.quality} for f in parse_te_vpdq(vpdq)]
-        item = ScannedItem("", "", None, {"pdq": None, "quality": None, "frames": frames})
+        frames = tuple(PdqFrame(f.t, f.pdq, f.quality) for f in parse_te_vpdq(vpdq))
+        item = ScannedItem("", "", None, Pdq(None, None, frames=frames))
         hits = index().match_item(item, settings.thresholds.pdq_min_quality)
         if any(h.negative for h in hits):
             return {}

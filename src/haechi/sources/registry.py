@@ -36,6 +36,7 @@ class SourceRegistry:
         self._classes: dict[str, SourceClass] = {}
 
     def register(self, cls: SourceClass) -> SourceClass:
+        """Add a source class under its `kind`; a second class of one kind is a ConfigError."""
         existing = self._classes.get(cls.kind)
         if existing is not None and existing is not cls:
             raise ConfigError(_("two sources are named {kind!r}").format(kind=cls.kind))
@@ -43,9 +44,11 @@ class SourceRegistry:
         return cls
 
     def kinds(self) -> list[str]:
+        """The registered kinds, sorted."""
         return sorted(self._classes)
 
     def get(self, kind: str) -> SourceClass:
+        """The source class of `kind`; an unknown kind is a ConfigError naming the known ones."""
         if kind not in self._classes:
             raise ConfigError(
                 _("no source named {kind!r} (known: {kinds})").format(

@@ -17,6 +17,7 @@ These are leads for a person to check, never verdicts."""
 
 from __future__ import annotations
 
+from haechi.matching.thresholds import PDQ_MAX_DISTANCE, PDQ_MIN_QUALITY, VPDQ_FRAME_SHARE
 from haechi.network.corpus import Corpus
 from haechi.network.model import Network
 from haechi.network.roles.build import build
@@ -30,9 +31,9 @@ def infer(
     corpus: Corpus,
     *,
     flag: float = 0.5,
-    pdq_max: int = 31,
-    pdq_quality: int = 50,
-    frame_share: float = 0.8,
+    pdq_max: int = PDQ_MAX_DISTANCE,
+    pdq_quality: int = PDQ_MIN_QUALITY,
+    frame_share: float = VPDQ_FRAME_SHARE,
     sexual: float = 0.8,
 ) -> Network:
     """The network of a corpus. `flag` is the chat-text risk at which a message marks the

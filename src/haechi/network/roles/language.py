@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
+
+import yaml
 
 from haechi.network.corpus import Msg
 
@@ -17,20 +20,20 @@ REQUEST_WINDOW = timedelta(minutes=10)
 REQUEST_IDS = 3
 PAYMENT_MIN = 0.3
 
-# Buying is not selling: "입금했습니다" beside a post is the buyer's word (a possessor's).
-BUYER = re.compile(
-    r"(입금\s*(했|완료|드렸|함)|송금\s*(했|완료)|보냈(어요|습니다|음)|얼마(예요|에요|인가요|임|야)"
-    r"|구매\s*(할게|원해|하고\s*싶|희망)|살게요|사고\s*싶|\bhow much\b|\bi paid\b"
-    r"|\bsent (the )?(money|payment)\b)",
-    re.IGNORECASE,
-)
-# Asking for something to be made, as opposed to offering to make it ("해드립니다").
-REQUEST = re.compile(
-    r"(해\s*주세요|해\s*줘|해\s*주실|해\s*줄\s*수|부탁\s*(드려요|드립니다|해요|합니다)|가능\s*할까요"
-    r"|가능한가요|되나요|의뢰\s*(합니다|드려요|드립니다|해요|넣)|만들어\s*(주세요|줘|주실)"
-    r"|\b(can|could) you (make|do)\b|\bplease make\b)",
-    re.IGNORECASE,
-)
+ROLE_WORDING = Path(__file__).resolve().parents[2] / "analyzers" / "data" / "roles.yaml"
+
+
+def _wording(key: str) -> re.Pattern[str]:
+    """One alternation of the wording file's `key` list, matched case-insensitively."""
+    with ROLE_WORDING.open(encoding="utf-8") as fh:
+        patterns = yaml.safe_load(fh)[key]
+    return re.compile("(" + "|".join(patterns) + ")", re.IGNORECASE)
+
+
+# A buyer's words ("입금했습니다"), and asking for something to be made rather than offering it:
+# both are listed, with their reasons, in analyzers/data/roles.yaml.
+BUYER = _wording("buyer")
+REQUEST = _wording("request")
 REQUEST_CATS = ("solicitation", "production", "topic")
 
 
@@ -40,7 +43,7 @@ def is_sale(m: Msg) -> bool:
     pay = cats.get("payment", 0.0)
     if m.context > 0 or BUYER.search(m.text):
         return False
-    parts = m.detail.get("sale")
+    parts = m.evidence.sale
     if parts is not None and not set(parts) - {"content"}:
         return False  # "신작 올립니다" names content, not a price, payment or paid entry
     return pay >= PAYMENT_MIN or (pay > 0 and cats.get("invitation", 0.0) > 0)
