@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -44,6 +46,14 @@ SCOPES: dict[str, tuple[str, ...]] = {
 }
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "hk_"  # API keys start with this, so a leaked one is easy to recognise
+
+# Each server process remembers a key it has checked for this long, so that the lookup API's
+# hot path does not pay two queries per request for its key. Disabling an account clears this
+# process's memory at once; the other processes of `serve --processes N` forget within this time.
+KEY_MEMORY_SECONDS = 2.0
+_KEY_MEMORY_SIZE = 4096  # keys remembered; more are forgotten all at once (a bound, not an LRU)
+_known_keys: dict[tuple[str, str], tuple[float, KeyView]] = {}  # (database, sha) -> (until, key)
+_known_keys_lock = threading.Lock()
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 # Checked when the account does not exist, so a wrong name costs as long as a wrong password.
@@ -138,14 +148,23 @@ def list_users(db: Database) -> list[UserView]:
 
 
 def set_disabled(db: Database, name: str, disabled: bool = True) -> UserView:
-    """Disable (or enable again) an account; disabling ends its sessions and API keys at once."""
+    """Disable (or enable again) an account; disabling ends its sessions and API keys at once
+    (in other server processes within KEY_MEMORY_SECONDS)."""
     with db.session() as s:
         user = _user(s, name)
         user.disabled = disabled
         if disabled:
             s.execute(delete(WebSession).where(WebSession.user_id == user.id))
             s.execute(update(ApiKey).where(ApiKey.user_id == user.id).values(disabled=True))
-        return _view(s, user)
+        view = _view(s, user)
+    forget_known_keys()
+    return view
+
+
+def forget_known_keys() -> None:
+    """Drop every key this process remembers: the next request of each is checked again."""
+    with _known_keys_lock:
+        _known_keys.clear()
 
 
 def authenticate(
@@ -284,8 +303,28 @@ def add_api_key(db: Database, name: str, scopes: list[str]) -> str:
 
 
 def key_user(db: Database, token: str) -> KeyView | None:
+    """The account and scopes of an API key, or None for an unknown or disabled key (or a
+    disabled account). A valid key is remembered for KEY_MEMORY_SECONDS; an unknown one never,
+    so a key made in another process works at once and guessing fills no memory."""
+    slot = (db.url, _sha(token))
+    now = time.monotonic()
+    known = _known_keys.get(slot)
+    if known is not None and known[0] > now:
+        return known[1]
+    view = _key_user(db, slot[1])
+    with _known_keys_lock:
+        if view is None:
+            _known_keys.pop(slot, None)
+        else:
+            if len(_known_keys) >= _KEY_MEMORY_SIZE:
+                _known_keys.clear()
+            _known_keys[slot] = (now + KEY_MEMORY_SECONDS, view)
+    return view
+
+
+def _key_user(db: Database, digest: str) -> KeyView | None:
     with db.session() as s:
-        key = s.scalar(select(ApiKey).where(ApiKey.token_sha256 == _sha(token)))
+        key = s.scalar(select(ApiKey).where(ApiKey.token_sha256 == digest))
         if key is None or key.disabled:
             return None
         user = s.get(User, key.user_id)

@@ -33,10 +33,26 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's built-in OpenTelemetry exports on its own when FASTAPI_OTEL_AUTO_CONFIGURE is
+        # set: haechi tells no one what it serves or examines, so none of it is ever on.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     app.state.settings = settings
     app.state.db = db if db is not None else Database(settings)
     problems.install(app)
+    # The HMA-compatible lookup and bank API at HMA's own paths, so an HMA client works
+    # unchanged: machine clients with a key of scope "hma"; admins and investigators signed in.
+    # First, because routes are matched in order and these are the busiest.
+    app.include_router(
+        hma_router(settings),
+        dependencies=[Depends(require("admin", "investigator", scopes=("hma",)))],
+    )
     app.include_router(public.router)
     app.include_router(pages.router)
     app.include_router(review.router)
@@ -49,12 +65,6 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(network.router)
     app.include_router(network.api)
     app.include_router(admin.api)
-    # The HMA-compatible lookup and bank API at HMA's own paths, so an HMA client works
-    # unchanged: machine clients with a key of scope "hma"; admins and investigators signed in.
-    app.include_router(
-        hma_router(settings),
-        dependencies=[Depends(require("admin", "investigator", scopes=("hma",)))],
-    )
     app.add_middleware(ReaderLanguage)
     app.add_middleware(SecurityHeaders)
     check_every_route_has_a_rule(app)
