@@ -48,10 +48,8 @@ def key_fingerprint(key: bytes) -> bytes:
 
 
 def normalise_passphrase(secret: str) -> bytes:
-    """The passphrase's bytes in Unicode NFC, so the same passphrase typed on any system derives the
-    same key."""
-    # NFC so that the same Hangul/accented passphrase typed on macOS (NFD) and
-    # elsewhere (NFC) derives the same key.
+    """The passphrase's UTF-8 bytes in Unicode NFC, so the same Hangul or accented passphrase
+    typed on macOS (NFD) and elsewhere (NFC) derives the same key."""
     return unicodedata.normalize("NFC", secret).encode("utf-8")
 
 
