@@ -11,6 +11,9 @@ import sys
 
 
 def main() -> None:
+    """Run the CLI: make every file haechi writes private to this user, start the scan workers'
+    fork server early when the command line looks like a multi-worker scan, then hand over to
+    haechi.cli."""
     from haechi.private import restrict_umask
 
     # Before any worker or file exists: everything haechi writes is private to this user.

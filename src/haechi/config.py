@@ -290,23 +290,29 @@ class Settings(BaseSettings):
 
     @property
     def home_dir(self) -> Path:
+        """The data directory, with ~ expanded and made absolute."""
         return self.home.expanduser().resolve()
 
     @property
     def captures_dir(self) -> Path:
+        """Where captured pages (WARCs) are kept: HOME/captures."""
         return self.home_dir / "captures"
 
     @property
     def telegram_session(self) -> Path:
+        """The Telethon session file; a relative setting is taken inside the data directory."""
         session = self.telegram.session.expanduser()
         return session if session.is_absolute() else self.home_dir / session
 
     @property
     def vault_dir(self) -> Path:
+        """The evidence vault's folder: HOME/vault."""
         return self.home_dir / "vault"
 
     @property
     def vault_key_file(self) -> Path:
+        """The vault key file: `vault.key_file` when set, else HOME/keys/vault.key (never inside the
+        vault folder; the settings refuse that)."""
         if self.vault.key_file is not None:
             return self.vault.key_file.expanduser().resolve()
         return self.home_dir / "keys" / "vault.key"
@@ -319,6 +325,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
+        """The database URL: `database_url` when set, else SQLite at HOME/haechi.db."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home_dir / 'haechi.db'}"

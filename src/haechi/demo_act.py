@@ -76,6 +76,9 @@ def _investigator(settings: Settings) -> tuple[str, ...]:
 
 
 def act_demo(db: Database, settings: Settings, console: Console, alias: str) -> None:
+    """The demo's second half for `alias` (see the module docstring), printed step by step on
+    `console`. Serves a page on this machine and lets only the demo's capture reach private
+    addresses; ends with the next commands to try."""
     from haechi.capture import capture_page
     from haechi.evidence.context import actor_name
     from haechi.scan import scan_paths

@@ -15,12 +15,19 @@ from haechi.sources.registry import load_registry as load_sources
 
 @dataclass(frozen=True)
 class Check:
+    """One line of `haechi doctor`: what was checked, whether it passed, and the detail or the
+    fix."""
+
     name: str
     ok: bool
     detail: str
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
+    """Every check in order, each as soon as it is done: libraries, video codecs, every analyzer
+    against its known examples, sources, the data directory (writable, private), the database and
+    the vault. A failing check is reported, never raised; an unwritable data directory ends the
+    checks."""
     for module in (
         "pdqhash",
         "av",

@@ -18,5 +18,6 @@ def example_photo_path() -> Path:
 
 
 def example_photo() -> Image.Image:
+    """The example portrait as an RGB Pillow image, read afresh (callers may change it)."""
     with Image.open(example_photo_path()) as im:
         return im.convert("RGB")

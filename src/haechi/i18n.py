@@ -51,6 +51,8 @@ def _(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for `n` in the reader's language (English rules when no
+    translation exists)."""
     return _translations(language()).ngettext(singular, plural, n)
 
 

@@ -108,6 +108,7 @@ class TextRisk(Signal):
 
     @property
     def categories(self) -> frozenset[str]:
+        """The risk categories the message's hits name (context hits not included)."""
         return frozenset(h.category for h in self.hits)
 
     def text_evidence(self) -> TextEvidence:
@@ -131,6 +132,7 @@ class TextRisk(Signal):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Self:
+        """The risk from its stored payload, hits and context hits included."""
         return cls(
             score=payload["score"],
             hits=tuple(Hit.from_payload(h) for h in payload.get("hits", ())),
@@ -212,19 +214,27 @@ class ChatTextAnalyzer(TextAnalyzer[TextRisk]):
 
     @property
     def categories(self) -> Mapping[str, Category]:
+        """The lexicon's categories by name, with their kind, weight and whether they anchor a
+        risk."""
         return self.lexicon.categories
 
     def generated_variants(self, entry_id: str) -> tuple[str, ...]:
+        """The spelling variants generated for one lexicon entry (empty for an unknown id)."""
         return self.lexicon.generated.get(entry_id, ())
 
     def _match(self, text: str) -> tuple[dict[int, Hit], dict[int, set[str]]]:
         return match_text(self.lexicon, text)
 
     def message_risk(self, text: str) -> tuple[float, dict[str, Any]]:
+        """The message's risk score and its evidence, as `analyze` finds them (see
+        TextAnalyzer.message_risk)."""
         risk = self.analyze(text)
         return risk.score, risk.evidence()
 
     def analyze(self, item: str) -> TextRisk:
+        """The message's risk from its lexicon hits: categories add up, several together weigh more,
+        no solicitation or production word weighs less, words only quoted count little, and context
+        words damp the whole."""
         text = item
         best, distinct = self._match(text)
         lex = self.lexicon
@@ -287,7 +297,8 @@ class ChatTextAnalyzer(TextAnalyzer[TextRisk]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[str, TextRisk]]:
-        # With the built-in lexicon only (the contract test's settings name no other).
+        """A Korean sale offer and a line with nothing to find, scored with the built-in lexicon
+        only (the contract test's settings name no other)."""
         sol = Hit("sol.jiin_neungyok", "solicitation", 1.0, "지인능욕")
         pay = Hit("pay.giftcard", "payment", 0.5, "문상")
         inv = Hit("inv.telegram", "invitation", 0.2, "텔레그램")

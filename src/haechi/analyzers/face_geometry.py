@@ -50,6 +50,7 @@ def nms(dets: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes; 0 when they do not overlap."""
     iw = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     ih = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0:

@@ -27,10 +27,13 @@ Vector = npt.NDArray[np.float32]
 
 
 def pack_embedding(vec: Vector) -> str:
+    """An embedding as stored: base64 of little-endian float16 (half the size of float32)."""
     return base64.b64encode(np.asarray(vec, dtype="<f2").tobytes()).decode("ascii")
 
 
 def unpack_embedding(text: str) -> Vector:
+    """A stored embedding back as float32, L2-normalised again (float16 rounding moves its
+    length)."""
     v = np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float32)
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
@@ -38,6 +41,9 @@ def unpack_embedding(text: str) -> Vector:
 
 @dataclass(frozen=True)
 class FaceRecord(Signal):
+    """One face found in a frame: where, how well it can be judged and, only when usable, its
+    embedding. Never compared with anything but enrolled templates."""
+
     box: tuple[int, int, int, int]  # x, y, width, height in original pixels
     landmarks: tuple[tuple[float, float], ...]  # eyes, nose tip, mouth corners
     score: float  # detector confidence
@@ -50,6 +56,8 @@ class FaceRecord(Signal):
 
     @classmethod
     def from_face(cls, face: Face) -> FaceRecord:
+        """The stored form of a detected face: values rounded, the embedding packed (None for an
+        unusable face)."""
         q = face.quality
         return cls(
             box=tuple(int(v) for v in face.box),  # type: ignore[arg-type]
@@ -65,22 +73,27 @@ class FaceRecord(Signal):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> FaceRecord:
+        """The face from its stored payload (JSON lists back to tuples)."""
         p = dict(payload)
         p["box"] = tuple(p["box"])
         p["landmarks"] = tuple(tuple(xy) for xy in p["landmarks"])
         return cls(**p)
 
     def vector(self) -> Vector | None:
+        """The unit-length embedding, or None for a face that could not be judged."""
         return None if self.embedding is None else unpack_embedding(self.embedding)
 
 
 @dataclass(frozen=True)
 class FaceFrame(Signal):
+    """The faces found in one frame: a still image's (t None) or one video frame's."""
+
     t: float | None  # seconds into a video; None for a still image
     faces: tuple[FaceRecord, ...]
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> FaceFrame:
+        """The frame from its stored payload, faces included."""
         return cls(
             t=payload["t"], faces=tuple(FaceRecord.from_payload(f) for f in payload["faces"])
         )
@@ -101,6 +114,7 @@ class Faces(Signal):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Faces:
+        """The signal from its stored payload; a version-1 payload has no scene."""
         scene = payload.get("scene")
         return cls(
             model=payload["model"],
@@ -111,6 +125,7 @@ class Faces(Signal):
         )
 
     def count(self) -> int:
+        """The number of faces found across all frames, usable or not."""
         return sum(len(f.faces) for f in self.frames)
 
 
@@ -129,6 +144,9 @@ def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
 
 
 class FacesAnalyzer(MediaAnalyzer[Faces]):
+    """Faces of every decoded frame with the pinned detector and recogniser; OpenCV uses one thread
+    when the scan runs several workers."""
+
     name = "faces"
     # 2: faces of 20-31 px are usable and a small-face pass searches large pictures at full
     # resolution; a still picture with faces keeps its scene signatures. A rescan recomputes
@@ -144,9 +162,12 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
             cv2.setNumThreads(1)
 
     def warm(self) -> None:
+        """Load the face model now, so the first file does not wait for it."""
         shared_model()
 
     def analyze(self, item: Media) -> Faces:
+        """Faces of every frame that has some, and the scene signatures of the first frame with
+        faces."""
         model = shared_model()
         frames = []
         for frame in item.frames:
@@ -172,6 +193,8 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
 
     @classmethod
     def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The `faces` key: count, usable count, model and each face's box and quality, never an
+        embedding."""
         sig = Faces.from_payload(payload)
         return {
             "faces": {
@@ -210,8 +233,8 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Media, Faces]]:
-        # NASA's public-domain astronaut portrait (package data): one frontal face; box
-        # measured once with the pinned weights. And a generated picture with no face.
+        """NASA's public-domain astronaut portrait (package data): one frontal face, its box
+        measured once with the pinned weights; and a generated picture with no face."""
         from haechi.examples import example_photo
 
         version = MODEL_VERSION

@@ -13,17 +13,25 @@ from haechi.media.content import CHUNK
 
 @dataclass(frozen=True)
 class Hashes(Signal):
+    """A file's SHA-256 (its identity in haechi), MD5 (what platforms and StopNCII exchange) and
+    size in bytes."""
+
     sha256: str
     md5: str
     size: int
 
 
 class HashesAnalyzer(ContentAnalyzer[Hashes]):
+    """SHA-256 and MD5 of the raw bytes, read once in chunks; runs on every file, decodable or
+    not."""
+
     name = "hashes"
     version = "1"
     signal_type = Hashes
 
     def analyze(self, item: Content) -> Hashes:
+        """Both hashes and the size of the content, streamed (memory does not grow with the
+        file)."""
         sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
         with item.open() as fh:
             while chunk := fh.read(CHUNK):
@@ -34,7 +42,7 @@ class HashesAnalyzer(ContentAnalyzer[Hashes]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Content, Hashes]]:
-        # FIPS 180-2 and RFC 1321 test vectors for "abc".
+        """The FIPS 180-2 and RFC 1321 test vectors for "abc"."""
         yield Example(
             BytesContent(b"abc", "abc.bin"),
             Hashes(

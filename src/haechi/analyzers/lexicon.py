@@ -35,6 +35,9 @@ class LexiconError(ConfigError):
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Entry:
+    """One compiled lexicon entry: a risk or context term of a category with its weight, its
+    whole-word and regex patterns and the views they run on."""
+
     id: str
     category: str
     kind: str  # risk | context
@@ -47,6 +50,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Needle:
+    """A literal string searched for (a term or one of its variants), the index of the entry it
+    stands for, its form and the factor its weight is scaled by."""
+
     text: str
     entry: int
     form: str
@@ -55,6 +61,9 @@ class Needle:
 
 @dataclass
 class Category:
+    """A lexicon category: risk or context, its weight, and whether it anchors a risk (without an
+    anchor a line's risk is lowered)."""
+
     name: str
     kind: str
     weight: float
@@ -78,6 +87,8 @@ def _as_list(value: Any, where: str) -> list[str]:
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
+    """One lexicon file as a mapping with `categories`; raises LexiconError naming the file when it
+    cannot be read or has another shape."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -92,6 +103,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 class Lexicon:
+    """The built-in lexicon and any extra ones compiled together: categories, entries, literal and
+    initial-consonant indexes and generated variants. Raises LexiconError for a malformed file."""
+
     def __init__(self, docs: Sequence[tuple[Path, dict[str, Any]]]) -> None:
         base = docs[0][1]
         self.version = str(base.get("version", "unversioned"))
@@ -257,6 +271,8 @@ class Lexicon:
 
 
 def scan_index(index: Mapping[str, list[Needle]], s: str) -> list[tuple[int, int, Needle]]:
+    """Every (start, end, needle) of an index's needles in `s`; needles are bucketed by their first
+    two characters, so one pass over `s` finds them all."""
     found: list[tuple[int, int, Needle]] = []
     for i in range(len(s) - 1):
         for needle in index.get(s[i : i + 2], ()):

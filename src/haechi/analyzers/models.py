@@ -176,6 +176,7 @@ def cached_session(path: Path, variant: str, build: Callable[[], Any]) -> Any:
 
 @functools.cache
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (hex), read in 1 MiB chunks and cached per path for the process."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

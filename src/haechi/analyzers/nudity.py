@@ -85,6 +85,7 @@ class Region:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Region:
+        """The region from its stored payload (the box back to a tuple)."""
         return cls(
             label=payload["label"],
             score=payload["score"],
@@ -107,6 +108,7 @@ class Nudity(Signal):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Nudity:
+        """The signal from its stored payload, regions included."""
         return cls(
             score=payload["score"],
             global_score=payload["global_score"],
@@ -129,6 +131,8 @@ class Letterbox:
 
 
 def letterbox(rgb: RGB, side: int = NUDENET_SIDE) -> Letterbox:
+    """The picture scaled to fit a `side` x `side` square (bilinear), as NudeNet's 1 x 3 x side x
+    side float input in [0, 1], and the scale used."""
     h, w = rgb.shape[:2]
     scale = side / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -142,6 +146,8 @@ def letterbox(rgb: RGB, side: int = NUDENET_SIDE) -> Letterbox:
 
 @dataclass(frozen=True)
 class Box:
+    """One NudeNet detection: class index, score and box in image pixels."""
+
     cls: int
     score: float
     x: float
@@ -170,6 +176,7 @@ def decode_boxes(output: F32, scale: float, width: int, height: int) -> list[Box
 
 
 def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes; 0 when they do not overlap."""
     ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
     iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
     inter = ix * iy
@@ -228,6 +235,9 @@ _BLANK = np.zeros((256, 256, 3), np.uint8)
 
 
 class NudityAnalyzer(MediaAnalyzer[Nudity]):
+    """How sexual a picture looks, from OpenNSFW and NudeNet together; the models load when the
+    analyzer is built."""
+
     name = "nudity"
     version = "1"
     signal_type = Nudity
@@ -239,6 +249,7 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
         self._cls_input = self.classifier.get_inputs()[0].name
 
     def look(self, frame: Frame) -> Nudity:
+        """Both looks at one frame, on its shared small copy; region boxes in original pixels."""
         small = frame.small
         lb = letterbox(small)
         (out,) = self.detector.run(None, {self._det_input: lb.tensor})
@@ -263,6 +274,8 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
         return Nudity(_r(score), global_score, _r(region_score), tuple(regions), frame.t)
 
     def analyze(self, item: Media) -> Nudity:
+        """The look at the strongest frame: every frame of an image, at most MAX_VIDEO_FRAMES evenly
+        spread frames of a video."""
         frames = item.frames
         if len(frames) > MAX_VIDEO_FRAMES:
             idx = np.linspace(0, len(frames) - 1, MAX_VIDEO_FRAMES).round().astype(int)
@@ -272,6 +285,7 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
 
     @classmethod
     def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The `sexual` key: score, global and region scores and the regions that count."""
         return {
             "sexual": {
                 "score": payload.get("score"),
@@ -283,8 +297,8 @@ class NudityAnalyzer(MediaAnalyzer[Nudity]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Media, Nudity]]:
-        # A flat grey card and a colour gradient: nothing in them is a body. The expected
-        # scores were computed once with the pinned models; they pin pre- and post-processing.
+        """A flat grey card and a colour gradient: nothing in them is a body. The expected scores
+        were computed once with the pinned models; they pin pre- and post-processing."""
         for rgb, global_score in _REFERENCE:
             yield Example(example_media(rgb()), Nudity(global_score, global_score, 0.0, (), None))
 

@@ -24,6 +24,8 @@ from haechi.media.types import RGB
 
 @dataclass(frozen=True)
 class PdqFrame(Signal):
+    """The PDQ hash (64 hex characters) and quality of one video frame at `t` seconds."""
+
     t: float
     pdq: str
     quality: int
@@ -57,6 +59,7 @@ class Pdq(Signal):
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Pdq:
+        """The signal from its stored payload; a version-1 payload has no dihedral variants."""
         return cls(
             pdq=payload["pdq"],
             quality=payload["quality"],
@@ -101,6 +104,9 @@ def pdq_dihedral_hex(rgb: RGB) -> tuple[tuple[str, ...], int]:
 
 
 class PdqAnalyzer(MediaAnalyzer[Pdq]):
+    """PDQ hashes as ThreatExchange spells them: a still image's eight dihedral variants, or one
+    hash per decoded video frame."""
+
     name = "pdq"
     # 2: hashed as stored (no EXIF rotation) with the dihedral variants; a rescan recomputes
     # version-1 hashes, which differed from every other platform's for rotated phone photos.
@@ -108,6 +114,8 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
     signal_type = Pdq
 
     def analyze(self, item: Media) -> Pdq:
+        """A still image hashed as stored (no EXIF rotation, as other platforms hash it) with its
+        variants; a video frame by frame."""
         if item.kind == "image":
             hashes, q = pdq_dihedral_hex(item.stored_rgb(item.frames[0]))
             return Pdq(pdq=hashes[0], quality=q, dihedral=hashes)
@@ -119,6 +127,7 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
 
     @classmethod
     def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The `pdq`, `pdq_quality` and `frames` keys."""
         return {
             "pdq": payload.get("pdq"),
             "pdq_quality": payload.get("quality"),
@@ -127,8 +136,8 @@ class PdqAnalyzer(MediaAnalyzer[Pdq]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Media, Pdq]]:
-        # Hashes of synthetic images computed once with the reference implementation; they pin
-        # the conversion and bit order, which a refactor could silently change.
+        """Synthetic pictures hashed once with the reference implementation: they pin the conversion
+        and the bit order, which a refactor could silently change."""
         for rgb, expected, quality in _REFERENCE:
             yield Example(
                 example_media(rgb()), Pdq(pdq=expected[0], quality=quality, dihedral=expected)

@@ -47,6 +47,8 @@ class Scene(Signal):
     descriptors: str  # base64 of 32-byte ORB descriptors, one per point
 
     def keypoints(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
+        """The ORB points (N x 2 float32) and their descriptors (N x 32 uint8) decoded from their
+        stored base64."""
         pts = np.frombuffer(base64.b64decode(self.points), "<f4").reshape(-1, 2)
         desc = np.frombuffer(base64.b64decode(self.descriptors), np.uint8).reshape(-1, 32)
         return pts.astype(np.float32), desc

@@ -33,6 +33,8 @@ class YuNet:
         self.top_k = top_k
 
     def detect(self, bgr: npt.NDArray[np.uint8]) -> Rows:
+        """The faces of a BGR image as rows (x, y, w, h, five landmarks, score) in its pixels, after
+        OpenCV's NMS; the same rows FaceDetectorYN gives."""
         h, w = bgr.shape[:2]
         # Padded below and right to a multiple of 32, as FaceDetectorYN does.
         ph, pw = -h % 32, -w % 32

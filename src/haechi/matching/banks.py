@@ -42,6 +42,9 @@ def in_rollout(key: str, ratio: float) -> bool:
 
 @dataclass(frozen=True)
 class BankInfo:
+    """What matching needs of one bank: its id and name, negative or not, whether it is on, its
+    rollout share and its thresholds (PDQ bits, vPDQ frame bits and share of frames)."""
+
     id: int
     name: str
     negative: bool
@@ -54,6 +57,9 @@ class BankInfo:
 
 @dataclass(frozen=True)
 class Entry:
+    """One banked content as the index holds it: its bank, id, rollout key, tags and provenance
+    (case and source)."""
+
     bank_id: int
     content_id: int
     key: str  # the content's rollout key
@@ -64,6 +70,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class BankHit:
+    """One match of a scanned item with a banked content: which bank and content, by which signal,
+    at what distance against which threshold, and where in a video."""
+
     bank: str
     negative: bool
     content_id: int
@@ -122,6 +131,8 @@ class BankIndex:
     def lookup_exact(
         self, signal_type: str, value: str, banks: Iterable[str] | None = None
     ) -> list[tuple[BankInfo, Entry]]:
+        """The active entries whose MD5 or SHA-256 (`signal_type`) equals `value` (any case),
+        optionally only in the named banks."""
         wanted = set(banks) if banks is not None else None
         return [
             (self.banks[e.bank_id], e)
@@ -191,6 +202,8 @@ def _stamp(s: Session) -> tuple[Any, ...]:
 
 
 def build(s: Session, settings: Settings) -> BankIndex:
+    """Every bank and its signals read into a fresh BankIndex, each bank's thresholds defaulting to
+    the settings'; reads columns, not ORM objects, so millions of hashes load in seconds."""
     th = settings.thresholds
     index = BankIndex(_stamp(s))
     for b in s.scalars(select(Bank)):

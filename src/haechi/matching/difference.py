@@ -48,6 +48,7 @@ def difference_picture(a: RGB, b: RGB, height: int = HEIGHT) -> RGB:
 
 
 def png(rgb: RGB) -> bytes:
+    """An RGB array as optimised PNG bytes."""
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG", optimize=True)
     return buf.getvalue()

@@ -41,12 +41,17 @@ HNSW_EF_SEARCH = 128
 
 @dataclass(frozen=True)
 class TemplateHit:
+    """One enrolled template close to a face: its person, template id and cosine similarity (inner
+    product of unit vectors)."""
+
     person_id: int
     template_id: int
     similarity: float
 
 
 def template_vector(blob: bytes) -> Vectors:
+    """A stored template's embedding (little-endian float32, already L2-normalised) as a float32
+    vector."""
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
@@ -190,6 +195,8 @@ class TemplateIndex:
 
 
 def index_paths(settings: Settings) -> tuple[Path, Path]:
+    """Where the persistent face-template index lives: the faiss file and its metadata JSON under
+    HOME/indexes."""
     folder = settings.home_dir / "indexes"
     return folder / "face-templates.faiss", folder / "face-templates.json"
 

@@ -59,6 +59,9 @@ _RANSAC_PX: Final[float] = 0.01  # reprojection tolerance, share of the target's
 
 @dataclass(frozen=True)
 class SceneMatch:
+    """Two pictures' surroundings agreeing on one homography: the RANSAC inlier count, their share
+    of the good matches, and the 3 x 3 matrix."""
+
     inliers: int
     share: float
     homography: npt.NDArray[np.float64]  # maps points of the first picture onto the second

@@ -67,6 +67,7 @@ def parse_hex(hashes: Iterable[str]) -> U8:
 
 
 def to_hex(row: U8) -> str:
+    """One 32-byte hash row as 64 hex characters."""
     return bytes(row).hex()
 
 
@@ -92,6 +93,8 @@ def _flip_masks(width: int, radius: int) -> npt.NDArray[np.uint32]:
 
 
 def radius_for(max_distance: int) -> int:
+    """The bit flips to probe per chunk so that every hash within `max_distance` is found
+    (pigeonhole over the 11 chunks; 2 for 31)."""
     return max(0, math.ceil((max_distance + 1) / len(CHUNKS)) - 1)
 
 
@@ -103,6 +106,8 @@ def distances(a: U8, b: U8) -> npt.NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class Hit:
+    """One hash within the asked distance: its external id and Hamming distance in bits."""
+
     id: int
     distance: int
 
@@ -123,6 +128,8 @@ class Segment:
 
     @classmethod
     def build(cls, data: U8, ids: I64) -> Segment:
+        """A segment of these hashes and ids; its chunk tables are built only from BRUTE_MAX rows up
+        (smaller segments are scanned whole)."""
         n = len(data)
         tables = []
         if n >= BRUTE_MAX:
@@ -137,6 +144,8 @@ class Segment:
         return cls(data, ids, tables)
 
     def save(self, folder: Path) -> None:
+        """Write the segment's arrays as .npy files into a new folder (raises FileExistsError if it
+        exists)."""
         folder.mkdir(parents=True)
         np.save(folder / "data.npy", self.data)
         np.save(folder / "ids.npy", self.ids)
@@ -146,6 +155,7 @@ class Segment:
 
     @classmethod
     def load(cls, folder: Path) -> Segment:
+        """A saved segment, its arrays memory-mapped read-only (opening reads only the headers)."""
         data = np.load(folder / "data.npy", mmap_mode="r")
         ids = np.load(folder / "ids.npy", mmap_mode="r")
         tables: list[tuple[np.ndarray, np.ndarray, int]] = []
@@ -276,6 +286,9 @@ class PdqIndex:
         return index
 
     def add(self, hashes: U8 | Sequence[str], ids: Sequence[int] | I64) -> None:
+        """Add hashes (uint8[N, 32] or hex strings) with their ids to the tail, sealing it into a
+        segment at SEAL_AT rows. Raises InputError for a bad hash or a count of ids that does not
+        match."""
         data = hashes if isinstance(hashes, np.ndarray) else parse_hex(hashes)
         ids_arr = np.asarray(ids, dtype=np.int64)
         if data.shape != (len(ids_arr), HASH_BYTES):

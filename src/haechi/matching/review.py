@@ -42,10 +42,12 @@ class Grouped:
 
     @property
     def times(self) -> list[float]:
+        """The video times (seconds) of the group's places, in order; empty for a still image."""
         return sorted(p.t for p in self.places if p.t is not None)
 
     @property
     def status(self) -> str:
+        """The review status the group's findings share, or `mixed`."""
         statuses = {p.status for p in self.places}
         return statuses.pop() if len(statuses) == 1 else "mixed"
 
@@ -97,9 +99,12 @@ class ChatPlace:
     at: str | None
 
     def to_json(self) -> dict[str, Any]:
+        """The place as plain JSON values."""
         return dict(self.__dict__)
 
     def line(self) -> str:
+        """The place in one line for a person: room and message, poster, forward origin and time to
+        the minute."""
         where = f"{self.room_name or self.room} #{self.message_id or '?'}"
         who = self.poster_name or self.poster
         by = f" by {who}" if who else ""
@@ -110,6 +115,8 @@ class ChatPlace:
 
 
 def chat_places(session: Session, sha256: str) -> list[ChatPlace]:
+    """Every chat room place where the item was posted, oldest first, with the room's and the
+    poster's names when stored."""
     rows = session.execute(
         select(Sighting, Room.name, Room.id)
         .join(
@@ -184,6 +191,7 @@ def roles_line(view: dict[str, Any] | None) -> str:
 
 
 def places_json(places: Sequence[Place]) -> list[dict[str, Any]]:
+    """The places of a group as JSON: finding id, time, box and score."""
     return [
         {"id": p.id, "t": p.t, "box": list(p.box) if p.box else None, "score": p.score}
         for p in places

@@ -18,6 +18,9 @@ SIGNAL_TYPES = ("pdq", "md5", "sha256", "vpdq")
 
 
 class Bank(Base):
+    """One row: a named hash bank (HMA's naming rule), whether it is negative, enabled, its rollout
+    share and its own thresholds per signal type."""
+
     __tablename__ = "banks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +61,9 @@ class BankContent(Base):
 
 
 class BankSignal(Base):
+    """One row: one hash of a banked content (hex; for vPDQ the SHA-256 of its frame list with the
+    frames beside it), unique per bank, type and value."""
+
     __tablename__ = "bank_signals"
     __table_args__ = (
         UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_signals_value"),

@@ -17,6 +17,9 @@ ACTIVE = ("open", "in_progress", "referred")  # a case that still takes new find
 
 
 class Case(Base):
+    """One row: a case, for an enrolled person or for an investigation, with its status and who
+    opened it."""
+
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -32,6 +35,9 @@ class Case(Base):
 
 
 class CaseItem(Base):
+    """One row: an item gathered into a case (at most once per case), with the finding that brought
+    it in."""
+
     __tablename__ = "case_items"
     __table_args__ = (UniqueConstraint("case_id", "item_sha256", name="uq_case_items"),)
 

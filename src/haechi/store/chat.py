@@ -64,6 +64,7 @@ def stale_risk(session: Session, version: str, batch: int = 2000) -> list[tuple[
 
 
 def set_risk(session: Session, pk: int, score: float, version: str, detail: dict[str, Any]) -> None:
+    """Store one message's text risk score, the analyzer version that gave it and its evidence."""
     session.execute(
         update(Message)
         .where(Message.id == pk)
@@ -73,6 +74,9 @@ def set_risk(session: Session, pk: int, score: float, version: str, detail: dict
 
 @dataclass(frozen=True)
 class RoomSummary:
+    """One stored room as `haechi rooms` lists it: its keys and source, and counts of its messages,
+    media and missing media."""
+
     pk: int
     key: str
     name: str
@@ -84,6 +88,8 @@ class RoomSummary:
 
 
 def room_summaries(session: Session) -> list[RoomSummary]:
+    """Every stored room with its message and media counts, in the order rooms were first stored
+    (one query)."""
     counts = (
         select(
             Message.room_id,

@@ -65,6 +65,9 @@ class Database:
         self.migrate()
 
     def migrate(self) -> None:
+        """Bring the database to HEAD_REVISION (an empty one gets the current schema at once), whole
+        or not at all. Raises StoreError for an unusable database, and for an old one on read-only
+        storage."""
         try:
             if self.path is not None and not self.read_only:
                 self._migrate_sqlite()
@@ -128,6 +131,8 @@ class Database:
             raise store_error(exc, self.where) from None
 
     def close(self) -> None:
+        """Release the engine's connections; on SQLite the last one closing removes the write-ahead
+        log."""
         self.engine.dispose()
 
 
@@ -212,6 +217,8 @@ def store_error(exc: DatabaseError, where: str) -> StoreError:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for a database URL: SQLite with WAL, foreign keys and a 30 s busy timeout; other
+    servers with a pre-ping so a dropped connection is replaced."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -258,6 +265,8 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def alembic_config(url: str) -> Config:
+    """An Alembic configuration for haechi's migrations against `url`, built in code (there is no
+    alembic.ini)."""
     from alembic.config import Config
 
     cfg = Config()

@@ -17,6 +17,10 @@ from haechi.store.models import Base, utcnow
 
 
 class CustodyLogEntry(Base):
+    """One row: one entry of the hash-chained custody log; `entry_hash` covers its fields,
+    `details_hash` (not the details) and `prev_hash`, so details may be redacted without breaking
+    the chain."""
+
     __tablename__ = "custody_log"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

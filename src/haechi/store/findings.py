@@ -19,6 +19,9 @@ STATUSES = ("open", "escalated", "confirmed", "dismissed")
 
 
 class Finding(Base):
+    """One row: something a person must look at (a face match, a match with a person's own media, a
+    hash-bank match, a reupload), with its score, threshold, reason and review status."""
+
     __tablename__ = "findings"
     __table_args__ = (
         UniqueConstraint("item_sha256", "kind", "subject", "locus", name="uq_findings_what_where"),

@@ -62,6 +62,8 @@ def has_sightings(session: Session, source_id: int) -> bool:
 
 
 def get_or_create_source(session: Session, kind: str, locator: str, name: str) -> Source:
+    """The stored source of this kind and locator, added first if it is new; safe when two scans add
+    the same source at once."""
     insert_ignore(
         session,
         Source.__table__,
@@ -91,11 +93,13 @@ class Batch:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def item(self, sha256: str, md5: str, size: int, media: Mapping[str, Any]) -> None:
+        """Add an item row; the first row for a SHA-256 in a batch wins."""
         row = {"sha256": sha256, "md5": md5, "size": size}
         row.update({k: media.get(k) for k in MEDIA_FIELDS})
         self.items.setdefault(sha256, row)
 
     def signal(self, sha256: str, analyzer: str, version: str, payload: dict[str, Any]) -> None:
+        """Add one analyzer's payload for an item, keyed by analyzer and version."""
         self.signals.append(
             {"item_sha256": sha256, "analyzer": analyzer, "version": version, "payload": payload}
         )
@@ -160,6 +164,9 @@ def write_batch(session: Session, batch: Batch) -> set[str]:
 
 @dataclass(frozen=True)
 class SightingView:
+    """One sighting of an item as people and machines read it: its source, locator, findable path
+    and what the source said about the place (times as ISO text)."""
+
     source_kind: str
     source: str
     locator: str
@@ -200,10 +207,12 @@ class ItemView:
 
     @property
     def pdq(self) -> dict[str, Any]:
+        """The item's stored PDQ payload, or an empty dict when it has none."""
         return self.signals.get("pdq", {})
 
 
 def sighting_path(source: Source, locator: str) -> str:
+    """A place a person can find again for this source and locator (see sighting_path_for)."""
     return sighting_path_for(source.kind, source.locator, locator)
 
 

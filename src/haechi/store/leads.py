@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 
 class Lead(Base):
+    """One row: a Telegram room named somewhere in what was scanned (or found by a public search),
+    one per room however it was written, with what a search said about it."""
+
     __tablename__ = "leads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,12 +136,15 @@ def add_sighting(session: Session, lead: int, place: str, values: dict[str, Any]
 
 
 def harvest_cursor(session: Session, what: str) -> str | None:
+    """How far the lead reading of `what` (messages or pages) got, or None before the first
+    reading."""
     return session.execute(
         select(LeadHarvest.cursor).where(LeadHarvest.what == what)
     ).scalar_one_or_none()
 
 
 def set_harvest_cursor(session: Session, what: str, cursor: str) -> None:
+    """Record how far the lead reading of `what` got."""
     upsert(
         session,
         LeadHarvest.__table__,
@@ -149,6 +155,8 @@ def set_harvest_cursor(session: Session, what: str, cursor: str) -> None:
 
 
 def forget_cursors(session: Session) -> None:
+    """Forget how far every lead reading got, so the next reading starts again from the
+    beginning."""
     session.execute(delete(LeadHarvest))
 
 

@@ -23,10 +23,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC: the default of every stored timestamp."""
     return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every table: `dict[str, Any]` columns are stored as JSON and
+    datetimes with their time zone."""
+
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         datetime: DateTime(timezone=True),
@@ -47,6 +51,9 @@ class Source(Base):
 
 
 class Scan(Base):
+    """One row: one scan of a source, its status, counts and the cursor a resumed scan starts
+    after."""
+
     __tablename__ = "scans"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,6 +74,9 @@ class Scan(Base):
 
 
 class Item(Base):
+    """One row: a distinct file, keyed by its SHA-256, with what was learnt of its media; its
+    sightings say where it was seen."""
+
     __tablename__ = "items"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -128,6 +138,9 @@ class Sighting(Base):
 
 
 class SignalRow(Base):
+    """One row: one analyzer's result for an item (a JSON payload), unique per item, analyzer and
+    version."""
+
     __tablename__ = "signals"
     __table_args__ = (
         UniqueConstraint("item_sha256", "analyzer", "version", name="uq_signals_item_analyzer"),

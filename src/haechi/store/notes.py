@@ -78,6 +78,7 @@ def seal(session: Session, vault: Vault, text: str, persons: Iterable[int]) -> d
 
 
 def is_sealed(value: object) -> bool:
+    """Whether a stored value is a sealed note (as written by `seal`) rather than plain data."""
     return isinstance(value, Mapping) and value.get("sealed") == SEALED_FORMAT
 
 

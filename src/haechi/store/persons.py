@@ -13,6 +13,9 @@ from haechi.store.models import Base, utcnow
 
 
 class Person(Base):
+    """One row: an enrolled person under a chosen alias; her consents, templates and own-media
+    hashes go with her."""
+
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -41,6 +41,9 @@ RECHECKED = ("sent", "acknowledged", "no_answer", "refused", "removed")
 
 
 class TakedownRequest(Base):
+    """One row: a takedown request for one location of a case, its drafted files, state with a
+    timestamp per state, and its history."""
+
     __tablename__ = "takedown_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -80,6 +80,9 @@ class TimestampError(IntegrityError):
 
 @dataclass(frozen=True)
 class TSAConfig:
+    """How to reach one RFC 3161 time-stamping authority: its URL and pinned signing certificate,
+    timeout, allowed clock skew and requested policy."""
+
     url: str
     cert: x509.Certificate  # the TSA's signing certificate, pinned
     timeout: float = 30.0
@@ -90,6 +93,9 @@ class TSAConfig:
 
 @dataclass(frozen=True)
 class TokenInfo:
+    """What a verified time-stamp token says: when the TSA signed, its serial, policy, the digest it
+    covers and the nonce echoed."""
+
     gen_time: datetime
     serial: int
     policy: str

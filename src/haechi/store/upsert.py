@@ -48,6 +48,8 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str],
 ) -> None:
+    """Insert a row, or update the `update` columns of the row with the same `keys` (portable ON
+    CONFLICT DO UPDATE for SQLite and PostgreSQL)."""
     stmt = _insert(session, table).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in update}

@@ -18,6 +18,9 @@ ROLES = ("admin", "counsellor", "investigator", "victim")
 
 
 class User(Base):
+    """One row: a web account with its role, argon2id password hash and, for a victim, the enrolled
+    person it belongs to."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -33,6 +36,9 @@ class User(Base):
 
 
 class WebSession(Base):
+    """One row: a signed-in browser session, keyed by the SHA-256 of its token, with its CSRF token
+    and when it expires."""
+
     __tablename__ = "web_sessions"
 
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -44,6 +50,9 @@ class WebSession(Base):
 
 
 class ApiKey(Base):
+    """One row: an API key of an account, stored as the SHA-256 of its token, with its scopes;
+    disabled keys are kept but refused."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

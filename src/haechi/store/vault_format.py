@@ -74,7 +74,9 @@ class BlobMismatchError(VaultError):
 class ReadStream(Protocol):
     """What the vault reads plaintext from: a binary file, an archive entry, a stream."""
 
-    def read(self, n: int = -1, /) -> bytes: ...
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to `n` bytes (all that is left when -1); b"" only at the end."""
+        ...
 
     def __enter__(self) -> ReadStream: ...
 
@@ -95,6 +97,8 @@ class Opener(Protocol):
 
 @dataclass(frozen=True)
 class BlobInfo:
+    """A stored blob: the plaintext's SHA-256 (its address) and size in bytes."""
+
     sha256: str
     size: int
 
@@ -116,6 +120,8 @@ class BlobProblem:
 
 @dataclass(frozen=True)
 class BlobHeader:
+    """A parsed blob header; `raw` is the header's bytes as read, authenticated by every chunk."""
+
     chunk_size: int
     size: int
     key_id: bytes
@@ -124,25 +130,34 @@ class BlobHeader:
 
     @property
     def n_chunks(self) -> int:
+        """The number of encrypted chunks (at least one, even for an empty blob)."""
         return max(1, -(-self.size // self.chunk_size))
 
     @property
     def file_size(self) -> int:
+        """The exact length in bytes the blob file must have, for truncation and appended bytes to
+        show before decrypting."""
         return HEADER_SIZE + self.n_chunks * (NONCE_SIZE + TAG_SIZE) + self.size
 
     def chunk_len(self, index: int) -> int:
+        """The plaintext length of chunk `index` (only the last may be shorter than chunk_size)."""
         return min(self.chunk_size, self.size - index * self.chunk_size)
 
     def aad(self, index: int) -> bytes:
+        """The associated data chunk `index` is authenticated with: header, index and whether it is
+        the last."""
         final = 1 if index == self.n_chunks - 1 else 0
         return self.raw + struct.pack(">QB", index, final)
 
 
 class HeaderError(Exception):
-    pass
+    """A blob header is too short, not a vault blob, of another format version or implausible; the
+    vault reports the blob as truncated or malformed."""
 
 
 def parse_header(raw: bytes) -> BlobHeader:
+    """The header of a blob file from its first HEADER_SIZE bytes; raises HeaderError with the
+    reason when it is not one this version writes."""
     if len(raw) < HEADER_SIZE:
         raise HeaderError(
             _("truncated: file is only {n_raw} bytes, shorter than the header").format(
@@ -164,6 +179,8 @@ def parse_header(raw: bytes) -> BlobHeader:
 
 
 def read_full(fh: ReadStream | BinaryIO, n: int) -> bytes:
+    """Read exactly `n` bytes, or fewer only at the end of the stream (a short read is not the
+    end)."""
     parts: list[bytes] = []
     remaining = n
     while remaining > 0:
@@ -224,6 +241,9 @@ class BlobReader:
         yield from self._gen
 
     def read(self, size: int = -1) -> bytes:
+        """Up to `size` plaintext bytes (all the rest when negative), each chunk authenticated
+        first; raises BlobIntegrityError for an altered chunk or, at the end, a wrong plaintext
+        hash."""
         if size is None or size < 0:
             return b"".join(self)
         while len(self._buf) < size:
@@ -235,6 +255,7 @@ class BlobReader:
         return out
 
     def readable(self) -> bool:
+        """Always True: a file-like reader for shutil.copyfileobj and the like."""
         return True
 
     @property
@@ -243,6 +264,7 @@ class BlobReader:
         return self._done
 
     def close(self) -> None:
+        """Stop reading and close the blob file; what was not read is not verified."""
         self._gen.close()
         self._fh.close()
 

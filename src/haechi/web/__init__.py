@@ -14,6 +14,9 @@ from haechi.store.db import Database
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """The whole app for these settings: routes, problem handlers, reader language and security
+    headers. Opens a Database unless one is given (tests share theirs); raises RuntimeError if any
+    route lacks an access rule."""
     from fastapi import Depends
 
     from haechi.share.hma_api import build_router as hma_router

@@ -38,6 +38,9 @@ class NotAuthenticatedError(Exception):
 
 
 class ForbiddenError(Exception):
+    """The caller is known but this rule does not admit them (or the CSRF token is wrong): 403, with
+    `detail` worded for a person."""
+
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(detail)
@@ -45,6 +48,9 @@ class ForbiddenError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is making one request: the account, whether it came by session cookie or API key, the
+    key's scopes or the session's CSRF token."""
+
     user: UserView
     via: Literal["session", "key"]
     scopes: frozenset[str] = frozenset()
@@ -53,6 +59,7 @@ class Principal:
 
     @property
     def role(self) -> str:
+        """The account's role (admin, counsellor, investigator or victim)."""
         return self.user.role
 
     @property
@@ -62,16 +69,23 @@ class Principal:
 
     @property
     def may_see_minor(self) -> bool:
+        """Whether this account may see (blurred) media flagged as a possible minor: admins and
+        investigators only."""
         return self.role in MINOR_ROLES
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One route's access rule: the roles a session needs, or the scopes an API key needs; `public`
+    admits anyone."""
+
     roles: frozenset[str]
     scopes: frozenset[str]
     public: bool = False
 
     def allows(self, who: Principal | None) -> bool:
+        """True if `who` may pass: a key by a shared scope, a session by its role; nobody (None)
+        only through a public rule."""
         if self.public:
             return True
         if who is None:
@@ -108,6 +122,7 @@ def require(*roles: str, scopes: tuple[str, ...] = (), public: bool = False) -> 
 
 
 def rule_of(dependency: object) -> Rule | None:
+    """The Rule a dependency made by `require` enforces, or None for any other dependency."""
     rule = getattr(dependency, "__haechi_rule__", None)
     return rule if isinstance(rule, Rule) else None
 
@@ -156,11 +171,15 @@ def _form_token(request: Request) -> str:
 
 @dataclass(frozen=True)
 class RouteRule:
+    """One route of the app (path and methods) with every rule it depends on, for the access tests
+    and the startup check."""
+
     path: str
     methods: frozenset[str]
     rules: tuple[Rule, ...]
 
     def allows(self, who: Principal | None) -> bool:
+        """True only if every rule on the route admits `who`."""
         return all(r.allows(who) for r in self.rules)
 
 

@@ -49,6 +49,7 @@ def _users_page(request: Request, who: Principal, **extra: Any) -> Response:
 
 @router.get("/admin/users")
 def users(request: Request, who: Admin) -> Response:
+    """The account list page, with forms to add, disable and issue keys (admins only)."""
     return _users_page(request, who)
 
 
@@ -62,6 +63,8 @@ def users_add(
     password: Annotated[str, Form(max_length=1024)],
     person: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
+    """Add an account from the form (admins only); a person alias is kept only for the victim role.
+    A bad or taken name is refused with a message saying why."""
     u = add_user(
         request.app.state.db,
         name,
@@ -80,6 +83,8 @@ def users_disable(
     csrf: Annotated[str, Form(max_length=128)],
     disabled: Annotated[Literal["yes", "no"], Form()],
 ) -> Response:
+    """Disable or enable an account (admins only). Disabling ends its sessions and revokes its API
+    keys for good: enabling it again does not bring them back."""
     set_disabled(request.app.state.db, name, disabled == "yes")
     return RedirectResponse("/admin/users", status_code=303)
 
@@ -92,12 +97,16 @@ def users_key(
     csrf: Annotated[str, Form(max_length=128)],
     scope: Annotated[list[str], Form(max_length=16)],
 ) -> Response:
+    """Issue an API key with the ticked scopes for an account (admins only) and show its token on
+    this page, once."""
     token = add_api_key(request.app.state.db, name, scope)
     # Shown once, here; the database keeps only its SHA-256.
     return _users_page(request, who, new_key=token, key_for=name)
 
 
 class NewUser(BaseModel):
+    """An account to add through the API; `person` links a victim account to her enrolled alias."""
+
     name: str = Field(max_length=128)
     role: Literal["admin", "counsellor", "investigator", "victim"]
     password: str = Field(max_length=1024)
@@ -105,26 +114,35 @@ class NewUser(BaseModel):
 
 
 class Disable(BaseModel):
+    """Disable (true) or enable (false) an account."""
+
     disabled: bool = True
 
 
 class NewKey(BaseModel):
+    """The scopes of a new API key (at least one)."""
+
     scopes: list[str] = Field(min_length=1, max_length=len(SCOPES))
 
 
 @api.get("/users")
 def api_users(request: Request, who: KeyAdmin) -> Json:
+    """Every account with its role, linked person and whether it is disabled; never a password hash
+    or key. Admin keys and sessions only."""
     return {"items": [_user_json(u) for u in list_users(request.app.state.db)]}
 
 
 @api.post("/users", status_code=201)
 def api_users_add(request: Request, who: KeyAdmin, body: NewUser) -> Json:
+    """Add an account; answers the account as stored (201). Admin keys and sessions only."""
     u = add_user(request.app.state.db, body.name, body.role, body.password, person=body.person)
     return _user_json(u)
 
 
 @api.post("/users/{name}/disable")
 def api_users_disable(request: Request, who: KeyAdmin, name: str, body: Disable) -> Json:
+    """Disable or enable an account; answers the account as it now stands. Admin keys and sessions
+    only."""
     return _user_json(set_disabled(request.app.state.db, name, body.disabled))
 
 

@@ -34,15 +34,21 @@ Json = dict[str, Any]
 
 
 class Action(BaseModel):
+    """A review decision on a finding, with the reviewer's reason for the case timeline."""
+
     action: Literal["confirm", "dismiss", "escalate", "minor"]
     reason: str = Field(default="", max_length=20_000)
 
 
 class Note(BaseModel):
+    """A note to add to a case timeline."""
+
     text: str = Field(min_length=1, max_length=20_000)
 
 
 class PackageRequest(BaseModel):
+    """Who an evidence package's media is encrypted to."""
+
     recipients: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -51,11 +57,14 @@ class PackageRequest(BaseModel):
 
 
 class Erase(BaseModel):
+    """A victim's confirmation that she wants everything about her erased."""
+
     confirm: str = Field(max_length=128, description="her alias, as shown, to confirm")
 
 
 @router.get("/whoami")
 def whoami(who: Annotated[Principal, Depends(require(*ALL_ROLES, scopes=("read", "hma")))]) -> Json:
+    """The account behind this key or session: name, role, how it authenticated and its scopes."""
     return {
         "name": who.user.name,
         "role": who.role,
@@ -66,6 +75,8 @@ def whoami(who: Annotated[Principal, Depends(require(*ALL_ROLES, scopes=("read",
 
 @router.get("/dashboard")
 def dashboard(request: Request, who: Reader) -> Json:
+    """The dashboard figures (findings to review, possible minors, escalated, cases by status, the
+    most urgent findings) and the overdue takedown requests. Staff, or a key of scope read."""
     db = request.app.state.db
     late = [r.to_json() for r in list_requests(db, overdue=True)]
     return overview(db).to_json() | {"overdue_takedowns": late}
@@ -73,6 +84,8 @@ def dashboard(request: Request, who: Reader) -> Json:
 
 @router.get("/review")
 def review_queue(request: Request, who: Reader, p: Pages, include_done: bool = False) -> Json:
+    """Findings most urgent first; open and escalated only unless `include_done`. Staff, or a key of
+    scope read."""
     entries = queue(request.app.state.db, statuses=() if include_done else ("open", "escalated"))
     return paginate(request, entries, p, lambda e: e.to_json())
 
@@ -94,17 +107,22 @@ def reveal(request: Request, who: Reviewer, finding_id: int) -> Response:
 
 @router.post("/review/{finding_id}/actions")
 def review_action(request: Request, who: Reviewer, finding_id: int, body: Action) -> Json:
+    """Confirm, dismiss, escalate or flag as a possible minor; answers the finding's new status.
+    Staff, or a key of scope review."""
     status = act(request.app.state.db, finding_id, body.action, who.actor, body.reason)
     return {"finding_id": finding_id, "status": status}
 
 
 @router.get("/cases")
 def cases(request: Request, who: Reader, p: Pages) -> Json:
+    """The cases in the order they were opened, paginated. Staff, or a key of scope read."""
     return paginate(request, list_cases(request.app.state.db), p, lambda c: c.to_json())
 
 
 @router.get("/cases/{case_id}")
 def case(request: Request, who: Reader, case_id: int) -> Json:
+    """One case with its items, timeline and every finding whatever its status; 404 for an unknown
+    id."""
     db = request.app.state.db
     detail = get_case(db, case_id).to_json()
     detail["findings"] = [e.to_json() for e in queue(db, case_id=case_id, statuses=())]
@@ -113,6 +131,8 @@ def case(request: Request, who: Reader, case_id: int) -> Json:
 
 @router.post("/cases/{case_id}/notes", status_code=201)
 def case_note(request: Request, who: Reviewer, case_id: int, body: Note) -> Json:
+    """Add a note to a case's timeline in this account's name (201). Staff, or a key of scope
+    review."""
     add_note(request.app.state.db, case_id, body.text, who.actor)
     return {"case_id": case_id, "noted": True}
 
@@ -127,6 +147,7 @@ def case_package(
 
 @router.get("/rooms")
 def rooms(request: Request, who: Reader, p: Pages) -> Json:
+    """Rooms ranked by risk, paginated. Staff, or a key of scope read."""
     ranked = rank_rooms(request.app.state.db, request.app.state.settings)
     return paginate(request, ranked, p, lambda r: r.to_json())
 
@@ -141,6 +162,8 @@ def leads(request: Request, who: Reader, p: Pages) -> Json:
 
 @router.post("/leads")
 def leads_read(request: Request, who: Reviewer) -> Json:
+    """Read messages and pages stored since the last reading for new leads (no network); answers the
+    counts and any unreadable inputs. Staff, or a key of scope review."""
     done = harvest_leads(request.app.state.db, request.app.state.settings)
     return {
         "messages": done.messages,
@@ -152,6 +175,8 @@ def leads_read(request: Request, who: Reviewer) -> Json:
 
 @router.get("/persons")
 def persons(request: Request, who: Counsel, p: Pages) -> Json:
+    """Enrolled persons with their consent, template count and findings, paginated. Admins and
+    counsellors, or a key of scope persons."""
     return paginate(request, list_persons(request.app.state.db), p, lambda x: x.to_json())
 
 
@@ -163,6 +188,8 @@ def me(request: Request, who: Victim) -> Json:
 
 @router.post("/me/forget")
 def me_forget(request: Request, who: Victim, body: Erase) -> Json:
+    """A victim erases herself, as `haechi forget` does; `confirm` must be her alias. Answers what
+    was removed; her account ends with it."""
     result = erase_self(
         request.app.state.db, request.app.state.settings, who.user.name, body.confirm
     )

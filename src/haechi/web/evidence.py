@@ -34,6 +34,8 @@ Json = dict[str, Any]
 
 
 class ReportRequest(BaseModel):
+    """Who a police report's media is encrypted to."""
+
     recipients: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -74,6 +76,7 @@ def report_response(
 
 @router.get("/custody")
 def custody(request: Request, who: Investigate, p: Pages, action: str = "") -> Response:
+    """The custody log page, newest first, optionally of one action (admins and investigators)."""
     lines = custody_lines(request.app.state.db, request.app.state.settings, action=action or None)
     shown, more = window(lines, p)
     return page(
@@ -103,11 +106,14 @@ def case_report(
     csrf: Annotated[str, Form(max_length=128)],
     recipients: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
+    """Download a case's police report as a zip (admins and investigators); media only encrypted to
+    the age keys in the form."""
     return report_response(request, who, case_id, recipients.split())
 
 
 @router.get("/audit/reveals")
 def audit_reveals(request: Request, who: Admin, p: Pages) -> Response:
+    """Every unblurred look at a finding's media: who revealed which item, when (admins only)."""
     lines = reveals(request.app.state.db, request.app.state.settings)
     shown, more = window(lines, p)
     return page(request, "reveals.html", who, lines=shown, paging=p, more=more, total=len(lines))
@@ -115,12 +121,16 @@ def audit_reveals(request: Request, who: Admin, p: Pages) -> Response:
 
 @api.get("/custody")
 def api_custody(request: Request, who: KeyInvestigate, p: Pages, action: str = "") -> Json:
+    """The custody log entries, newest first, paginated, optionally of one action. Admins and
+    investigators, or a key of scope evidence."""
     lines = custody_lines(request.app.state.db, request.app.state.settings, action=action or None)
     return paginate(request, lines, p, lambda x: x.to_json())
 
 
 @api.get("/custody/verify")
 def api_verify(request: Request, who: KeyInvestigate) -> Json:
+    """Check the custody chain and every vault blob (read-only); answers the verdict and each
+    problem found."""
     r = verify(request.app.state.settings)
     return {
         "ok": r.ok,
@@ -147,5 +157,6 @@ def api_report(
 
 @api.get("/audit/reveals")
 def api_reveals(request: Request, who: KeyAdmin, p: Pages) -> Json:
+    """Every unblurred look at a finding's media, who and when. Admins, or a key of scope admin."""
     lines = reveals(request.app.state.db, request.app.state.settings)
     return paginate(request, lines, p, lambda x: x.to_json())

@@ -25,6 +25,9 @@ STATIC_PREFIX = "/static/"
 
 
 class SecurityHeaders:
+    """ASGI middleware adding the CSP and the other security headers to every HTTP response, and
+    `Cache-Control: no-store` to all but static assets."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

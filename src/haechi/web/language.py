@@ -12,6 +12,8 @@ from haechi.web.render import lang_of
 
 
 class ReaderLanguage:
+    """ASGI middleware that serves each request in its reader's language (see `lang_of`)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

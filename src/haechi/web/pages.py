@@ -39,6 +39,7 @@ Pages = Annotated[Paging, Depends(paging)]
 
 @router.get("/")
 def dashboard(request: Request, who: Anyone) -> Response:
+    """The dashboard for staff (figures and overdue takedowns); a victim is sent to her own page."""
     if who.role == "victim":
         return RedirectResponse("/me", status_code=303)
     db = request.app.state.db
@@ -48,12 +49,14 @@ def dashboard(request: Request, who: Anyone) -> Response:
 
 @router.get("/cases")
 def cases(request: Request, who: Staff, p: Pages) -> Response:
+    """The list of cases (staff)."""
     shown, more = window(list_cases(request.app.state.db), p)
     return page(request, "cases.html", who, cases=shown, paging=p, more=more)
 
 
 @router.get("/cases/{case_id}")
 def case(request: Request, who: Staff, case_id: int) -> Response:
+    """One case: its findings, evidence, timeline and takedown requests (staff)."""
     db = request.app.state.db
     detail = get_case(db, case_id)
     findings = queue(db, case_id=case_id, statuses=())
@@ -69,6 +72,7 @@ def case_note(
     csrf: Annotated[str, Form(max_length=128)],
     text: Annotated[str, Form(max_length=20_000)],
 ) -> Response:
+    """Add a note to a case's timeline in this account's name, then back to the case (staff)."""
     add_note(request.app.state.db, case_id, text, who.actor)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -109,12 +113,15 @@ def case_package_download(
     csrf: Annotated[str, Form(max_length=128)],
     recipients: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
+    """Download a case's evidence package (admins and investigators); media only if age keys are
+    given in the form."""
     keys = [k.strip() for k in recipients.split() if k.strip()]
     return package_response(request, who, case_id, keys)
 
 
 @router.get("/rooms")
 def rooms(request: Request, who: Staff, p: Pages) -> Response:
+    """Rooms ranked by risk, those above the configured flag marked (staff)."""
     settings = request.app.state.settings
     shown, more = window(rank_rooms(request.app.state.db, settings), p)
     return page(
@@ -146,12 +153,15 @@ def leads_read(
 
 @router.get("/persons")
 def persons(request: Request, who: Counsel, p: Pages) -> Response:
+    """Enrolled persons with their consent, template count and findings (admins and counsellors)."""
     shown, more = window(list_persons(request.app.state.db), p)
     return page(request, "persons.html", who, persons=shown, paging=p, more=more)
 
 
 @router.get("/me")
 def me(request: Request, who: Victim) -> Response:
+    """A victim's own page: her enrolment, consent and case status, and the forms to enrol or erase
+    herself."""
     view = self_view(request.app.state.db, who.user.person)
     text = translator(lang_of(request)).gettext(SELF_CONSENT)
     return page(request, "me.html", who, me=view, enrolled=None, consent_text=text)
@@ -212,6 +222,8 @@ def me_enrol(
     alias: Annotated[str, Form(max_length=128)] = "",
     agree: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """A victim enrols herself (or adds photos) with her consent, then sees her page with what was
+    made and refused."""
     result = self_enrol(request, who, alias, agree, photos)
     view = self_view(request.app.state.db, result.alias)
     return page(request, "me.html", who, me=view, enrolled=result, consent_text=None)

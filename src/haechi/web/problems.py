@@ -43,6 +43,8 @@ TITLES = {
 
 
 def status_of(exc: HaechiError) -> int:
+    """The HTTP status for a haechi error: 429 throttled, 403 access, 404 not found, 422 input, 409
+    integrity, 503 store, 500 config, else 400."""
     if isinstance(exc, ThrottledError):
         return 429
     for cls, status in (
@@ -70,6 +72,7 @@ def _is_api(request: Request) -> bool:
 def problem(
     status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
+    """An RFC 9457 problem details response; `extra` adds members (such as `errors`) to the body."""
     body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
     body |= {"detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -94,6 +97,9 @@ def _respond(request: Request, status: int, detail: str, **extra: Any) -> Respon
 
 
 def install(app: FastAPI) -> None:
+    """Register the app's exception handlers: problem details under the API paths, an error page (or
+    a redirect to /login) elsewhere; unexpected errors are logged and answered without internals."""
+
     @app.exception_handler(NotAuthenticatedError)
     async def _anonymous(request: Request, exc: NotAuthenticatedError) -> Response:
         if _is_api(request):

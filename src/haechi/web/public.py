@@ -44,6 +44,8 @@ def _login_page(
 
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, who: Anyone) -> Response:
+    """The login page, with a fresh login token in a cookie and the form; a signed-in browser goes
+    to /."""
     if who is not None and who.via == "session":
         return RedirectResponse("/", status_code=303)
     return _login_page(request, who)
@@ -57,6 +59,9 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     login_token: Annotated[str, Form(max_length=128)],
 ) -> Response:
+    """Check the login token and the password, then start a session and send a victim to /me, anyone
+    else to /. Wrong credentials answer 401, too many failures 429 with Retry-After, a stale form
+    403."""
     tr = translator(lang_of(request))
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, login_token):
@@ -95,6 +100,7 @@ def logout(
     who: Annotated[Principal, Depends(require(*ALL_ROLES))],
     csrf: Annotated[str, Form(max_length=128)],
 ) -> Response:
+    """End this session and go to the login page."""
     if who.token:
         end_session(request.app.state.db, who.token)
     resp = RedirectResponse("/login", status_code=303)
@@ -129,6 +135,8 @@ def _asset(name: str) -> bytes | None:
 
 @router.get("/static/{name}", include_in_schema=False)
 def static(who: Anyone, name: str) -> Response:
+    """A bundled CSS, JavaScript or image file by plain name (no folders, no hidden files, only
+    known types); 404 otherwise."""
     suffix = name[name.rfind(".") :] if "." in name else ""
     if "/" in name or name.startswith(".") or suffix not in STATIC_TYPES:
         return Response("not found", status_code=404, media_type="text/plain")
@@ -144,5 +152,6 @@ def static(who: Anyone, name: str) -> Response:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request, who: Anyone) -> JSONResponse:
+    """The API's OpenAPI schema (public: it describes the operations, not data)."""
     schema: dict[str, Any] = request.app.openapi()
     return JSONResponse(schema)

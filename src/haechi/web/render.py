@@ -45,6 +45,8 @@ env = Environment(
 
 
 def lang_of(request: Request) -> str:
+    """The request's language: the `haechi_lang` cookie, else the first supported Accept-Language,
+    else the server's."""
     chosen = request.cookies.get(LANG_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
@@ -62,6 +64,7 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
+    """Render a template in the reader's language with the caller and their CSRF token at hand."""
     lang = lang_of(request)
     tr = translator(lang)
     html = env.get_template(name).render(

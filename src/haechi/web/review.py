@@ -23,6 +23,8 @@ PER_PAGE = 20
 
 
 def check_minor(request: Request, who: Principal, finding_id: int) -> None:
+    """Raise ForbiddenError if the finding is flagged as a possible minor and this account may not
+    see such media."""
     if not who.may_see_minor and is_possible_minor(request.app.state.db, finding_id):
         raise ForbiddenError(
             _(
@@ -33,6 +35,7 @@ def check_minor(request: Request, who: Principal, finding_id: int) -> None:
 
 
 def png(data: bytes) -> Response:
+    """A PNG response of these bytes."""
     return Response(data, media_type="image/png")
 
 
@@ -43,6 +46,8 @@ def review_queue(
     p: Annotated[Paging, Depends(paging)],
     include_done: bool = False,
 ) -> Response:
+    """The review queue page, most urgent first, at most 20 findings a page; open and escalated only
+    unless `include_done` (staff)."""
     statuses = () if include_done else ("open", "escalated")
     entries = queue(request.app.state.db, statuses=statuses)
     shown, more = window(entries, Paging(p.page, min(p.per_page, PER_PAGE)))
@@ -60,6 +65,8 @@ def review_queue(
 
 @router.get("/review/{finding_id}/blurred.png")
 def blurred(request: Request, who: Staff, finding_id: int) -> Response:
+    """A finding's media, blurred and greyscale (PNG); the look is logged (staff; a possible minor
+    only for admins and investigators)."""
     check_minor(request, who, finding_id)
     shown = render(request.app.state.db, request.app.state.settings, finding_id, who.actor)
     return png(shown.png)
@@ -72,6 +79,8 @@ def reveal(
     finding_id: int,
     csrf: Annotated[str, Form(max_length=128)],
 ) -> Response:
+    """A finding's media unblurred, inline in the page; the look is logged (staff; refused for a
+    possible minor unless admin or investigator)."""
     check_minor(request, who, finding_id)
     db, settings = request.app.state.db, request.app.state.settings
     shown = render(db, settings, finding_id, who.actor, unblurred=True)
@@ -89,5 +98,6 @@ def review_action(
     action: Annotated[str, Form(max_length=16)],
     reason: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
+    """Record a review decision on a finding, then back to the queue (staff)."""
     act(request.app.state.db, finding_id, action, who.actor, reason)
     return RedirectResponse("/review", status_code=303)

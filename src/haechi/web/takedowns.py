@@ -85,6 +85,7 @@ def _file_response(request: Request, request_id: int, name: str) -> Response:
 # --------------------------------------------------------------------------- pages
 @router.get("/takedowns")
 def tracker(request: Request, who: Staff, p: Pages, overdue: bool = False) -> Response:
+    """Every takedown request and its state, or only the overdue ones (staff)."""
     shown, more = window(list_requests(request.app.state.db, overdue=overdue), p)
     return page(
         request, "takedowns.html", who, requests=shown, paging=p, more=more, overdue=overdue
@@ -93,6 +94,7 @@ def tracker(request: Request, who: Staff, p: Pages, overdue: bool = False) -> Re
 
 @router.get("/cases/{case_id}/takedowns")
 def draft_form(request: Request, who: Staff, case_id: int, finding: int | None = None) -> Response:
+    """The form to draft takedown requests for a case, with its requests so far (staff)."""
     requests = list_requests(request.app.state.db, case_id=case_id)
     return page(
         request,
@@ -115,6 +117,8 @@ def draft_requests(
     csrf: Annotated[str, Form(max_length=128)],
     lang: Annotated[list[str] | None, Form(max_length=16)] = None,
 ) -> Response:
+    """Draft requests in the chosen languages for the case's locations that have none in progress,
+    and show what was drafted (staff)."""
     db, settings = request.app.state.db, request.app.state.settings
     report = draft(db, settings, case_id, _languages(lang or []), who.actor)
     return page(
@@ -132,6 +136,7 @@ def draft_requests(
 
 @router.get("/takedowns/{request_id}")
 def request_page(request: Request, who: Staff, request_id: int, lang: str = "") -> Response:
+    """One takedown request: its state, history and the drafted text in one language (staff)."""
     detail = request_detail(request.app.state.db, request_id)
     shown = lang if lang in detail.texts else (detail.texts[0] if detail.texts else "")
     text = request_file(request.app.state.db, request_id, f"{shown}.txt") if shown else b""
@@ -150,6 +155,7 @@ def request_page(request: Request, who: Staff, request_id: int, lang: str = "") 
 
 @router.get("/takedowns/{request_id}/files/{name}")
 def request_file_download(request: Request, who: Staff, request_id: int, name: str) -> Response:
+    """Download one of a request's drafted files (staff); always as an attachment."""
     return _file_response(request, request_id, name)
 
 
@@ -157,6 +163,7 @@ def request_file_download(request: Request, who: Staff, request_id: int, name: s
 def approve_request(
     request: Request, who: Staff, request_id: int, csrf: Annotated[str, Form(max_length=128)]
 ) -> Response:
+    """Approve a request in this account's name; the account that drafted it may not (staff)."""
     approve(request.app.state.db, request_id, who.user.name, who.actor, second_person=True)
     return RedirectResponse(f"/takedowns/{request_id}", status_code=303)
 
@@ -187,17 +194,23 @@ def recheck_case(
 
 # --------------------------------------------------------------------------- API
 class DraftBody(BaseModel):
+    """The languages to draft takedown requests in."""
+
     languages: list[str] = Field(
         default_factory=list, max_length=len(LANGUAGES), description="none: all seven"
     )
 
 
 class MarkBody(BaseModel):
+    """What the platform did with a request, and when."""
+
     state: Literal["sent", "acknowledged", "removed", "refused", "no_answer"]
     at: datetime | None = Field(default=None, description="when it happened (default: now)")
 
 
 class RecheckBody(BaseModel):
+    """An explicit agreement that the recheck uses the network."""
+
     use_network: Literal[True] = Field(
         description="true: the recheck fetches every followed location again over the network"
     )
@@ -207,6 +220,8 @@ class RecheckBody(BaseModel):
 def api_list(
     request: Request, who: Reader, p: Pages, case: int | None = None, overdue: bool = False
 ) -> Json:
+    """Takedown requests, of one case or all, optionally only the overdue. Staff, or a key of scope
+    read."""
     views = list_requests(request.app.state.db, case_id=case, overdue=overdue)
     return paginate(request, views, p, lambda v: v.to_json())
 
@@ -220,6 +235,7 @@ def api_draft(request: Request, who: Taker, case_id: int, body: DraftBody) -> Js
 
 @api.get("/takedowns/{request_id}")
 def api_request(request: Request, who: Reader, request_id: int) -> Json:
+    """One takedown request with who drafted it and its history. Staff, or a key of scope read."""
     d = request_detail(request.app.state.db, request_id)
     return d.request.to_json() | {"drafted_by": d.drafted_by, "history": list(d.history)}
 
@@ -239,6 +255,8 @@ def api_approve(request: Request, who: Taker, request_id: int) -> Json:
 
 @api.post("/takedowns/{request_id}/mark")
 def api_mark(request: Request, who: Taker, request_id: int, body: MarkBody) -> Json:
+    """Record what the platform did with a request (a time without zone is taken as UTC); answers
+    the request as it now stands."""
     at = body.at.replace(tzinfo=UTC) if body.at and body.at.tzinfo is None else body.at
     return mark(request.app.state.db, request_id, body.state, who.actor, at=at).to_json()
 

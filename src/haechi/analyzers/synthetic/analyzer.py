@@ -27,12 +27,16 @@ MAX_METADATA_BYTES = 256 * 1024 * 1024  # larger files: provenance read on the f
 
 @dataclass(frozen=True)
 class Synthetic(Signal):
+    """Whether a picture is likely synthetic or manipulated, how confident, and the evidence lines
+    it rests on (always kept with the verdict)."""
+
     verdict: Verdict
     confidence: float
     evidence: tuple[Evidence, ...]
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Synthetic:
+        """The signal from its stored payload, evidence lines included."""
         return cls(
             verdict=payload["verdict"],
             confidence=payload["confidence"],
@@ -41,11 +45,16 @@ class Synthetic(Signal):
 
 
 class SyntheticAnalyzer(MediaAnalyzer[Synthetic]):
+    """Synthetic-media evidence: C2PA provenance, generator metadata, forensic face cues and an
+    optional trained detector, offline."""
+
     name = "synthetic"
     version = "1"
     signal_type = Synthetic
 
     def analyze(self, item: Media) -> Synthetic:
+        """Every check's evidence and the verdict built from it. Reads at most MAX_METADATA_BYTES of
+        the file; a check that fails on hostile input becomes an `unreadable` line, not an error."""
         from haechi.analyzers.synthetic.metadata import read_generator_metadata
         from haechi.analyzers.synthetic.provenance import read_c2pa
 
@@ -87,6 +96,7 @@ class SyntheticAnalyzer(MediaAnalyzer[Synthetic]):
 
     @classmethod
     def json_fields(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The `synthetic` key: verdict, confidence and the evidence as `source: text` lines."""
         return {
             "synthetic": {
                 "verdict": payload.get("verdict"),
@@ -97,7 +107,7 @@ class SyntheticAnalyzer(MediaAnalyzer[Synthetic]):
 
     @classmethod
     def examples(cls) -> Iterable[Example[Media, Synthetic]]:
-        # A small PNG with an AUTOMATIC1111 `parameters` chunk and a plain grey one.
+        """A small PNG with an AUTOMATIC1111 `parameters` chunk and a plain grey one."""
         import io
 
         from PIL import Image, PngImagePlugin

@@ -24,6 +24,9 @@ DEFAULT_SIDE = 224
 
 
 def run_detector(path: Path, rgb: RGB, threshold: float) -> Evidence:
+    """An evidence line from a trained fake detector (ONNX, RGB in [0, 1] at its input size): a
+    probability or a logit, or two class scores. Raises ConfigError for a model that gives any other
+    output."""
     session = onnx_session(path)
     inp = session.get_inputs()[0]
     shape = inp.shape

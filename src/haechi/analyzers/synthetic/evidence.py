@@ -14,6 +14,9 @@ Points = Literal["synthetic", "manipulated", "unreadable", "info"]
 
 @dataclass(frozen=True)
 class Evidence:
+    """One evidence line: its source, a sentence, where it points and how confident that claim is on
+    its own; forensic cues also carry their value and the authentic baseline."""
+
     source: str
     text: str
     points: Points = "info"
@@ -25,18 +28,22 @@ class Evidence:
 
     @property
     def line(self) -> str:
+        """The line as shown: `source: text`."""
         return f"{self.source}: {self.text}"
 
     @classmethod
     def from_payload(cls, p: dict[str, Any]) -> Evidence:
+        """The line from its stored payload."""
         return cls(**p)
 
 
 def info(source: str, text: str) -> Evidence:
+    """A line stating a checked fact that points nowhere (including that nothing was found)."""
     return Evidence(source, text)
 
 
 def unreadable(source: str, why: str) -> Evidence:
+    """A line saying the source could not be read, and why."""
     return Evidence(source, f"unreadable: {why}", "unreadable")
 
 

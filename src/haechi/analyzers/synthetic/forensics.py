@@ -28,6 +28,9 @@ WORK_FACE = 128  # faces larger than this are measured on a window scaled by a w
 
 @dataclass(frozen=True)
 class Cue:
+    """One forensic face cue: its name, what a high value means, its median on authentic photos and
+    its logistic weight."""
+
     name: str
     meaning: str  # one sentence: what a high value means
     baseline: float  # median on authentic photos (tools/eval_synthetic.py)
@@ -160,11 +163,16 @@ def measure(rgb: RGB, face: FaceBox) -> dict[str, float] | None:
 
 
 def probability(values: dict[str, float]) -> float:
+    """The logistic combination of one face's cue values: the calibrated probability that the face
+    was pasted or blended in."""
     z = INTERCEPT + sum(c.weight * values[c.name] for c in CUES)
     return 1 / (1 + math.exp(-z))
 
 
 def face_evidence(rgb: RGB, faces: list[FaceBox]) -> list[Evidence]:
+    """Evidence lines for each face: one per cue and one for their combination, which points to
+    manipulation from DECIDE; faces under MIN_FACE pixels and pictures without a face get an info
+    line."""
     if not faces:
         return [Evidence("forensics", "no face found, so no face-manipulation cues were measured")]
     out: list[Evidence] = []

@@ -42,6 +42,8 @@ TAMPER_CODES = ("dataHash.mismatch", "bmffHash.mismatch", "boxesHash.mismatch", 
 
 
 def has_marker(data: bytes) -> bool:
+    """Whether the bytes contain anything a C2PA manifest store would (a cheap test before the C2PA
+    reader runs)."""
     return any(m in data for m in MARKERS)
 
 

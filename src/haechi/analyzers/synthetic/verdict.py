@@ -16,6 +16,7 @@ Verdict = Literal["likely_synthetic", "likely_manipulated", "no_evidence"]
 
 
 def noisy_or(ps: Sequence[float]) -> float:
+    """The probability that at least one of independent claims holds: 1 - the product of (1 - p)."""
     q = 1.0
     for p in ps:
         q *= 1.0 - p
@@ -23,6 +24,9 @@ def noisy_or(ps: Sequence[float]) -> float:
 
 
 def decide(evidence: Sequence[Evidence]) -> tuple[Verdict, float]:
+    """The verdict and its confidence: noisy-OR per direction, likely_* from 0.5, synthetic winning
+    ties (a generated file stays synthetic when also altered), else no_evidence with the chance that
+    no claim holds."""
     syn = noisy_or([e.confidence for e in evidence if e.points == "synthetic"])
     man = noisy_or([e.confidence for e in evidence if e.points == "manipulated"])
     if max(syn, man) < 0.5:

@@ -23,6 +23,8 @@ def _applied(
 
 
 def run() -> None:
+    """Run the migrations on the connection haechi passed in `config.attributes` (inside its
+    transaction), or on the configured URL when Alembic is used from the command line."""
     conn = config.attributes.get("connection")
     if conn is not None:
         context.configure(

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the scan tables: sources, scans, items, sightings, signals and item errors."""
     op.create_table(
         "items",
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -125,6 +126,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop every table of this migration, and with them every scan result."""
     with op.batch_alter_table("sightings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sightings_item_sha256"))
 

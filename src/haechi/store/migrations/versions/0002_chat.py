@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the rooms and messages tables of chat sources."""
     op.create_table(
         "rooms",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -64,6 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop rooms and messages."""
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_author_id"))
         batch_op.drop_index("ix_messages_room_risk")

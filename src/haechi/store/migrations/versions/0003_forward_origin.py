@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Add the structured forward origin (account, original post id and date) to sightings."""
     with op.batch_alter_table("sightings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("forwarded_from_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("forwarded_message_id", sa.String(length=64), nullable=True))
@@ -23,6 +24,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the forward-origin columns from sightings."""
     with op.batch_alter_table("sightings", schema=None) as batch_op:
         batch_op.drop_column("forwarded_at")
         batch_op.drop_column("forwarded_message_id")

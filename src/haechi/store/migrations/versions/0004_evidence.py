@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the custody log, its head, the RFC 3161 timestamps and the preserved items."""
     op.create_table(
         "custody_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -72,6 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the evidence tables (the vault's blob files are not touched)."""
     op.drop_table("evidence_items")
     with op.batch_alter_table("custody_timestamp", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_custody_timestamp_seq"))

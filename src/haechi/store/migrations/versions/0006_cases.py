@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create cases, their items and their timeline events."""
     op.create_table(
         "cases",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,6 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the case tables."""
     op.drop_table("case_events")
     op.drop_table("case_items")
     op.drop_table("cases")

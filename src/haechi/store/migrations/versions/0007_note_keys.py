@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the keys of the custody log's sealed notes and the persons each note is about."""
     op.create_table(
         "note_keys",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -38,6 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the note keys: every sealed note becomes unreadable for good."""
     op.drop_index(op.f("ix_note_key_persons_person_id"), table_name="note_key_persons")
     op.drop_table("note_key_persons")
     op.drop_table("note_keys")

@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create the takedown requests table."""
     when = sa.DateTime(timezone=True)
     op.create_table(
         "takedown_requests",
@@ -52,4 +53,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the takedown requests."""
     op.drop_table("takedown_requests")

@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create web accounts, sessions, API keys and failed logins."""
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -65,6 +66,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the web account tables."""
     op.drop_table("login_failures")
     op.drop_index(op.f("ix_api_keys_user_id"), table_name="api_keys")
     op.drop_table("api_keys")

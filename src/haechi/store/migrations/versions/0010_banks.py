@@ -16,6 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create hash banks, their contents and the contents' signals."""
     op.create_table(
         "banks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -71,6 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the hash bank tables."""
     op.drop_table("bank_signals")
     op.drop_table("bank_contents")
     op.drop_table("banks")

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create leads, the places each was named, and the harvest cursors."""
     op.create_table(
         "leads",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -70,6 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop the lead tables."""
     op.drop_table("lead_harvests")
     op.drop_table("lead_sightings")
     op.drop_table("leads")

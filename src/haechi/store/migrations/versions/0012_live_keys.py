@@ -51,6 +51,8 @@ def rekey(
 
 
 def upgrade() -> None:
+    """Rewrite live Telegram sightings' room, poster and forward origin in the export's spelling
+    (see rekey); other sources are untouched."""
     conn = op.get_bind()
     sources = sa.table("sources", sa.column("id", sa.Integer), sa.column("kind", sa.String))
     sightings = sa.table(
@@ -79,6 +81,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Nothing to undo: older code reads the new keys as plain strings (its patch for the old
-    # spelling leaves "user42" as it is), and the chat titles live on in the sources' names.
-    pass
+    """Leave the new keys in place: older code reads them as plain strings (its patch for the old
+    spelling leaves "user42" as it is), and the chat titles live on in the sources' names."""
