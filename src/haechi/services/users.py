@@ -52,6 +52,8 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 @dataclass(frozen=True)
 class UserView:
+    """One web account as the admin pages show it; never its password hash."""
+
     id: int
     name: str
     role: str
@@ -62,6 +64,9 @@ class UserView:
 
 @dataclass(frozen=True)
 class SessionView:
+    """A live browser session: its account, the CSRF token its forms must carry and when it
+    ends at the latest."""
+
     user: UserView
     csrf: str
     expires_at: datetime
@@ -69,6 +74,8 @@ class SessionView:
 
 @dataclass(frozen=True)
 class KeyView:
+    """The account behind an API key, and the scopes the key grants."""
+
     user: UserView
     scopes: frozenset[str]
 
@@ -133,6 +140,7 @@ def add_user(
 
 
 def list_users(db: Database) -> list[UserView]:
+    """Every account, by name, disabled ones included."""
     with db.session() as s:
         return [_view(s, u) for u in s.scalars(select(User).order_by(User.name))]
 
@@ -253,6 +261,7 @@ def session_user(db: Database, settings: Settings, token: str) -> SessionView | 
 
 
 def end_session(db: Database, token: str) -> None:
+    """End a browser session (logging out); an unknown token is not an error."""
     with db.session() as s:
         s.execute(delete(WebSession).where(WebSession.token_sha256 == _sha(token)))
 
@@ -284,6 +293,8 @@ def add_api_key(db: Database, name: str, scopes: list[str]) -> str:
 
 
 def key_user(db: Database, token: str) -> KeyView | None:
+    """The account behind an API key token, or None when the key is unknown or disabled or
+    its account is disabled."""
     with db.session() as s:
         key = s.scalar(select(ApiKey).where(ApiKey.token_sha256 == _sha(token)))
         if key is None or key.disabled:
