@@ -43,6 +43,8 @@ class Interrupts:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
+        """Hold off Ctrl-C while a WARC record is written: a press meanwhile is raised as
+        KeyboardInterrupt once the outermost such block ends, so no record is cut."""
         self._writing += 1
         try:
             yield

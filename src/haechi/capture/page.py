@@ -41,6 +41,10 @@ __all__ = ["Capture", "Fetch", "capture_page", "evidence_file"]
 
 @dataclass(frozen=True)
 class Capture:
+    """One finished capture: the URL asked for and the one it ended at, the WARC and its
+    SHA-256, when it started and ended, every fetch (with its problem, if any), and why it
+    stopped early, if it did."""
+
     url: str
     final_url: str
     warc: Path
@@ -54,9 +58,11 @@ class Capture:
 
     @property
     def problems(self) -> list[Fetch]:
+        """The fetches that failed or were refused (each says why)."""
         return [f for f in self.fetches if f.problem]
 
     def to_json(self) -> dict[str, Any]:
+        """The capture as `capture --json` prints it, every fetch included."""
         return {
             "url": self.url,
             "final_url": self.final_url,
@@ -75,6 +81,7 @@ def evidence_file(capture: Capture) -> tuple[Path, str]:
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file (hex), read in 1 MiB chunks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):

@@ -124,6 +124,8 @@ class Recorder:
         return page.url if page is not None else url
 
     def get(self, url: str, role: str, referer: str | None) -> _Page | None:
+        """Fetch `url` (following redirects) and write each exchange to the WARC; returns the
+        final response, or None when it failed or was refused (a Fetch with its problem)."""
         self._current = (url, role)
         try:
             return self._get(url, role, referer)

@@ -49,6 +49,8 @@ class TelegramRef:
 
     @property
     def username(self) -> str | None:
+        """The public username without its @ (lowercased), or None for an invite link or a
+        private channel."""
         return self.key[1:] if self.kind == "public" else None
 
 
@@ -231,6 +233,9 @@ class _PageReader(HTMLParser):
 
 @dataclass(frozen=True)
 class PageText:
+    """What a captured page says: its title, its visible text one paragraph a line, and the
+    Telegram references it names (in links and in its text)."""
+
     title: str
     lines: tuple[str, ...]  # visible text, one line per paragraph, for scoring
     refs: tuple[PageRef, ...]

@@ -17,6 +17,9 @@ from haechi.sources.warc import BoundedArchiveIterator, HeaderTooLargeError, _wa
 
 @dataclass(frozen=True)
 class CapturedPage:
+    """One HTML page held in a WARC: the archive, the record (WARC-Record-ID, or @offset), the
+    page's URL, when it was captured and its decoded text."""
+
     warc: Path
     record: str  # WARC-Record-ID, or @offset
     url: str
@@ -26,6 +29,9 @@ class CapturedPage:
 
 @dataclass(frozen=True)
 class PageProblem:
+    """A page or stretch of a WARC that was not read, and why: a page over the size limit, or
+    the archive unreadable from that record on (`record` is "" when it could not be opened)."""
+
     warc: Path
     record: str
     reason: str

@@ -35,6 +35,7 @@ class Naming:
     flagged: bool
 
     def to_json(self) -> dict[str, Any]:
+        """The naming as `discover leads --json` carries it, the author as `by`."""
         return {
             "kind": self.kind,
             "room": self.room,
@@ -50,6 +51,9 @@ class Naming:
 
 @dataclass(frozen=True)
 class LeadFacts:
+    """What is stored about one lead, as ranking reads it: its key, link and public facts,
+    the risk its own title and description read, whether haechi holds it and every naming."""
+
     key: str
     kind: str
     url: str
@@ -63,6 +67,9 @@ class LeadFacts:
 
 @dataclass(frozen=True)
 class RankedLead:
+    """A lead with its score in [0, 1] and the reasons behind it, how often and in how many
+    places it was named, and the `SHOWN` riskiest namings."""
+
     key: str
     kind: str
     url: str
@@ -77,9 +84,11 @@ class RankedLead:
 
     @property
     def held(self) -> bool:
+        """Whether haechi already holds the room (watched, captured or stored under its id)."""
         return self.held_by is not None
 
     def to_json(self) -> dict[str, Any]:
+        """The lead as `discover leads --json` carries it (its namings as `seen`)."""
         return {
             "lead": self.key,
             "kind": self.kind,
@@ -97,6 +106,8 @@ class RankedLead:
 
 
 def rank(facts: LeadFacts) -> RankedLead:
+    """Score one lead: the riskiest place that named it, raised by its own public text and a
+    little by how many places named it. A queue order for a person, not a verdict."""
     namings = facts.namings
     places = {(n.kind, n.room) for n in namings}
     top = max(namings, key=lambda n: (n.risk, n.flagged), default=None)
@@ -137,6 +148,7 @@ def rank(facts: LeadFacts) -> RankedLead:
 
 
 def rank_all(facts: Sequence[LeadFacts]) -> list[RankedLead]:
+    """Every lead ranked, highest score first, then the most often named."""
     ranked = [rank(f) for f in facts]
     ranked.sort(key=lambda r: (-r.score, -r.times, r.key))
     return ranked

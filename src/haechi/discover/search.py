@@ -26,6 +26,9 @@ DESCRIPTION_LINES = 20
 
 
 class SearchClient(Protocol):
+    """Anything awaitable with a Telegram request that returns its answer (Telethon's
+    TelegramClient is one). Only the two read requests named in this module are ever sent."""
+
     async def __call__(self, request: Any) -> Any: ...
 
 
@@ -44,6 +47,9 @@ class FoundRoom:
 
 @dataclass
 class SearchRun:
+    """What a search did: the queries run and those left, the rooms found, how many requests
+    it made, how long it slept through flood waits (seconds) and why it stopped early, if it did."""
+
     queries_done: list[str] = field(default_factory=list)
     queries_left: list[str] = field(default_factory=list)
     found: list[FoundRoom] = field(default_factory=list)

@@ -46,6 +46,8 @@ _QUERY_CATEGORY = "discover_query"
 
 @dataclass(frozen=True)
 class Variant:
+    """One evasive spelling of a term, and the rule (one of `RULES`) that made it."""
+
     text: str
     rule: str  # one of RULES
 
@@ -63,6 +65,7 @@ class TermVariants:
     dropped: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """The term's variants as `discover variants --json` carries them."""
         return {
             "term": self.term,
             "folded": self.folded,
@@ -111,6 +114,8 @@ class VariantMaker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VariantMaker:
+        """A maker over the lexicon the settings name (the built-in one, then the counsellor's
+        own files)."""
         return cls(lexicon_docs(settings))
 
     def entry_of(self, folded: str) -> str | None:
@@ -125,6 +130,8 @@ class VariantMaker:
         return None
 
     def variants(self, terms: Iterable[str]) -> list[TermVariants]:
+        """The variants of each term, in order; raises InputError for a term with fewer than two
+        letters. Terms not in the lexicon are folded through a lexicon extended by them."""
         wanted = [t.strip() for t in terms]
         for t in wanted:
             if len(NON_WORD.sub("", normalise(t))) < 2:

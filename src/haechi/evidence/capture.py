@@ -51,6 +51,10 @@ class NoReadableCopyError(NotFoundError):
 
 @dataclass(frozen=True)
 class CaptureResult:
+    """What capturing one item did: its SHA-256 and size in bytes, the custody entry written
+    (None when nothing was new), how many sightings were added to the record, and whether it
+    was in the vault already and whether the vault had to be created."""
+
     sha256: str
     size: int
     custody_seq: int | None  # None when nothing new had to be recorded

@@ -33,6 +33,7 @@ def key_source(settings: Settings) -> KeySource:
 
 
 def vault_exists(settings: Settings) -> bool:
+    """Whether the vault has been created (its metadata file exists); opens nothing."""
     return (settings.vault_dir / META_NAME).is_file()
 
 
@@ -87,6 +88,8 @@ def actor_name(settings: Settings) -> str:
 
 
 def tsa_config(settings: Settings) -> TSAConfig | None:
+    """The timestamp authority to ask, or None unless both `vault.tsa_url` and
+    `vault.tsa_cert` are set; raises ConfigError when the certificate cannot be read."""
     v = settings.vault
     if not v.tsa_url or v.tsa_cert is None:
         return None
@@ -94,6 +97,8 @@ def tsa_config(settings: Settings) -> TSAConfig | None:
 
 
 def load_tsa_certificate(path: Path) -> x509.Certificate:
+    """The TSA's certificate (PEM or DER) from `path`; raises ConfigError naming the file
+    when it cannot be read or is not a certificate."""
     try:
         data = path.expanduser().read_bytes()
     except OSError as exc:

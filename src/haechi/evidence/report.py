@@ -97,6 +97,8 @@ def find_korean_font() -> Path:
 
 
 def render_html(manifest: Mapping[str, Any], custody: Sequence[Mapping[str, Any]]) -> str:
+    """The package's report as one HTML page from its manifest and custody rows (Korean and
+    English, autoescaped); hashes and places only."""
     env = Environment(
         loader=PackageLoader("haechi.evidence", "templates"),
         autoescape=select_autoescape(["html", "j2"]),

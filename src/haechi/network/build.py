@@ -23,4 +23,6 @@ def network_of(corpus: Corpus, settings: Settings) -> Network:
 
 
 def build_network(db: Database, settings: Settings) -> Network:
+    """The network of everything in the database, rebuilt from scratch on each call (nothing
+    is cached): its cost grows with the corpus."""
     return network_of(load_corpus(db, settings), settings)

@@ -18,6 +18,9 @@ from haechi.network.model import ClusterLink
 
 @dataclass(frozen=True)
 class ItemHashes:
+    """What clustering needs of one item: its SHA-256, kind, PDQ hash and quality (images)
+    and its vPDQ frames (videos; empty for an image)."""
+
     sha256: str
     kind: str | None
     pdq: str | None

@@ -73,6 +73,9 @@ class Seen:
 
 @dataclass(frozen=True)
 class Corpus:
+    """Everything the network is built from: rooms by node id, messages by (room, message id),
+    the sightings of items in rooms, the items' hashes and what else marks each item."""
+
     rooms: dict[str, RoomRef]
     messages: dict[tuple[str, int], Msg]
     seen: tuple[Seen, ...]
@@ -114,6 +117,8 @@ def _forward(row: Any, has_ids: bool) -> ForwardOrigin | None:
 
 
 def load_corpus(db: Database, settings: Settings) -> Corpus:
+    """Read the corpus out of the database, with each room's risk from the room ranking; a
+    room found in several sources keeps the highest risk."""
     ranked = {(r.source, r.id): r for r in rank_rooms(db, settings)}
     rooms: dict[str, RoomRef] = {}
     by_pk: dict[int, str] = {}

@@ -94,6 +94,8 @@ def findings_in(net: Network, clusters: set[str]) -> list[dict[str, Any]]:
 
 
 def dossier(net: Network, ref: str) -> dict[str, Any]:
+    """The dossier of one account (by id, "name:…" or a display name only it carries) as plain
+    JSON; raises NotFoundError for an unknown or ambiguous reference."""
     aid = find_account(net, ref)
     acc = net.accounts[aid]
     claims = net.claims_for(aid)

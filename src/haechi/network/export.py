@@ -38,6 +38,7 @@ PLAIN_COLOUR = (170, 170, 170)
 
 
 def node_id(kind: str, key: str) -> str:
+    """A graph node's id: "account:<id>", "room:<id>" or "content:<cluster id>"."""
     return f"{kind}:{key}"
 
 
@@ -51,6 +52,9 @@ def primary_role(roles: Iterable[Role]) -> Role | None:
 
 
 def to_networkx(net: Network) -> nx.MultiDiGraph:
+    """The network as a directed multigraph: account, room and content nodes with their roles
+        as attributes; edges for posts (account to content, content to room), memberships, forwards
+    and role claims, each with its `kind`."""
     g = nx.MultiDiGraph(notice=NOTICE_EN)
     for aid, acc in net.accounts.items():
         roles = net.roles_of(aid)
@@ -174,6 +178,7 @@ def for_xml(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 
 def write_graphml(net: Network, path: Path) -> None:
+    """Write the network as GraphML (UTF-8), XML-safe and without biometric fields."""
     nx.write_graphml(for_xml(to_networkx(net)), path, encoding="utf-8")
 
 
@@ -201,6 +206,8 @@ def _value(v: Any) -> str:
 
 
 def gexf_tree(g: nx.MultiDiGraph) -> ET.ElementTree[ET.Element]:
+    """The graph as a GEXF 1.3 document with typed attribute columns (a column whose values
+    mix types is written as string); `g` should be XML-safe already (see `for_xml`)."""
     ET.register_namespace("", GEXF_NS)
     ET.register_namespace("viz", VIZ_NS)
     ET.register_namespace("xsi", XSI_NS)
@@ -267,4 +274,5 @@ def _attvalues(el: ET.Element, d: dict[str, Any], ids: dict[str, str], skip: set
 
 
 def write_gexf(net: Network, path: Path) -> None:
+    """Write the network as GEXF 1.3 (UTF-8), XML-safe and without biometric fields."""
     gexf_tree(for_xml(to_networkx(net))).write(path, encoding="utf-8", xml_declaration=True)

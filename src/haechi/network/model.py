@@ -52,10 +52,13 @@ class Account:
 
     @property
     def label(self) -> str:
+        """The name to show: the first display name seen, else the id."""
         return self.names[0] if self.names else self.id
 
     @property
     def name_only(self) -> bool:
+        """True when the export named the account without an id, so two people with one display
+        name may be merged."""
         return self.id.startswith("name:")
 
 
@@ -87,6 +90,7 @@ class EvidenceRef:
     text: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The message reference as the dossier and the API carry it."""
         return {
             "room": self.room,
             "room_name": self.room_name,
@@ -128,6 +132,8 @@ class Post:
 
     @property
     def order(self) -> tuple[datetime | None, str, int]:
+        """Sort key for when a post appeared: time, then room, then message id (callers put
+        posts without a time last themselves)."""
         return (self.at, self.room, self.message_id or 0)
 
 
@@ -175,6 +181,9 @@ class ForwardLink:
 
 @dataclass(frozen=True)
 class RoleClaim:
+    """A lead that `account` acted as `role` for one content cluster (None for a claim about
+    no one cluster), with the messages behind it and how directly they show it."""
+
     role: Role
     account: str
     cluster: str | None
@@ -183,6 +192,7 @@ class RoleClaim:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """The claim as `network --json`, the dossier and the API carry it."""
         return {
             "role": self.role,
             "account": self.account,
@@ -251,6 +261,9 @@ class ItemFacts:
 
 @dataclass(frozen=True)
 class Network:
+    """The whole distribution network of a corpus: accounts, rooms and content clusters by id,
+    the posts, forwards and memberships between them, and the role claims drawn from those."""
+
     accounts: dict[str, Account]
     rooms: dict[str, RoomRef]
     clusters: dict[str, ContentCluster]
@@ -263,8 +276,10 @@ class Network:
     facts: dict[str, ItemFacts] = field(default_factory=dict)
 
     def claims_for(self, account: str) -> list[RoleClaim]:
+        """Every claim about one account, in the order they were made."""
         return [c for c in self.claims if c.account == account]
 
     def roles_of(self, account: str) -> list[Role]:
+        """The distinct roles claimed for one account, in the order of `ROLES`."""
         have = {c.role for c in self.claims if c.account == account}
         return [r for r in ROLES if r in have]

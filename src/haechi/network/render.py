@@ -31,6 +31,9 @@ MAX_VIEWERS = 6
 
 @dataclass(frozen=True)
 class Line:
+    """A straight line in picture coordinates (pixels before scaling), dashed for an uncertain
+    link, with an arrow head at its end when `arrow`."""
+
     x1: float
     y1: float
     x2: float
@@ -43,6 +46,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Circle:
+    """A filled circle (an account) in picture coordinates."""
+
     x: float
     y: float
     r: float
@@ -51,6 +56,8 @@ class Circle:
 
 @dataclass(frozen=True)
 class Box:
+    """A filled rounded rectangle (a room or a legend key) in picture coordinates."""
+
     x: float
     y: float
     w: float
@@ -61,6 +68,8 @@ class Box:
 
 @dataclass(frozen=True)
 class Text:
+    """A line of text; `y` is its baseline and `anchor` says whether `x` is its start or middle."""
+
     x: float
     y: float
     text: str
@@ -74,6 +83,8 @@ Shape = Line | Circle | Box | Text
 
 @dataclass(frozen=True)
 class Scene:
+    """A whole picture: its size in pixels and its shapes, drawn in order (later on top)."""
+
     width: int
     height: int
     shapes: tuple[Shape, ...]
@@ -84,6 +95,8 @@ def _short(s: str, n: int = 22) -> str:
 
 
 def cluster_scene(net: Network, cluster: str) -> Scene:
+    """The picture of one content cluster's network as shapes; raises InputError for an
+    unknown cluster."""
     if cluster not in net.clusters:
         raise InputError(_("no content cluster {cluster!r}").format(cluster=cluster))
     c = net.clusters[cluster]
@@ -260,6 +273,7 @@ def _hex(c: RGB) -> str:
 
 
 def to_svg(scene: Scene) -> str:
+    """The scene as a standalone SVG document (text escaped; fonts named, not embedded)."""
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{scene.width}" height="{scene.height}" '
         f'viewBox="0 0 {scene.width} {scene.height}" font-family="NanumGothic, Noto Sans CJK KR, '
@@ -295,6 +309,8 @@ def to_svg(scene: Scene) -> str:
 
 
 def find_font() -> Path | None:
+    """The first Korean-capable font of `FONT_CANDIDATES` on this system, or None (the PNG
+    then uses Pillow's default font, which has no Hangul)."""
     for p in FONT_CANDIDATES:
         if Path(p).is_file():
             return Path(p)
@@ -302,6 +318,7 @@ def find_font() -> Path | None:
 
 
 def to_png(scene: Scene, path: Path, scale: float = 1.5) -> None:
+    """Draw the scene as a PNG at `path`, `scale` times its size in pixels."""
     font_path = find_font()
     im = Image.new("RGB", (int(scene.width * scale), int(scene.height * scale)), "white")
     d = ImageDraw.Draw(im)
@@ -384,6 +401,8 @@ def _arrow_head(
 
 
 def render_cluster(net: Network, cluster: str, path: Path) -> None:
+    """Write one cluster's picture to `path`, as SVG or PNG by its suffix; raises InputError
+    for another suffix or an unknown cluster."""
     scene = cluster_scene(net, cluster)
     suffix = path.suffix.lower()
     if suffix == ".svg":

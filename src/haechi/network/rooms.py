@@ -60,6 +60,10 @@ class Reason:
 
 @dataclass(frozen=True)
 class RoomRisk:
+    """A room's score in [0, 1] over its `messages` lines: the evidence per category (and
+    the share of lines per context kind), the reasons and the strongest lines as
+    (message id, score, text)."""
+
     score: float
     messages: int
     by_category: dict[str, float]
@@ -171,6 +175,7 @@ class RankedRoom:
     context: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """The room as `rooms --json` carries it: its reasons, then one per strongest line."""
         return {
             "id": self.id,
             "name": self.name,

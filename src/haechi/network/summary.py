@@ -12,6 +12,9 @@ from haechi.network.model import ROLE_LABELS, ROLES, Network, Role
 
 @dataclass(frozen=True)
 class RoleRow:
+    """One account in the role table: how many content clusters and messages back the role,
+    the strongest certainty among its claims and one example message."""
+
     role: Role
     account: str
     name: str
@@ -23,6 +26,7 @@ class RoleRow:
     interest: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The row as `network --json` carries it, with the role's English and Korean labels."""
         return {
             "type": "role",
             "interest": list(self.interest),
@@ -39,6 +43,9 @@ class RoleRow:
 
 @dataclass(frozen=True)
 class RoomRow:
+    """One room by reach: how much content of interest passed through it, how much was first
+    seen there, and how many rooms and accounts that content reached from there on."""
+
     room: str
     name: str
     risk: float
@@ -49,6 +56,7 @@ class RoomRow:
     accounts_reached: int
 
     def to_json(self) -> dict[str, Any]:
+        """The row as `network --json` carries it."""
         return {"type": "room", **self.__dict__}
 
 
@@ -60,6 +68,8 @@ def interest_of(net: Network, clusters: set[str | None]) -> tuple[str, ...]:
 
 
 def top_roles(net: Network, role: Role | None = None, limit: int = 10) -> list[RoleRow]:
+    """For each role (or only `role`), the `limit` accounts with the most content clusters
+    behind it, then the most evidence (0: all of them)."""
     rows: list[RoleRow] = []
     for r in [role] if role else list(ROLES):
         per: dict[str, list[Any]] = defaultdict(list)
@@ -101,6 +111,8 @@ def top_roles(net: Network, role: Role | None = None, limit: int = 10) -> list[R
 
 
 def rooms_by_reach(net: Network, limit: int = 10) -> list[RoomRow]:
+    """Rooms that content of interest passed through, the widest reach first, at most
+    `limit` (0: all); news and support posts are no step of the content's travel."""
     present: dict[str, set[str]] = defaultdict(set)
     for m in net.members:
         present[m.room].add(m.account)

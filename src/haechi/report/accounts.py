@@ -23,6 +23,8 @@ THREAT_NOTE = (
 
 
 def case_clusters(net: Network, shas: Iterable[str]) -> set[str]:
+    """The content clusters the case's items (by SHA-256) belong to; items in no chat room
+    belong to none and are left out."""
     return {net.item_cluster[s] for s in shas if s in net.item_cluster}
 
 

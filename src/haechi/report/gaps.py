@@ -39,6 +39,8 @@ ALWAYS: tuple[Gap, ...] = (
 
 
 def not_established(accounts: Sequence[AccountLine], items: Sequence[ItemLine]) -> tuple[Gap, ...]:
+    """The gaps of this report: the fixed ones (`ALWAYS`), then one for each kind of claim
+    or item in it that a reader could take for more than it shows."""
     gaps = list(ALWAYS)
     keys = {o.offence.key for a in accounts for o in a.offences}
     if "possessing" in keys:

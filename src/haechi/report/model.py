@@ -26,6 +26,7 @@ class MessageRef:
     items: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The message as the report's JSON carries it."""
         return {
             "room": self.room,
             "room_name": self.room_name,
@@ -39,6 +40,9 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class OffenceLine:
+    """One offence an account's evidence may support: the role (or, for threats, the words)
+    it rests on, how directly the messages show it, and the messages and case items behind it."""
+
     offence: Offence
     role: Role | None  # None: read from the words (threats), not from a network role
     certainty: Certainty
@@ -47,6 +51,7 @@ class OffenceLine:
     items: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The line as the report's JSON carries it, the offence named in Korean and English."""
         o = self.offence
         return {
             "offence": o.key,
@@ -63,12 +68,16 @@ class OffenceLine:
 
 @dataclass(frozen=True)
 class AccountLine:
+    """One account involved in the case, with every offence its evidence may support;
+    `name_only` when the export named it without an id."""
+
     id: str
     names: tuple[str, ...]
     name_only: bool
     offences: tuple[OffenceLine, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The account as the report's JSON carries it."""
         return {
             "id": self.id,
             "names": list(self.names),
@@ -79,6 +88,9 @@ class AccountLine:
 
 @dataclass(frozen=True)
 class ItemLine:
+    """One item of the case as the report lists it: hashes and places only, never its media;
+    `withheld` items are in no export at all."""
+
     sha256: str
     kind: str | None
     size: int
@@ -91,6 +103,7 @@ class ItemLine:
     sightings: int
 
     def to_json(self) -> dict[str, Any]:
+        """The item as the report's JSON carries it."""
         return {
             "sha256": self.sha256,
             "kind": self.kind,
@@ -107,16 +120,22 @@ class ItemLine:
 
 @dataclass(frozen=True)
 class Event:
+    """One line of the report's timeline, in Korean and English."""
+
     at: datetime
     ko: str
     en: str
 
     def to_json(self) -> dict[str, Any]:
+        """The event as the report's JSON carries it."""
         return {"at": self.at.isoformat(), "ko": self.ko, "en": self.en}
 
 
 @dataclass(frozen=True)
 class PackageLine:
+    """The evidence package exported beside the report: its digest, size, how media was
+    included, the custody log's head at export, its timestamp and the items left out (and why)."""
+
     folder: str  # relative to the report folder
     sha256sums: str  # SHA-256 of the package's SHA256SUMS, as the custody log records it
     files: int
@@ -128,6 +147,7 @@ class PackageLine:
     left_out: tuple[tuple[str, str], ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The package as the report's JSON carries it."""
         return {
             "folder": self.folder,
             "sha256sums": self.sha256sums,
@@ -142,6 +162,9 @@ class PackageLine:
 
 @dataclass(frozen=True)
 class CustodyLine:
+    """One custody log entry about the case or its items, as the report prints it (time already
+    formatted)."""
+
     seq: int
     at: str
     actor: str
@@ -170,6 +193,9 @@ class TakedownLine:
 
 @dataclass(frozen=True)
 class PoliceReport:
+    """A whole police report: the case, its accounts and items, rooms, timeline, evidence
+    package, the latest custody entries (of `custody_total`), the gaps and the takedowns."""
+
     case_id: int
     title: str
     person: str | None
@@ -192,9 +218,12 @@ class PoliceReport:
 
     @property
     def withheld(self) -> tuple[str, ...]:
+        """The SHA-256 of every item withheld as a possible minor without authorisation."""
         return tuple(i.sha256 for i in self.items if i.withheld)
 
     def to_json(self) -> dict[str, Any]:
+        """The report's content as `report police --json` prints it (without the custody lines,
+        which the package holds in full)."""
         return {
             "case": self.case_id,
             "status": self.status,

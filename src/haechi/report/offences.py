@@ -22,6 +22,9 @@ from haechi.network.model import Role
 
 @dataclass(frozen=True)
 class Offence:
+    """One offence the report can name, with its article of law and penalty, each in Korean and
+    English; `key` is how accounts and gaps refer to it."""
+
     key: str
     name_ko: str
     name_en: str

@@ -27,6 +27,8 @@ __all__ = ["find_korean_font", "render_html", "render_pdf"]
 
 
 def when(at: datetime | None) -> str:
+    """A time as the report prints it (YYYY-MM-DD HH:MM:SS without a zone: the headings say
+    UTC, and the service gives UTC times), or a dash for none."""
     return at.strftime("%Y-%m-%d %H:%M:%S") if at is not None else "—"
 
 
@@ -35,6 +37,8 @@ def _v(value: object) -> str:
 
 
 def render_html(report: PoliceReport) -> str:
+    """The report as one HTML page (Korean first, then English), every outside string shown
+    through `safe_text.visible` and escaped."""
     env = Environment(
         loader=PackageLoader("haechi.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),

@@ -28,6 +28,9 @@ from haechi.store.persons import Person
 
 @dataclass(frozen=True)
 class CaseSummary:
+    """One case as a list shows it: its title, the person's alias (None for an
+    investigation), its status and how many items and findings it holds."""
+
     id: int
     title: str
     person: str | None
@@ -39,6 +42,7 @@ class CaseSummary:
     updated_at: datetime
 
     def to_json(self) -> dict[str, Any]:
+        """The case as `case list --json` and the API carry it (times in ISO 8601)."""
         return {
             "id": self.id,
             "title": self.title,
@@ -54,6 +58,9 @@ class CaseSummary:
 
 @dataclass(frozen=True)
 class CaseItemView:
+    """One item in a case: its SHA-256, kind, the finding that brought it in (None when
+    added by hand), who added it and when."""
+
     sha256: str
     kind: str | None
     finding_id: int | None
@@ -63,6 +70,9 @@ class CaseItemView:
 
 @dataclass(frozen=True)
 class TimelineEntry:
+    """One line of a case's timeline: when, who, what kind of change, its free text (a note
+    or title) and its structured data."""
+
     at: datetime
     actor: str
     kind: str
@@ -72,11 +82,16 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class CaseDetail:
+    """A case in full: its summary, its items in the order they were added and its timeline,
+    oldest first."""
+
     case: CaseSummary
     items: tuple[CaseItemView, ...]
     timeline: tuple[TimelineEntry, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The case as `case show --json` and the API carry it; `data` appears on a timeline line
+        only when it has any."""
         return {
             **self.case.to_json(),
             "items": [
@@ -182,6 +197,8 @@ def add_items(db: Database, case_id: int, refs: Sequence[str], actor: str) -> li
 
 
 def add_note(db: Database, case_id: int, text: str, actor: str) -> None:
+    """Add a free-text note to a case's timeline; the custody log records only its SHA-256.
+    Raises InputError for an empty note, NotFoundError for an unknown case."""
     if not text.strip():
         raise InputError(_("the note is empty"))
     with db.session() as s:
@@ -189,6 +206,8 @@ def add_note(db: Database, case_id: int, text: str, actor: str) -> None:
 
 
 def set_status(db: Database, case_id: int, status: str, actor: str) -> None:
+    """Change a case's status (one of `STATUSES`, else InputError); setting the status it
+    already has records nothing."""
     if status not in STATUSES:
         raise InputError(
             _("unknown status {status!r}: one of {statuses}").format(
@@ -263,6 +282,8 @@ def _summaries(s: Session, cases: Sequence[Case]) -> list[CaseSummary]:
 
 
 def list_cases(db: Database, *, status: str | None = None) -> list[CaseSummary]:
+    """Every case (or those with one status) by id, with its item and finding counts;
+    raises InputError for an unknown status."""
     if status is not None and status not in STATUSES:
         raise InputError(
             _("unknown status {status!r}: one of {statuses}").format(
@@ -277,6 +298,7 @@ def list_cases(db: Database, *, status: str | None = None) -> list[CaseSummary]:
 
 
 def get_case(db: Database, case_id: int) -> CaseDetail:
+    """A case with its items and timeline; raises NotFoundError for an unknown id."""
     from haechi.store.models import Item
 
     with db.session() as s:
@@ -307,6 +329,8 @@ def get_case(db: Database, case_id: int) -> CaseDetail:
 
 
 def case_item_shas(db: Database, case_id: int) -> list[str]:
+    """The SHA-256 of each of a case's items, in the order they were added; raises
+    NotFoundError for an unknown case."""
     with db.session() as s:
         _case(s, case_id)
         return list(

@@ -17,6 +17,9 @@ from haechi.store.notes import open_details
 
 @dataclass(frozen=True)
 class LogLine:
+    """One custody log entry as a person reads it; `details` has its sealed notes opened when
+    the vault can be opened, else left sealed."""
+
     seq: int
     at: datetime
     actor: str
@@ -26,6 +29,7 @@ class LogLine:
     entry_hash: str
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as the API carries it (time in ISO 8601)."""
         return {
             "seq": self.seq,
             "at": self.at.isoformat(),

@@ -13,6 +13,9 @@ from haechi.store.db import Database
 
 @dataclass(frozen=True)
 class Overview:
+    """The dashboard's figures: findings waiting for review, how many of them are a possible
+    minor or escalated, cases per status and the most urgent queue entries."""
+
     to_review: int
     possible_minor: int
     escalated: int
@@ -20,6 +23,7 @@ class Overview:
     most_urgent: tuple[QueueEntry, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The overview as the API carries it."""
         return {
             "to_review": self.to_review,
             "possible_minor": self.possible_minor,
@@ -30,6 +34,8 @@ class Overview:
 
 
 def overview(db: Database, *, urgent: int = 5) -> Overview:
+    """The figures for the dashboard, with the `urgent` first entries of the review queue (in
+    the queue's order: possible minors, then escalated, then by risk)."""
     entries = queue(db)
     by_status = Counter(c.status for c in list_cases(db))
     return Overview(

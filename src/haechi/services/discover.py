@@ -36,6 +36,8 @@ PREVIEW = "https://t.me/s/{name}"
 
 
 def term_variants(settings: Settings, terms: Sequence[str]) -> list[TermVariants]:
+    """The evasive spellings of each term (see discover.variants), with the settings'
+    lexicon; raises InputError when no term is given."""
     if not terms:
         raise InputError(_("give at least one term"))
     return VariantMaker.from_settings(settings).variants(terms)
@@ -60,6 +62,9 @@ def search_queries(
 
 @dataclass(frozen=True)
 class SearchOutcome:
+    """What one directory search gave: the run (queries, rooms, problems), how many leads
+    were new, and each room found with the risk of its own title and description."""
+
     run: SearchRun
     new_leads: int
     rooms: tuple[tuple[FoundRoom, float], ...]  # each room found, with its own risk
@@ -91,6 +96,8 @@ def search_telegram(
 
 
 def record_found(db: Database, settings: Settings, run: SearchRun) -> SearchOutcome:
+    """Keep a search's rooms as leads (created or updated, each with a sighting naming the
+    query) and score each on its title and description; the search itself made no write."""
     analyzer = ChatTextAnalyzer(settings)
     now = datetime.now(UTC)
     scored: list[tuple[FoundRoom, float]] = []
@@ -130,6 +137,9 @@ def record_found(db: Database, settings: Settings, run: SearchRun) -> SearchOutc
 
 @dataclass(frozen=True)
 class LeadCapture:
+    """A lead's captured web preview: the lead, the capture (its WARC), the scan of that WARC
+    and the leads its posts named."""
+
     ref: TelegramRef
     capture: Capture
     scan: ScanSummary
@@ -137,6 +147,8 @@ class LeadCapture:
 
 
 def preview_url(ref: TelegramRef) -> str:
+    """The t.me/s/ web preview address of a public channel; raises InputError for an invite
+    link or a private room, which have none."""
     if ref.username is None:
         raise InputError(
             _(

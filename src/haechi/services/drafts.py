@@ -29,6 +29,10 @@ from haechi.takedown.templates import DraftContext, DraftItem
 
 @dataclass(frozen=True)
 class DraftReport:
+    """What drafting for one case did: the requests drafted, the locations passed over and why
+    (a request in progress, no location, items withheld as a possible minor) and the platforms
+    to refer the victim to."""
+
     case_id: int
     folder: Path
     drafted: tuple[RequestView, ...]
@@ -42,6 +46,7 @@ class DraftReport:
     referrals: tuple[Platform, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
+        """The drafting report as `takedown draft --json` and the API carry it."""
         return {
             "case": self.case_id,
             "folder": str(self.folder),

@@ -95,6 +95,8 @@ def resolve_item(db: Database, ref: str) -> str:
 
 
 def item_detail(db: Database, ref: str) -> ItemDetail:
+    """An item (SHA-256 or a unique prefix) with its chats and findings, as `show` presents
+    it; raises NotFoundError or InputError when the reference names no single item."""
     with db.session() as s:
         view = store.get_item(s, ref)
         chats = chat_places(s, view.sha256)

@@ -329,6 +329,8 @@ def _held_by(lead: Lead, held_ids: dict[str, str], watched: set[str]) -> str | N
 
 
 def lead_refs(db: Database) -> Iterator[TelegramRef]:
+    """Every stored lead as a Telegram reference, in no particular order; the session stays
+    open while the caller iterates."""
     with db.session() as s:
         for key, kind, url in s.execute(select(Lead.key, Lead.kind, Lead.url)):
             yield TelegramRef(key, kind, url)

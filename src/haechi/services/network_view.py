@@ -17,6 +17,9 @@ from haechi.store.db import Database
 
 @dataclass(frozen=True)
 class ClusterLine:
+    """One content cluster in the list: how many items, when first seen, whether (and why) it
+    is of interest, and how many posts and distinct accounts spread it."""
+
     id: str
     items: int
     first_seen: datetime | None
@@ -26,6 +29,7 @@ class ClusterLine:
     accounts: int
 
     def to_json(self) -> dict[str, Any]:
+        """The cluster as the API carries it."""
         return {
             "id": self.id,
             "items": self.items,
@@ -39,6 +43,9 @@ class ClusterLine:
 
 @dataclass(frozen=True)
 class ClaimLine:
+    """One role claim about an account in a cluster, with the role's English and Korean labels
+    and the messages it rests on."""
+
     role: str
     label_en: str
     label_ko: str
@@ -49,6 +56,7 @@ class ClaimLine:
     evidence: tuple[EvidenceRef, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """The claim as the API carries it (the role by its key, without the labels)."""
         return {
             "role": self.role,
             "account": self.account,
@@ -61,6 +69,8 @@ class ClaimLine:
 
 @dataclass(frozen=True)
 class ClusterView:
+    """One cluster's page: its line, its picture as SVG text and every role claim in it."""
+
     cluster: ClusterLine
     svg: str
     claims: tuple[ClaimLine, ...]
@@ -87,12 +97,15 @@ def _line(net: Network, cid: str) -> ClusterLine:
 
 
 def list_clusters(db: Database, settings: Settings) -> list[ClusterLine]:
+    """Every content cluster: those of interest first, then by number of posts."""
     net = _network(db, settings)
     lines = [_line(net, cid) for cid in net.clusters]
     return sorted(lines, key=lambda x: (not x.of_interest, -x.posts, x.id))
 
 
 def cluster_view(db: Database, settings: Settings, cluster: str) -> ClusterView:
+    """One cluster with its picture and role claims; raises NotFoundError for an unknown
+    cluster id. Builds the whole network, so it costs as much as `haechi network`."""
     from haechi.network.render import cluster_scene, to_svg
 
     net = _network(db, settings)

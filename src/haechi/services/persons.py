@@ -20,6 +20,9 @@ from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Pers
 
 @dataclass(frozen=True)
 class ConsentView:
+    """A person's first consent record: its text, who gave it for whom, its scope, how the
+    giver's identity was checked and when."""
+
     text: str
     by: str
     for_whom: str
@@ -30,6 +33,9 @@ class ConsentView:
 
 @dataclass(frozen=True)
 class PersonView:
+    """One enrolled person: alias, enrolment time, first consent record and how many face
+    templates, own-media hashes and findings are stored (counts only)."""
+
     alias: str
     enrolled_at: datetime
     consent: ConsentView | None
@@ -38,6 +44,7 @@ class PersonView:
     findings: int
 
     def to_json(self) -> dict[str, Any]:
+        """The person as `persons --json` and the API carry it; never a template or hash."""
         c = self.consent
         return {
             "alias": self.alias,
@@ -105,11 +112,13 @@ def _views(s: Session, alias: str | None = None) -> list[PersonView]:
 
 
 def list_persons(db: Database) -> list[PersonView]:
+    """Every enrolled person, by alias."""
     with db.session() as s:
         return _views(s)
 
 
 def get_person(db: Database, alias: str) -> PersonView:
+    """The enrolled person with this alias; raises NotFoundError when there is none."""
     with db.session() as s:
         found = _views(s, alias)
     if not found:
@@ -125,6 +134,8 @@ class SelfView:
     cases: tuple[CaseSummary, ...]
 
     def to_json(self) -> dict[str, Any]:
+        """What the victim's own page and API answer carry: her record and her cases' status,
+        without titles or notes."""
         return {
             "person": self.person.to_json() if self.person else None,
             "cases": [
@@ -141,6 +152,8 @@ class SelfView:
 
 
 def self_view(db: Database, alias: str | None) -> SelfView:
+    """What a victim's account may see of herself; empty (not an error) when the account names
+    no person or the person was forgotten."""
     if alias is None:
         return SelfView(None, ())
     with db.session() as s:

@@ -66,6 +66,10 @@ def checkable(location: str) -> bool:
 
 @dataclass(frozen=True)
 class RecheckResult:
+    """The outcome of rechecking one request's location: one of `RESULTS`, the request's state
+    afterwards, how the content was found (sha256, pdq or face), the new finding if it came back,
+    and the HTTP status when there was one."""
+
     request_id: int
     case_id: int
     location: str
@@ -77,6 +81,7 @@ class RecheckResult:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """The result as `recheck --json` and the API carry it."""
         return {
             "request": self.request_id,
             "case": self.case_id,

@@ -55,6 +55,9 @@ CUSTODY_ROWS = 60  # the report's extract; the package holds every entry about t
 
 @dataclass(frozen=True)
 class ReportResult:
+    """A written police report: its folder, its HTML and PDF files, the report itself, the
+    digest the custody log records and that entry's sequence number."""
+
     path: Path
     html: Path
     pdf: Path
@@ -342,4 +345,6 @@ def write_police_report(
 
 
 def minor_shas(report: PoliceReport) -> list[str]:
+    """The SHA-256 of every report item flagged as a possible minor (those whose media needs
+    an authorisation to be included)."""
     return [i.sha256 for i in report.items if i.possible_minor]

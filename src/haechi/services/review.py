@@ -39,6 +39,9 @@ ACTIONS = ("confirm", "dismiss", "escalate", "minor")
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """One finding in the review queue: what was found and about whom, its status and minor
+    flag, its match score, the item's risk and why it was raised."""
+
     finding_id: int
     item_sha256: str
     kind: str
@@ -51,6 +54,7 @@ class QueueEntry:
     item_kind: str | None
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as `review --json` and the API carry it."""
         return dict(self.__dict__)
 
 
@@ -144,6 +148,9 @@ def act(db: Database, finding_id: int, action: str, actor: str, reason: str = ""
 
 @dataclass(frozen=True)
 class Preview:
+    """A finding's media written for a reviewer to open: a private temporary file the caller
+    must remove, blurred unless she asked otherwise."""
+
     path: Path  # a private temporary file: the caller removes it
     blurred: bool
     item_sha256: str
@@ -183,6 +190,9 @@ def blur(im: Image.Image) -> Image.Image:
 
 @dataclass(frozen=True)
 class Rendering:
+    """A finding's media as PNG bytes for the web app: kept in memory only, blurred unless the
+    reviewer asked otherwise."""
+
     png: bytes  # in memory only: the web app sends it, never writes it
     blurred: bool
     item_sha256: str
@@ -230,6 +240,8 @@ def render(
 
 
 def is_possible_minor(db: Database, finding_id: int) -> bool:
+    """Whether a reviewer flagged the finding as a possible minor; raises NotFoundError for
+    an unknown finding."""
     return _finding(db, finding_id).possible_minor
 
 

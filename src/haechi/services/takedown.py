@@ -31,6 +31,9 @@ MARKABLE = ("sent", "acknowledged", "removed", "refused", "no_answer")
 
 @dataclass(frozen=True)
 class RequestView:
+    """One takedown request as people read it: where and to whom, its state and the date of
+    each state reached, its items and files, who approved it, and when an answer is due."""
+
     id: int
     case_id: int
     platform: str
@@ -49,6 +52,7 @@ class RequestView:
     reappeared_finding_id: int | None
 
     def to_json(self) -> dict[str, Any]:
+        """The request as `takedown list --json` and the API carry it (times in ISO 8601)."""
         return {
             "id": self.id,
             "case": self.case_id,
@@ -70,12 +74,14 @@ class RequestView:
 
 
 def utc(at: datetime | None) -> datetime | None:
+    """The time as an aware UTC datetime (the database may hand back naive UTC); None stays None."""
     if at is None:
         return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def view(r: TakedownRequest, now: datetime | None = None) -> RequestView:
+    """A request row as a view; `overdue` is judged against `now` (default: the current time)."""
     now = now or datetime.now(UTC)
     dates = {st: d for st in STATES if (d := utc(getattr(r, f"{st}_at", None))) is not None}
     sent = dates.get("sent")
@@ -101,10 +107,13 @@ def view(r: TakedownRequest, now: datetime | None = None) -> RequestView:
 
 
 def directory(settings: Settings) -> Directory:
+    """The platform directory: the packaged one, extended by the centre's own file when
+    `takedown.platforms_file` is set."""
     return load_directory(settings.takedown.platforms_file)
 
 
 def case_folder(settings: Settings, case_id: int) -> Path:
+    """Where a case's takedown drafts are written: HOME/cases/ID/takedown."""
     return settings.home_dir / "cases" / str(case_id) / "takedown"
 
 
@@ -199,6 +208,9 @@ def approve(
 def mark(
     db: Database, request_id: int, state: str, actor: str, *, at: datetime | None = None
 ) -> RequestView:
+    """Record a state the counsellor saw happen herself (she sent it, the platform answered):
+    one of `MARKABLE`, at `at` (default now, at most 5 minutes ahead); raises InputError for
+    another state or one the request cannot move to."""
     if state not in MARKABLE:
         raise InputError(
             _("unknown state {state!r}: one of {markable}").format(
@@ -216,6 +228,8 @@ def mark(
 def list_requests(
     db: Database, *, case_id: int | None = None, overdue: bool = False
 ) -> list[RequestView]:
+    """Every request (or one case's, or only the overdue ones) by id; raises NotFoundError for
+    an unknown case."""
     now = datetime.now(UTC)
     with db.session() as s:
         q = select(TakedownRequest).order_by(TakedownRequest.id)
@@ -232,6 +246,7 @@ def list_requests(
 
 
 def get_request(db: Database, request_id: int) -> RequestView:
+    """One request; raises NotFoundError for an unknown id."""
     with db.session() as s:
         return view(_get(s, request_id))
 
@@ -300,6 +315,8 @@ class RequestDetail:
 
 
 def request_detail(db: Database, request_id: int) -> RequestDetail:
+    """One request with who drafted it, its history and the languages its text was drafted
+    in; raises NotFoundError for an unknown id."""
     with db.session() as s:
         req = _get(s, request_id)
         v = view(req)

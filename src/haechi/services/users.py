@@ -62,6 +62,8 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 @dataclass(frozen=True)
 class UserView:
+    """One web account as the admin pages show it; never its password hash."""
+
     id: int
     name: str
     role: str
@@ -72,6 +74,9 @@ class UserView:
 
 @dataclass(frozen=True)
 class SessionView:
+    """A live browser session: its account, the CSRF token its forms must carry and when it
+    ends at the latest."""
+
     user: UserView
     csrf: str
     expires_at: datetime
@@ -79,6 +84,8 @@ class SessionView:
 
 @dataclass(frozen=True)
 class KeyView:
+    """The account behind an API key, and the scopes the key grants."""
+
     user: UserView
     scopes: frozenset[str]
 
@@ -143,6 +150,7 @@ def add_user(
 
 
 def list_users(db: Database) -> list[UserView]:
+    """Every account, by name, disabled ones included."""
     with db.session() as s:
         return [_view(s, u) for u in s.scalars(select(User).order_by(User.name))]
 
@@ -272,6 +280,7 @@ def session_user(db: Database, settings: Settings, token: str) -> SessionView | 
 
 
 def end_session(db: Database, token: str) -> None:
+    """End a browser session (logging out); an unknown token is not an error."""
     with db.session() as s:
         s.execute(delete(WebSession).where(WebSession.token_sha256 == _sha(token)))
 

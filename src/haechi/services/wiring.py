@@ -18,12 +18,16 @@ from haechi.store.db import Database
 
 
 def findings_join_cases(db: Database, event: hooks.FindingsCreated) -> None:
+    """Hook for new findings: those about a person with active cases join those cases,
+    recorded as done by the configured actor."""
     join_findings(db, event.finding_ids, actor_name(db.settings))
 
 
 def items_match_banks(
     session: Session, settings: Settings, items: Sequence[ScannedItem]
 ) -> list[int]:
+    """Hook for newly scanned items: match them against the enabled hash banks inside the
+    scan's transaction; returns the ids of new findings."""
     from haechi.matching.banks import record_matches
 
     return record_matches(

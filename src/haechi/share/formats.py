@@ -47,6 +47,9 @@ STOPNCII_GONE = ("Withdrawn", "Deleted")  # the victim withdrew it: never bank i
 
 @dataclass(frozen=True)
 class ReadResult:
+    """What a hash list held: the contents to bank, the lines refused ("FILE:LINE: reason"),
+    and how many well-formed records were of a kind banks do not hold."""
+
     contents: tuple[ContentIn, ...]
     problems: tuple[str, ...]  # "FILE:LINE: reason"
     skipped: int = 0  # well-formed records of a kind banks do not hold (e.g. StopNCII TMK)
@@ -87,6 +90,9 @@ def _text(path: Path) -> str:
 
 
 def read(path: Path, fmt: str | None = None, *, tags: Sequence[str] = ()) -> ReadResult:
+    """Read a hash list in `fmt` (detected from its name and first line when None), each
+    content tagged with `tags`; raises InputError for an unknown format, a file too large or
+    not UTF-8. Bad lines are problems in the result, not errors."""
     text = _text(path)
     fmt = fmt or detect(path, text[:4096])
     if fmt not in FORMATS:
@@ -232,6 +238,7 @@ def _read_stopncii(path: Path, text: str, tags: tuple[str, ...]) -> ReadResult:
 
 # --------------------------------------------------------------------------- writing
 def write_te(contents: Iterable[ContentView]) -> str:
+    """The contents as a ThreatExchange file: one `<signal_type> <signal>` line per signal."""
     lines = []
     for c in contents:
         for sig in c.signals:
@@ -246,6 +253,8 @@ def _te_value(sig: SignalIn) -> str:
 
 
 def write_csv(contents: Iterable[ContentView], *, negative: bool = False) -> str:
+    """The contents in `threatexchange dataset --csv` columns, the bank as `collab`, each
+    row NEGATIVE_CLASS when `negative`, else POSITIVE_CLASS."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, CSV_COLUMNS)
     w.writeheader()
@@ -264,16 +273,20 @@ def write_csv(contents: Iterable[ContentView], *, negative: bool = False) -> str
 
 
 def write_pdq(contents: Iterable[ContentView]) -> str:
+    """The contents' PDQ hashes, one per line; other signal types are left out."""
     return "".join(
         sig.value + "\n" for c in contents for sig in c.signals if sig.signal_type == "pdq"
     )
 
 
 def write_vpdq(frames: Sequence[Frame]) -> str:
+    """One video's frames as a vPDQ file: frame number, quality, PDQ hash, time in seconds."""
     return "".join(f"{i},{f.quality},{f.pdq},{f.t:.3f}\n" for i, f in enumerate(frames))
 
 
 def write_stopncii(contents: Iterable[ContentView]) -> str:
+    """The contents as a StopNCII FetchHashes answer with one page holding every record;
+    signal types StopNCII does not know are left out, and no case number is ever written."""
     records = []
     for c in contents:
         for sig in c.signals:

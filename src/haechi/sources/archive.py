@@ -74,9 +74,13 @@ class ZipEntryContent:
 
     @property
     def size(self) -> int:
+        """The entry's uncompressed size as the archive declares it (checked against the limits
+        before the entry was listed); reading never yields more."""
         return self.declared_size
 
     def open(self) -> BinaryIO:
+        """A buffered stream of the inflated entry; raises SourceError (naming the entry) when
+        the archive cannot be read, so the pipeline records it against this file alone."""
         try:
             return io.BufferedReader(_EntryStream(self.archive, self.entry), CHUNK)
         except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
@@ -109,6 +113,9 @@ def open_entry(archive: Path, entry: str, limits: Limits) -> BinaryIO:
 
 @dataclass(frozen=True)
 class EntryProblem:
+    """An archive entry refused before any of it was inflated (its name and why: too large, a
+    zip-bomb ratio, an unsafe path or link, encryption)."""
+
     entry: str
     reason: str
 

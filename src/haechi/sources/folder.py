@@ -32,11 +32,16 @@ ARCHIVE_EXTENSIONS = frozenset({".zip"})
 
 
 class FolderSource(Source):
+    """A folder walked recursively, or one media file, document or .zip archive; the fallback
+    source (priority 0) for any path a more specific source does not claim."""
+
     kind = "folder"
     priority = 0
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
+        """Any directory; a file with a media, audio, document or .zip extension, or whose first
+        64 bytes name a known media or document type."""
         if path.is_dir():
             return True
         if not path.is_file():
@@ -51,6 +56,8 @@ class FolderSource(Source):
             return False
 
     def sightings(self) -> Iterator[Sighting | SourceProblem]:
+        """Every file under the root in a stable order (archives opened entry by entry), or the
+        one file; skipped places and unreadable files come as SourceProblems."""
         root = self.root.resolve()
         if root.is_file():
             if root.suffix.lower() in ARCHIVE_EXTENSIONS:

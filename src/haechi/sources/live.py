@@ -43,20 +43,28 @@ NOT_KEPT = (
 
 
 class TelegramLiveSource(Source):
+    """The stored form of watched Telegram chats: it exists so the scan's registry can name
+    their sightings, but it is never scanned from a path and keeps no media to reopen."""
+
     kind = KIND
     label = "live Telegram chat"
     scans_paths = False  # watched with `haechi watch telegram`, never opened from a path
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
+        """Never: a live chat has no path (see `haechi watch telegram`)."""
         return False
 
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage | Pause]:
+        """One SourceProblem saying that live chats are read by `watch telegram`, not scanned."""
         yield SourceProblem("", "live Telegram chats are read by `haechi watch telegram`")
 
     @property
     def locator(self) -> str:
-        return str(self.root)  # `telegram:<chat id>`, not a path
+        """The stored root itself (`telegram:live`, or `telegram:<chat id>` in older
+        databases): not a path."""
+        return str(self.root)
 
     def open_locator(self, locator: str) -> BinaryIO:
+        """Always raises SourceError: live media is analysed as it arrives and not kept."""
         raise SourceError(f"{self.root} message {locator}", NOT_KEPT)

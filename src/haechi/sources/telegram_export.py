@@ -30,16 +30,22 @@ from haechi.sources.tdesktop import ParseProblem, detect_export, find_exports, i
 
 
 class TelegramExportSource(Source):
+    """A Telegram Desktop export (JSON or HTML, one chat or a whole account), read in
+    streaming; it wins over FolderSource for the same folder (priority 10)."""
+
     kind = "telegram_export"
     label = "Telegram export"
     priority = 10  # an export folder is also a folder: the export reading wins
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
+        """Whether `path` is an export folder or an export's result.json / messages*.html."""
         return detect_export(path) is not None
 
     @classmethod
     def inside(cls, folder: Path, settings: Settings) -> list[tuple[Path, Path]]:
+        """The exports found below `folder` (never inside haechi's home), each named by its folder,
+        or by its file when one folder holds several."""
         exports = find_exports(folder, skip=settings.home_dir.resolve())
         per_root: dict[Path, int] = {}
         for info in exports:
@@ -81,6 +87,8 @@ class TelegramExportSource(Source):
         raise SourceError(f"{root}#{locator}", reason)
 
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
+        """Every message, then the sightings of its files that are present on disk; what the
+        exporter skipped, paths outside the export and parse faults come as SourceProblems."""
         root = self.root.resolve()
         info = detect_export(root)
         base = info.root if info is not None else (root.parent if root.is_file() else root)

@@ -38,6 +38,9 @@ def preview_channel(url: str) -> str | None:
 
 @dataclass
 class PreviewPost:
+    """One post of a channel's web preview: its channel and id, author, time, text, forward
+    and reply headers, and the absolute URLs of its links, photos and videos."""
+
     channel: str
     id: int
     author: str = ""
@@ -53,6 +56,9 @@ class PreviewPost:
 
 @dataclass(frozen=True)
 class Preview:
+    """A channel's web preview page: the channel's username, its title and its posts in page
+    order."""
+
     channel: str
     title: str
     posts: tuple[PreviewPost, ...]

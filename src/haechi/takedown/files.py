@@ -25,6 +25,8 @@ HASHES = "hashes.csv"
 
 
 def hashes_csv(items: Sequence[DraftItem]) -> str:
+    """The items as hashes.csv (SHA-256, MD5, PDQ, kind, size in bytes, first seen; CRLF line
+    ends as RFC 4180 has them): no media, no names."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["sha256", "md5", "pdq", "kind", "size", "first_seen"])
@@ -34,6 +36,9 @@ def hashes_csv(items: Sequence[DraftItem]) -> str:
 
 
 def build_eml(ctx: DraftContext, text: Rendered, csv_text: str) -> EmailMessage:
+    """The request as an e-mail in one language: the text as its body, hashes.csv and the
+    evidence summary attached; `To` only for an e-mail channel, and a header warning when the
+    platform's address is not verified."""
     msg = EmailMessage(policy=default_policy)
     msg["Subject"] = text.subject
     if ctx.sender:

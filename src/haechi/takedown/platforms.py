@@ -39,6 +39,9 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 @dataclass(frozen=True)
 class Channel:
+    """How a request reaches a platform: `kind` is one of `CHANNEL_KINDS`, with the address,
+    form URL or phone number that kind needs."""
+
     kind: str
     address: str | None = None  # e-mail
     url: str | None = None  # web form or the service's page
@@ -47,6 +50,10 @@ class Channel:
 
 @dataclass(frozen=True)
 class Platform:
+    """One service in the directory: the domains and source kinds it serves, how to reach it,
+    what a request must contain and on what basis, and how many days it is given to answer;
+    `verified` says whether someone checked the contact."""
+
     id: str
     name: str
     domains: tuple[str, ...]
@@ -63,16 +70,22 @@ class Platform:
     language: str = "en"  # the language `takedown send` sends in unless told otherwise
 
     def serves_host(self, host: str) -> bool:
+        """Whether `host` is one of the platform's domains or a subdomain of one (case and a
+        trailing dot ignored)."""
         host = host.lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 
 @dataclass(frozen=True)
 class Directory:
+    """The loaded platform directory, with the files it was read from (named in errors)."""
+
     platforms: tuple[Platform, ...]
     files: tuple[Path, ...]
 
     def get(self, platform_id: str) -> Platform:
+        """The platform with this id; raises ConfigError naming the directory's files when there
+        is none."""
         for p in self.platforms:
             if p.id == platform_id:
                 return p

@@ -17,6 +17,8 @@ from haechi.i18n import _
 
 
 def read_eml(path: Path) -> EmailMessage:
+    """The drafted .eml as an EmailMessage; raises InputError naming the file when it cannot
+    be read."""
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -30,6 +30,9 @@ KINDS = ("image", "video")
 
 @dataclass(frozen=True)
 class DraftItem:
+    """One item as a request names it: its hashes, kind, size in bytes and the date it was
+    first seen; never its media."""
+
     sha256: str
     md5: str
     pdq: str | None
@@ -39,11 +42,15 @@ class DraftItem:
 
     @property
     def kind_key(self) -> str:
+        """The string-table key naming the item's kind (`kind_other` for a kind without one)."""
         return f"kind_{self.kind}" if self.kind in KINDS else "kind_other"
 
 
 @dataclass(frozen=True)
 class DraftContext:
+    """Everything a request's texts are rendered from: its ids and reference (which the
+    subject and the e-mail carry), the platform, the locations, the items and the sender."""
+
     request_id: int
     ref: str
     case_id: int
@@ -56,6 +63,9 @@ class DraftContext:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A request's texts in one language: the subject, the counsellor's note (never sent),
+    the body the platform reads, and the evidence summary."""
+
     language: str
     subject: str
     note: str  # for the counsellor: the top of the .txt, never sent
@@ -64,6 +74,7 @@ class Rendered:
 
     @property
     def text_file(self) -> str:
+        """The .txt as written: the counsellor's note, then the request."""
         return self.note + self.body
 
 
@@ -84,6 +95,8 @@ def parse_languages(spec: str | None) -> tuple[str, ...]:
 
 @cache
 def table(language: str, root: Path = DATA) -> dict[str, str]:
+    """The string table of one language (`data/takedown/<language>.yaml`, or under `root`);
+    raises ConfigError naming the file when it is unreadable or not a `strings:` mapping."""
     path = root / f"{language}.yaml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -33,6 +33,8 @@ class Context:
         self._sink = problems
 
     def problem(self, file: Path, position: str, reason: str) -> None:
+        """Report a problem at `position` in `file` to the caller's sink (a list, a callable, or
+        the log when there is none); reading goes on."""
         item = ParseProblem(file, position, reason)
         sink = self._sink
         if isinstance(sink, list):
@@ -82,16 +84,21 @@ class Context:
         return ChatMedia(relpath, media_type, mime_type, "present", resolved)
 
     def naive_to_utc(self, value: datetime) -> datetime:
+        """A time from the export in UTC; a time without zone (HTML exports) is taken as the
+        export machine's `local_tz`."""
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.local_tz)
         return value.astimezone(UTC)
 
 
 def discard(_problem: ParseProblem) -> None:
+    """A problem sink that drops everything, for pages read only for their structure."""
     return None
 
 
 def emit_allowed(after: Mapping[str, int] | None, room: ChatRoom, message_id: int) -> bool:
+    """Whether a message is new to the scan: with no resume point, or past the highest
+    message id already stored for its room."""
     if after is None:
         return True
     last = after.get(room.id)

@@ -150,6 +150,8 @@ class HtmlPageParser(HTMLParser):
 
     # -- HTMLParser interface --------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Open an element: starts a message block, a field capture (text, author, media …) or
+        nested structure within it; past the depth limit the message is refused."""
         attr = {k: (v or "") for k, v in attrs}
         classes = frozenset(attr.get("class", "").split())
         if tag == "br":
@@ -243,11 +245,14 @@ class HtmlPageParser(HTMLParser):
                     self.anchor = (depth, href, capture.target, len(capture.target))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """A self-closed tag (`<div/>`) is opened and closed at once unless it is a void element."""
         self.handle_starttag(tag, attrs)
         if tag not in _VOID_TAGS:
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        """Close the nearest open element of this tag and all inside it (stray end tags are
+        ignored), ending the fields and message they held."""
         if tag in _VOID_TAGS:
             return
         # tolerant: pop up to the nearest matching open tag, ignore strays
@@ -293,6 +298,7 @@ class HtmlPageParser(HTMLParser):
             self._finish()
 
     def handle_data(self, data: str) -> None:
+        """Text goes to every open field capture, and counts towards the message size limit."""
         self._count(len(data))
         if self.skip_depth is not None:
             return
@@ -300,6 +306,7 @@ class HtmlPageParser(HTMLParser):
             capture.target.append(data)
 
     def close_all(self) -> None:
+        """End the page: flush the parser and finish a message left open, reported as not closed."""
         self.close()
         if self.pending is not None:
             self.errors.append((self.pending.line, "message block not closed at end of file"))

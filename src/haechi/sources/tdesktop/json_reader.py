@@ -108,6 +108,9 @@ _MEDIA_FIELDS: tuple[tuple[str, str | None], ...] = (
 
 
 class JsonReader:
+    """Reads one result.json as a stream of ChatMessages, past the resume point `after`, within
+    `limits`; every fault is a problem reported to `ctx`, never an exception."""
+
     def __init__(
         self,
         ctx: Context,
@@ -135,6 +138,8 @@ class JsonReader:
         return None
 
     def convert(self, msg: dict[str, Any], chat: _JsonChat, ordinal: int) -> ChatMessage | None:
+        """One message object as a ChatMessage, or None when it is skipped (tdesktop's
+        "unsupported" placeholder, an unknown type or bad id, reported; or already stored)."""
         kind_raw = msg.get("type")
         raw_id = msg.get("id")
         message_id = _as_int(raw_id) if raw_id is not None else ordinal
@@ -222,6 +227,8 @@ class JsonReader:
         )
 
     def run(self) -> Iterator[ChatMessage]:
+        """Every message of the file in order; a file that cannot be opened or stops being valid
+        JSON ends with one problem naming the byte offset and the last message read."""
         try:
             handle = self.path.open("rb")
         except OSError as exc:

@@ -55,9 +55,12 @@ class CountingReader(io.RawIOBase):
         self.cut_at: list[int] = []  # file offset of each cut string's start
 
     def readable(self) -> bool:
+        """Always readable: ijson checks before it reads."""
         return True
 
     def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes of repaired JSON (-1: the next chunk); b"" only at the real end of
+        the file, even while a cut string is being dropped."""
         # An empty read means the end to ijson; dropping a cut string must not look like one.
         while True:
             data, more = self._read_once(size)
@@ -126,6 +129,8 @@ class CountingReader(io.RawIOBase):
         return _utf8_prefix(data) + self._marker_json + b'"'
 
     def readinto(self, buffer: Any) -> int:
+        """`read` into a caller's buffer, for readers that use the buffer protocol; returns the
+        count of bytes."""
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

@@ -40,6 +40,7 @@ class ExportInfo:
 
     @property
     def is_json(self) -> bool:
+        """Whether the export is JSON (one chat or a whole account) rather than HTML pages."""
         return self.format.startswith("json")
 
 
