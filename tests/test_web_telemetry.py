@@ -41,7 +41,8 @@ SCRIPT = textwrap.dedent(
 
     app = create_app(load_settings(home=sys.argv[1]))
     with TestClient(app) as client:  # runs the lifespan, where auto-configuration happens
-        codes = [client.get(path).status_code for path in ("/login", "/m/lookup?signal=0&signal_type=pdq")]
+        paths = ("/login", "/m/lookup?signal=0&signal_type=pdq")
+        codes = [client.get(path).status_code for path in paths]
     assert codes[1] == 401, codes  # answered, and refused: no key
     print("spans:", len(opened), sorted(set(opened)))
     """
@@ -52,9 +53,7 @@ SCRIPT = textwrap.dedent(
 def test_the_web_app_opens_no_spans_and_configures_no_exporter(tmp_path: Path) -> None:
     env = dict(os.environ)
     # What a deployment's environment might say: export everything, to this address.
-    env.update(
-        FASTAPI_OTEL_AUTO_CONFIGURE="true", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9"
-    )
+    env.update(FASTAPI_OTEL_AUTO_CONFIGURE="true", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path / "data")],
         capture_output=True,
