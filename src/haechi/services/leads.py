@@ -8,7 +8,6 @@ again (after a lexicon change nothing needs it: risks are read when ranking). No
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -326,14 +325,6 @@ def _held_by(lead: Lead, held_ids: dict[str, str], watched: set[str]) -> str | N
         if i in held_ids:
             return f"room {held_ids[i]!r}"
     return None
-
-
-def lead_refs(db: Database) -> Iterator[TelegramRef]:
-    """Every stored lead as a Telegram reference, in no particular order; the session stays
-    open while the caller iterates."""
-    with db.session() as s:
-        for key, kind, url in s.execute(select(Lead.key, Lead.kind, Lead.url)):
-            yield TelegramRef(key, kind, url)
 
 
 def _aware(when: datetime) -> datetime:
