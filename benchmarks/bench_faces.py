@@ -22,7 +22,7 @@ from haechi.analyzers import face_model as fz
 from haechi.analyzers.face_detect import to_bgr
 from haechi.analyzers.faces import FacesAnalyzer
 from haechi.config import load_settings
-from haechi.demo import astronaut
+from haechi.demo_corpus import astronaut
 from haechi.matching.faces import TemplateIndex
 from haechi.media import FileContent, decode_media
 from haechi.media.types import Frame
