@@ -23,7 +23,8 @@ from haechi.store.custody import (
     redact_details,
     write_head_file,
 )
-from haechi.store.custody_verify import ProblemKind, VerifyReport, verify
+from haechi.store.custody_problems import ProblemKind, VerifyReport
+from haechi.store.custody_verify import verify
 from haechi.store.vault import Vault
 
 A = CustodyAction
