@@ -271,7 +271,8 @@ def log_cmd(
     as_json: Annotated[bool, typer.Option("--json", help=_("JSON Lines, one per entry."))] = False,
 ) -> None:
     from haechi.services.evidence import custody_log
-    from haechi.store.custody import format_time, record_json
+    from haechi.store.custody import record_json
+    from haechi.store.custody_hash import format_time
 
     logged = custody_log(state.db(), _vault_or_none(), item=item, action=action, limit=limit)
     rows = [e.record for e in logged]

@@ -28,12 +28,9 @@ from haechi.i18n import _
 from haechi.private import create_private
 from haechi.redact import without_biometrics
 from haechi.store import items as store
-from haechi.store.custody import (
-    current_anchor,
-    entries,
-    format_time,
-    record_json,
-)
+from haechi.store.custody import entries, record_json
+from haechi.store.custody_anchor import current_anchor
+from haechi.store.custody_hash import format_time
 from haechi.store.db import Database
 from haechi.store.evidence_models import CustodyTimestamp, EvidenceItem
 from haechi.store.findings import Finding

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from haechi.store.custody import (
-    HASH_VERSION,
-    HeadAnchor,
-    as_utc,
-    now_utc,
-)
+from haechi.store.custody import now_utc
+from haechi.store.custody_anchor import HeadAnchor
+from haechi.store.custody_hash import HASH_VERSION, as_utc
 
 
 class ProblemKind(StrEnum):

@@ -10,18 +10,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haechi.store.custody import (
-    GENESIS_HASH,
-    HEAD_ROW_ID,
-    ITEM_REF_RE,
-    CustodyAction,
-    CustodyHead,
-    CustodyLogEntry,
-    HeadAnchor,
-    as_utc,
-    details_hash,
-    row_hash,
-)
+from haechi.store.custody import ITEM_REF_RE, CustodyAction, CustodyHead, CustodyLogEntry
+from haechi.store.custody_anchor import HEAD_ROW_ID, HeadAnchor
+from haechi.store.custody_hash import GENESIS_HASH, as_utc, details_hash, row_hash
 from haechi.store.custody_problems import Problem, ProblemKind, VerifyReport
 
 if TYPE_CHECKING:
