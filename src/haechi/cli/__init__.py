@@ -18,6 +18,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     core,
     discover,
     evidence,
+    evidence_custody,
     network,
     persons,
     report,
