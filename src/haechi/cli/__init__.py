@@ -21,6 +21,7 @@ from haechi.cli import (  # noqa: F401  (each module registers its commands)
     evidence_custody,
     network,
     persons,
+    persons_findings,
     report,
     review,
     rooms,
