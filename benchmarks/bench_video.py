@@ -1,7 +1,7 @@
 """Video scan speed as × real time: SD and HD H.264 clips (196 s in all, scene cuts every
 few seconds) scanned with every analyzer, against a plain PyAV decode of the same frames.
 
-The clips are made here from generated scenes (haechi.demo's seeded gradients and shapes)
+The clips are made here from generated scenes (haechi.demo_corpus's seeded gradients and shapes)
 and the public-domain example photo, panned slowly so that every frame differs. The
 baseline opens each clip with PyAV, decodes every frame (threaded) and converts to RGB only
 the frames haechi samples (1 fps and keyframes): what a careful hand-written loop costs.
@@ -21,7 +21,7 @@ import numpy as np
 from run import Result
 
 from haechi.config import load_settings
-from haechi.demo import _scene, astronaut
+from haechi.demo_corpus import astronaut, scene
 from haechi.media import FileContent, decode_media
 from haechi.scan import scan_paths
 from haechi.store.db import Database
@@ -36,7 +36,7 @@ REPEAT = int(os.environ.get("HAECHI_BENCH_VIDEO_REPEAT", "1"))
 
 def _backdrop(seed: int, width: int, height: int) -> np.ndarray:
     """A picture a little larger than the frame, to pan over."""
-    im = astronaut() if seed % 5 == 0 else _scene(seed)
+    im = astronaut() if seed % 5 == 0 else scene(seed)
     big = im.convert("RGB").resize((width + 2 * SCENE_FRAMES, height + 64))
     return np.asarray(big)
 

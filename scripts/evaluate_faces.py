@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from haechi.analyzers import face_detect as fd
 from haechi.analyzers import face_model as fz
 from haechi.config import Thresholds
 from haechi.media.types import Frame
@@ -621,8 +622,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Detection (YuNet, shared by both candidates): median **{detector_ms:.1f} ms** for one pass at "
         f"640 px long side; the full `FaceModel.detect` as the scan runs it (a pass on the frame's "
         f"640-px copy + a fine pass at scale "
-        f"{fz._FINE_PX / fz.TARGET_FACE_PX:.2f} only for images over "
-        f"{int(640 * fz.TARGET_FACE_PX / fz._DETECTABLE_PX)} px, plus alignment, quality and "
+        f"{fd._FINE_PX / fd.TARGET_FACE_PX:.2f} only for images over "
+        f"{int(640 * fd.TARGET_FACE_PX / fd._DETECTABLE_PX)} px, plus alignment, quality and "
         f"SFace embedding of every face) takes median **{statistics.median(full_ms):.0f} ms** per photo "
         f"(min {min(full_ms):.0f}, max {max(full_ms):.0f}; photos are {min(min(i.shape[:2]) for i in images.values())}"
         f"-{max(max(i.shape[:2]) for i in images.values())} px). Embedding time above is align + "

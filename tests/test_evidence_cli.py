@@ -16,10 +16,7 @@ import pytest
 from conftest import jpeg_bytes, noise_image, run
 from evidence_world import captured_world, vault_blob
 
-from haechi.store.custody import (
-    compute_entry_hash,
-    details_hash,
-)
+from haechi.store.custody_hash import compute_entry_hash, details_hash
 
 
 def test_init_capture_verify_log_export(tmp_path: Path) -> None:

@@ -17,13 +17,12 @@ from haechi.store.custody import (
     CustodyHead,
     CustodyLogEntry,
     append,
-    compute_entry_hash,
-    details_hash,
-    read_head_file,
     redact_details,
-    write_head_file,
 )
-from haechi.store.custody_verify import ProblemKind, VerifyReport, verify
+from haechi.store.custody_anchor import read_head_file, write_head_file
+from haechi.store.custody_hash import compute_entry_hash, details_hash
+from haechi.store.custody_problems import ProblemKind, VerifyReport
+from haechi.store.custody_verify import verify
 from haechi.store.vault import Vault
 
 A = CustodyAction

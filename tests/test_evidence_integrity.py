@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 
 from haechi.config import load_settings
 from haechi.evidence.context import open_vault
-from haechi.store.custody import GENESIS_HASH, compute_entry_hash
+from haechi.store.custody_hash import GENESIS_HASH, compute_entry_hash
 from haechi.store.db import Database, make_engine
 from haechi.store.evidence_models import CustodyHead, CustodyLogEntry, EvidenceItem
 

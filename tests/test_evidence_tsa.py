@@ -22,7 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from haechi.store.custody import CustodyAction, CustodyEvent, append
-from haechi.store.custody_verify import ProblemKind, verify
+from haechi.store.custody_problems import ProblemKind
+from haechi.store.custody_verify import verify
 from haechi.store.tsa import (
     TimestampError,
     TSAConfig,

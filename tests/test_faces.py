@@ -85,12 +85,12 @@ def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
     OpenCV's."""
     import cv2
 
+    from haechi.analyzers import face_calibration as fm
     from haechi.analyzers import face_geometry as fg
-    from haechi.analyzers import face_model as fm
     from haechi.analyzers.models import float_weight_session
     from haechi.analyzers.yunet import YuNet
 
-    models = fm._bundled_model_dir()
+    models = fm.bundled_model_dir()
     ours = YuNet(models / fm.DETECTOR_FILE, 0.3, 0.3, 5000)
     theirs = cv2.FaceDetectorYN.create(str(models / fm.DETECTOR_FILE), "", (320, 320), 0.3, 0.3)
     sface = float_weight_session(models / fm.RECOGNISER_FILE)

@@ -163,6 +163,7 @@ _MACHINE_TEXT = {
     "sources/archive.py": "an entry's error is stored with its item",
     "sources/folder.py": "an entry's error is stored with its item",
     "sources/warc.py": "a record's error is stored with its item",
+    "sources/warc_records.py": "a record's error is stored with its item",
     "sources/telegram_export.py": "a message's error is stored with its item",
     "sources/live.py": "a message's error is stored with its item",
     "capture/guard.py": "a refused URL is recorded in the capture's fetch log and recheck notes",

@@ -12,7 +12,7 @@ from conftest import jpeg_bytes, noise_image, write_video
 from PIL import Image
 
 from haechi.config import Limits
-from haechi.demo import _png_bomb
+from haechi.demo_corpus import png_bomb
 from haechi.errors import MediaError
 from haechi.media import BytesContent, FileContent, decode_media
 
@@ -120,7 +120,7 @@ def _png(im: Image.Image) -> bytes:
 
 def test_decompression_bomb_is_refused_without_allocating(tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
-    _png_bomb(path, 30_000)
+    png_bomb(path, 30_000)
     assert path.stat().st_size < 2_000_000
     with pytest.raises(MediaError, match=r"bomb\.png: decompression bomb refused"):
         decode_media(FileContent(path, "bomb.png"), LIMITS)

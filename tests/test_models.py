@@ -11,7 +11,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from haechi.analyzers import face_model as fm
+from haechi.analyzers import face_calibration as fm
 from haechi.analyzers import models
 
 
@@ -54,7 +54,7 @@ def test_prelu_rewritten_gives_prelus_values(slope_shape: tuple[int, ...]) -> No
 
 
 def test_sface_features_are_unchanged_by_the_rewrite() -> None:
-    path = fm._bundled_model_dir() / fm.RECOGNISER_FILE
+    path = fm.bundled_model_dir() / fm.RECOGNISER_FILE
     faces = np.random.default_rng(7).uniform(0, 255, (4, 3, 112, 112)).astype(np.float32)
     plain = models.float_weight_model(path)
     fast = models.prelu_as_convolutions(models.float_weight_model(path))

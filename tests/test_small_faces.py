@@ -15,6 +15,7 @@ import pytest
 from conftest import haechi, testdata
 from PIL import Image
 
+from haechi.analyzers import face_detect as fd
 from haechi.analyzers import face_model as fz
 
 # The evaluation's own generator and measure (scripts/ is not a package mypy checks).
@@ -49,10 +50,10 @@ def test_the_frozen_set_reaches_ninety_percent_with_no_wrong_match() -> None:
 def test_a_portrait_is_not_searched_again_for_small_faces() -> None:
     rows = np.zeros((1, 15), np.float32)
     rows[0, 2], rows[0, 14] = 300, 0.9
-    assert not fz._wants_small_pass(rows)
+    assert not fd._wants_small_pass(rows)
     rows[0, 2] = 30
-    assert fz._wants_small_pass(rows)
-    assert fz._wants_small_pass(np.zeros((0, 15), np.float32))
+    assert fd._wants_small_pass(rows)
+    assert fd._wants_small_pass(np.zeros((0, 15), np.float32))
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from telethon.tl import types
 
 from haechi.config import Settings, load_settings
 from haechi.services.watch import watch_telegram
-from haechi.sources.telegram_live import TelegramError
+from haechi.sources.telegram_api import TelegramError
 from haechi.store.db import Database
 from haechi.store.models import Item, ItemError, Scan, Sighting
 

@@ -27,7 +27,7 @@ from haechi.config import Settings, load_settings
 from haechi.persons.enrol import enrol
 from haechi.scan.pool import WorkerPool
 from haechi.services.watch import watch_telegram
-from haechi.sources.telegram_live import TelegramError
+from haechi.sources.telegram_api import TelegramError
 from haechi.store.db import Database
 from haechi.store.findings import Finding
 from haechi.store.models import Item, Message, Room

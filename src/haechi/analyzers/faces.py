@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
-from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face, FaceModel
+from haechi.analyzers.face_calibration import MODEL_NAME, MODEL_VERSION
+from haechi.analyzers.face_model import Face, FaceModel
 from haechi.analyzers.scene import Scene, scene_of
 from haechi.config import Settings
 from haechi.media import Frame, Media

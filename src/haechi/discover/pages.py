@@ -12,7 +12,7 @@ from typing import Any
 
 from warcio.exceptions import ArchiveLoadFailed
 
-from haechi.sources.warc import BoundedArchiveIterator, HeaderTooLargeError, _warc_date
+from haechi.sources.warc_records import BoundedArchiveIterator, HeaderTooLargeError, warc_date
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,4 @@ def _page(warc: Path, record: Any, offset: int, limit: int) -> CapturedPage | Pa
         html = body.decode(_charset(ctype or ""), errors="replace")
     except LookupError:
         html = body.decode("utf-8", errors="replace")
-    return CapturedPage(warc, record_id, url, _warc_date(heads.get_header("WARC-Date")), html)
+    return CapturedPage(warc, record_id, url, warc_date(heads.get_header("WARC-Date")), html)

@@ -32,8 +32,10 @@ from haechi.config import Settings
 from haechi.errors import InputError, StoreError
 from haechi.evidence.context import open_vault, tsa_config, vault_exists
 from haechi.i18n import _
-from haechi.store.custody import CustodyAction, CustodyLogEntry, HeadAnchor, read_head_file
-from haechi.store.custody_verify import Problem, ProblemKind, VerifyReport, verify
+from haechi.store.custody import CustodyAction, CustodyLogEntry
+from haechi.store.custody_anchor import HeadAnchor, read_head_file
+from haechi.store.custody_problems import Problem, ProblemKind, VerifyReport
+from haechi.store.custody_verify import verify
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.vault import Vault
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.face_model import MODEL_VERSION
+from haechi.analyzers.face_calibration import MODEL_VERSION
 from haechi.config import Settings
 from haechi.private import private_dir, private_file
 from haechi.store.persons import FaceTemplate

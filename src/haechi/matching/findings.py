@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION
+from haechi.analyzers.face_calibration import MODEL_NAME, MODEL_VERSION
 from haechi.analyzers.faces import Faces, FacesAnalyzer
 from haechi.analyzers.pdq import VARIANTS, Pdq, PdqAnalyzer
 from haechi.config import Settings

@@ -31,8 +31,8 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from haechi.analyzers.face_calibration import MODEL_VERSION
 from haechi.analyzers.face_geometry import iou
-from haechi.analyzers.face_model import MODEL_VERSION
 from haechi.analyzers.faces import FaceFrame, FaceRecord, Faces, FacesAnalyzer
 from haechi.analyzers.scene import Scene
 from haechi.config import Settings

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haechi import hooks
-from haechi.analyzers.face_model import MODEL_NAME, MODEL_VERSION, Face
+from haechi.analyzers.face_calibration import MODEL_NAME, MODEL_VERSION
+from haechi.analyzers.face_model import Face
 from haechi.analyzers.faces import faces_in_frame
 from haechi.analyzers.pdq import pdq_hex
 from haechi.config import Settings

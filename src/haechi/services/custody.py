@@ -9,8 +9,9 @@ from typing import Any
 
 from haechi.config import Settings
 from haechi.evidence.verify import verify_evidence
-from haechi.store.custody import CustodyAction, as_utc, entries
-from haechi.store.custody_verify import VerifyReport
+from haechi.store.custody import CustodyAction, entries
+from haechi.store.custody_hash import as_utc
+from haechi.store.custody_problems import VerifyReport
 from haechi.store.db import Database
 from haechi.store.notes import open_details
 

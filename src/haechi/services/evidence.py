@@ -13,15 +13,8 @@ from haechi.config import Settings
 from haechi.evidence.package import PackageResult, export_package
 from haechi.services.cases import case_item_shas, record
 from haechi.store import items as items_store
-from haechi.store.custody import (
-    CustodyAction,
-    CustodyEvent,
-    CustodyRecord,
-    HeadAnchor,
-    append,
-    entries,
-    write_head_file,
-)
+from haechi.store.custody import CustodyAction, CustodyEvent, CustodyRecord, append, entries
+from haechi.store.custody_anchor import HeadAnchor, write_head_file
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.notes import open_details, persons_of_items, seal

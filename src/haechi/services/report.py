@@ -43,7 +43,8 @@ from haechi.report.model import (
 )
 from haechi.services.cases import CaseDetail, get_case, record
 from haechi.services.evidence import export_case
-from haechi.store.custody import CustodyAction, CustodyEvent, append, entries, format_time
+from haechi.store.custody import CustodyAction, CustodyEvent, append, entries
+from haechi.store.custody_hash import format_time
 from haechi.store.db import Database
 from haechi.store.findings import Finding, minor_items
 from haechi.store.items import get_item

@@ -17,7 +17,7 @@ from haechi.store.models import Scan, Source
 
 if TYPE_CHECKING:
     from haechi.scan.pool import WorkerPool
-    from haechi.sources.telegram_live import Connect, Log, Sleep
+    from haechi.sources.telegram_api import Connect, Log, Sleep
 
 
 def watch_telegram(

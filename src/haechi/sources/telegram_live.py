@@ -16,266 +16,54 @@ through a bounded queue, so a slow analysis holds the reading back instead of fi
 When nothing arrives for a moment the stream yields `PAUSE` and the scan commits.
 
 Telegram's servers are the edge of the world: this module talks to them only through the few
-client methods in `TelegramClient` below, which Telethon's client provides."""
+client methods in `TelegramClient` (`haechi.sources.telegram_api`), which Telethon's client
+provides."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import queue
-import re
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from telethon import events, utils
 from telethon.errors import FloodWaitError
 from telethon.tl import types
 
 from haechi.config import Settings
-from haechi.errors import ConfigError, HaechiError
+from haechi.errors import ConfigError
 from haechi.i18n import _
 from haechi.media import BytesContent
 from haechi.sources.base import PAUSE, Pause, Sighting, SourceProblem
-from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom, MediaStatus
+from haechi.sources.chat import ChatMedia, ChatMessage, MediaStatus
 from haechi.sources.live import LIVE_ROOT, TelegramLiveSource
-
-# How long the stream waits for the next message before it lets the scan commit.
-PAUSE_SECONDS = 0.2
-# Messages waiting for the scan, and the bytes of the downloads they carry: the reading waits
-# while either is reached (one download larger than the bound still goes, alone).
-QUEUE_PLACES = 64
-QUEUE_BYTES = 64 * 1024 * 1024
-
-
-class TelegramError(HaechiError):
-    """Telegram refused to go on (a flood wait longer than allowed, a chat that cannot be read)."""
-
-
-class TelegramClient(Protocol):
-    """The client methods the watcher calls; Telethon's `TelegramClient` provides them all."""
-
-    async def connect(self) -> None: ...
-
-    async def is_user_authorized(self) -> bool: ...
-
-    async def get_entity(self, entity: Any) -> Any: ...
-
-    def iter_messages(self, entity: Any, *, min_id: int, reverse: bool) -> AsyncIterator[Any]: ...
-
-    async def download_media(self, message: Any, file: type[bytes]) -> bytes | None: ...
-
-    def add_event_handler(self, callback: Callable[[Any], Awaitable[None]], event: Any) -> None: ...
-
-    async def run_until_disconnected(self) -> None: ...
-
-    async def disconnect(self) -> None: ...
-
-
-def account_id(marked: int | None) -> str | None:
-    """An account or chat as Telegram Desktop's export names it ("user42", "channel7",
-    "chat7": the kind and the bare id), from Telethon's marked id (-100… for channels)."""
-    if marked is None:
-        return None
-    bare, kind = utils.resolve_id(marked)
-    word = {types.PeerUser: "user", types.PeerChat: "chat", types.PeerChannel: "channel"}[kind]
-    return f"{word}{bare}"
-
-
-def room_kind(entity: Any) -> str:
-    """The export's word for the chat's type."""
-    if isinstance(entity, types.Channel):
-        public = "public" if getattr(entity, "username", None) else "private"
-        return f"{public}_{'supergroup' if entity.megagroup else 'channel'}"
-    if isinstance(entity, types.Chat):
-        return "private_group"
-    if isinstance(entity, types.User):
-        return "bot_chat" if entity.bot else "personal_chat"
-    return ""
-
-
-@dataclass(frozen=True)
-class Chat:
-    id: int  # Telegram's "marked" id: -100… for channels and supergroups
-    title: str
-    username: str | None
-    entity: Any
-
-    @property
-    def key(self) -> str:
-        """The room key: the bare id, as a Telegram Desktop export writes the chat's id."""
-        return str(utils.resolve_id(self.id)[0])
-
-    @property
-    def room(self) -> ChatRoom:
-        return ChatRoom(self.key, self.title, room_kind(self.entity))
-
-    def message_url(self, message_id: int) -> str | None:
-        """A link a member can open: public chats by name, channels and supergroups by id."""
-        if self.username:
-            return f"https://t.me/{self.username}/{message_id}"
-        if isinstance(self.entity, types.Channel):
-            return f"https://t.me/c/{self.entity.id}/{message_id}"
-        return None
-
-
-@dataclass(frozen=True)
-class Forward:
-    """A message's forward header: where the content was first posted."""
-
-    origin_id: str | None  # "channel123", "user42", "chat7", as an export names accounts
-    message_id: int | None  # the original post's id (channels only)
-    name: str | None  # the display name, when the origin hides its account
-    date: datetime | None
-
-    def describe(self) -> str:
-        who = self.origin_id or (f"hidden account {self.name!r}" if self.name else "unknown")
-        if self.name and self.origin_id:
-            who = f"{self.name} ({self.origin_id})"
-        post = f" post {self.message_id}" if self.message_id is not None else ""
-        when = f" at {self.date.isoformat()}" if self.date else ""
-        return f"{who}{post}{when}"
-
-
-def forward_of(header: types.MessageFwdHeader | None) -> Forward | None:
-    if header is None:
-        return None
-    origin = None if header.from_id is None else account_id(utils.get_peer_id(header.from_id))
-    return Forward(origin, header.channel_post, header.from_name, header.date)
-
-
-def media_kind(message: Any) -> str | None:
-    """ "photo", "video" or "image"/"video" for documents that are media; None for the rest
-    (text, stickers in Telegram's own formats, polls, other files)."""
-    if message.photo is not None:
-        return "photo"
-    if message.video is not None or message.gif is not None or message.video_note is not None:
-        return "video"
-    if message.document is not None:
-        mime = (message.file.mime_type or "").lower() if message.file else ""
-        if mime.startswith("image/"):
-            return "image"
-        if mime.startswith("video/"):
-            return "video"
-    return None
-
-
-def _media_type(message: Any) -> str | None:
-    """The export's `media_type` for the file a message carries."""
-    if message.photo is not None:
-        return "photo"
-    for attr, word in (
-        ("video_note", "video_message"),
-        ("gif", "animation"),
-        ("video", "video_file"),
-        ("voice", "voice_message"),
-        ("audio", "audio_file"),
-        ("sticker", "sticker"),
-    ):
-        if getattr(message, attr, None) is not None:
-            return word
-    return None
-
-
-def _display_name(entity: Any) -> str | None:
-    return (utils.get_display_name(entity) or None) if entity is not None else None
-
-
-_ACTIONS: dict[type, str] = {
-    types.MessageActionChatAddUser: "invite_members",
-    types.MessageActionChatDeleteUser: "remove_members",
-    types.MessageActionChatJoinedByLink: "join_group_by_link",
-    types.MessageActionChatJoinedByRequest: "join_group_by_request",
-    types.MessageActionChatCreate: "create_group",
-    types.MessageActionChannelCreate: "create_channel",
-    types.MessageActionChatEditTitle: "edit_group_title",
-    types.MessageActionPinMessage: "pin_message",
-}
-
-
-def _action(action: Any) -> tuple[str, tuple[str, ...]]:
-    """The export's action word and the accounts it names (invited, removed)."""
-    word = _ACTIONS.get(type(action))
-    if word is None:
-        name = type(action).__name__.removeprefix("MessageAction")
-        word = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-    users = list(getattr(action, "users", None) or ())
-    if getattr(action, "user_id", None) is not None:
-        users.append(action.user_id)
-    return word, tuple(f"user{u}" for u in users)
-
-
-def _links(message: Any) -> tuple[str, ...]:
-    out: list[str] = []
-    if not message.entities:
-        return ()
-    for entity, text in message.get_entities_text():
-        if isinstance(entity, types.MessageEntityTextUrl):
-            out.append(entity.url)
-        elif isinstance(entity, types.MessageEntityUrl):
-            out.append(text)
-    return tuple(out)
-
-
-def _reactions(message: Any) -> int:
-    reactions = getattr(message, "reactions", None)
-    return sum(r.count for r in getattr(reactions, "results", None) or ())
-
-
-def chat_message(chat: Chat, message: Any, media: tuple[ChatMedia, ...]) -> ChatMessage:
-    """A Telethon message as the export's reader gives it: the same room key, the same
-    account ids, the same words for service actions."""
-    fwd = forward_of(getattr(message, "fwd_from", None))
-    service = isinstance(message, types.MessageService)
-    action, members = _action(message.action) if service else (None, ())
-    bot = getattr(message, "via_bot", None)
-    return ChatMessage(
-        room=chat.room,
-        id=message.id,
-        kind="service" if service else "message",
-        date=message.date,
-        edited=getattr(message, "edit_date", None),
-        author_id=account_id(message.sender_id),
-        author_name=_display_name(getattr(message, "sender", None))
-        or getattr(message, "post_author", None),
-        forwarded_from=(fwd.name or fwd.origin_id) if fwd else None,
-        saved_from=None,
-        reply_to=message.reply_to_msg_id,
-        via_bot=f"@{bot.username}" if bot is not None and getattr(bot, "username", None) else None,
-        text=getattr(message, "message", None) or "",
-        links=_links(message) if not service else (),
-        media=media,
-        action=action,
-        members=members,
-        reactions=_reactions(message),
-    )
-
-
-def _bytes(item: tuple[Any, ...]) -> int:
-    """The downloaded bytes a queued message carries."""
-    return sum(x.content.size for x in item if isinstance(x, Sighting))
-
-
-Sleep = Callable[[float], Awaitable[None]]
-Log = Callable[[str], None]
-Connect = Callable[[], TelegramClient]
-
-
-class _End:
-    """The stream ended (once caught up, or after the connections allowed)."""
-
-
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
-
-
-class _StoppedError(Exception):
-    """The scan stopped reading the stream."""
+from haechi.sources.telegram_api import (
+    Chat,
+    Connect,
+    Log,
+    Sleep,
+    TelegramClient,
+    TelegramError,
+    account_id,
+    chat_message,
+    display_name,
+    forward_of,
+    media_kind,
+    media_type,
+)
+from haechi.sources.telegram_queue import (
+    PAUSE_SECONDS,
+    QUEUE_BYTES,
+    QUEUE_PLACES,
+    End,
+    Failed,
+    StoppedError,
+    carried_bytes,
+)
 
 
 class TelegramLiveStream(TelegramLiveSource):
@@ -323,11 +111,14 @@ class TelegramLiveStream(TelegramLiveSource):
         self.fatal: BaseException | None = None
 
     def resume(self, after: Mapping[str, int]) -> None:
+        """Start each chat after the given message id (the last one stored), never going back."""
         for key, mid in after.items():
             self.after[key] = max(mid, self.after.get(key, 0))
 
     # -- the scan's side ---------------------------------------------------------------------
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage | Pause]:
+        """Messages and media as the reading thread delivers them, with `PAUSE` when nothing comes
+        for a moment; stops the thread when the scan stops reading."""
         thread = threading.Thread(target=self._thread, name="haechi-telegram", daemon=True)
         thread.start()
         idle = False
@@ -340,14 +131,14 @@ class TelegramLiveStream(TelegramLiveSource):
                         idle = True
                         yield PAUSE
                     continue
-                if isinstance(item, _End):
+                if isinstance(item, End):
                     return
-                if isinstance(item, _Failed):
+                if isinstance(item, Failed):
                     raise item.error
                 if isinstance(item, tuple):  # a message and its media, if any
                     idle = False
                     with self.counting:
-                        self.queued_bytes -= _bytes(item)
+                        self.queued_bytes -= carried_bytes(item)
                     yield from (x for x in item if x is not None)
                 else:
                     idle = isinstance(item, Pause)
@@ -367,12 +158,12 @@ class TelegramLiveStream(TelegramLiveSource):
     def _thread(self) -> None:
         try:
             asyncio.run(self._main())
-            last: Any = _End()
-        except _StoppedError:
+            last: Any = End()
+        except StoppedError:
             return
         except BaseException as exc:  # handed to the scan's thread, which raises it
-            last = _Failed(exc)
-        with contextlib.suppress(_StoppedError):
+            last = Failed(exc)
+        with contextlib.suppress(StoppedError):
             self._put(last)
 
     def _put(self, item: Any) -> None:
@@ -382,15 +173,15 @@ class TelegramLiveStream(TelegramLiveSource):
                 return
             except queue.Full:
                 continue
-        raise _StoppedError
+        raise StoppedError
 
     async def _emit(self, item: Any) -> None:
         """Hand a message (and its media) to the scan; waits, without holding up the loop,
         while the queue is full."""
-        size = _bytes(item) if isinstance(item, tuple) else 0
+        size = carried_bytes(item) if isinstance(item, tuple) else 0
         while True:
             if self.stopping.is_set():
-                raise _StoppedError
+                raise StoppedError
             with self.counting:
                 room = self.queued_bytes == 0 or self.queued_bytes + size <= QUEUE_BYTES
                 if room:
@@ -510,7 +301,7 @@ class TelegramLiveStream(TelegramLiveSource):
             async with self.lock:  # one message at a time, in order: nothing is skipped
                 await self._handle(chat, event.message)
                 await self._emit(PAUSE)  # a live message is committed at once
-        except (TelegramError, _StoppedError) as exc:
+        except (TelegramError, StoppedError) as exc:
             # Telethon swallows handler errors; stop the watcher through its own loop instead.
             self.fatal = exc
             if self.client is not None:
@@ -525,7 +316,7 @@ class TelegramLiveStream(TelegramLiveSource):
         media: tuple[ChatMedia, ...] = ()
         if status is not None:
             mime = message.file.mime_type if message.file is not None else None
-            media = (ChatMedia(None, _media_type(message), mime, status),)
+            media = (ChatMedia(None, media_type(message), mime, status),)
         # The message and its media go as one: the scan never sees a pause between them.
         await self._emit((chat_message(chat, message, media), place))
         self.after[chat.key] = message.id
@@ -561,7 +352,7 @@ class TelegramLiveStream(TelegramLiveSource):
             room=chat.key,
             message_id=str(message.id),
             url=chat.message_url(message.id),
-            poster=account_id(message.sender_id) or _display_name(getattr(message, "sender", None)),
+            poster=account_id(message.sender_id) or display_name(getattr(message, "sender", None)),
             forwarded_from=fwd.describe() if fwd else None,
             forwarded_from_id=fwd.origin_id if fwd else None,
             forwarded_message_id=str(fwd.message_id) if fwd and fwd.message_id else None,

@@ -14,81 +14,36 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from haechi.errors import SourceError
-from haechi.media.sniff import MEDIA_EXTENSIONS, sniff
 from haechi.sources.base import Sighting, Source, SourceProblem
 from haechi.sources.chat import ChatMedia, ChatMessage, ChatRoom
 from haechi.sources.tme_preview import Preview, preview_channel, read_preview
+from haechi.sources.warc_records import (
+    BoundedArchiveIterator,
+    HeaderTooLargeError,
+    http_date,
+    looks_like_media,
+    measure,
+    media_head,
+    resync,
+    short_record,
+    warc_date,
+)
 
 # Record errors are stored with the item (scan errors) and stay English: no _() here.
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
-READ_CHUNK = 1 << 20
-
-
-class HeaderTooLargeError(ValueError):
-    """A record's header lines went on past the bound (warcio would read them whole)."""
-
-
-class _BoundedReader(DecompressingBufferedReader):  # type: ignore[misc]
-    """warcio reads header lines with an unbounded readline: one 1 GB line in a 1 MB .warc.gz
-    took 3.2 GB. Lines read between two payload reads (a record's WARC and HTTP headers, the
-    blank lines around them) share one budget; past it the record is refused."""
-
-    def __init__(self, *args: Any, max_header: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_header = max_header
-        self.budget = max_header
-
-    def read(self, length: Any = None) -> bytes:
-        self.budget = self.max_header
-        data: bytes = super().read(length)
-        return data
-
-    def readline(self, length: Any = None) -> bytes:
-        allowed = self.budget + 1 if length is None else min(length, self.budget + 1)
-        line: bytes = super().readline(allowed)
-        self.budget -= len(line)
-        if self.budget < 0:
-            raise HeaderTooLargeError(f"record header is over the limit of {self.max_header} bytes")
-        return line
-
-
-class BoundedArchiveIterator(ArchiveIterator):  # type: ignore[misc]
-    def __init__(self, fh: BinaryIO, max_header: int) -> None:
-        super().__init__(fh)
-        self.reader = _BoundedReader(self.fh, max_header=max_header)
-
-
-def _resync(fh: BinaryIO, after: int) -> int | None:
-    """The offset of the next record start after the record at `after`: a gzip member, or a
-    line starting with "WARC/1." (a false start fails to parse and is skipped the same way)."""
-    fh.seek(after)
-    gz = fh.read(2) == b"\x1f\x8b"
-    fh.seek(after + 1)
-    needle = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
-    pos, tail = after + 1, b""
-    while chunk := fh.read(READ_CHUNK):
-        data = tail + chunk
-        found = data.find(needle)
-        if found >= 0:
-            start = pos - len(tail) + found
-            return start if gz else start + 1
-        tail = data[-(len(needle) - 1) :]
-        pos += len(chunk)
-    return None
 
 
 def is_warc(path: Path) -> bool:
+    """Whether the path is a WARC file by its name (.warc, .warc.gz)."""
     return path.is_file() and path.name.lower().endswith(WARC_SUFFIXES)
 
 
@@ -114,9 +69,12 @@ class WarcRecordContent:
 
     @property
     def size(self) -> int:
+        """The size the record declares (the payload is measured when scanned)."""
         return self.declared_size
 
     def open(self) -> BinaryIO:
+        """The record's payload in memory, read again from the archive at its offset; SourceError
+        when unreadable or over the limit."""
         try:
             with self.archive.open("rb") as fh:
                 fh.seek(self.offset)
@@ -131,14 +89,20 @@ class WarcRecordContent:
 
 
 class WarcSource(Source):
+    """A WARC file as a source: its media records, and the messages of any t.me/s channel preview it
+    holds."""
+
     kind = "warc"
     priority = 10
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
+        """Whether the path is a WARC file."""
         return is_warc(path)
 
     def sightings(self) -> Iterator[Sighting | SourceProblem | ChatMessage]:
+        """One sighting per media record, in the preview's posts where it was one; a damaged record
+        becomes a problem and the reading resumes after it."""
         path = self.root.resolve()
         limit = self.settings.capture.max_media_bytes
         try:
@@ -178,7 +142,7 @@ class WarcSource(Source):
                     # Refused before it costs memory; the next record, if one can be found,
                     # is read as usual.
                     yield SourceProblem(f"@{records.offset}", f"{path.name}: {exc}; skipped")
-                    start = _resync(fh, records.offset)
+                    start = resync(fh, records.offset)
                 except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
                     # A truncated or corrupt archive: what came before stands, the rest is named.
                     yield SourceProblem(
@@ -253,7 +217,7 @@ def _preview_messages(
     preview = read_preview(html, url)
     if preview is None:
         return
-    captured = _warc_date(record.rec_headers.get_header("WARC-Date")) or datetime.now(UTC)
+    captured = warc_date(record.rec_headers.get_header("WARC-Date")) or datetime.now(UTC)
     for msg in _messages(preview, captured):
         for m in msg.media:
             if m.relpath:
@@ -343,7 +307,7 @@ def _place(
             return None  # dns:, whois: and other non-HTTP responses
         status = http.get_statuscode() or ""
         if status == "206":
-            if not _looks_like_media(http.get_header("Content-Type"), url, b""):
+            if not looks_like_media(http.get_header("Content-Type"), url, b""):
                 return None
             return SourceProblem(locator, f"{url}: partial content (HTTP 206), not the whole file")
         if not status.startswith("2"):
@@ -351,94 +315,25 @@ def _place(
         ctype = http.get_header("Content-Type")
     else:
         ctype = record.rec_headers.get_header("Content-Type")
-    if not _looks_like_media(ctype, url, b"") and not _media_head(record):
+    if not looks_like_media(ctype, url, b"") and not media_head(record):
         return None
-    size, head, problem = _measure(record, limit)
+    size, head, problem = measure(record, limit)
     if problem is None:
-        problem = _short(record)
+        problem = short_record(record)
     if problem is not None:
         return SourceProblem(locator, f"{url or locator}: {problem}")
-    if not _looks_like_media(ctype, url, head):
+    if not looks_like_media(ctype, url, head):
         return None
     name = media_name(url) if url else f"{path.name}{locator}"
     context = f"linked from {referers[url]}" if url in referers else None
     posted = None
     if http is not None:
-        posted = _http_date(http.get_header("Last-Modified"))
+        posted = http_date(http.get_header("Last-Modified"))
     return Sighting(
         locator=locator,
         content=WarcRecordContent(path, offset, name, size, limit, max_header),
         url=url or None,
-        seen_at=_warc_date(record.rec_headers.get_header("WARC-Date")),
+        seen_at=warc_date(record.rec_headers.get_header("WARC-Date")),
         posted_at=posted,
         context=context,
     )
-
-
-def _looks_like_media(ctype: str | None, url: str, head: bytes) -> bool:
-    kind = (ctype or "").split(";")[0].strip().lower()
-    if kind.startswith(("image/", "video/")):
-        return True
-    if head and sniff(head) is not None:
-        return True
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
-    # A media name with a neutral type (servers often say application/octet-stream).
-    return suffix in MEDIA_EXTENSIONS and kind in (
-        "",
-        "application/octet-stream",
-        "binary/octet-stream",
-    )
-
-
-def _media_head(record: Any) -> bool:
-    """Records whose type and name say nothing are kept only when their bytes say media; the
-    check reads the head after `_measure` for those, so this only lets them through."""
-    ctype = ""
-    if record.http_headers is not None:
-        ctype = (record.http_headers.get_header("Content-Type") or "").lower()
-    # HTML, scripts, style sheets and JSON are never media: skip them without reading.
-    return not ctype.startswith(("text/", "application/javascript", "application/json"))
-
-
-def _measure(record: Any, limit: int) -> tuple[int, bytes, str | None]:
-    """The payload's size and first bytes, reading it once without keeping it."""
-    stream = record.content_stream()
-    head = b""
-    size = 0
-    try:
-        while chunk := stream.read(READ_CHUNK):
-            if len(head) < 64:
-                head += chunk[: 64 - len(head)]
-            size += len(chunk)
-            if size > limit:
-                return size, head, f"record is over the limit of {limit} bytes"
-    except (OSError, EOFError, ValueError) as exc:
-        return size, head, f"payload unreadable ({exc})"
-    return size, head, None
-
-
-def _short(record: Any) -> str | None:
-    """The archive ended inside this record: its block is shorter than its declared length."""
-    missing = getattr(record.raw_stream, "limit", 0)
-    if missing > 0:
-        return f"record is truncated ({missing} of {record.length} bytes missing)"
-    return None
-
-
-def _warc_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None

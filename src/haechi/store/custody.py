@@ -29,56 +29,48 @@ timestamp token.  Export an anchor after important events.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from haechi.errors import IntegrityError
 from haechi.i18n import _
-from haechi.private import create_private
+from haechi.store.custody_anchor import (
+    HEAD_ROW_ID,
+)
+from haechi.store.custody_hash import (
+    GENESIS_HASH,
+    as_utc,
+    check_json,
+    compute_entry_hash,
+    details_hash,
+    format_time,
+)
 from haechi.store.evidence_models import CustodyHead, CustodyLogEntry
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
-    "GENESIS_HASH",
     "CustodyAction",
     "CustodyError",
     "CustodyEvent",
     "CustodyHead",
     "CustodyLogEntry",
     "CustodyRecord",
-    "HeadAnchor",
     "append",
-    "canonical_json",
-    "compute_entry_hash",
-    "current_anchor",
-    "details_hash",
     "entries",
-    "read_head_file",
     "record_json",
     "redact_details",
-    "write_head_file",
 ]
 
 JSONValue: TypeAlias = (
     str | int | float | bool | Sequence["JSONValue"] | Mapping[str, "JSONValue"] | None
 )
 
-GENESIS_HASH: Final = "0" * 64
-HASH_VERSION: Final = "haechi-custody/1"
-HEAD_ROW_ID: Final = 1
 # Key of the PostgreSQL transaction-level advisory lock serialising writers:
 # first 8 bytes of SHA-256("haechi.custody_log"), as a signed bigint.
 ADVISORY_LOCK_KEY: Final = int.from_bytes(
@@ -86,7 +78,6 @@ ADVISORY_LOCK_KEY: Final = int.from_bytes(
 )
 _OBJECT_RE: Final = re.compile(r"^[a-z][a-z0-9_]*:[A-Za-z0-9._~:@/+=-]{1,250}$")
 ITEM_REF_RE: Final = re.compile(r"^item:([0-9a-f]{64})$")
-_HEX64_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 
 
 class CustodyError(IntegrityError):
@@ -94,6 +85,9 @@ class CustodyError(IntegrityError):
 
 
 class CustodyAction(StrEnum):
+    """What was done to the object: the action names stored in the log (stable: the hash covers
+    them)."""
+
     CAPTURED = "captured"
     IMPORTED = "imported"
     ANALYSED = "analysed"
@@ -111,81 +105,6 @@ class CustodyAction(StrEnum):
     KEY_ROTATED = "key_rotated"
     BANKED = "banked"  # hashes added to or removed from a hash bank (hashes only)
     DERIVED = "derived"  # a picture made from preserved items (a face-changed pair's difference)
-
-
-# --------------------------------------------------------------------------- hashing
-def canonical_json(value: object) -> bytes:
-    """Deterministic JSON bytes (sorted keys, no whitespace, UTF-8, finite numbers)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def details_hash(details: object) -> str:
-    return hashlib.sha256(canonical_json(details)).hexdigest()
-
-
-def as_utc(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes: everything stored here is UTC.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def format_time(at: datetime) -> str:
-    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def compute_entry_hash(
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    object_ref: str,
-    details_hash_hex: str,
-    prev_hash: str,
-) -> str:
-    payload = [
-        HASH_VERSION,
-        seq,
-        format_time(at),
-        actor,
-        action,
-        object_ref,
-        details_hash_hex,
-        prev_hash,
-    ]
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
-
-
-def row_hash(row: CustodyLogEntry, seq: int | None = None) -> str:
-    return compute_entry_hash(
-        row.seq if seq is None else seq,
-        row.at,
-        row.actor,
-        row.action,
-        row.object_ref,
-        row.details_hash,
-        row.prev_hash,
-    )
-
-
-def _check_json(value: object, path: str = "details") -> None:
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{path}: NaN/Infinity cannot be hashed canonically")
-        return
-    if isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _check_json(v, f"{path}[{i}]")
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ValueError(f"{path}: keys must be strings, got {k!r}")
-            _check_json(v, f"{path}.{k}")
-        return
-    raise ValueError(f"{path}: {type(value).__name__} is not JSON")
 
 
 # --------------------------------------------------------------------------- input / output
@@ -218,11 +137,13 @@ class CustodyEvent:
                 "forgotten events must not carry details: they would keep personal data "
                 "in the permanent log"
             )
-        _check_json(dict(self.details))
+        check_json(dict(self.details))
 
 
 @dataclass(frozen=True)
 class CustodyRecord:
+    """One stored entry as read back, details included unless redacted (None)."""
+
     seq: int
     at: datetime
     actor: str
@@ -235,6 +156,7 @@ class CustodyRecord:
 
     @classmethod
     def from_row(cls, row: CustodyLogEntry) -> CustodyRecord:
+        """The record of a stored row, its time as aware UTC."""
         return cls(
             row.seq,
             as_utc(row.at),
@@ -245,29 +167,6 @@ class CustodyRecord:
             row.details_hash,
             row.prev_hash,
             row.entry_hash,
-        )
-
-
-@dataclass(frozen=True)
-class HeadAnchor:
-    """A copy of the chain head kept somewhere else (file, TSA token, printout)."""
-
-    seq: int
-    head_hash: str
-    source: str = "anchor"
-
-    def to_json(self) -> str:
-        return (
-            json.dumps(
-                {
-                    "format": "haechi-custody-head",
-                    "version": 1,
-                    "seq": self.seq,
-                    "head_hash": self.head_hash,
-                },
-                indent=2,
-            )
-            + "\n"
         )
 
 
@@ -309,6 +208,7 @@ def _acquire_writer_lock(session: Session) -> None:
 
 
 def now_utc() -> datetime:
+    """The current time as aware UTC, as entries are stamped."""
     return datetime.now(UTC)
 
 
@@ -383,40 +283,6 @@ def redact_details(session: Session, object_ref: str, actor: str) -> int:
     session.flush()
     append(session, event)
     return n
-
-
-# --------------------------------------------------------------------------- anchors
-def current_anchor(session: Session) -> HeadAnchor | None:
-    head = session.get(CustodyHead, HEAD_ROW_ID)
-    return None if head is None else HeadAnchor(head.last_seq, head.head_hash, "custody_head")
-
-
-def write_head_file(session: Session, path: str | Path) -> HeadAnchor:
-    """Write the current head (seq + hash) to a small JSON file to keep elsewhere."""
-    cur = current_anchor(session) or HeadAnchor(0, GENESIS_HASH)
-    anchor = HeadAnchor(cur.seq, cur.head_hash, f"head file {path}")
-    _write_text_durably(Path(path), anchor.to_json())
-    return anchor
-
-
-def _write_text_durably(path: Path, content: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    with os.fdopen(create_private(tmp), "w", encoding="utf-8") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-
-
-def read_head_file(path: str | Path) -> HeadAnchor:
-    data = json.loads(Path(path).read_text("utf-8"))
-    if data.get("format") != "haechi-custody-head":
-        raise ValueError(f"{path} is not a custody head file")
-    seq, head_hash = data["seq"], data["head_hash"]
-    if not isinstance(seq, int) or not isinstance(head_hash, str) or not _HEX64_RE.match(head_hash):
-        raise ValueError(f"{path}: malformed head file")
-    return HeadAnchor(seq, head_hash, f"head file {path}")
 
 
 def entries(

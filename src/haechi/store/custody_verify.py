@@ -5,154 +5,20 @@ head record, compare with external anchors and the vault's blobs, and name each 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haechi.store.custody import (
-    GENESIS_HASH,
-    HASH_VERSION,
-    HEAD_ROW_ID,
-    ITEM_REF_RE,
-    CustodyAction,
-    CustodyHead,
-    CustodyLogEntry,
-    HeadAnchor,
-    as_utc,
-    details_hash,
-    now_utc,
-    row_hash,
-)
+from haechi.store.custody import ITEM_REF_RE, CustodyAction, CustodyHead, CustodyLogEntry
+from haechi.store.custody_anchor import HEAD_ROW_ID, HeadAnchor
+from haechi.store.custody_hash import GENESIS_HASH, as_utc, details_hash, row_hash
+from haechi.store.custody_problems import Problem, ProblemKind, VerifyReport
 
 if TYPE_CHECKING:
     from haechi.store.vault import Vault
 
-__all__ = ["Problem", "ProblemKind", "VerifyReport", "verify"]
-
-
-class ProblemKind(StrEnum):
-    ENTRY_ALTERED = "entry_altered"
-    ENTRY_DELETED = "entry_deleted"
-    ENTRIES_REORDERED = "entries_reordered"
-    ENTRY_INSERTED = "entry_inserted"
-    CHAIN_BREAK = "chain_break"
-    LOG_TRUNCATED = "log_truncated"
-    HEAD_MISMATCH = "head_mismatch"
-    HEAD_MISSING = "head_missing"
-    ANCHOR_MISMATCH = "anchor_mismatch"
-    DETAILS_REMOVED = "details_removed"
-    BLOB_MISSING = "blob_missing"
-    BLOB_ALTERED = "blob_altered"
-    BLOB_SWAPPED = "blob_swapped"
-    # Found by haechi.evidence.verify, which checks the database and the vault around the log.
-    DATABASE_MISSING = "database_missing"
-    DATABASE_DAMAGED = "database_damaged"
-    LOG_MISSING = "log_missing"
-    VAULT_MISSING = "vault_missing"
-    BLOB_UNLOGGED = "blob_unlogged"
-    EVIDENCE_UNLOGGED = "evidence_unlogged"
-    EVIDENCE_ROW_MISSING = "evidence_row_missing"
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: ProblemKind
-    message: str
-    seq: int | None = None
-    blob: str | None = None
-
-    def __str__(self) -> str:
-        return f"[{self.kind.value}] {self.message}"
-
-
-@dataclass
-class VerifyReport:
-    entries: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    head_hash: str | None = None
-    head_record: HeadAnchor | None = None
-    anchors_checked: list[str] = field(default_factory=list)
-    blobs_checked: int = 0
-    blobs_intact: int = 0
-    # Blobs in the vault that no capture entry records (checked all the same).
-    blobs_unlogged: int = 0
-    # Blobs whose deletion the log records (forget --delete-evidence, evidence delete).
-    deletions_logged: int = 0
-    # The highest seq an external anchor (head file, timestamp token) vouched for; 0: none.
-    anchored_seq: int = 0
-    database: str | None = None
-    notes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def kinds(self) -> set[ProblemKind]:
-        return {p.kind for p in self.problems}
-
-    @property
-    def fully_anchored(self) -> bool:
-        return self.anchored_seq > 0 and self.anchored_seq >= (self.last_seq or 0)
-
-    def verdict(self) -> str:
-        """One line that says how far the result can be trusted."""
-        if not self.ok:
-            return f"FAILED ({len(self.problems)} problem(s))"
-        if self.fully_anchored:
-            return (
-                "INTACT, anchored: an external anchor vouches for the log up to seq "
-                f"{self.anchored_seq}"
-            )
-        if self.anchored_seq:
-            return (
-                f"INTACT; anchored up to seq {self.anchored_seq} only: entries "
-                f"{self.anchored_seq + 1}..{self.last_seq} could have been rewritten without trace"
-            )
-        return (
-            "INTACT as far as the database goes; no external anchor was checked: "
-            "a rewritten log cannot be detected without one"
-        )
-
-    def render(self) -> str:
-        def t(d: datetime | None) -> str:
-            return "-" if d is None else as_utc(d).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-
-        lines = [
-            f"haechi custody log verification: {self.verdict()}",
-            f"  checked at:        {t(now_utc())}",
-            *([f"  database:          {self.database}"] if self.database else []),
-            f"  entries:           {self.entries}"
-            + (f" (seq {self.first_seq}..{self.last_seq})" if self.entries else ""),
-            f"  first entry:       {t(self.first_at)}",
-            f"  last entry:        {t(self.last_at)}",
-            f"  head hash:         {self.head_hash or '-'}",
-        ]
-        if self.head_record is not None:
-            lines.append(
-                f"  head record:       seq {self.head_record.seq}, {self.head_record.head_hash}"
-            )
-        for a in self.anchors_checked:
-            lines.append(f"  anchor checked:    {a}")
-        lines.append(
-            f"  blobs checked:     {self.blobs_checked} ({self.blobs_intact} intact)"
-            + (f", {self.blobs_unlogged} not in the log" if self.blobs_unlogged else "")
-        )
-        if self.deletions_logged:
-            lines.append(f"  logged deletions:  {self.deletions_logged} blob(s) deleted on record")
-        lines.append(f"  hash scheme:       {HASH_VERSION}, SHA-256 chain, canonical JSON")
-        lines.extend(f"  note: {n}" for n in self.notes)
-        if self.problems:
-            lines.append("problems:")
-            lines.extend(f"  - {p}" for p in self.problems)
-        return "\n".join(lines) + "\n"
+__all__ = ["verify"]
 
 
 def _candidate_seqs(seq: int, others: Iterable[int], max_seq: int) -> list[int]:

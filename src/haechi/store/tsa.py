@@ -40,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from haechi.errors import IntegrityError
 from haechi.i18n import _
-from haechi.store.custody import GENESIS_HASH, HEAD_ROW_ID, HeadAnchor
+from haechi.store.custody_anchor import HEAD_ROW_ID, HeadAnchor
+from haechi.store.custody_hash import GENESIS_HASH
 from haechi.store.evidence_models import CustodyHead, CustodyTimestamp
 
 __all__ = [

@@ -4,7 +4,9 @@ disk: not a blob, not a temporary file.
 Blobs are addressed by the SHA-256 of their *plaintext* and stored encrypted
 with AES-256-GCM under ``<vault_dir>/ab/cd/<sha256>.enc``.
 
-The blob file format is in ``vault_format.py``; keys and passphrases in ``vault_keys.py``.
+The blob file format is in ``vault_format.py``; keys and passphrases in ``vault_keys.py``; the
+metadata file in ``vault_meta.py``; atomic writes and staging in ``vault_files.py``; checking a
+blob file in ``vault_check.py``.
 
 Writing is two-pass: the plaintext is hashed first (the blob id goes into every
 chunk's associated data and decides deduplication), then encrypted into a temp
@@ -24,13 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import secrets
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -41,15 +41,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from haechi.i18n import _
 from haechi.private import private_dir
+from haechi.store.vault_check import check_blob
+from haechi.store.vault_files import StagedBlob, fsync_dir, try_lock
 from haechi.store.vault_format import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
     HEADER_SIZE,
     HEADER_STRUCT,
     MAGIC,
-    MAX_CHUNK_SIZE,
     NONCE_SIZE,
-    TAG_SIZE,
     BlobHeader,
     BlobInfo,
     BlobIntegrityError,
@@ -75,11 +75,9 @@ from haechi.store.vault_keys import (
     KeyFile,
     KeySource,
     Passphrase,
-    create_key_file,
-    derive_key,
     key_fingerprint,
-    read_key_file,
 )
+from haechi.store.vault_meta import META_NAME, create_meta, read_meta
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -103,8 +101,6 @@ __all__ = [
     "VaultKeyError",
 ]
 
-META_NAME: Final = "vault.json"
-_KEY_CHECK_TOKEN: Final = b"haechi-vault key check v1"
 _SHA_RE: Final = re.compile(r"^[0-9a-f]{64}$")
 _READ_SIZE: Final = 1 << 20
 
@@ -113,67 +109,6 @@ def _check_sha(sha256: str) -> str:
     if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
         raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
     return sha256
-
-
-def _try_lock(fd: int) -> bool:
-    """An exclusive advisory lock on `fd` if nobody else holds one. Without flock (Windows)
-    every file counts as unlocked and only its age protects it."""
-    try:
-        import fcntl
-    except ImportError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)  # noqa: PTH105  (tmp is a str from mkstemp)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-@dataclass
-class StagedBlob:
-    """A blob encrypted into a temp file beside its final place, not yet in the vault.
-    ``commit`` moves it into place; ``discard`` removes it. ``tmp`` is None when the vault
-    already held the blob (nothing to do either way)."""
-
-    info: BlobInfo
-    final: Path
-    tmp: Path | None
-
-    def commit(self) -> None:
-        if self.tmp is None:
-            return
-        os.replace(self.tmp, self.final)  # noqa: PTH105
-        self.tmp = None
-        _fsync_dir(self.final.parent)
-
-    def discard(self) -> None:
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
-            self.tmp = None
 
 
 class Vault:
@@ -210,108 +145,25 @@ class Vault:
         directory (e.g. on removable media), or the encryption protects nothing.
         """
         rootp = Path(root)
-        if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-            raise ValueError(f"chunk_size must be in 1..{MAX_CHUNK_SIZE}")
-        if (rootp / META_NAME).exists():
-            raise VaultError(_("{rootp} already contains a vault").format(rootp=rootp))
-        private_dir(rootp)
-        if os.name == "posix":
-            rootp.chmod(0o700)
-        meta: dict[str, object] = {
-            "format": "haechi-vault",
-            "version": FORMAT_VERSION,
-            "vault_id": secrets.token_hex(16),
-            "chunk_size": chunk_size,
-            "cipher": "AES-256-GCM",
-        }
-        if isinstance(key_source, KeyFile):
-            kp = Path(key_source.path)
-            key = read_key_file(kp) if kp.exists() else create_key_file(kp)
-            meta["kdf"] = {"type": "keyfile"}
-        else:
-            if not key_source.secret:
-                raise ValueError("empty passphrase")
-            salt = secrets.token_bytes(16)
-            key = derive_key(key_source.secret, salt, scrypt_n, scrypt_r, scrypt_p)
-            meta["kdf"] = {
-                "type": "scrypt",
-                "salt": salt.hex(),
-                "n": scrypt_n,
-                "r": scrypt_r,
-                "p": scrypt_p,
-            }
-        nonce = secrets.token_bytes(NONCE_SIZE)
-        aad = f"haechi-vault key-check:{meta['vault_id']}".encode()
-        meta["key_id"] = key_fingerprint(key).hex()
-        meta["key_check"] = {
-            "nonce": nonce.hex(),
-            "ciphertext": AESGCM(key).encrypt(nonce, _KEY_CHECK_TOKEN, aad).hex(),
-        }
-        _write_atomic(rootp / META_NAME, (json.dumps(meta, indent=2) + "\n").encode())
+        key = create_meta(rootp, key_source, chunk_size, scrypt_n, scrypt_r, scrypt_p)
         return cls(rootp, key, chunk_size)
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], key_source: KeySource) -> Vault:
         """Open an existing vault; raises ``VaultKeyError`` for a wrong key."""
         rootp = Path(root)
-        try:
-            meta = json.loads((rootp / META_NAME).read_text("utf-8"))
-        except FileNotFoundError:
-            raise VaultError(
-                _("{rootp} is not a vault (no {meta_name})").format(
-                    rootp=rootp, meta_name=META_NAME
-                )
-            ) from None
-        try:
-            if meta.get("format") != "haechi-vault" or meta.get("version") != FORMAT_VERSION:
-                raise VaultError(
-                    _("{rootp}: unsupported vault format").format(rootp=rootp / META_NAME)
-                )
-            kdf = meta["kdf"]
-            if kdf["type"] == "keyfile":
-                if not isinstance(key_source, KeyFile):
-                    raise VaultKeyError(_("this vault is opened with a key file, not a passphrase"))
-                key = read_key_file(Path(key_source.path))
-            elif kdf["type"] == "scrypt":
-                if not isinstance(key_source, Passphrase):
-                    raise VaultKeyError(_("this vault is opened with a passphrase, not a key file"))
-                key = derive_key(
-                    key_source.secret,
-                    bytes.fromhex(kdf["salt"]),
-                    int(kdf["n"]),
-                    int(kdf["r"]),
-                    int(kdf["p"]),
-                )
-            else:
-                raise VaultError(_("unknown key derivation {type!r}").format(type=kdf["type"]))
-            check = meta["key_check"]
-            aad = f"haechi-vault key-check:{meta['vault_id']}".encode()
-            nonce = bytes.fromhex(check["nonce"])
-            ciphertext = bytes.fromhex(check["ciphertext"])
-            chunk_size = int(meta["chunk_size"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VaultError(
-                _("{rootp} is damaged: {exc!r}").format(rootp=rootp / META_NAME, exc=exc)
-            ) from None
-        try:
-            token = AESGCM(key).decrypt(nonce, ciphertext, aad)
-        except InvalidTag:
-            raise VaultKeyError(
-                _(
-                    "the vault key does not match this vault (wrong key file or "
-                    "passphrase, or the vault metadata was altered)"
-                )
-            ) from None
-        if token != _KEY_CHECK_TOKEN:
-            raise VaultKeyError(_("the vault key does not match this vault"))
+        key, chunk_size = read_meta(rootp, key_source)
         return cls(rootp, key, chunk_size)
 
     # ------------------------------------------------------------------ paths
     def path_for(self, sha256: str) -> Path:
+        """Where the blob's file lives (whether or not it exists); ValueError for anything but a
+        lowercase hex SHA-256, so no name can leave the vault."""
         _check_sha(sha256)
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.enc"
 
     def has(self, sha256: str) -> bool:
+        """Whether the blob's file is in place (not whether it is intact: see `verify_blob`)."""
         return self.path_for(sha256).is_file()
 
     def iter_blobs(self) -> Iterator[str]:
@@ -338,7 +190,7 @@ class Vault:
             except OSError:
                 continue
             try:
-                if not _try_lock(fd):
+                if not try_lock(fd):
                     continue
                 p.unlink(missing_ok=True)
                 n += 1
@@ -395,6 +247,7 @@ class Vault:
         return StagedBlob(BlobInfo(expect, size), final, tmp)
 
     def put_bytes(self, data: bytes) -> BlobInfo:
+        """Store bytes already in memory; a blob the vault holds is not written again."""
         sha = hashlib.sha256(data).hexdigest()
         if not self.has(sha):
             self._store(io.BytesIO(data), sha, len(data))
@@ -408,7 +261,7 @@ class Vault:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(final_path.parent)
+        fsync_dir(final_path.parent)
 
     def _encrypt_to_temp(self, src: ReadStream | BinaryIO, sha: str, size: int) -> Path:
         final_path = self.path_for(sha)
@@ -421,7 +274,7 @@ class Vault:
         fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{sha[:16]}-", suffix=".tmp")
         # Held until the file is renamed or this process dies (kill -9 included), so a later
         # `remove_stale_temp_files` tells a dead writer's leftover from a live writer's file.
-        _try_lock(fd)
+        try_lock(fd)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)
@@ -490,75 +343,14 @@ class Vault:
         return BlobReader(fh, header, self._aead, sha256)
 
     def read_bytes(self, sha256: str) -> bytes:
+        """The whole decrypted blob in memory; for large ones stream with `open_blob`."""
         with self.open_blob(sha256) as r:
             return r.read()
 
     # ------------------------------------------------------------------ verify
     def verify_blob(self, sha256: str) -> list[BlobProblem]:
         """Fully decrypt and check one blob; returns the problems found (empty = intact)."""
-        path = self.path_for(sha256)
-
-        def problem(kind: BlobProblemKind, msg: str) -> list[BlobProblem]:
-            return [BlobProblem(sha256, kind, f"blob {sha256}: {msg}")]
-
-        try:
-            fh = path.open("rb")
-        except FileNotFoundError:
-            return problem("missing", f"missing (no file {path})")
-        with fh:
-            actual = os.fstat(fh.fileno()).st_size
-            try:
-                header = parse_header(read_full(fh, HEADER_SIZE))
-            except HeaderError as exc:
-                return problem("truncated" if actual < HEADER_SIZE else "malformed", str(exc))
-            if header.key_id != self.key_id:
-                return problem(
-                    "wrong_key", f"encrypted under another key (key id {header.key_id.hex()})"
-                )
-            first_ok = self._chunk_authenticates(fh, header, 0)
-            if header.blob_id.hex() != sha256:
-                if first_ok:
-                    return problem(
-                        "swapped",
-                        f"the file holds blob {header.blob_id.hex()} instead "
-                        "(blob files swapped, renamed or replaced)",
-                    )
-                return problem("altered", "header altered (blob id does not authenticate)")
-            if actual != header.file_size and not first_ok:
-                return problem(
-                    "truncated" if actual < header.file_size else "altered",
-                    f"file is {actual} bytes but its header says {header.file_size}, and "
-                    "chunk 0 fails authentication: header altered, or file truncated/extended",
-                )
-            if actual != header.file_size:
-                if actual < header.file_size:
-                    return problem(
-                        "truncated",
-                        f"truncated: file is {actual} bytes, expected {header.file_size}",
-                    )
-                return problem(
-                    "altered",
-                    f"{actual - header.file_size} extra bytes appended "
-                    f"(file is {actual} bytes, expected {header.file_size})",
-                )
-            if not first_ok:
-                return problem("altered", "header or chunk 0 failed authentication (altered)")
-        try:
-            with self.open_blob(sha256) as reader:
-                for _ in reader:
-                    pass
-        except BlobIntegrityError as exc:
-            return [BlobProblem(sha256, "altered", str(exc))]
-        return []
-
-    def _chunk_authenticates(self, fh: BinaryIO, header: BlobHeader, index: int) -> bool:
-        fh.seek(HEADER_SIZE)
-        record = read_full(fh, NONCE_SIZE + header.chunk_len(index) + TAG_SIZE)
-        try:
-            self._aead.decrypt(record[:NONCE_SIZE], record[NONCE_SIZE:], header.aad(index))
-        except (InvalidTag, ValueError):
-            return False
-        return True
+        return check_blob(self.path_for(sha256), sha256, self.key_id, self._aead, self.open_blob)
 
     # ------------------------------------------------------------------ note keys
     def wrap_key(self, key: bytes, label: bytes) -> bytes:
@@ -567,6 +359,7 @@ class Vault:
         return nonce + self._wrap.encrypt(nonce, key, b"haechi-note-key v1\x00" + label)
 
     def unwrap_key(self, wrapped: bytes, label: bytes) -> bytes:
+        """The key `wrap_key` wrapped under the same label, or VaultKeyError if it does not open."""
         try:
             return self._wrap.decrypt(
                 wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], b"haechi-note-key v1\x00" + label
@@ -584,5 +377,5 @@ class Vault:
             path.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True

@@ -10,54 +10,42 @@ entity expansion, no nesting to exhaust). A problem becomes an "unreadable" evid
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image
-
 from haechi.analyzers.synthetic.evidence import Evidence, clip_text, info, unreadable
+from haechi.analyzers.synthetic.metadata_exif import exif_evidence, xmp_evidence
+from haechi.analyzers.synthetic.metadata_stealth import stealth_evidence
+from haechi.analyzers.synthetic.metadata_text import MAX_TEXT, judge_text
 from haechi.media.types import RGB
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_TEXT = 4 * 1024 * 1024  # bytes of one text chunk once inflated
 MAX_TEXT_TOTAL = 16 * 1024 * 1024
-MAX_JSON = 2 * 1024 * 1024
-MAX_JSON_DEPTH = 64
-MAX_XMP = 1024 * 1024
-MAX_STEALTH = 1024 * 1024
-
-GENERATOR_WORDS = (
-    "stable diffusion", "stable-diffusion", "novelai", "midjourney", "dall-e", "dall·e",
-    "firefly", "comfyui", "automatic1111", "invokeai", "fooocus", "imagen", "flux",
-    "leonardo.ai", "nightcafe", "dreamstudio", "sdxl", "deepfacelab", "faceswap", "roop",
-    "facefusion",
-)  # fmt: skip
-A1111_KEYS = ("Steps:", "Sampler:", "CFG scale:", "Seed:")
 
 
 @dataclass(frozen=True)
 class TextChunk:
+    """One PNG text chunk (tEXt, zTXt or iTXt), inflated and decoded."""
+
     key: str
     text: str
 
 
 def read_generator_metadata(data: bytes, fmt: str, rgb: RGB | None) -> list[Evidence]:
+    """Every trace of a generator the file's metadata holds (PNG text, stealth bits, EXIF, XMP), or
+    one line saying none was found; never raises on hostile bytes."""
     out: list[Evidence] = []
     chunks: list[TextChunk] = []
     if data.startswith(PNG_SIGNATURE):
         chunks, problems, has_alpha = _png_text(data)
         out.extend(problems)
         for c in chunks:
-            out.extend(_judge_text(f"png:{clip_text(c.key, 40)}", c.key, c.text))
-        out.extend(_stealth(data, rgb, has_alpha))
-    out.extend(_exif(data))
-    out.extend(_xmp(data))
+            out.extend(judge_text(f"png:{clip_text(c.key, 40)}", c.key, c.text))
+        out.extend(stealth_evidence(data, rgb, has_alpha))
+    out.extend(exif_evidence(data))
+    out.extend(xmp_evidence(data))
     if not any(e.points in ("synthetic", "manipulated") for e in out):
         out.append(info("metadata", "no generator metadata found (it is often stripped)"))
     return out
@@ -148,266 +136,3 @@ def _text_chunk(ctype: bytes, body: bytes) -> TextChunk:
         return TextChunk(key, text.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ValueError(f"iTXt {key!r}: text is not valid UTF-8 ({exc.reason})") from None
-
-
-def _json(text: str, source: str) -> tuple[object | None, Evidence | None]:
-    """Parse JSON found in metadata, refusing what is too large or too deeply nested before
-    the parser sees it (a recursion bomb would otherwise cost a stack overflow)."""
-    if len(text) > MAX_JSON:
-        return None, unreadable(source, f"JSON of {len(text)} bytes, over {MAX_JSON} (not parsed)")
-    depth = peak = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            peak = max(peak, depth)
-            if peak > MAX_JSON_DEPTH:
-                return None, unreadable(
-                    source, f"JSON nested deeper than {MAX_JSON_DEPTH} levels (not parsed)"
-                )
-        elif ch in "]}":
-            depth -= 1
-    try:
-        return json.loads(text), None
-    except (ValueError, RecursionError) as exc:
-        return None, unreadable(source, f"invalid JSON ({clip_text(str(exc), 80)})")
-
-
-def _judge_text(source: str, key: str, text: str) -> list[Evidence]:
-    k = key.lower()
-    if k == "parameters":
-        hits = [h for h in A1111_KEYS if h in text]
-        if len(hits) >= 2:
-            return [_gen(source, "AUTOMATIC1111/Forge generation parameters", text, 0.93)]
-        parsed, bad = _json(text, source) if text.lstrip().startswith("{") else (None, None)
-        if isinstance(parsed, dict) and {"prompt", "base_model"} & set(parsed):
-            return [_gen(source, "Fooocus generation parameters", text, 0.93)]
-        if bad:
-            return [bad]
-        return [_gen(source, "a 'parameters' text chunk without the usual fields", text, 0.6)]
-    if k in ("prompt", "workflow"):
-        parsed, bad = _json(text, source)
-        if bad:
-            return [bad]
-        if _looks_comfy(parsed):
-            return [_gen(source, f"ComfyUI {k} graph", text, 0.93)]
-        return []
-    if k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "dream"):
-        if k != "dream":
-            _parsed, bad = _json(text, source)
-            if bad:
-                return [bad]
-        return [_gen(source, "InvokeAI generation metadata", text, 0.93)]
-    if k == "fooocus_scheme":
-        return [_gen(source, "Fooocus metadata scheme", text, 0.9)]
-    if k in ("software", "source", "comment", "description", "title"):
-        low = text.lower()
-        if "novelai" in low:
-            return [_gen(source, "NovelAI", text, 0.93)]
-        if k == "comment" and text.lstrip().startswith("{"):
-            parsed, bad = _json(text, source)
-            if bad:
-                return [bad]
-            if isinstance(parsed, dict) and {"steps", "sampler", "seed"} <= set(parsed):
-                return [_gen(source, "generation settings (steps, sampler, seed)", text, 0.9)]
-        words = [w for w in GENERATOR_WORDS if w in low]
-        if words:
-            return [_gen(source, f"names a generator ({words[0]})", text, 0.85)]
-    return []
-
-
-def _looks_comfy(parsed: object) -> bool:
-    if isinstance(parsed, dict):
-        if "nodes" in parsed and "links" in parsed:
-            return True
-        return any(isinstance(v, dict) and "class_type" in v for v in parsed.values())
-    return False
-
-
-def _gen(source: str, what: str, text: str, conf: float) -> Evidence:
-    return Evidence(source, f"{what}: “{clip_text(text, 120)}”", "synthetic", conf)
-
-
-# --- EXIF -----------------------------------------------------------------------------------
-
-EXIF_TAGS = {0x0131: "Software", 0x010E: "ImageDescription", 0x013B: "Artist"}
-USER_COMMENT = 0x9286
-EXIF_IFD = 0x8769
-
-
-def _exif(data: bytes) -> list[Evidence]:
-    if b"Exif\x00\x00" not in data[:65536] and b"eXIf" not in data:
-        return []
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            exif = im.getexif()
-            fields = {name: exif.get(tag) for tag, name in EXIF_TAGS.items() if tag in exif}
-            sub = exif.get_ifd(EXIF_IFD)
-            comment = sub.get(USER_COMMENT)
-    except Exception as exc:  # Pillow raises many types on a hostile EXIF block
-        return [unreadable("exif", f"the EXIF block cannot be read ({clip_text(str(exc), 80)})")]
-    out: list[Evidence] = []
-    for name, value in fields.items():
-        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        out.extend(
-            _judge_text(f"exif:{name}", "software" if name == "Software" else "description", text)
-        )
-    if comment is not None:
-        text, problem = _user_comment(comment)
-        if problem:
-            out.append(unreadable("exif:UserComment", problem))
-        elif text:
-            if sum(h in text for h in A1111_KEYS) >= 2:
-                out.append(
-                    _gen("exif:UserComment", "AUTOMATIC1111 generation parameters", text, 0.93)
-                )
-            else:
-                out.extend(_judge_text("exif:UserComment", "comment", text))
-    return out
-
-
-def _user_comment(value: object) -> tuple[str, str | None]:
-    """EXIF UserComment: an 8-byte character-code prefix, then the text."""
-    if isinstance(value, str):
-        return value, None
-    if not isinstance(value, bytes):
-        return str(value), None
-    head, body = value[:8], value[8:]
-    if head.startswith(b"UNICODE"):
-        for enc in ("utf-16-be", "utf-16-le"):
-            try:
-                text = body.decode(enc)
-            except UnicodeDecodeError:
-                continue
-            if text and all(c.isprintable() or c in "\n\r\t" for c in text[:200]):
-                return text, None
-        return "", "UNICODE text that is neither UTF-16 big- nor little-endian"
-    if head.startswith(b"ASCII") or head == b"\x00" * 8:
-        return body.decode("latin-1").strip("\x00 "), None
-    try:
-        return value.decode("utf-8").strip("\x00 "), None
-    except UnicodeDecodeError:
-        return "", f"unknown character code {head!r}"
-
-
-# --- XMP ------------------------------------------------------------------------------------
-
-_XMP_FIELDS = {
-    "DigitalSourceType": re.compile(
-        r"DigitalSourceType(?:\s*=\s*[\"']([^\"']{0,300})[\"']|[^>]{0,200}?rdf:resource=[\"']([^\"']{0,300})[\"']|\s*>([^<]{0,300})<)"
-    ),
-    "CreatorTool": re.compile(
-        r"CreatorTool(?:\s*=\s*[\"']([^\"']{0,300})[\"']|\s*>([^<]{0,300})<)"
-    ),
-    "provenance": re.compile(
-        r"dcterms:provenance(?:\s*=\s*[\"']([^\"']{0,500})[\"']|\s*>([^<]{0,500})<)"
-    ),
-}
-
-
-def _xmp(data: bytes) -> list[Evidence]:
-    start = data.find(b"<x:xmpmeta")
-    if start < 0:
-        return []
-    end = data.find(b"</x:xmpmeta>", start)
-    if end < 0:
-        return [unreadable("xmp", "the XMP packet has no end (truncated)")]
-    if end - start > MAX_XMP:
-        return [unreadable("xmp", f"XMP packet of {end - start} bytes, over {MAX_XMP} (not read)")]
-    raw = data[start:end]
-    out: list[Evidence] = []
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        out.append(unreadable("xmp", f"XMP is not valid UTF-8 at byte {exc.start}; read leniently"))
-        text = raw.decode("utf-8", errors="replace")
-    values: dict[str, str] = {}
-    for name, rx in _XMP_FIELDS.items():
-        m = rx.search(text)
-        if m:
-            values[name] = next((g for g in m.groups() if g), "").strip()
-    dst = values.get("DigitalSourceType")
-    if dst:
-        from haechi.analyzers.synthetic.provenance import SOURCE_TYPES
-
-        short = dst.rsplit("/", 1)[-1]
-        points, meaning = SOURCE_TYPES.get(short, ("info", "a source type haechi does not know"))
-        conf = 0.85 if points != "info" else 0.0  # unsigned: anyone can write XMP
-        out.append(
-            Evidence("xmp:DigitalSourceType", f"{short} (unsigned): {meaning}", points, conf)
-        )
-    tool = values.get("CreatorTool")
-    if tool:
-        out.extend(
-            _judge_text("xmp:CreatorTool", "software", tool)
-            or [info("xmp:CreatorTool", clip_text(tool, 80))]
-        )
-    prov = values.get("provenance")
-    if prov and not prov.startswith("self#"):
-        out.append(
-            info(
-                "xmp:dcterms:provenance",
-                f"points at a manifest elsewhere ({clip_text(prov, 120)}); not fetched",
-            )
-        )
-    return out
-
-
-# --- A1111 stealth metadata -----------------------------------------------------------------
-
-STEALTH_ALPHA = {b"stealth_pnginfo": False, b"stealth_pngcomp": True}
-STEALTH_RGB = {b"stealth_rgbinfo": False, b"stealth_rgbcomp": True}
-
-
-def _column_major(plane: np.ndarray, n: int) -> np.ndarray:
-    """The first `n` values of `plane` (H, W[, C]) read column by column, top to bottom,
-    without transposing the whole image."""
-    h = plane.shape[0]
-    per_col = h * (plane.shape[2] if plane.ndim == 3 else 1)
-    cols = min(plane.shape[1], -(-n // per_col))
-    part = np.ascontiguousarray(plane[:, :cols].swapaxes(0, 1))
-    return part.reshape(-1)[:n]
-
-
-def _bits_to_bytes(bits: np.ndarray) -> bytes:
-    return np.packbits(bits.astype(np.uint8) & 1).tobytes()
-
-
-def _stealth(data: bytes, rgb: RGB | None, has_alpha: bool) -> list[Evidence]:
-    planes: list[tuple[np.ndarray, dict[bytes, bool], str]] = []
-    if has_alpha:
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                alpha = np.asarray(im.getchannel("A"))
-            planes.append((alpha, STEALTH_ALPHA, "alpha"))
-        except Exception as exc:
-            return [unreadable("stealth", f"alpha channel unreadable ({clip_text(str(exc), 60)})")]
-    if rgb is not None:
-        planes.append((rgb, STEALTH_RGB, "rgb"))
-    for plane, sigs, where in planes:
-        total = plane.size
-        if total < 15 * 8 + 32:
-            continue
-        head = _bits_to_bytes(_column_major(plane, 15 * 8) & 1)
-        if head not in sigs:
-            continue
-        compressed = sigs[head]
-        length_bits = _column_major(plane, 15 * 8 + 32)[15 * 8 :] & 1
-        n_bits = int("".join(str(int(b)) for b in length_bits), 2)
-        if n_bits <= 0 or n_bits > min(total - 152, MAX_STEALTH * 8):
-            return [
-                unreadable(f"stealth:{where}", f"declares {n_bits} bits, more than the image holds")
-            ]
-        payload = _bits_to_bytes(_column_major(plane, 152 + n_bits)[152:] & 1)
-        try:
-            if compressed:
-                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                payload = d.decompress(payload, MAX_TEXT)
-            text = payload.decode("utf-8")
-        except (zlib.error, UnicodeDecodeError) as exc:
-            return [unreadable(f"stealth:{where}", f"hidden text is corrupt ({exc})")]
-        return [
-            _gen(
-                f"stealth:{where}", "AUTOMATIC1111 parameters hidden in pixel low bits", text, 0.95
-            )
-        ]
-    return []
