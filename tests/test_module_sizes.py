@@ -14,7 +14,6 @@ ALLOWED = {
     "scan/run.py",
     "scan/pool.py",
     "media/decode.py",
-    "share/hma_api.py",
 }
 
 
