@@ -78,6 +78,30 @@ class AccountLine:
 
 
 @dataclass(frozen=True)
+class RelationLine:
+    """A manipulation relation of an item (evidence.relations): the other item and the
+    relation said in Korean and English."""
+
+    kind: str  # face_changed | source_photo
+    role: str | None
+    related_item: str
+    ko: str
+    en: str
+    difference_picture: str | None  # the picture's SHA-256 in the vault, when one was stored
+    details: dict[str, Any]  # the measure, the request, where the other item was sighted
+
+    def to_json(self) -> dict[str, Any]:
+        return self.details | {
+            "kind": self.kind,
+            "role": self.role,
+            "related_item": self.related_item,
+            "ko": self.ko,
+            "en": self.en,
+            "difference_picture": self.difference_picture,
+        }
+
+
+@dataclass(frozen=True)
 class ItemLine:
     sha256: str
     kind: str | None
@@ -89,6 +113,7 @@ class ItemLine:
     first_seen: datetime | None
     last_seen: datetime | None
     sightings: int
+    relations: tuple[RelationLine, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +127,7 @@ class ItemLine:
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "sightings": self.sightings,
+            "relations": [r.to_json() for r in self.relations],
         }
 
 
