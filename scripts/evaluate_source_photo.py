@@ -9,6 +9,9 @@ In each half:
 - source pairs (must be called a source): each photo is the donor of a face swap onto a photo
   of another person (scripts/evaluate_manipulation.swap); the swap's face is compared with
   the donor photo's face, as made and resized to 60 % and re-encoded at JPEG 75;
+- a photo posted with a request (must be called a source): the donor photo as a chat passes
+  it on (resized to 80 %, JPEG 80), against the swap at 60 % and JPEG 75: the request-photo
+  case, where both sides went through a chat;
 - other-photo pairs (must not be): the swap's face with every *other* photo of the donor
   (the same person, a different photo), and every two different photos of one person.
 
@@ -45,6 +48,7 @@ class Half:
     name: str
     source: list[float] = field(default_factory=list)
     source_small: list[float] = field(default_factory=list)
+    source_posted: list[float] = field(default_factory=list)  # donor as a chat posts it
     swap_vs_other: list[float] = field(default_factory=list)
     two_photos: list[float] = field(default_factory=list)
     example: tuple[Pic, Pic, Pic] | None = None  # a swap, its donor, another photo of her
@@ -98,6 +102,9 @@ def measure(data: Path, only: list[str] | None = None) -> tuple[Half, Half, floa
             h.source.append(_agree(f, d))
             if small is not None:
                 h.source_small.append(_agree(small, d))
+                posted = _face(jpeg(resize(load(data / donor), 0.8), 80), d, 0.8)
+                if posted is not None:
+                    h.source_posted.append(_agree(small, posted))
             for other in part:
                 o = faces[other]
                 if other != donor and ids[other] == ids[donor] and o is not None:
@@ -153,6 +160,7 @@ def section(tuning: Half, held: Half, threshold: float, seconds: float) -> list[
         for kind, vals, must in (
             ("swap and its donor photo", h.source, True),
             ("the same, swap at 60 % and JPEG 75", h.source_small, True),
+            ("the same, donor photo as posted in a request (80 %, JPEG 80)", h.source_posted, True),
             ("swap and another photo of the donor", h.swap_vs_other, False),
             ("two photos of one person", h.two_photos, False),
         ):
@@ -161,7 +169,19 @@ def section(tuning: Half, held: Half, threshold: float, seconds: float) -> list[
                 f"| {h.name} | {kind} ({'must' if must else 'must not'}) | {len(vals)} | "
                 f"{_rng(vals)} | {k} |"
             )
-    lines.append("")
+    lines += [
+        "",
+        'A photo posted in a chat with a request to synthesise ("이 사람으로 합성해 주세요" on',
+        "the photo's message, or right beside it by the same author: the network's requester",
+        "reading) is a candidate source for every face matched to an enrolled person, even when",
+        "the photo's own face did not match her: only faces already matched to her are compared",
+        "with it, never a face search. Both sides then went through a chat, which the row",
+        '"donor photo as posted in a request" measures: the same threshold holds. The finding',
+        "names who posted the request, in which room and when (`show`, `show --json`:",
+        "`source_photo.request`), and the evidence package and police report state it",
+        "(tests/test_source_request.py).",
+        "",
+    ]
     return lines
 
 

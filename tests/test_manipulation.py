@@ -163,6 +163,13 @@ def test_the_difference_picture_is_evidence_named_by_the_finding_and_exported(
     box = rels["posted.jpg"][0]["box"]
     assert box[2] * box[3] < original.shape[0] * original.shape[1] / 4
     assert f"{pic}  {entry['file']}" in (out / "SHA256SUMS").read_text()
+    # The documents state the relation, its other item, and the picture's file in the package.
+    (rel,) = item["relations"]
+    assert rel["kind"] == "face_changed" and rel["related_item"] == shas["original.jpg"]
+    assert rel["difference_file"] == entry["file"]
+    html = " ".join((out / "report.html").read_text("utf-8").split())
+    assert "same scene as item " + shas["original.jpg"] in html and entry["file"] in html
+    assert "같은 장면" in html
 
 
 def _pan(rgb: np.ndarray[Any, Any], path: Path, seconds: int = 4, fps: int = 5) -> None:

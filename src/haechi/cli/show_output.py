@@ -52,21 +52,35 @@ def _face_changed_line(g: Grouped) -> str:
 
 
 def _source_photo_line(g: Grouped) -> str:
-    """This face was taken from that photo of hers (or this photo's face was put there)."""
+    """This face was taken from that photo of hers (or this photo's face was put there); for
+    a photo posted with a request, who asked, where and when."""
     d = g.best.details or {}
-    text = (
-        _("this face of {person} was taken from her photo {item} (pixel agreement {score:.3f})")
-        if d.get("role") == "taken_from"
-        else _(
+    asked = d.get("request") if d.get("source_kind") == "request" else None
+    if d.get("role") != "taken_from":
+        text = _(
             "the face of {person} in this photo was put into item {item} "
             "(pixel agreement {score:.3f})"
         )
-    )
-    return text.format(
+    elif asked:
+        text = _(
+            "this face of {person} was taken from photo {item}, posted in a request by "
+            "{author} in {room} at {at} (pixel agreement {score:.3f})"
+        )
+    else:
+        text = _(
+            "this face of {person} was taken from her photo {item} (pixel agreement {score:.3f})"
+        )
+    line = text.format(
         person=visible(g.person or "?"),
         item=str(d.get("related_item", ""))[:12],
         score=g.best.score,
+        author=visible((asked or {}).get("author") or "?"),
+        room=visible((asked or {}).get("room") or "?"),
+        at=(asked or {}).get("at") or "?",
     )
+    if asked and asked.get("link"):
+        line += " " + visible(asked["link"])
+    return line
 
 
 def print_faces(faces: dict[str, Any] | None, found: Sequence[Grouped]) -> None:

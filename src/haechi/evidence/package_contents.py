@@ -24,6 +24,7 @@ from haechi import __version__
 from haechi.config import Settings
 from haechi.errors import IntegrityError, NotFoundError
 from haechi.evidence.context import tsa_config
+from haechi.evidence.relations import attach_files, item_relations
 from haechi.i18n import _
 from haechi.private import create_private
 from haechi.redact import without_biometrics
@@ -68,6 +69,7 @@ def write_contents(
     with db.session() as s:
         anchor = current_anchor(s)
         pictures = _difference_pictures(s, shas)
+        related = item_relations(s, shas)
         derived = sorted({p["sha256"] for ps in pictures.values() for p in ps})
         custody_rows = [
             without_biometrics(record_json(r))
@@ -105,6 +107,8 @@ def write_contents(
                     "sightings": [sg.__dict__ for sg in view.sightings],
                     "media_file": None,
                     "difference_pictures": pictures.get(sha, []),
+                    # Same scene face changed, source photo found: what the finding says.
+                    "relations": related.get(sha, []),
                 }
             )
         for name, version in s.execute(
@@ -150,6 +154,8 @@ def write_contents(
             if not (build / pname).exists():
                 _write_media(vault, pic["sha256"], build / pname, mode, age_keys)
             pic["file"] = pname
+    for it in items_json:
+        attach_files(it["relations"], it["difference_pictures"])
     with (build / "custody" / "custody.jsonl").open("w", encoding="utf-8") as fh:
         for row in custody_rows:
             fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")

@@ -192,6 +192,12 @@ def render_pdf(
             who = " / ".join(x for x in (sg.get("room"), sg.get("poster")) if x) or "—"
             rows.append([sg["path"], who, sg.get("posted_at") or sg.get("seen_at")])
         story.append(table(rows, [0.5 * width, 0.25 * width, 0.25 * width]))
+        if it.get("relations"):
+            rel: list[list[object]] = [["조작 관계 / Manipulation relation", "차이 그림 / Picture"]]
+            for r in it["relations"]:
+                picture = r.get("difference_file") or r.get("difference_picture") or "—"
+                rel.append([f"{r['ko']} / {r['en']}", picture])
+            story.append(table(rel, [0.75 * width, 0.25 * width]))
         story.append(Spacer(1, 3 * mm))
     if m.get("left_out"):
         story.append(Paragraph("제외된 항목 / Items left out", h2))

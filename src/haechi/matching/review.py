@@ -282,9 +282,13 @@ def relation_json(g: Grouped) -> dict[str, Any] | None:
 def source_json(g: Grouped) -> dict[str, Any] | None:
     """A `source_photo` finding: the other item, its role (`taken_from`: this face was taken
     from that photo; `taken_into`: this photo's face was put into that item), the boxes and
-    the pixel measure; None for other kinds."""
+    the pixel measure, and (`source_kind` "request") who posted the photo with a request, in
+    which room, when; None for other kinds."""
     if g.kind != "source_photo":
         return None
     d = g.best.details or {}
     keys = ("related_item", "role", "box", "t", "related_box", "related_t", "pixel_agreement")
-    return {k: d.get(k) for k in keys} | {"source_kind": d.get("source_kind")}
+    return {k: d.get(k) for k in keys} | {
+        "source_kind": d.get("source_kind"),
+        "request": d.get("request"),
+    }

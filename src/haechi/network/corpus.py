@@ -116,6 +116,27 @@ def _forward(row: Any, has_ids: bool) -> ForwardOrigin | None:
     return ForwardOrigin(name=name, account_id=origin_id, message_id=post, at=_utc(at))
 
 
+def msg_of(room: str, m: Message) -> Msg:
+    """A stored message as the network reads it, in the room node `room`."""
+    return Msg(
+        room=room,
+        message_id=int(m.message_id),
+        kind=m.kind,
+        at=_utc(m.posted_at) or datetime.min.replace(tzinfo=UTC),
+        author_id=m.author_id,
+        author_name=m.author_name,
+        forwarded_from=m.forwarded_from or m.saved_from,
+        reply_to=m.reply_to,
+        action=m.action,
+        members=tuple(m.members or ()),
+        text=m.text or "",
+        media_count=m.media_count,
+        reactions=m.reactions,
+        risk=float(m.risk or 0.0),
+        detail=dict(m.risk_detail or {}),
+    )
+
+
 def load_corpus(db: Database, settings: Settings) -> Corpus:
     """Read the corpus out of the database, with each room's risk from the room ranking; a
     room found in several sources keeps the highest risk."""
@@ -139,23 +160,7 @@ def load_corpus(db: Database, settings: Settings) -> Corpus:
         messages: dict[tuple[str, int], Msg] = {}
         for m in s.execute(select(Message).order_by(Message.id)).scalars():
             rid = by_pk[m.room_id]
-            messages[(rid, int(m.message_id))] = Msg(
-                room=rid,
-                message_id=int(m.message_id),
-                kind=m.kind,
-                at=_utc(m.posted_at) or datetime.min.replace(tzinfo=UTC),
-                author_id=m.author_id,
-                author_name=m.author_name,
-                forwarded_from=m.forwarded_from or m.saved_from,
-                reply_to=m.reply_to,
-                action=m.action,
-                members=tuple(m.members or ()),
-                text=m.text or "",
-                media_count=m.media_count,
-                reactions=m.reactions,
-                risk=float(m.risk or 0.0),
-                detail=dict(m.risk_detail or {}),
-            )
+            messages[(rid, int(m.message_id))] = msg_of(rid, m)
         seen = tuple(_sightings(s, _FORWARD_COLUMNS[0] in Sighting.__table__.c))
         shas = sorted({x.item for x in seen})
         items = _hashes(s, shas)

@@ -87,6 +87,30 @@ class AccountLine:
 
 
 @dataclass(frozen=True)
+class RelationLine:
+    """A manipulation relation of an item (evidence.relations): the other item and the
+    relation said in Korean and English."""
+
+    kind: str  # face_changed | source_photo
+    role: str | None
+    related_item: str
+    ko: str
+    en: str
+    difference_picture: str | None  # the picture's SHA-256 in the vault, when one was stored
+    details: dict[str, Any]  # the measure, the request, where the other item was sighted
+
+    def to_json(self) -> dict[str, Any]:
+        return self.details | {
+            "kind": self.kind,
+            "role": self.role,
+            "related_item": self.related_item,
+            "ko": self.ko,
+            "en": self.en,
+            "difference_picture": self.difference_picture,
+        }
+
+
+@dataclass(frozen=True)
 class ItemLine:
     """One item of the case as the report lists it: hashes and places only, never its media;
     `withheld` items are in no export at all."""
@@ -101,6 +125,7 @@ class ItemLine:
     first_seen: datetime | None
     last_seen: datetime | None
     sightings: int
+    relations: tuple[RelationLine, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The item as the report's JSON carries it."""
@@ -115,6 +140,7 @@ class ItemLine:
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "sightings": self.sightings,
+            "relations": [r.to_json() for r in self.relations],
         }
 
 

@@ -158,6 +158,19 @@ def _story(r: PoliceReport, lang: str, styles: dict[str, Any], width: float) -> 
             [0.3 * width, 0.08 * width, 0.2 * width, 0.12 * width, 0.14 * width, 0.16 * width],
         )
     )
+    relations = [
+        [it.sha256, getattr(rel, lang), rel.related_item, rel.difference_picture or "—"]
+        for it in r.items
+        for rel in it.relations
+    ]
+    if relations:
+        story += [p(t["relations"], h2), p(t["relations_about"], base)]
+        story.append(
+            table(
+                [[t["sha256"], t["relation"], t["related_item"], t["picture"]], *relations],
+                [0.2 * width, 0.4 * width, 0.2 * width, 0.2 * width],
+            )
+        )
     story.append(p(t["timeline"], h2))
     story.append(
         table(

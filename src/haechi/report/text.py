@@ -47,6 +47,14 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "text": "메시지 내용",
         "item_list": "관련 항목 (SHA-256)",
         "items_title": "증거 항목",
+        "relations": "조작 관계 (같은 장면·얼굴 출처)",
+        "relations_about": (
+            "한 항목이 다른 항목과 같은 장면에서 얼굴만 바뀌었거나, 얼굴이 다른 사진에서 픽셀 "
+            "그대로 옮겨진 경우입니다. 관련 항목의 SHA-256과 발견 위치를 함께 적습니다."
+        ),
+        "related_item": "관련 항목 (SHA-256)",
+        "relation": "관계",
+        "picture": "차이 그림",
         "sha256": "SHA-256",
         "kind": "종류",
         "findings": "발견 사항",
@@ -131,6 +139,15 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "text": "Message text",
         "item_list": "Items behind it (SHA-256)",
         "items_title": "Evidence items",
+        "relations": "Manipulation relations (same scene, source of the face)",
+        "relations_about": (
+            "An item shows the same scene as another with only the face changed, or its face "
+            "was taken pixel for pixel from another photo. The other item's SHA-256 and where "
+            "it was sighted are given."
+        ),
+        "related_item": "Related item (SHA-256)",
+        "relation": "Relation",
+        "picture": "Difference picture",
         "sha256": "SHA-256",
         "kind": "Kind",
         "findings": "Findings",

@@ -25,6 +25,7 @@ from haechi import __version__
 from haechi.config import Settings
 from haechi.errors import InputError
 from haechi.evidence.package import PackageResult
+from haechi.evidence.relations import item_relations
 from haechi.i18n import _
 from haechi.network.build import network_of
 from haechi.network.corpus import load_corpus
@@ -39,6 +40,7 @@ from haechi.report.model import (
     ItemLine,
     PackageLine,
     PoliceReport,
+    RelationLine,
     TakedownLine,
 )
 from haechi.services.cases import CaseDetail, get_case, record
@@ -85,6 +87,7 @@ def _items(
 ) -> tuple[ItemLine, ...]:
     out = []
     with db.session() as s:
+        related = item_relations(s, shas)
         for sha in shas:
             view = get_item(s, sha)
             found = [
@@ -116,9 +119,23 @@ def _items(
                     min(times, default=None),
                     max(times, default=None),
                     len(times),
+                    tuple(_relation(r) for r in related.get(sha, [])),
                 )
             )
     return tuple(out)
+
+
+def _relation(r: dict[str, Any]) -> RelationLine:
+    keep = ("finding", "person", "score", "source_kind", "request", "related_sightings")
+    return RelationLine(
+        r["kind"],
+        r.get("role"),
+        r["related_item"],
+        r["ko"],
+        r["en"],
+        r.get("difference_picture"),
+        {k: r.get(k) for k in keep},
+    )
 
 
 _CASE_EVENTS: dict[str, tuple[str, str]] = {

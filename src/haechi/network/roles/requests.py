@@ -14,15 +14,22 @@ def request_near(ctx: RoleContext, p: Post, m: Msg) -> Msg | None:
     if is_request(m):
         return m
     for other in ctx.near(m, REQUEST_WINDOW, REQUEST_IDS):
-        if (
-            other.author_id == m.author_id
-            and abs(other.message_id - m.message_id) <= REQUEST_IDS
-            and abs(other.at - m.at) <= REQUEST_WINDOW
-            and other.media_count == 0
-            and is_request(other)
-        ):
+        if asks_beside(m, other):
             return other
     return None
+
+
+def asks_beside(m: Msg, other: Msg) -> bool:
+    """`other` asks for `m`'s photo to be synthesised: a request by the same author right
+    beside it (same room), without media of its own."""
+    return (
+        other.room == m.room
+        and other.author_id == m.author_id
+        and abs(other.message_id - m.message_id) <= REQUEST_IDS
+        and abs(other.at - m.at) <= REQUEST_WINDOW
+        and other.media_count == 0
+        and is_request(other)
+    )
 
 
 def requesters(ctx: RoleContext, cid: str, cposts: list[Post]) -> None:
