@@ -292,6 +292,7 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 )
             next_sample = 0.0
             last_taken = -1.0
+            last_key = -1.0  # the previous keyframe's time, taken or not
             wanted = _Wanted()
             for frame in _frames(container, stream, oversized, wanted):
                 if time.monotonic() - started > limits.decode_timeout_seconds:
@@ -304,8 +305,15 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                     notes.append(f"video sampled up to {limits.max_video_seconds:.0f} s (limit)")
                     break
                 # Keyframes mark scene cuts between the 1 fps samples; an all-intra stream
-                # (MJPEG) would make every frame one, hence the minimum gap.
-                is_key = bool(frame.key_frame) and t - last_taken >= _MIN_KEYFRAME_GAP
+                # (MJPEG) would make every frame one, hence the minimum gap. The gap is waived
+                # for a keyframe far from the previous one (a cut in a stream with long GOPs):
+                # a shot that starts 0.3 s after a sample and ends before the next one would
+                # otherwise not be seen at all.
+                is_key = bool(frame.key_frame) and (
+                    t - last_taken >= _MIN_KEYFRAME_GAP or t - last_key >= _MIN_KEYFRAME_GAP
+                )
+                if frame.key_frame:
+                    last_key = t
                 if not (is_key or t >= next_sample):
                     continue
                 if oversized.check(f"frame at {t:.1f} s", frame.width, frame.height):
