@@ -178,10 +178,11 @@ class FaceModel:
         self,
         rgb: npt.NDArray[np.uint8],
         small: npt.NDArray[np.uint8] | None = None,
+        untiled: int = 0,
     ) -> npt.NDArray[np.float32]:
         """Deduplicated YuNet rows (x, y, w, h, 5x(x, y), score) in original pixels.
         (See `FaceDetector.detect_rows`.)"""
-        return self.detector.detect_rows(rgb, small)[0]
+        return self.detector.detect_rows(rgb, small, untiled)[0]
 
     # -- per face -----------------------------------------------------------
 
@@ -214,14 +215,19 @@ class FaceModel:
         )
 
     def detect(
-        self, rgb: npt.NDArray[np.uint8], small: npt.NDArray[np.uint8] | None = None
+        self,
+        rgb: npt.NDArray[np.uint8],
+        small: npt.NDArray[np.uint8] | None = None,
+        untiled: int = 0,
     ) -> list[Face]:
         """All faces in an HxWx3 uint8 RGB image, largest first.
 
         Usable faces carry an embedding; unusable ones carry ``None`` and a
-        ``quality.reason``.
+        ``quality.reason``. A detection pass over at most `untiled` pixels of
+        network input looks at the whole image at once (video frames) rather
+        than in overlapping tiles.
         """
-        rows, bgr = self.detector.detect_rows(rgb, small)
+        rows, bgr = self.detector.detect_rows(rgb, small, untiled)
         faces: list[Face] = []
         if not len(rows):
             return faces

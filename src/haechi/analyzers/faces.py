@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from haechi.analyzers.base import Example, MediaAnalyzer, Signal, example_media
 from haechi.analyzers.face_calibration import MODEL_NAME, MODEL_VERSION
+from haechi.analyzers.face_detect import UNTILED_MAX_PIXELS
 from haechi.analyzers.face_model import Face, FaceModel
 from haechi.analyzers.scene import Scene, scene_of
 from haechi.config import Settings
@@ -91,12 +92,17 @@ class FaceFrame(Signal):
 
     t: float | None  # seconds into a video; None for a still image
     faces: tuple[FaceRecord, ...]
+    # The time of the earlier frame of the same shot whose search these faces come from, when
+    # this frame was the same picture and was not searched again (see `same_picture`).
+    same_as: float | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> FaceFrame:
         """The frame from its stored payload, faces included."""
         return cls(
-            t=payload["t"], faces=tuple(FaceRecord.from_payload(f) for f in payload["faces"])
+            t=payload["t"],
+            faces=tuple(FaceRecord.from_payload(f) for f in payload["faces"]),
+            same_as=payload.get("same_as"),
         )
 
 
@@ -105,13 +111,16 @@ class Faces(Signal):
     """Frames with at least one face (frames without are only counted). `scene`: the
     signatures without its faces (see analyzers.scene) of a still picture with faces, or of a
     video's first frame with faces (stored by version 2 since video frames are compared too;
-    videos analysed before have none and are not compared)."""
+    videos analysed before have none and are not compared). `frames_searched`: how many of the
+    `frames_examined` were searched; the others were the same picture as a searched frame of
+    their shot and carry its faces (None: stored before frames were skipped, all searched)."""
 
     model: str
     model_version: str
     frames_examined: int
     frames: tuple[FaceFrame, ...]
     scene: Scene | None = None
+    frames_searched: int | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Faces:
@@ -123,6 +132,7 @@ class Faces(Signal):
             frames_examined=payload["frames_examined"],
             frames=tuple(FaceFrame.from_payload(f) for f in payload["frames"]),
             scene=None if scene is None else Scene.from_payload(scene),
+            frames_searched=payload.get("frames_searched"),
         )
 
     def count(self) -> int:
@@ -139,9 +149,44 @@ def shared_model() -> FaceModel:
 
 def faces_in_frame(frame: Frame, model: FaceModel | None = None) -> list[Face]:
     """Faces of one frame, found on the frame's shared 640-px copy (see face_model). Memoised
-    on the frame: the synthetic-media cues look at the same faces without a second search."""
+    on the frame: the synthetic-media cues look at the same faces without a second search.
+    A video frame (one with a time) is searched without tiles (face_detect.UNTILED_MAX_PIXELS)."""
     m = model or shared_model()
-    return frame.memo(("faces", m.model_version), lambda: m.detect(frame.rgb, frame.small))
+    untiled = 0 if frame.t is None else UNTILED_MAX_PIXELS
+    return frame.memo(("faces", m.model_version), lambda: m.detect(frame.rgb, frame.small, untiled))
+
+
+# Two sampled frames are the same picture, for the face search, when no 8 x 8 window of their
+# 640-px grey copies differs by more than SAME_MAX_DIFF grey levels on average. Local on
+# purpose: a 40-px face pasted into a still 1280 x 720 scene moved its PDQ hash by only 6-16
+# bits (3 scenes measured), within the 16 bits that would call two frames near-identical,
+# while it changes its 8 x 8 windows by tens of grey levels. The smallest usable face
+# (MIN_FACE_PX = 20 px, 10 px in the 640-px copy of an HD frame) covers a whole window.
+# H.264 coding of a still shot moves its windows by about one level between samples (1.1 at
+# crf 23, 0.3-1.0 at crf 35, measured), a 40-px face entering it by over 100; grain, motion
+# or a cut exceed the limit, and the frame is searched again.
+SAME_WINDOW = 8
+SAME_MAX_DIFF = 8.0
+
+
+def _grey(frame: Frame) -> npt.NDArray[np.uint8]:
+    return frame.memo(
+        ("grey-small",),
+        lambda: np.asarray(
+            cv2.cvtColor(np.ascontiguousarray(frame.small), cv2.COLOR_RGB2GRAY), np.uint8
+        ),
+    )
+
+
+def same_picture(a: Frame, b: Frame) -> bool:
+    """Whether `b` shows the same picture as `a` everywhere (see SAME_MAX_DIFF): nothing in
+    it, not even a small face, could be there without being in `a`."""
+    ga, gb = _grey(a), _grey(b)
+    if ga.shape != gb.shape:
+        return False
+    diff = cv2.absdiff(ga, gb).astype(np.float32)
+    local = cv2.blur(diff, (SAME_WINDOW, SAME_WINDOW), borderType=cv2.BORDER_REFLECT)
+    return float(local.max()) <= SAME_MAX_DIFF
 
 
 class FacesAnalyzer(MediaAnalyzer[Faces]):
@@ -171,12 +216,25 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
         faces."""
         model = shared_model()
         frames = []
+        searched = 0
+        # The last frame searched in this shot and its faces. A later frame that is the same
+        # picture (a still shot, a slide, a frozen frame, a keyframe right before a sample)
+        # takes its faces instead of a new search; a keyframe (a cut, as the encoder saw it)
+        # is always searched, and the comparison is with the searched frame, never the
+        # previous one, so that slow changes cannot add up unseen.
+        ref: Frame | None = None
+        ref_faces: tuple[FaceRecord, ...] = ()
         for frame in item.frames:
+            if ref is not None and not frame.key and same_picture(ref, frame):
+                if ref_faces:
+                    frames.append(FaceFrame(t=frame.t, faces=ref_faces, same_as=ref.t))
+                continue
             found = faces_in_frame(frame, model)
+            searched += 1
+            ref = frame if item.kind == "video" else None
+            ref_faces = tuple(FaceRecord.from_face(f) for f in found)
             if found:
-                frames.append(
-                    FaceFrame(t=frame.t, faces=tuple(FaceRecord.from_face(f) for f in found))
-                )
+                frames.append(FaceFrame(t=frame.t, faces=ref_faces))
         scene = None
         if frames:
             # A video's scene is that of its first frame with faces (at `frames[0].t`): the
@@ -190,6 +248,7 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
             frames_examined=len(item.frames),
             frames=tuple(frames),
             scene=scene,
+            frames_searched=searched,
         )
 
     @classmethod
@@ -202,6 +261,8 @@ class FacesAnalyzer(MediaAnalyzer[Faces]):
                 "count": sig.count(),
                 "usable": sum(f.usable for fr in sig.frames for f in fr.faces),
                 "model": sig.model,
+                "frames_examined": sig.frames_examined,
+                "frames_searched": sig.frames_searched,
                 "found": [
                     {
                         "t": fr.t,

@@ -6,7 +6,7 @@ from haechi.media.content import BytesContent, Content, FileContent
 from haechi.media.types import Frame, Media, MediaKind
 
 if TYPE_CHECKING:
-    from haechi.media.decode import decode_media, sniff
+    from haechi.media.decode import decode_media, frame_at, sniff
 
 __all__ = [
     "BytesContent",
@@ -16,6 +16,7 @@ __all__ = [
     "Media",
     "MediaKind",
     "decode_media",
+    "frame_at",
     "sniff",
 ]
 
@@ -23,7 +24,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The decoders (Pillow plug-ins, PyAV) load on first use: the scan's parent process only
     # names media types, its workers decode.
-    if name in ("decode_media", "sniff"):
+    if name in ("decode_media", "frame_at", "sniff"):
         from haechi.media import decode
 
         return getattr(decode, name)

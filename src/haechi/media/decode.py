@@ -50,7 +50,7 @@ _DEMUXERS = {
 }
 _MAGICLESS = {".ts": "mpegts", ".mts": "mpegts", ".m2ts": "mpegts"}
 
-__all__ = ["decode_media", "sniff"]
+__all__ = ["decode_media", "frame_at", "sniff"]
 
 
 def decode_media(content: Content, limits: Limits) -> Media:
@@ -292,6 +292,7 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                 )
             next_sample = 0.0
             last_taken = -1.0
+            last_key = -1.0  # the previous keyframe's time, taken or not
             wanted = _Wanted()
             for frame in _frames(container, stream, oversized, wanted):
                 if time.monotonic() - started > limits.decode_timeout_seconds:
@@ -304,8 +305,15 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
                     notes.append(f"video sampled up to {limits.max_video_seconds:.0f} s (limit)")
                     break
                 # Keyframes mark scene cuts between the 1 fps samples; an all-intra stream
-                # (MJPEG) would make every frame one, hence the minimum gap.
-                is_key = bool(frame.key_frame) and t - last_taken >= _MIN_KEYFRAME_GAP
+                # (MJPEG) would make every frame one, hence the minimum gap. The gap is waived
+                # for a keyframe far from the previous one (a cut in a stream with long GOPs):
+                # a shot that starts 0.3 s after a sample and ends before the next one would
+                # otherwise not be seen at all.
+                is_key = bool(frame.key_frame) and (
+                    t - last_taken >= _MIN_KEYFRAME_GAP or t - last_key >= _MIN_KEYFRAME_GAP
+                )
+                if frame.key_frame:
+                    last_key = t
                 if not (is_key or t >= next_sample):
                     continue
                 if oversized.check(f"frame at {t:.1f} s", frame.width, frame.height):
@@ -347,6 +355,67 @@ def _decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) 
         duration=duration,
         notes=tuple(notes),
     )
+
+
+def frame_at(content: Content, t: float | None, limits: Limits) -> Frame:
+    """The frame `decode_media` gives for `t` seconds (the sampled frame nearest it, the same
+    pixels), without decoding the rest of the video: the decoder seeks to the keyframe at or
+    before `t` and decodes from there. For one frame of a finding (a difference picture) this
+    costs one group of pictures instead of the whole video. A still image is decoded whole."""
+    sniffed = sniff(read_head(content))
+    ext = PurePath(content.name).suffix.lower()
+    if sniffed is None and ext in _MAGICLESS:
+        sniffed = Sniffed("video", _MAGICLESS[ext])
+    if sniffed is None or sniffed.kind != "video" or sniffed.format not in _DEMUXERS or t is None:
+        media = decode_media(content, limits)
+        return min(media.frames, key=lambda fr: abs((fr.t or 0.0) - (t or 0.0)))
+    if content.size > limits.max_file_bytes:
+        raise MediaError(
+            content.name, f"file is {content.size} bytes, over the limit of {limits.max_file_bytes}"
+        )
+    fmt = sniffed.format
+    started = time.monotonic()
+    source: Any = str(content.path) if isinstance(content, FileContent) else _seekable(content)
+    best: Any = None
+    best_t = 0.0
+    try:
+        with av.open(
+            source, mode="r", format=_DEMUXERS[fmt], options={"protocol_whitelist": "file,pipe"}
+        ) as container:
+            if not container.streams.video:
+                raise MediaError(content.name, f"no video stream in this {fmt} file")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
+            if stream.time_base is not None:
+                # backward: the keyframe at or before t, from which every later frame decodes.
+                container.seek(int(t / stream.time_base), stream=stream, backward=True)
+            for frame in _frames(container, stream, _Oversized(limits.max_pixels)):
+                if time.monotonic() - started > limits.decode_timeout_seconds:
+                    raise MediaError(
+                        content.name,
+                        f"decoding took longer than {limits.decode_timeout_seconds:.0f} s",
+                    )
+                ft = float(frame.time) if frame.time is not None else 0.0
+                if best is None or abs(ft - t) < abs(best_t - t):
+                    best, best_t = frame, ft
+                if ft >= t:
+                    break  # frames leave the decoder in presentation order
+            if best is None:
+                raise MediaError(content.name, f"no decodable frame near {t:.1f} s")
+            w, h = _scaled(best.width, best.height, limits.frame_max_side)
+            rgb = best.to_ndarray(format="rgb24", width=w, height=h)
+    except MediaError:
+        raise
+    except av.error.FFmpegError as exc:
+        reason = exc.strerror or str(exc)
+        raise MediaError(content.name, f"cannot decode {fmt} video ({reason})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise MediaError(content.name, f"cannot decode {fmt} video ({exc})") from None
+    finally:
+        if not isinstance(source, str):
+            source.close()
+    return Frame(rgb=rgb, t=round(best_t, 3), key=bool(best.key_frame))
 
 
 _TOO_MANY_PIXELS = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count")
