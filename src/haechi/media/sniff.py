@@ -57,6 +57,8 @@ _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P "}
 
 @dataclass(frozen=True)
 class Sniffed:
+    """What the first bytes say a file is: an image or a video, and its container format."""
+
     kind: MediaKind
     format: str
 

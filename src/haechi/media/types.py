@@ -39,10 +39,12 @@ class Frame:
 
     @property
     def width(self) -> int:
+        """Pixels across, as decoded (after any EXIF rotation)."""
         return int(self.rgb.shape[1])
 
     @property
     def height(self) -> int:
+        """Pixels down, as decoded (after any EXIF rotation)."""
         return int(self.rgb.shape[0])
 
     @cached_property
@@ -57,6 +59,8 @@ class Frame:
         return self.width / int(self.small.shape[1])
 
     def reduced(self, side: int) -> RGB:
+        """The frame scaled down to `side` pixels on its long side, aspect kept; the frame itself,
+        not a copy, when it is no larger. Not memoised: use `small` for the models' size."""
         w, h = self.width, self.height
         if max(w, h) <= side:
             return self.rgb
@@ -97,6 +101,7 @@ class Media:
 
     @property
     def name(self) -> str:
+        """The name its content shows in messages (see Content.name)."""
         return self.content.name
 
 
