@@ -25,6 +25,9 @@ class ScanEvent:
 
 @dataclass
 class ScanSummary:
+    """One source's scan in numbers, kept up to date by the writer batch by batch: what the CLI
+    prints at the end, and what `watch` and `discover` hand back."""
+
     scan_id: int
     source: str
     kind: str
@@ -53,9 +56,12 @@ class Observer:
         """A source's scan begins; `total` places when known (a stream's, a large folder's
         are not: the scan reads them as it goes)."""
 
-    def handled(self, event: ScanEvent) -> None: ...
+    def handled(self, event: ScanEvent) -> None:
+        """One place's final event, sent only once its batch is committed."""
 
-    def committed(self, shas: Sequence[str]) -> None: ...
+    def committed(self, shas: Sequence[str]) -> None:
+        """A batch is committed: the items of its places (unchanged ones too; an item seen at
+        two places is named twice)."""
 
     def note(self, text: str) -> None:
         """Something the person should know about what the paths hold (exports found)."""

@@ -87,6 +87,8 @@ class RayPool:
         self.ship = address is not None
 
     def start(self) -> RayPool:
+        """Reach the cluster (or start a local Ray) and start `actors` actors (default: one per
+        cluster CPU, or `workers` locally); HaechiError when Ray is missing or unreachable."""
         if self.actors:
             return self
         try:
@@ -137,6 +139,7 @@ class RayPool:
             self._complete = complete
 
     def close(self) -> None:
+        """End the actors, and Ray itself when this pool started it (a cluster stays up)."""
         import ray
 
         for a in self.actors:

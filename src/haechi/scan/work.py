@@ -19,6 +19,9 @@ from haechi.media.sniff import other_kind
 
 @dataclass(frozen=True)
 class MediaInfo:
+    """What decoding made of a file, for its items row; the sizes and duration are None for
+    audio and documents, which are never decoded."""
+
     kind: str  # image, video, audio, document
     format: str
     width: int | None
@@ -29,6 +32,9 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class StoredSignal:
+    """One analyzer's result as the writer stores it: its payload under the analyzer's name and
+    version."""
+
     analyzer: str
     version: str
     payload: dict[str, Any]
@@ -36,6 +42,10 @@ class StoredSignal:
 
 @dataclass(frozen=True)
 class WorkResult:
+    """Everything a worker sends back for one file. `hashes` None: the file could not be read
+    (or the worker failed); `already_complete`: the item had every analyzer's result, so only
+    the hashes were computed."""
+
     hashes: Hashes | None
     media: MediaInfo | None = None
     signals: tuple[StoredSignal, ...] = ()
@@ -71,6 +81,8 @@ class Worker:
             ma.warm()
 
     def run(self, content: Content) -> WorkResult:
+        """Hash, sniff, decode and analyse one file. A read, decode or analyzer failure becomes
+        an entry in `errors`; one analyzer's failure does not stop the others."""
         try:
             hashes = self.hasher.analyze(content)
         except (HaechiError, OSError) as exc:
@@ -135,6 +147,8 @@ def init_process(settings: Settings, complete_file: Path | None = None) -> None:
 
 
 def run_in_process(content: Content) -> WorkResult:
+    """One file in a worker process set up by init_process; on the first file, reads the
+    finished items the parent wrote, so those are only hashed."""
     global _complete_file
     assert _worker is not None, "init_process was not called in this worker"
     if _complete_file is not None:
