@@ -39,6 +39,9 @@ __all__ = ["app", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """Run one command (`argv`, or the process's arguments when None). A haechi, file or
+    database error ends it with one line on stderr and an exit code (the trace with --debug);
+    Ctrl-C exits 130, keeping the work already committed."""
     restrict_umask()
     failpoints.arm_timer()
     try:

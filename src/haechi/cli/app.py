@@ -87,6 +87,7 @@ state = _State()
 
 
 def warn(message: str) -> None:
+    """A "warning:" line on stderr; the message is shown as plain text, never as markup."""
     label = _("warning:")
     err.print(f"[yellow]{label}[/] {esc(message)}", highlight=False, soft_wrap=True)
 
@@ -114,6 +115,7 @@ def _main(
 
 
 def human_size(n: int) -> str:
+    """A byte count for people: "512 B", "1.5 MB"; GB is the largest unit."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -122,6 +124,8 @@ def human_size(n: int) -> str:
 
 
 def redact_url(url: str) -> str:
+    """The URL with its user and password shown as `***` (a database URL printed by
+    `haechi init`); unchanged when it carries none."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

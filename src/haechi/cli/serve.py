@@ -13,6 +13,8 @@ from haechi.i18n import _
 
 
 def is_loopback(host: str) -> bool:
+    """Whether `host` is "localhost" or a loopback IP; any other name counts as reachable from
+    other machines (it is never resolved), so `serve` asks for --public."""
     if host == "localhost":
         return True
     try:

@@ -100,6 +100,8 @@ class RelationLine:
     details: dict[str, Any]  # the measure, the request, where the other item was sighted
 
     def to_json(self) -> dict[str, Any]:
+        """The relation as the report's JSON carries it: its details, with the named fields
+        taking precedence over a detail of the same name."""
         return self.details | {
             "kind": self.kind,
             "role": self.role,

@@ -24,21 +24,31 @@ class TelegramError(HaechiError):
 class TelegramClient(Protocol):
     """The client methods the watcher calls; Telethon's `TelegramClient` provides them all."""
 
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Connect with the stored session (again after each disconnection); never logs in."""
 
-    async def is_user_authorized(self) -> bool: ...
+    async def is_user_authorized(self) -> bool:
+        """Whether the session is logged in; the watcher stops with advice when it is not."""
 
-    async def get_entity(self, entity: Any) -> Any: ...
+    async def get_entity(self, entity: Any) -> Any:
+        """The chat a configured id or @name stands for; ValueError or TypeError when there is
+        none the account can see."""
 
-    def iter_messages(self, entity: Any, *, min_id: int, reverse: bool) -> AsyncIterator[Any]: ...
+    def iter_messages(self, entity: Any, *, min_id: int, reverse: bool) -> AsyncIterator[Any]:
+        """The chat's messages after `min_id`, oldest first with `reverse` (the catch-up)."""
 
-    async def download_media(self, message: Any, file: type[bytes]) -> bytes | None: ...
+    async def download_media(self, message: Any, file: type[bytes]) -> bytes | None:
+        """The message's file in memory (`file=bytes`), never on disk; None when there was
+        nothing to download."""
 
-    def add_event_handler(self, callback: Callable[[Any], Awaitable[None]], event: Any) -> None: ...
+    def add_event_handler(self, callback: Callable[[Any], Awaitable[None]], event: Any) -> None:
+        """Call `callback` for each new message in the watched chats while connected."""
 
-    async def run_until_disconnected(self) -> None: ...
+    async def run_until_disconnected(self) -> None:
+        """Listen for new messages until the connection ends (or `disconnect` ends it)."""
 
-    async def disconnect(self) -> None: ...
+    async def disconnect(self) -> None:
+        """End the connection; what `run_until_disconnected` waits for."""
 
 
 # What the watch service hands the stream: how to wait, where notes go, how to make a client.
