@@ -24,9 +24,9 @@ from haechi.errors import HaechiError
 from haechi.evidence.context import actor_name, init_vault
 from haechi.matching.difference import difference_picture, face_region, png
 from haechi.matching.manipulation import KIND
-from haechi.media.content import BytesContent
-from haechi.media.decode import decode_media
-from haechi.media.types import RGB, Frame, Media
+from haechi.media.content import BytesContent, Content
+from haechi.media.decode import frame_at
+from haechi.media.types import RGB, Frame
 from haechi.store.custody import CustodyAction, CustodyEvent, append
 from haechi.store.db import Database
 from haechi.store.findings import Finding
@@ -141,15 +141,12 @@ def _crop(
 def item_frame(
     db: Database, vault: Vault, event: hooks.FindingsCreated, sha: str, t: float | None
 ) -> Frame:
-    """The decoded picture of item `sha` (for a video, its frame nearest `t` seconds), from
-    the bytes the scan holds or from the vault."""
-    content = event.contents.get(sha)
-    if content is not None:
-        with content.open() as fh:
-            data = fh.read()
-    elif vault.has(sha):
-        data = vault.read_bytes(sha)
-    else:
-        raise ValueError(f"item {sha[:12]} is not in the vault")
-    media: Media = decode_media(BytesContent(data, sha[:12]), db.settings.limits)
-    return min(media.frames, key=lambda fr: abs((fr.t or 0.0) - (t or 0.0)))
+    """The decoded picture of item `sha` (for a video, its sampled frame nearest `t` seconds),
+    from the content the scan holds or from the vault. A video is decoded from the keyframe
+    before `t` only (media.frame_at): one difference picture must not cost a whole video."""
+    content: Content | None = event.contents.get(sha)
+    if content is None:
+        if not vault.has(sha):
+            raise ValueError(f"item {sha[:12]} is not in the vault")
+        content = BytesContent(vault.read_bytes(sha), sha[:12])
+    return frame_at(content, t, db.settings.limits)
