@@ -164,3 +164,27 @@ def test_the_evidence_documents_name_the_relation_and_its_source(
     police = " ".join((out / "report.html").read_text("utf-8").split())
     assert her in police and "의뢰인" in police and "합성방" in police
     assert "INTACT" in run(home, "evidence", "verify").stdout
+
+
+@pytest.mark.slow  # two scans, about 10 s
+def test_a_request_photo_scanned_after_the_fake_is_still_found_to_be_its_source(
+    tmp_path: Path,
+) -> None:
+    """The fake reached the counsellor first (a folder she was sent); the room where the photo
+    was asked for is exported later. The photo, once scanned, is compared with the fake."""
+    _export(tmp_path / "export", "이 사람으로 합성해 주세요")
+    sent = tmp_path / "sent"
+    sent.mkdir()
+    shutil.move(tmp_path / "export" / "photos" / "made.jpg", sent / "made.jpg")
+    doc = json.loads((tmp_path / "export" / "result.json").read_text("utf-8"))
+    doc["messages"] = [m for m in doc["messages"] if m.get("photo") != "photos/made.jpg"]
+    (tmp_path / "export" / "result.json").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    home = tmp_path / "h"
+    made = _scan(home, sent)["made.jpg"]
+    assert not _sources(home, made)  # nothing to compare with yet
+    out = run(home, "scan", "--json", "--no-progress", str(tmp_path / "export")).stdout
+    her = {Path(o["path"]).name: o["sha256"] for o in map(json.loads, out.splitlines())}["her.jpg"]
+    (taken,) = _sources(home, made)
+    src = taken["source_photo"]
+    assert src["related_item"] == her and src["source_kind"] == "request"
+    assert src["request"]["author"] == "의뢰인" and src["pixel_agreement"] >= 0.95

@@ -75,6 +75,8 @@ def record_source_photos(db: Database, event: hooks.FindingsCreated) -> None:
             if f.kind == "face_match" and f.person_id is not None
         ]
     asked = _request_candidates(db, matches, todo) if matches else {}
+    if asked:
+        _as_request_photo(db, matches, asked, todo)
     if not todo:
         return
     vault, _created = init_vault(db.settings)
@@ -113,6 +115,40 @@ def _request_candidates(
             if score > todo.get(key, (-1.0,))[0]:
                 todo[key] = (score, tuple(d["box"]), d.get("t"))
     return asked
+
+
+def _as_request_photo(
+    db: Database,
+    matches: list[tuple[str, int, float, dict[str, Any]]],
+    asked: dict[str, RequestPost],
+    todo: dict[tuple[str, str, int], tuple[float, tuple[int, ...], float | None]],
+) -> None:
+    """The other way round: a new match in a photo posted with a request (scanned after the
+    fake, or in another scan) makes it a candidate source for every item her face was matched
+    in before, unless that item was posted before the request (a source comes first)."""
+    new = {(sha, person) for sha, person, _score, _d in matches if sha in asked}
+    if not new:
+        return
+    with db.session() as s:
+        earlier = s.scalars(
+            select(Finding).where(
+                Finding.kind == "face_match",
+                Finding.person_id.in_({person for _sha, person in new}),
+                Finding.item_sha256.not_in({sha for sha, _person in new}),
+            )
+        ).all()
+        for photo, person in sorted(new):
+            post = asked[photo]
+            for f in earlier:
+                d = f.details or {}
+                if f.person_id != person or not d.get("box"):
+                    continue
+                since = first_posted(db, f.item_sha256)
+                if since is not None and post.at is not None and post.at > since:
+                    continue
+                key = (f.item_sha256, photo, person)
+                if f.score > todo.get(key, (-1.0,))[0]:
+                    todo[key] = (f.score, tuple(d["box"]), d.get("t"))
 
 
 def _faces(db: Database, sha: str) -> Faces | None:
