@@ -11,7 +11,6 @@ MAX_LINES = 400
 # Over the limit for now, each being changed by another piece of work this hour; the lead
 # splits them and shrinks this list. Nothing may be added to it.
 ALLOWED = {
-    "scan/pool.py",
     "media/decode.py",
 }
 

@@ -6,7 +6,8 @@
   analyzers every stored item must have run (`analyzer_versions`)
 - `writer`: the one writer, committing in batches in the source's order (`text_analyzer` scores
   chat messages), and `rows`: the rows it writes
-- `pool`: the worker processes, forks of one server that loaded the models (`preload`)
+- `pool`: the worker processes, forks of one server that loaded the models (`preload`), and
+  `dispatch`: one run's files handed to them, in a bounded window
 - `work`: what a worker does with one file
 - `progress`: the events and summary a scan reports, and the observer that receives them
 
