@@ -80,7 +80,8 @@ def _run_children(folder: Path, parts: list[Path], tmp: Path) -> tuple[list[dict
 
 
 def run(tmp: Path) -> list[Result]:
-    from haechi.matching.pdq_index import PdqIndex, distances
+    from haechi.matching.pdq_index import PdqIndex
+    from haechi.matching.pdq_segment import distances
 
     tmp.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2024)

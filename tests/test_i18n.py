@@ -160,6 +160,8 @@ def test_cli_messages_are_wrapped_for_translation() -> None:
 # that are stored as data, not shown as they are raised: they stay English.
 _MACHINE_TEXT = {
     "media/decode.py": "a file's decode error is stored with its item (scan errors)",
+    "media/image.py": "a file's decode error is stored with its item (scan errors)",
+    "media/video.py": "a file's decode error is stored with its item (scan errors)",
     "sources/archive.py": "an entry's error is stored with its item",
     "sources/folder.py": "an entry's error is stored with its item",
     "sources/warc.py": "a record's error is stored with its item",

@@ -197,13 +197,13 @@ def test_skipping_unreferenced_frames_takes_the_same_frames(
     keyframes and pixels) are those a full decode takes."""
     import av
 
-    from haechi.media import decode as dec
+    from haechi.media import video
 
     path = tmp_path / "pan.mp4"
     _panning_clip(path, seconds=8, fps=25)
     fast = decode_media(FileContent(path, "pan.mp4"), LIMITS)
     counted: list[int] = []
-    real = dec._frames
+    real = video._frames
 
     def counting(*args: object) -> object:
         n = 0
@@ -212,9 +212,9 @@ def test_skipping_unreferenced_frames_takes_the_same_frames(
             yield frame
         counted.append(n)
 
-    monkeypatch.setattr(dec, "_frames", counting)
+    monkeypatch.setattr(video, "_frames", counting)
     decode_media(FileContent(path, "pan.mp4"), LIMITS)
-    monkeypatch.setattr(dec, "_SKIP_MARGIN", float("inf"))  # never skip
+    monkeypatch.setattr(video, "_SKIP_MARGIN", float("inf"))  # never skip
     full = decode_media(FileContent(path, "pan.mp4"), LIMITS)
     assert [(f.t, f.key) for f in fast.frames] == [(f.t, f.key) for f in full.frames]
     assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(fast.frames, full.frames, strict=True))

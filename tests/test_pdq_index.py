@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from haechi.matching import pdq_index
-from haechi.matching.pdq_index import PdqIndex, distances
+from haechi.matching import pdq_index, pdq_segment
+from haechi.matching.pdq_index import PdqIndex
+from haechi.matching.pdq_segment import distances
 
 
 def _near(rng: np.random.Generator, rows: np.ndarray, ks: np.ndarray) -> np.ndarray:
@@ -29,7 +30,7 @@ def _brute(data: np.ndarray, q: np.ndarray, d: int) -> list[set[int]]:
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small thresholds so a few thousand hashes exercise sealing, merging and the chunk tables.
     monkeypatch.setattr(pdq_index, "SEAL_AT", 500)
-    monkeypatch.setattr(pdq_index, "BRUTE_MAX", 400)
+    monkeypatch.setattr(pdq_segment, "BRUTE_MAX", 400)
     monkeypatch.setattr(pdq_index, "MERGE_FANOUT", 3)
 
 

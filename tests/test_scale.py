@@ -18,7 +18,7 @@ from haechi.sources import Sighting, SourceProblem
 from haechi.sources.folder import FolderSource
 from haechi.store.db import Database
 
-BATCH_ITEMS = 32  # haechi.scan.run: the writer's batch, handled (reported) when committed
+BATCH_ITEMS = 32  # haechi.scan.writer: the writer's batch, handled (reported) when committed
 
 
 def _tiny_pngs(root: Path, n: int) -> None:

@@ -19,7 +19,7 @@ LIMITS = Limits()
 def test_frame_at_gives_the_sampled_frame_without_decoding_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from haechi.media import decode as dec
+    from haechi.media import video
 
     path = tmp_path / "pan.mp4"
     _panning_clip(path, seconds=8, fps=25)
@@ -31,7 +31,7 @@ def test_frame_at_gives_the_sampled_frame_without_decoding_the_rest(
             got = frame_at(content, want.t, LIMITS)
             assert got.t == want.t and np.array_equal(got.rgb, want.rgb), want.t
     counted: list[int] = []
-    real = dec._frames
+    real = video._frames
 
     def counting(*args: object) -> object:
         n = 0
@@ -42,7 +42,7 @@ def test_frame_at_gives_the_sampled_frame_without_decoding_the_rest(
         finally:  # frame_at stops early: the generator is closed, not exhausted
             counted.append(n)
 
-    monkeypatch.setattr(dec, "_frames", counting)
+    monkeypatch.setattr(video, "_frames", counting)
     frame_at(FileContent(path, "pan.mp4"), sampled[-1].t, LIMITS)
     assert counted[0] < 8 * 25 // 2, counted  # one group of pictures, not the whole clip
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from haechi.errors import HaechiError
 from haechi.i18n import _
 from haechi.media import BytesContent, Content
-from haechi.scan.pool import window
+from haechi.scan.dispatch import window
 
 if TYPE_CHECKING:
     from haechi.config import Settings

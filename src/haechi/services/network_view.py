@@ -1,6 +1,6 @@
 """The network as the web app shows it: the content clusters (those of interest first), and
 for one cluster its rendered picture with every role claim and the messages behind each. The
-same network.build and network.render as `haechi network` and `network picture`."""
+same network.build, network.scene and network.render as `haechi network` and `network picture`."""
 
 from __future__ import annotations
 
@@ -106,7 +106,8 @@ def list_clusters(db: Database, settings: Settings) -> list[ClusterLine]:
 def cluster_view(db: Database, settings: Settings, cluster: str) -> ClusterView:
     """One cluster with its picture and role claims; raises NotFoundError for an unknown
     cluster id. Builds the whole network, so it costs as much as `haechi network`."""
-    from haechi.network.render import cluster_scene, to_svg
+    from haechi.network.render import to_svg
+    from haechi.network.scene import cluster_scene
 
     net = _network(db, settings)
     if cluster not in net.clusters:

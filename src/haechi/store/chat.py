@@ -1,6 +1,6 @@
 """Reading and writing chat rooms and messages (the text side of chat sources). Rows come in
 as the table's columns: what a source's message becomes is the scan's business
-(`haechi.scan.run`), so the store knows nothing of sources."""
+(`haechi.scan.rows`), so the store knows nothing of sources."""
 
 from __future__ import annotations
 
