@@ -36,6 +36,26 @@ DEMUXERS = {
 }
 
 
+def _open(source: Any, fmt: str) -> Any:
+    """The container, by the demuxer named for `fmt` and never probed, allowed to open no other
+    file or URL: a playlist (HLS, concat) disguised as video could otherwise make ffmpeg fetch
+    or read elsewhere."""
+    return av.open(
+        source, mode="r", format=DEMUXERS[fmt], options={"protocol_whitelist": "file,pipe"}
+    )
+
+
+def _video_stream(container: Any, content: Content, fmt: str, limits: Limits) -> Any:
+    """The first video stream, set to decode in threads and to refuse pictures over the pixel
+    limit (FFmpeg's own check: the header's size is not the frames')."""
+    if not container.streams.video:
+        raise MediaError(content.name, f"no video stream in this {fmt} file")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
+    return stream
+
+
 def decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) -> Media:
     """`content`, a `fmt` video by its bytes, as its sampled frames (1 a second and the
     keyframes of scene cuts); `notes` collects what the item's notes should say."""
@@ -44,20 +64,8 @@ def decode_video(content: Content, fmt: str, limits: Limits, notes: list[str]) -
     source: Any = str(content.path) if isinstance(content, FileContent) else seekable(content)
     frames: list[Frame] = []
     try:
-        # The demuxer is named, never probed, and may open no other file or URL: a playlist
-        # (HLS, concat) disguised as video could otherwise make ffmpeg fetch or read elsewhere.
-        with av.open(
-            source,
-            mode="r",
-            format=DEMUXERS[fmt],
-            options={"protocol_whitelist": "file,pipe"},
-        ) as container:
-            if not container.streams.video:
-                raise MediaError(content.name, f"no video stream in this {fmt} file")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            # FFmpeg refuses to allocate a larger picture: the header's size is not the frames'.
-            stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
+        with _open(source, fmt) as container:
+            stream = _video_stream(container, content, fmt, limits)
             duration = _duration(container, stream)
             width, height = int(stream.codec_context.width), int(stream.codec_context.height)
             if width * height > limits.max_pixels:
@@ -140,14 +148,8 @@ def seek_frame(content: Content, fmt: str, t: float, limits: Limits) -> Frame:
     best: Any = None
     best_t = 0.0
     try:
-        with av.open(
-            source, mode="r", format=DEMUXERS[fmt], options={"protocol_whitelist": "file,pipe"}
-        ) as container:
-            if not container.streams.video:
-                raise MediaError(content.name, f"no video stream in this {fmt} file")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
+        with _open(source, fmt) as container:
+            stream = _video_stream(container, content, fmt, limits)
             if stream.time_base is not None:
                 # backward: the keyframe at or before t, from which every later frame decodes.
                 container.seek(int(t / stream.time_base), stream=stream, backward=True)

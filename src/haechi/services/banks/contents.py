@@ -21,7 +21,7 @@ from haechi.services.banks.model import (
     as_utc,
     check_signal,
 )
-from haechi.store.banks import BankContent, BankSignal
+from haechi.store.banks import Bank, BankContent, BankSignal
 from haechi.store.db import Database
 
 
@@ -217,17 +217,21 @@ def contents(
         return _content_views(s, list(s.scalars(q)), bank.name)
 
 
+def _content_row(s: Session, bank: Bank, name: str, content_id: int) -> BankContent:
+    """The bank's content `content_id`; NotFoundError when this bank does not hold it."""
+    row = s.get(BankContent, content_id)
+    if row is None or row.bank_id != bank.id:
+        raise NotFoundError(
+            _("bank {name} has no content {content_id}").format(name=name, content_id=content_id)
+        )
+    return row
+
+
 def get_content(db: Database, name: str, content_id: int) -> ContentView:
     """One content of the bank with its signals, or NotFoundError if the bank does not hold it."""
     with db.session() as s:
         bank = bank_named(s, name)
-        row = s.get(BankContent, content_id)
-        if row is None or row.bank_id != bank.id:
-            raise NotFoundError(
-                _("bank {name} has no content {content_id}").format(
-                    name=name, content_id=content_id
-                )
-            )
+        row = _content_row(s, bank, name, content_id)
         return _content_views(s, [row], bank.name)[0]
 
 
@@ -238,13 +242,7 @@ def set_content_enabled(
     changes."""
     with db.session() as s:
         bank = bank_named(s, name)
-        row = s.get(BankContent, content_id)
-        if row is None or row.bank_id != bank.id:
-            raise NotFoundError(
-                _("bank {name} has no content {content_id}").format(
-                    name=name, content_id=content_id
-                )
-            )
+        row = _content_row(s, bank, name, content_id)
         if row.enabled != enabled:
             row.enabled = enabled
             bank.updated_at = datetime.now(UTC)
@@ -256,13 +254,7 @@ def delete_content(db: Database, actor: str, name: str, content_id: int) -> None
     """Delete one content and its signals from the bank, with a custody entry."""
     with db.session() as s:
         bank = bank_named(s, name)
-        row = s.get(BankContent, content_id)
-        if row is None or row.bank_id != bank.id:
-            raise NotFoundError(
-                _("bank {name} has no content {content_id}").format(
-                    name=name, content_id=content_id
-                )
-            )
+        row = _content_row(s, bank, name, content_id)
         bank.updated_at = datetime.now(UTC)
         log_change(s, actor, bank, what="content_deleted", content=content_id)
         s.delete(row)
