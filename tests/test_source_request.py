@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import run, testdata
+from conftest import database_for, run, testdata
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -91,6 +91,7 @@ def asked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     root = tmp_path_factory.mktemp("asked")
     _export(root / "export", "이 사람으로 합성해 주세요")
     home = root / "h"
+    database_for(home)  # on PostgreSQL, a database that outlives one test
     return home, _scan(home, root / "export")
 
 
