@@ -245,7 +245,8 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's SHA-256 in hex, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -254,14 +255,15 @@ def _sha256_file(path: Path) -> str:
 
 
 def write_sha256sums(folder: Path) -> str:
-    """The coreutils format (`HASH  path`), every file but itself, sorted."""
+    """The coreutils format (`HASH  path`), every file but itself (a package's own SHA256SUMS
+    inside, as in a police report, is listed), sorted; the SHA256SUMS file's own hash."""
+    sums = folder / "SHA256SUMS"
     lines = []
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != "SHA256SUMS":
-            lines.append(f"{_sha256_file(p)}  {p.relative_to(folder).as_posix()}\n")
-    sums = folder / "SHA256SUMS"
+        if p.is_file() and p != sums:
+            lines.append(f"{sha256_file(p)}  {p.relative_to(folder).as_posix()}\n")
     sums.write_text("".join(lines), "utf-8")
-    return _sha256_file(sums)
+    return sha256_file(sums)
 
 
 def zip_folder(folder: Path, tmp: Path, top: str) -> None:

@@ -11,7 +11,6 @@ report by the SHA-256 of its files."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from haechi import __version__
 from haechi.config import Settings
 from haechi.errors import InputError
 from haechi.evidence.package import PackageResult
+from haechi.evidence.package_contents import sha256_file, write_sha256sums
 from haechi.evidence.relations import item_relations
 from haechi.i18n import _
 from haechi.network.build import network_of
@@ -221,25 +221,6 @@ def _check_destination(settings: Settings, out: Path) -> Path:
     return dest
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_sums(folder: Path) -> str:
-    """`sha256sum -c SHA256SUMS` in the report folder checks every file in it."""
-    lines = [
-        f"{_sha256(p)}  {p.relative_to(folder).as_posix()}\n"
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p != folder / "SHA256SUMS"
-    ]
-    (folder / "SHA256SUMS").write_text("".join(lines), "utf-8")
-    return _sha256(folder / "SHA256SUMS")
-
-
 def gather(
     db: Database,
     settings: Settings,
@@ -327,7 +308,7 @@ def write_police_report(
         )
         (build / "report.html").write_text(police.render_html(report), "utf-8")
         police.render_pdf(report, build / "report.pdf")
-        sums = _write_sums(build)
+        sums = write_sha256sums(build)
         private_tree(build)
         build.replace(dest)
     except BaseException:
@@ -340,8 +321,8 @@ def write_police_report(
                     "what": "police_report",
                     "folder": dest.name,
                     "sha256sums": sums,
-                    "report_html": _sha256(dest / "report.html"),
-                    "report_pdf": _sha256(dest / "report.pdf"),
+                    "report_html": sha256_file(dest / "report.html"),
+                    "report_pdf": sha256_file(dest / "report.pdf"),
                     "package_sha256sums": res.sha256sums,
                     "accounts": len(report.accounts),
                     "items": len(report.items),
