@@ -11,6 +11,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -23,6 +24,9 @@ from haechi.config import Settings, load_settings
 from haechi.persons.enrol import Consent
 from haechi.store.db import Database
 from haechi.store.vault import KeyFile, Vault
+
+if TYPE_CHECKING:
+    from fake_tsa import FakeTSA
 
 # The public test data, copied into the repository (tests/data/SOURCES.md gives each file's origin
 # and licence) so that a clone alone passes the suite; HAECHI_TESTDATA points elsewhere for trials.
@@ -232,6 +236,17 @@ def run(
     return subprocess.CompletedProcess(["haechi", *args], code, stdout, stderr)
 
 
+def short_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """A command's refusal as `haechi()` or `run()` returns it: one or two lines, no trace,
+    naming what it must name."""
+    assert proc.returncode not in (0, 1), proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert 1 <= len(lines) <= 2, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
 # --- evidence: vault and custody log on the test's own database -------------------------------
 
 
@@ -261,6 +276,15 @@ def engine(db: Database) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as s:
         yield s
+
+
+@pytest.fixture
+def fake_tsa() -> Iterator[tuple[FakeTSA, str]]:
+    """A throw-away RFC 3161 TSA served on 127.0.0.1 (tests/fake_tsa.py): the TSA and its URL."""
+    from fake_tsa import serving_fake_tsa  # the TSA's ASN.1 stack, only for the tests that ask
+
+    with serving_fake_tsa() as served:
+        yield served
 
 
 def kill_scan_after_batch(home: Path, root: Path, *, workers: int, batch: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import haechi
-from test_crash_trials import _corpus, _state
+from scan_corpus import corpus, state
 
 pytestmark = pytest.mark.slow  # four CLI scans
 
@@ -44,7 +44,7 @@ def _start(home: Path, *paths: Path) -> subprocess.Popen[str]:
 @pytest.mark.parametrize("fresh", [False, True], ids=["initialised", "fresh"])
 def test_two_scans_at_once_store_what_one_scan_stores(tmp_path: Path, fresh: bool) -> None:
     """`fresh`: neither the data directory nor its database exists; both scans create them."""
-    pictures, export = _corpus(tmp_path / "data")
+    pictures, export = corpus(tmp_path / "data")
     # A second folder sharing half the pictures: the same items reached by both scans.
     other = tmp_path / "data" / "other"
     other.mkdir()
@@ -61,7 +61,7 @@ def test_two_scans_at_once_store_what_one_scan_stores(tmp_path: Path, fresh: boo
         str(other),
         env=ENV,
     )
-    want = _state(tmp_path / "one")
+    want = state(tmp_path / "one")
 
     home = tmp_path / "two"
     if not fresh:
@@ -71,6 +71,6 @@ def test_two_scans_at_once_store_what_one_scan_stores(tmp_path: Path, fresh: boo
     for proc in (first, second):
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, out + err
-    got = _state(home)
+    got = state(home)
     assert got == want
     assert got["messages"] == got["distinct_messages"]  # no message stored twice

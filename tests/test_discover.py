@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import jpeg_bytes, noise_image, run
+from fake_telegram import FakeTelegram, text_message, watch
 from rooms_dataset import reported_rooms
 from tdesktop_html import write_html_chat
 from telethon.errors import FloodWaitError
@@ -21,7 +22,6 @@ from telethon.tl import types
 from telethon.tl.functions.channels import GetFullChannelRequest
 from telethon.tl.functions.contacts import SearchRequest
 from telethon.tl.types import contacts, messages
-from test_telegram_live import FakeTelegram, text_message, watch
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -173,8 +173,8 @@ def _warc_with_page(path: Path, url: str, html: str) -> None:
 
 
 def _live_message(settings: Settings) -> None:
-    """A live chat's message, through the real watcher (Telegram's side faked as in
-    test_telegram_live.py)."""
+    """A live chat's message, through the real watcher (Telegram's side faked by
+    tests/fake_telegram.py)."""
     fake = FakeTelegram()
     fake.add(text_message(5, "새 방 @live_next_room 입장 문의"))
     db = Database(settings)

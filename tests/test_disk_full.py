@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import haechi, jpeg_bytes, noise_image, testdata
-from test_errors import _listing, _read_only_view, _short_error, _tmpfs
+from conftest import haechi, jpeg_bytes, noise_image, short_error, testdata
+from storage_faults import listing, read_only_view, tmpfs
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # tmpfs and bind mounts of SQLite files
 
@@ -57,12 +57,12 @@ def test_a_capture_into_a_full_disk_is_reported_and_resumes(
     scanned: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     base, shas = scanned
-    with _tmpfs(tmp_path / "small", "8m") as disk:
+    with tmpfs(tmp_path / "small", "8m") as disk:
         home = disk / "h"
         shutil.copytree(base, home)
         filler = _fill(disk, 600_000)  # room for a few of the 12 copies, not all
         proc = haechi(home, "evidence", "capture", *shas, check=False)
-        _short_error(proc, "full", "free some space")
+        short_error(proc, "full", "free some space")
         filler.unlink()
         _verified(home)  # what was preserved before the disk filled is whole and logged
         assert len(_captured(home)) < len(shas)
@@ -79,14 +79,14 @@ def test_an_export_to_a_full_disk_leaves_no_package(
     home = tmp_path / "h"
     shutil.copytree(base, home)
     haechi(home, "evidence", "capture", *shas)
-    with _tmpfs(tmp_path / "usb", "16m") as usb:
+    with tmpfs(tmp_path / "usb", "16m") as usb:
         filler = _fill(usb, 600_000)
         for name in ("pkg", "pkg.zip"):
             proc = haechi(
                 home, "evidence", "export", *shas, "--to", str(usb / name), "--plain-media",
                 check=False,
             )  # fmt: skip
-            _short_error(proc, "full", "free some space")
+            short_error(proc, "full", "free some space")
             assert sorted(p.name for p in usb.iterdir()) == ["filler"]  # not even a .partial
         log = haechi(home, "evidence", "log", "--json").stdout
         assert '"exported"' not in log
@@ -122,11 +122,11 @@ def test_writing_commands_on_read_only_storage_say_so_and_change_nothing(
         "match faces",
         str(testdata("faces", "img1.jpg")),
     )
-    before = _listing(home)
+    before = listing(home)
     face = str(testdata("faces", "img2.jpg"))
-    with _read_only_view(home, tmp_path / "ro") as ro:
+    with read_only_view(home, tmp_path / "ro") as ro:
         argv = [a.format(sha=shas[0], other=shas[1], face=face) for a in args]
         proc = haechi(ro, *argv, check=False)
-        _short_error(proc, "read-only")
-    assert _listing(home) == before
+        short_error(proc, "read-only")
+    assert listing(home) == before
     _verified(home)

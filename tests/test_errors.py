@@ -13,23 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes, noise_image, run
+from conftest import jpeg_bytes, noise_image, run, short_error
+from storage_faults import listing, read_only_view, tmpfs
 
 pytestmark = pytest.mark.sqlite_only
-
-
-def _short_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    """One or two lines, no trace, naming what it must name."""
-    assert proc.returncode not in (0, 1), proc.stderr
-    lines = [x for x in proc.stderr.splitlines() if x.strip()]
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert 1 <= len(lines) <= 2, proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr, proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +48,7 @@ def test_a_garbage_database_is_named(tmp_path: Path) -> None:
     (home / "haechi.db").write_bytes(os.urandom(8192))
     before = (home / "haechi.db").read_bytes()
     proc = run(home, "items", check=False)
-    _short_error(proc, str(home / "haechi.db"), "not a database")
+    short_error(proc, str(home / "haechi.db"), "not a database")
     assert proc.returncode == 4
     assert (home / "haechi.db").read_bytes() == before
 
@@ -67,7 +57,7 @@ def test_a_truncated_database_is_named(scanned: tuple[Path, str], tmp_path: Path
     home = _copy(scanned, tmp_path / "h")
     with (home / "haechi.db").open("r+b") as fh:
         fh.truncate(8192)
-    _short_error(run(home, "items", check=False), "haechi.db", "malformed")
+    short_error(run(home, "items", check=False), "haechi.db", "malformed")
 
 
 def test_a_database_url_at_a_text_file(tmp_path: Path) -> None:
@@ -75,22 +65,8 @@ def test_a_database_url_at_a_text_file(tmp_path: Path) -> None:
     text.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
     env = {"HAECHI_DATABASE_URL": f"sqlite:///{text}"}
     proc = run(tmp_path / "h", "items", check=False, env=env)
-    _short_error(proc, str(text), "not a database")
+    short_error(proc, str(text), "not a database")
     assert text.read_text() == "root:x:0:0:root:/root:/bin/bash\n" * 20
-
-
-@contextlib.contextmanager
-def _tmpfs(at: Path, size: str) -> Iterator[Path]:
-    at.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(at)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
-        yield at
-    finally:
-        subprocess.run(["umount", "-l", str(at)], check=False)
 
 
 def _more_pictures(folder: Path, n: int) -> Path:
@@ -105,14 +81,14 @@ def test_a_full_disk_is_reported_and_nothing_is_lost(
     scanned: tuple[Path, str], tmp_path: Path
 ) -> None:
     more = _more_pictures(tmp_path / "more", 8)
-    with _tmpfs(tmp_path / "small", "1m") as disk:
+    with tmpfs(tmp_path / "small", "1m") as disk:
         home = _copy(scanned, disk / "h")
         filler = disk / "filler"
         with filler.open("wb", buffering=0) as fh, contextlib.suppress(OSError):
             while True:
                 fh.write(b"\0" * 4096)
         proc = run(home, "--workers", "1", "scan", str(more), "--no-progress", check=False)
-        _short_error(proc, "haechi.db", "full")
+        short_error(proc, "haechi.db", "full")
         filler.unlink()
         listed = run(home, "items", "--json").stdout.splitlines()
         assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
@@ -137,7 +113,7 @@ def test_a_file_size_limit_is_reported_and_nothing_is_lost(
         # Python would write bytecode caches cut at the limit and break later imports.
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )  # fmt: skip
-    _short_error(proc, "haechi.db")
+    short_error(proc, "haechi.db")
     assert "free some space" in proc.stderr
     listed = run(home, "items", "--json").stdout.splitlines()
     assert [json.loads(x)["sha256"] for x in listed] == [scanned[1]]
@@ -156,7 +132,7 @@ def test_a_file_size_limit_is_reported_and_nothing_is_lost(
 )
 def test_malformed_settings_are_named(tmp_path: Path, name: str, value: str, needle: str) -> None:
     proc = run(tmp_path / "h", "items", check=False, env={name: value})
-    _short_error(proc, needle)
+    short_error(proc, needle)
     assert proc.returncode == 2
 
 
@@ -166,7 +142,7 @@ def test_an_empty_home_is_refused(tmp_path: Path) -> None:
         [sys.executable, "-m", "haechi", "items"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip
-    _short_error(proc, "HAECHI_HOME", "empty")
+    short_error(proc, "HAECHI_HOME", "empty")
     assert list(tmp_path.iterdir()) == []  # no database made in the current directory
 
 
@@ -178,7 +154,7 @@ def test_a_misspelt_setting_is_warned_about(tmp_path: Path) -> None:
 
 def test_an_unknown_findings_status_is_refused(tmp_path: Path) -> None:
     proc = run(tmp_path / "h", "findings", "--status", "bogus", check=False)
-    _short_error(proc, "bogus", "use one of open, ")
+    short_error(proc, "bogus", "use one of open, ")
 
 
 # -- the vault ---------------------------------------------------------------------------------
@@ -224,36 +200,6 @@ def test_capture_removes_what_a_killed_capture_left(
 # -- read-only storage -------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _read_only_view(folder: Path, at: Path) -> Iterator[Path]:
-    """`folder` as write-blocked media show it: a read-only bind mount (root), or a copy
-    without write permission (anyone else)."""
-    if os.geteuid() != 0:
-        shutil.copytree(folder, at)
-        subprocess.run(["chmod", "-R", "a-w", str(at)], check=True)
-        try:
-            yield at
-        finally:
-            subprocess.run(["chmod", "-R", "u+w", str(at)], check=True)
-        return
-    at.mkdir()
-    bound = subprocess.run(["mount", "--bind", str(folder), str(at)], capture_output=True)
-    if bound.returncode != 0:
-        pytest.skip("cannot make a read-only mount here")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(at)], check=True)
-        yield at
-    finally:
-        subprocess.run(["umount", "-l", str(at)], check=False)
-
-
-def _listing(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.rglob("*")
-    }
-
-
 @pytest.mark.slow
 def test_reading_commands_work_on_read_only_storage(
     scanned: tuple[Path, str], tmp_path: Path
@@ -261,8 +207,8 @@ def test_reading_commands_work_on_read_only_storage(
     home = _copy(scanned, tmp_path / "h")
     sha = scanned[1]
     run(home, "evidence", "capture", sha)
-    before = _listing(home)
-    with _read_only_view(home, tmp_path / "ro") as ro:
+    before = listing(home)
+    with read_only_view(home, tmp_path / "ro") as ro:
         for args in (
             ["items"],
             ["show", sha[:12]],
@@ -280,4 +226,4 @@ def test_reading_commands_work_on_read_only_storage(
         scan = run(ro, "--workers", "1", "scan", str(home), "--no-progress", check=False)
         assert scan.returncode != 0 and "Traceback" not in scan.stderr
         assert "read-only" in scan.stderr
-    assert _listing(home) == before
+    assert listing(home) == before

@@ -15,8 +15,8 @@ import pytest
 from conftest import jpeg_bytes, noise_image
 from cryptography.hazmat.primitives.serialization import Encoding
 from evidence_world import CANARY, scanned
+from fake_tsa import FakeTSA
 from pypdf import PdfReader
-from test_evidence_tsa import FakeTSA, fake_tsa  # noqa: F401  (fixture)
 
 from haechi.config import Settings, load_settings
 from haechi.errors import InputError, IntegrityError
@@ -138,7 +138,7 @@ def test_timestamp_token_in_package_verifies_with_openssl(
     tmp_path: Path,
     settings: Settings,
     db: Database,
-    fake_tsa: tuple[FakeTSA, str],  # noqa: F811
+    fake_tsa: tuple[FakeTSA, str],
 ) -> None:
     tsa_state, url = fake_tsa
     cert = tmp_path / "tsa.pem"

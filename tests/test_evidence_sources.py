@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from conftest import jpeg_bytes, noise_image, person_consent, run
+from fake_telegram import FakeTelegram, photo_message
 from tdesktop_html import write_html_chat
 from telegram_exports import write_media_export
-from test_telegram_live import FakeTelegram, photo_message
 from warc_files import write_warc
 
 from haechi.config import Settings

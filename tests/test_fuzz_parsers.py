@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 from conftest import noise_image, testdata, write_video
+from fuzz_seeds import FUZZ, mutated
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 from tdesktop_html import write_html_chat
-from test_fuzz_sources import FUZZ, _mutated
 
 from haechi.analyzers.chat_text import ChatTextAnalyzer
 from haechi.analyzers.hangul import compact, normalise, prepare
@@ -114,7 +114,7 @@ RGB = np.asarray(noise_image(4, (24, 16)))
 @st.composite
 def _one_of(draw: st.DrawFn, seeds: dict[str, bytes]) -> tuple[str, bytes]:
     name = draw(st.sampled_from(sorted(seeds)))
-    return name, draw(_mutated(seeds[name]))
+    return name, draw(mutated(seeds[name]))
 
 
 def _decode_checked(path: Path) -> None:
@@ -162,7 +162,7 @@ def _places(places: Iterator[object]) -> list[object]:
 
 
 @FUZZ
-@given(_mutated(ZIP))
+@given(mutated(ZIP))
 def test_a_mutated_zip_never_crashes_the_folder_source(data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="haechi-fuzz-") as tmp:
         path = Path(tmp) / "seized.zip"
@@ -178,7 +178,7 @@ def test_a_mutated_zip_never_crashes_the_folder_source(data: bytes) -> None:
 
 
 @FUZZ
-@given(_mutated(HTML))
+@given(mutated(HTML))
 def test_a_mutated_telegram_html_export_never_crashes_the_reader(data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="haechi-fuzz-") as tmp:
         root = Path(tmp) / "export"
@@ -195,7 +195,7 @@ def _evidence(found: list[Evidence]) -> None:
 
 @FUZZ
 @given(
-    st.sampled_from(range(len(AI_PNGS))).flatmap(lambda i: _mutated(AI_PNGS[i])),
+    st.sampled_from(range(len(AI_PNGS))).flatmap(lambda i: mutated(AI_PNGS[i])),
     st.sampled_from(["png", "jpeg", "webp"]),
     st.booleans(),
 )
@@ -206,13 +206,13 @@ def test_mutated_generator_metadata_is_read_or_called_unreadable(
 
 
 @FUZZ
-@given(_mutated(IMAGES["jpeg"]))
+@given(mutated(IMAGES["jpeg"]))
 def test_mutated_exif_metadata_is_read_or_called_unreadable(data: bytes) -> None:
     _evidence(read_generator_metadata(data, "jpeg", RGB))
 
 
 @FUZZ
-@given(_mutated(C2PA))
+@given(mutated(C2PA))
 def test_a_mutated_c2pa_manifest_is_read_or_called_unreadable(data: bytes) -> None:
     _evidence(read_c2pa(data, "image/jpeg"))
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from fuzz_seeds import FUZZ, mutated
+from hypothesis import given
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -24,13 +23,6 @@ from haechi.errors import HaechiError
 from haechi.sources import ChatMessage, Sighting, SourceProblem
 from haechi.sources.telegram_export import TelegramExportSource
 from haechi.sources.warc import WarcSource
-
-EXAMPLES = int(os.environ.get("HAECHI_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 def _export_seed() -> bytes:
@@ -72,27 +64,6 @@ EXPORT = _export_seed()
 WARC = _warc_seed()
 
 
-@st.composite
-def _mutated(draw: st.DrawFn, seed: bytes) -> bytes:
-    """The seed with a few edits: bytes replaced, runs inserted or deleted, or cut short."""
-    data = bytearray(seed)
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "cut", "splice"]))
-        at = draw(st.integers(0, max(0, len(data) - 1)))
-        if op == "flip" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=64))
-        elif op == "delete":
-            del data[at : at + draw(st.integers(1, 64))]
-        elif op == "cut":
-            del data[at:]
-        else:  # a piece of the seed repeated elsewhere: nesting, duplicated keys
-            n = draw(st.integers(1, 200))
-            data[at:at] = seed[draw(st.integers(0, len(seed) - 1)) :][:n]
-    return bytes(data)
-
-
 def _read_all(make: Callable[[Path], object], path: Path) -> None:
     """Every place of the source: only its own errors may come out, naming the file."""
     source = make(path)
@@ -106,7 +77,7 @@ def _read_all(make: Callable[[Path], object], path: Path) -> None:
 
 
 @FUZZ
-@given(_mutated(EXPORT))
+@given(mutated(EXPORT))
 def test_a_mutated_telegram_json_export_never_crashes_the_reader(data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="haechi-fuzz-") as tmp:
         folder = Path(tmp) / "export"
@@ -117,7 +88,7 @@ def test_a_mutated_telegram_json_export_never_crashes_the_reader(data: bytes) ->
 
 
 @FUZZ
-@given(_mutated(WARC))
+@given(mutated(WARC))
 def test_a_mutated_warc_never_crashes_the_reader(data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="haechi-fuzz-") as tmp:
         path = Path(tmp) / "crawl.warc"

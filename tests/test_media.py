@@ -10,6 +10,7 @@ import pillow_heif
 import pytest
 from conftest import jpeg_bytes, noise_image, write_video
 from PIL import Image
+from video_clips import panning_clip
 
 from haechi.config import Limits
 from haechi.demo_corpus import png_bomb
@@ -170,26 +171,6 @@ def test_truncated_video_keeps_frames_before_the_damage(tmp_path: Path) -> None:
     assert m.kind == "video" and len(m.frames) >= 2
 
 
-def _panning_clip(path: Path, seconds: int, fps: int) -> None:
-    """H.264 with B-frames over a moving picture: every frame differs from the last."""
-    import av
-
-    rng = np.random.default_rng(3)
-    backdrop = np.asarray(
-        Image.fromarray(rng.integers(0, 255, (12, 24, 3), dtype=np.uint8)).resize((480, 120))
-    )
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = 160, 120, "yuv420p"
-        for i in range(seconds * fps):
-            x = 2 * (i % (fps * 3))  # a cut (the pan restarts) every 3 s
-            rgb = np.ascontiguousarray(backdrop[:, x : x + 160])
-            for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-
-
 def test_skipping_unreferenced_frames_takes_the_same_frames(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,7 +181,7 @@ def test_skipping_unreferenced_frames_takes_the_same_frames(
     from haechi.media import video
 
     path = tmp_path / "pan.mp4"
-    _panning_clip(path, seconds=8, fps=25)
+    panning_clip(path, seconds=8, fps=25)
     fast = decode_media(FileContent(path, "pan.mp4"), LIMITS)
     counted: list[int] = []
     real = video._frames

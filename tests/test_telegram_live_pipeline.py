@@ -2,7 +2,7 @@
 `haechi network` exactly as the same chat's Telegram Desktop export does, and its media become
 items and findings through the scan's worker pool.
 
-Telegram's servers are out of reach: `FakeTelegram` (tests/test_telegram_live.py) is a FAKE OF
+Telegram's servers are out of reach: `FakeTelegram` (tests/fake_telegram.py) is a FAKE OF
 TELEGRAM'S SERVERS built from Telethon's own types. Everything on haechi's side is real."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 from conftest import database_for, haechi, jpeg_bytes, noise_image, person_consent
+from fake_telegram import ROOM, WHEN, FakeTelegram, photo_message
 from sqlalchemy import select
 from telethon.errors import FloodWaitError
 from telethon.tl import types
-from test_telegram_live import ROOM, WHEN, FakeTelegram, photo_message
 
 from haechi.config import Settings, load_settings
 from haechi.persons.enrol import enrol

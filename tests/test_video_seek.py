@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_media import _panning_clip
+from video_clips import panning_clip
 
 from haechi.config import Limits
 from haechi.media import BytesContent, FileContent, decode_media, frame_at
@@ -22,7 +22,7 @@ def test_frame_at_gives_the_sampled_frame_without_decoding_the_rest(
     from haechi.media import video
 
     path = tmp_path / "pan.mp4"
-    _panning_clip(path, seconds=8, fps=25)
+    panning_clip(path, seconds=8, fps=25)
     sampled = decode_media(FileContent(path, "pan.mp4"), LIMITS).frames
     assert len(sampled) >= 8 and any(f.key and f.t for f in sampled)  # samples and cuts
     data = path.read_bytes()
