@@ -9,13 +9,14 @@ A short run here (HAECHI_FUZZ_EXAMPLES, default 60 per parser); `make fuzz` runs
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from conftest import noise_image, testdata, write_video
+from conftest import noise_image, run, testdata, write_video
 from fuzz_seeds import FUZZ, mutated
 from hypothesis import given
 from hypothesis import strategies as st
@@ -273,3 +274,25 @@ def test_a_scan_of_a_damaged_deflate_stream_records_the_entry(tmp_path: Path) ->
     proc = haechi(tmp_path / "h", "--workers", "1", "scan", "--no-progress", str(tmp_path / "in"))
     assert "seized.zip!a.png" in proc.stdout + proc.stderr
     assert "archive entry unreadable" in proc.stdout + proc.stderr
+
+
+def test_a_zip_of_a_version_zipfile_cannot_read_is_refused_by_name(tmp_path: Path) -> None:
+    """Found by the 100,000-case run: a central directory entry claiming "version needed to
+    extract" 6.4 made zipfile raise NotImplementedError, which ended the scan with a
+    traceback. Now the archive is refused by name, and a folder scan goes on past it."""
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "seized.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.png", IMAGES["png"])
+    data = bytearray(path.read_bytes())
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 6] = 64  # version needed to extract: 6.4
+    path.write_bytes(bytes(data))
+    (place,) = FolderSource(path, SETTINGS).sightings()
+    assert isinstance(place, SourceProblem), place
+    assert "not a readable zip archive" in place.reason and "6.4" in place.reason
+    (tmp_path / "in" / "b.png").write_bytes(IMAGES["png"])
+    out = run(tmp_path / "h", "scan", "--json", "--no-progress", str(tmp_path / "in")).stdout
+    by_name = {Path(o["path"]).name: o for o in map(json.loads, out.splitlines())}
+    assert by_name["b.png"]["error"] is None and by_name["b.png"]["pdq"]
+    assert "not a readable zip archive" in by_name["seized.zip"]["error"], by_name
