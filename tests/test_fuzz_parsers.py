@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import noise_image, run, testdata, write_video
 from fuzz_seeds import FUZZ, mutated
 from hypothesis import given
@@ -296,3 +297,13 @@ def test_a_zip_of_a_version_zipfile_cannot_read_is_refused_by_name(tmp_path: Pat
     by_name = {Path(o["path"]).name: o for o in map(json.loads, out.splitlines())}
     assert by_name["b.png"]["error"] is None and by_name["b.png"]["pdq"]
     assert "not a readable zip archive" in by_name["seized.zip"]["error"], by_name
+
+
+@pytest.mark.parametrize("path", sorted(testdata("fuzz").glob("image-*")), ids=lambda p: p.name)
+def test_images_the_long_fuzz_run_found_are_refused_by_name(path: Path) -> None:
+    """Found by the 100,000-case run: a TIFF and GIFs whose headers lie made Pillow raise
+    KeyError, IndexError, TypeError or struct.error out of `Image.open`, past the decoder's
+    handlers, which would have ended a scan worker. Each is now its file's error."""
+    with pytest.raises(MediaError) as refused:
+        decode_media(FileContent(path, path.name), LIMITS)
+    assert refused.value.file == path.name and "corrupt" in refused.value.reason
