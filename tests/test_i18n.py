@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from conftest import haechi, noise_image
@@ -273,6 +274,7 @@ def test_help_texts_are_wrapped_for_translation(tmp_path: Path) -> None:
     assert len(_bare_help(sample)) == 2
 
 
+@pytest.mark.slow  # three haechi processes (help in Korean and English, the CLI reference), ~10 s
 def test_help_is_korean_when_asked_and_the_reference_stays_english(tmp_path: Path) -> None:
     """`HAECHI_LANG=ko haechi scan --help` reads in Korean (command, options, Typer's panel
     titles); English as before; `python -m haechi.cli.reference` writes English docs/cli.md even

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import POSTGRES, haechi, run
 
 
@@ -85,6 +86,7 @@ def test_serve_stays_on_loopback_unless_told(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--public" in r.stderr and "TLS" in r.stderr
 
 
+@pytest.mark.slow  # two server processes started and stopped, about 9 s
 def test_serve_with_two_processes_answers_from_each(tmp_path: Path) -> None:
     """`--processes 2`: both processes build the app from the data directory given with
     --home (not the current directory) and answer with the key made through the CLI."""

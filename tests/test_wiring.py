@@ -69,6 +69,7 @@ def test_a_finding_preserves_its_item_and_forget_is_logged_anonymously(
     assert report.ok, report.render()
 
 
+@pytest.mark.slow  # two scans with workers, about 8 s
 def test_findings_can_be_left_out_of_the_vault(tmp_path: Path) -> None:
     home = tmp_path / "home"
     corpus = tmp_path / "collected"
