@@ -11,10 +11,14 @@ and would only hide the growth)."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +32,12 @@ SIZES = [
 # analyzer and stored).
 EXPORT_MB = [
     int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_EXPORT_MB", "100,1000").split(",") if n
+]
+# Exports of these many MB as a real one is made: a tenth messages (result.json), the rest
+# photos, one per message that carries one (`HAECHI_BENCH_MEMORY_MEDIA_EXPORT_MB=1000`: the
+# issue's 1 GB export; empty to skip).
+MEDIA_EXPORT_MB = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_MEDIA_EXPORT_MB", "").split(",") if n
 ]
 PER_FOLDER = 1000
 
@@ -167,6 +177,7 @@ def run(tmp: Path) -> list[Result]:
             )
         )
     results += _exports(tmp, env)
+    results += _media_exports(tmp, env)
     return results
 
 
@@ -199,4 +210,70 @@ def _exports(tmp: Path, env: dict[str, str]) -> list[Result]:
             Result(f"Telegram export {mb:,} MB: throughput", count / seconds, "messages/s")
         )
         (folder / "result.json").unlink()  # the disk, for the next size
+    return results
+
+
+def _unique_jpegs(total: int) -> Iterator[bytes]:
+    """Different JPEG files (noise, 800x600) until they add up to `total` bytes: one encoding,
+    each copy made unique by a comment segment after its start marker (its own SHA-256, the
+    same pixels)."""
+    rng = np.random.default_rng(7)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (600, 800, 3), dtype=np.uint8)).save(
+        buf, "JPEG", quality=90
+    )
+    data = buf.getvalue()
+    for i in range(max(1, total // len(data))):
+        text = f"haechi bench photo {i}".encode()
+        yield data[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + data[2:]
+
+
+def _media_export(folder: Path, mb: int) -> tuple[int, int]:
+    """A single-chat JSON export of about `mb` MB: a tenth messages, every tenth message with a
+    photo of its own until the photos fill the rest. Returns (messages, photos)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from telegram_exports import message_json
+
+    (folder / "photos").mkdir(parents=True)
+    photo_bytes = mb * 2**20 * 9 // 10
+    photos = _unique_jpegs(photo_bytes)
+    count = written = n_photos = 0
+    with (folder / "result.json").open("w", encoding="utf-8") as out:
+        out.write('{"name": "Big Room", "type": "private_supergroup", "id": 4242, "messages": [\n')
+        while written < mb * 2**20 // 10:
+            count += 1
+            msg = message_json(count)
+            if count % 10 == 5 and (photo := next(photos, None)) is not None:
+                n_photos += 1
+                (folder / "photos" / f"p{n_photos}.jpg").write_bytes(photo)
+                msg["photo"] = f"photos/p{n_photos}.jpg"
+            chunk = ("," if count > 1 else "") + json.dumps(msg, ensure_ascii=False, indent=1)
+            out.write(chunk)
+            written += len(chunk)
+        for photo in photos:  # the photos the messages did not take: one message each
+            count += 1
+            n_photos += 1
+            (folder / "photos" / f"p{n_photos}.jpg").write_bytes(photo)
+            msg = message_json(count) | {"photo": f"photos/p{n_photos}.jpg"}
+            out.write("," + json.dumps(msg, ensure_ascii=False, indent=1))
+        out.write("\n]}\n")
+    return count, n_photos
+
+
+def _media_exports(tmp: Path, env: dict[str, str]) -> list[Result]:
+    results: list[Result] = []
+    for mb in MEDIA_EXPORT_MB:
+        folder = tmp / f"media-export-{mb}"
+        count, n_photos = _media_export(folder, mb)
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+        home = tmp / f"home-media-export-{mb}"
+        cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
+        peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(folder)], env)
+        label = (
+            f"Telegram export {size:,.0f} MB with media ({count:,} messages, {n_photos:,} photos)"
+        )
+        results.append(Result(f"{label}: peak RSS summed", peak_rss / 2**20, "MB"))
+        results.append(Result(f"{label}: peak PSS", peak_pss / 2**20, "MB"))
+        results.append(Result(f"{label}: throughput", size / seconds, "MB/s"))
+        shutil.rmtree(folder)  # the disk, for the next size
     return results

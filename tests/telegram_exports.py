@@ -18,7 +18,10 @@ _WORDS = [
 # fmt: on
 
 
-def _message(i: int) -> dict[str, Any]:
+def message_json(i: int) -> dict[str, Any]:
+    """Message `i` of a big export, as Telegram Desktop writes it, in a fixed rotation: service
+    messages, text with links, photos and videos whose files were not exported, forwarded
+    replies, animations left out."""
     stamp = 1_700_000_000 + i * 7
     base: dict[str, Any] = {
         "id": i,
@@ -92,7 +95,7 @@ def write_big_export(folder: Path, target_bytes: int) -> tuple[Path, int]:
         written = 0
         while written < target_bytes:
             count += 1
-            chunk = json.dumps(_message(count), ensure_ascii=False, indent=1)
+            chunk = json.dumps(message_json(count), ensure_ascii=False, indent=1)
             if count > 1:
                 chunk = ",\n" + chunk
             out.write(chunk)
