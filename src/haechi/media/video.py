@@ -56,6 +56,8 @@ def _video_stream(container: Any, content: Content, fmt: str, limits: Limits) ->
     if not container.streams.video:
         raise MediaError(content.name, f"no video stream in this {fmt} file")
     stream = container.streams.video[0]
+    if stream.codec_context is None:  # a codec this FFmpeg has no decoder for (fuzz run)
+        raise MediaError(content.name, f"no decoder for the video stream in this {fmt} file")
     stream.thread_type = "SLICE"
     stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
     return stream
