@@ -299,13 +299,29 @@ def test_a_zip_of_a_version_zipfile_cannot_read_is_refused_by_name(tmp_path: Pat
     assert "not a readable zip archive" in by_name["seized.zip"]["error"], by_name
 
 
-@pytest.mark.parametrize("path", sorted(testdata("fuzz").glob("*")), ids=lambda p: p.name)
-def test_files_the_long_fuzz_run_found_are_refused_by_name(path: Path) -> None:
-    """Found by the 100,000-case runs: a TIFF and GIFs whose headers lie made Pillow raise
-    KeyError, IndexError, TypeError or struct.error out of `Image.open`, past the decoder's
-    handlers; an MP4 whose stream names a codec FFmpeg has no decoder for left PyAV's codec
-    context None (AttributeError). Each would have ended a scan worker; each is now its file's
-    error."""
+# Inputs the 100,000-case runs found, as the edit of a seed above that makes each: (seed,
+# start, end, bytes put in place of seed[start:end]). A TIFF and GIFs whose headers lie made
+# Pillow raise KeyError, IndexError, TypeError ("Missing dimensions") or struct.error out of
+# `Image.open`, past the decoder's handlers; an MP4 cut where its sample description names
+# the codec left PyAV's codec context None (AttributeError). Each would have ended a scan
+# worker.
+FOUND = {
+    "x.tiff": ("tiff", 130, 131, b"\x01"),
+    "x1.gif": ("gif", 741, None, b""),
+    "x2.gif": ("gif", 740, None, b""),
+    "x3.gif": ("gif", 739, None, b""),
+    "x4.gif": ("gif", 731, None, b""),
+    "x5.gif": ("gif", 723, None, b""),
+    "x.mp4": (".mp4", 1718, None, b""),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_inputs_the_long_fuzz_run_found_are_refused_by_name(name: str, tmp_path: Path) -> None:
+    seed_name, start, end, put = FOUND[name]
+    seed = IMAGES.get(seed_name) or VIDEOS[seed_name]
+    path = tmp_path / name
+    path.write_bytes(seed[:start] + put + (seed[end:] if end is not None else b""))
     with pytest.raises(MediaError) as refused:
         decode_media(FileContent(path, path.name), LIMITS)
     assert refused.value.file == path.name
