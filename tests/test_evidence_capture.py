@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import pytest
+from conftest import database_for, haechi, jpeg_bytes, noise_image
 from evidence_world import CANARY, canary_jpeg, scanned
 from sqlalchemy import select
 
@@ -19,6 +22,7 @@ from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.notes import unseal
 from haechi.store.vault import VaultKeyError
+from haechi.store.vault_settle import settle_temp_files
 
 
 def test_capture_stores_bit_exact_copy_and_logs_sightings(
@@ -137,3 +141,63 @@ def test_passphrase_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("HAECHI_VAULT__PASSPHRASE", "wrong")
     with pytest.raises(VaultKeyError, match=r"HAECHI_VAULT__PASSPHRASE.*does not match"):
         open_vault(load_settings(home=tmp_path / "h"))
+
+
+def test_a_capture_killed_between_its_entry_and_the_move_is_finished_not_swept(
+    tmp_path: Path,
+) -> None:
+    """Capture logs a blob, then moves its file into place. Killed in between, the only copy
+    is the unfinished file beside its place: `evidence verify` says so and passes, and the next
+    capture (of another item) moves it in. Before, that capture deleted it as a leftover and
+    the logged evidence was gone."""
+    home = tmp_path / "h"
+    database_for(home)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in (1, 2):
+        (corpus / f"n{i}.jpg").write_bytes(jpeg_bytes(noise_image(300 + i)))
+    haechi(home, "scan", "--no-progress", str(corpus), env={"HAECHI_ANALYZERS": '["pdq"]'})
+    listed = haechi(home, "items", "--json").stdout.splitlines()
+    first, second = (json.loads(x)["sha256"] for x in listed)
+    killed = haechi(
+        home, "evidence", "capture", first, "--reason", "t",
+        env={"HAECHI_FAILPOINT": "after_capture_logged:1"}, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    settings = load_settings(home=home)
+    assert not open_vault(settings).has(first)
+    report = json.loads(haechi(home, "evidence", "verify", "--json").stdout)
+    assert report["ok"] and any("before the move into place" in n for n in report["notes"])
+
+    haechi(home, "evidence", "capture", second, "--reason", "t")
+    vault = open_vault(settings)
+    assert vault.has(first) and vault.verify_blob(first) == []
+    assert list(vault.iter_temp_files()) == []
+    report = json.loads(haechi(home, "evidence", "verify", "--json").stdout)
+    assert report["ok"] and report["blobs_intact"] == 2, report
+    log = [json.loads(x) for x in haechi(home, "evidence", "log", "--json").stdout.split("\n") if x]
+    assert [e["object"] for e in log if e["action"] == "captured"] == [
+        f"item:{first}",
+        f"item:{second}",
+    ]
+
+
+def test_a_leftover_of_a_capture_killed_before_its_entry_is_removed(
+    tmp_path: Path, settings: Settings, db: Database
+) -> None:
+    """An unfinished write whose blob the log does not record is removed by the next capture,
+    and never moved into place (an unlogged blob would be an alert in `verify`)."""
+    folder, _ = scanned(tmp_path, settings, db)
+    vault, _created = init_vault(settings)
+    picture = next(folder.glob("*.jpg"))
+    sha = hashlib.sha256(picture.read_bytes()).hexdigest()
+    staged = vault.stage_stream(lambda: picture.open("rb"), expect=sha)
+    assert staged.tmp is not None and staged.lock is not None
+    # While its writer lives, the file is left alone, whatever its age.
+    os.utime(staged.tmp, (0, 0))
+    assert settle_temp_files(vault, 1e12, recorded=lambda prefix: []).removed == 0
+    # The writer dies: its lock goes with it, and nothing records the blob.
+    os.close(staged.lock)
+    settled = settle_temp_files(vault, 1e12, recorded=lambda prefix: [])
+    assert settled.removed == 1 and not settled.finished
+    assert not staged.tmp.exists() and not vault.has(sha)

@@ -3,6 +3,8 @@ power cut or the OOM killer would, so that tests can check what survives. Unset 
 use), every function here does nothing.
 
     after_batch:N   just after the scan's N-th committed batch (an exact, repeatable point)
+    after_capture_logged:N
+                    the N-th blob a capture has logged, before its move into the vault
     after_ms:N      N milliseconds after the command starts (imports done): a random moment
                     when the trial draws N at random
     measure_ms:PATH no kill: at exit, write to PATH how many ms the command ran since that

@@ -38,7 +38,7 @@ def init() -> None:
     out.print(_("database: {url}").format(url=esc(redact_url(s.db_url))))
     from haechi.evidence.context import init_vault
 
-    _vault, created = init_vault(s)
+    _vault, created = init_vault(s, state.db())
     key = _("passphrase (HAECHI_VAULT__PASSPHRASE)") if s.vault.passphrase else s.vault_key_file
     msg = (
         _("evidence vault created: {path} (key: {key})")

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from haechi import failpoints
 from haechi.config import Settings
 from haechi.errors import HaechiError, NotFoundError, SourceError
 from haechi.evidence.context import init_vault
@@ -76,7 +77,7 @@ def capture_item(
     a `captured` entry with every sighting. Capturing again records only sightings that are
     new since the last capture; the evidentiary copy itself never changes. `content`: the
     bytes the scan holds right now (a live chat's download exists nowhere else)."""
-    vault, created = init_vault(settings)
+    vault, created = init_vault(settings, db)
     with db.session() as s:
         sha = store.get_item(s, sha256).sha256
         item = s.execute(
@@ -100,6 +101,7 @@ def capture_item(
             staged.discard()
         raise
     if staged is not None:
+        failpoints.hit("after_capture_logged")  # crash trials: logged, not yet in place
         staged.commit()
     return CaptureResult(sha, size, seq, len(fresh), known is not None, created)
 

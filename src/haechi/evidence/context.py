@@ -6,18 +6,23 @@ from __future__ import annotations
 import getpass
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
+from sqlalchemy import select
 
 from haechi.config import Settings
 from haechi.errors import ConfigError
 from haechi.i18n import _
+from haechi.store.db import Database
+from haechi.store.evidence_models import EvidenceItem
 from haechi.store.tsa import TSAConfig, load_certificate
 from haechi.store.vault import META_NAME, KeyFile, KeySource, Passphrase, Vault, VaultError
+from haechi.store.vault_settle import settle_temp_files
 
 # Temporary vault files last written before this process started, and not locked, belong to
-# a writer that was killed; see Vault.remove_stale_temp_files.
+# a writer that was killed; see haechi.store.vault_settle.
 _STARTED = time.time()
 _swept: set[Path] = set()
 
@@ -37,19 +42,34 @@ def vault_exists(settings: Settings) -> bool:
     return (settings.vault_dir / META_NAME).is_file()
 
 
-def init_vault(settings: Settings) -> tuple[Vault, bool]:
+def init_vault(settings: Settings, db: Database | None = None) -> tuple[Vault, bool]:
     """Open the vault, creating it (and a 0600 key file, unless a passphrase is configured)
-    when there is none yet. Returns the vault and whether it was created now."""
+    when there is none yet. Returns the vault and whether it was created now. With the
+    database, once per process, what killed captures left is settled: a recorded blob's
+    unfinished copy is moved into place, the rest deleted (without it nothing can tell the
+    two apart, so nothing is touched)."""
     if vault_exists(settings):
         vault = open_vault(settings)
-        if vault.root not in _swept:  # once per process: the sweep lists every vault folder
+        if db is not None and vault.root not in _swept:  # the sweep lists every folder
             _swept.add(vault.root)
-            vault.remove_stale_temp_files(older_than=_STARTED)
+            settle_temp_files(vault, older_than=_STARTED, recorded=_recorded(db))
         return vault, False
     return (
         Vault.init(settings.vault_dir, key_source(settings), chunk_size=settings.vault.chunk_size),
         True,
     )
+
+
+def _recorded(db: Database) -> Callable[[str], list[str]]:
+    """The preserved items whose SHA-256 starts with a prefix: the blobs the log records
+    (an evidence row is written in the same transaction as its `captured` entry)."""
+
+    def find(prefix: str) -> list[str]:
+        with db.session() as s:
+            q = select(EvidenceItem.sha256).where(EvidenceItem.sha256.startswith(prefix))
+            return list(s.scalars(q))
+
+    return find
 
 
 def open_vault(settings: Settings) -> Vault:

@@ -55,7 +55,7 @@ def record_difference_pictures(db: Database, event: hooks.FindingsCreated) -> No
             pairs.setdefault(key, []).append(f.id)
     if not pairs:
         return
-    vault, _created = init_vault(settings)
+    vault, _created = init_vault(settings, db)
     actor = actor_name(settings)
     for (a, b, where), ids in pairs.items():
         try:

@@ -213,7 +213,7 @@ def export_package(
         with db.session() as s:
             whom = persons_of_items(s, shas)
             # Sealing needs the vault key, even for a package of hashes only.
-            sealer = vault if vault is not None or not title else init_vault(settings)[0]
+            sealer = vault if vault is not None or not title else init_vault(settings, db)[0]
             for sha in shas:
                 # The title may name the person: sealed, under a key forget destroys.
                 sealed_title = seal(s, sealer, title, whom) if title and sealer else None

@@ -79,7 +79,7 @@ def record_source_photos(db: Database, event: hooks.FindingsCreated) -> None:
         _as_request_photo(db, matches, asked, todo)
     if not todo:
         return
-    vault, _created = init_vault(db.settings)
+    vault, _created = init_vault(db.settings, db)
     ids: list[int] = []
     for (item_sha, photo_sha, person), (_score, box, t) in sorted(todo.items()):
         try:

@@ -185,7 +185,8 @@ def _check_unlogged_blobs(report: VerifyReport, vault: Vault, logged: set[str]) 
         report.notes.append(
             f"{len(temps)} unfinished write(s) in the vault (.tmp, ciphertext only): captures "
             "that were interrupted before they were logged, or between logging and the final "
-            "move; harmless. Capture the item again to finish one."
+            "move; harmless. The next capture moves the logged ones into place and removes "
+            "the rest."
         )
 
 

@@ -15,7 +15,7 @@ file *in the destination directory* (ciphertext only), fsynced and atomically
 changed in between.  ``stage_stream`` stops before the rename: capture logs the
 blob first and only then moves it into place, so a blob file under its final
 name always has a custody entry, and an interrupted capture leaves only a
-``.tmp`` file (see ``haechi.evidence.verify``).
+``.tmp`` file, or one a later capture finishes (see ``haechi.store.vault_settle``).
 
 The vault key also wraps the per-note keys of the custody log's free text
 (``wrap_key``/``unwrap_key``, under a sub-key derived with HKDF so the two uses
@@ -176,28 +176,6 @@ class Vault:
         """Unfinished writes (ciphertext only): ``.<sha prefix>-….tmp`` beside a blob's place."""
         yield from sorted(self.root.glob("??/??/.*.tmp"))
 
-    def remove_stale_temp_files(self, older_than: float) -> int:
-        """Delete leftover ``.*.tmp`` files of writes that were killed (ciphertext only, but
-        as large as the item). A file is left alone while a writer holds its lock (another
-        capture running now), or when it was last written after `older_than` (a writer that
-        has created it but not yet locked it)."""
-        n = 0
-        for p in self.root.glob("??/??/.*.tmp"):
-            try:
-                if p.stat().st_mtime >= older_than:
-                    continue
-                fd = os.open(p, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                if not try_lock(fd):
-                    continue
-                p.unlink(missing_ok=True)
-                n += 1
-            finally:
-                os.close(fd)
-        return n
-
     # ------------------------------------------------------------------ write
     def put_file(self, path: str | os.PathLike[str]) -> BlobInfo:
         """Store a file (streamed); returns its SHA-256 and size. Deduplicated."""
@@ -243,8 +221,8 @@ class Vault:
                 )
             )
         with opener() as fh:
-            tmp = self._encrypt_to_temp(fh, expect, size)
-        return StagedBlob(BlobInfo(expect, size), final, tmp)
+            tmp, lock = self._encrypt_to_temp(fh, expect, size)
+        return StagedBlob(BlobInfo(expect, size), final, tmp, lock)
 
     def put_bytes(self, data: bytes) -> BlobInfo:
         """Store bytes already in memory; a blob the vault holds is not written again."""
@@ -254,16 +232,20 @@ class Vault:
         return BlobInfo(sha, len(data))
 
     def _store(self, src: ReadStream | BinaryIO, sha: str, size: int) -> None:
-        tmp = self._encrypt_to_temp(src, sha, size)
+        tmp, lock = self._encrypt_to_temp(src, sha, size)
         final_path = self.path_for(sha)
         try:
             os.replace(tmp, final_path)  # noqa: PTH105
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        finally:
+            os.close(lock)
         fsync_dir(final_path.parent)
 
-    def _encrypt_to_temp(self, src: ReadStream | BinaryIO, sha: str, size: int) -> Path:
+    def _encrypt_to_temp(self, src: ReadStream | BinaryIO, sha: str, size: int) -> tuple[Path, int]:
+        """The blob's ciphertext in a temp file beside its place, fsynced, and a descriptor
+        that holds the file's lock until the caller closes it."""
         final_path = self.path_for(sha)
         private_dir(final_path.parent)  # both levels 0700, not only the last
         blob_id = bytes.fromhex(sha)
@@ -272,9 +254,11 @@ class Vault:
         )
         header = BlobHeader(self.chunk_size, size, self.key_id, blob_id, raw)
         fd, tmp = tempfile.mkstemp(dir=final_path.parent, prefix=f".{sha[:16]}-", suffix=".tmp")
-        # Held until the file is renamed or this process dies (kill -9 included), so a later
-        # `remove_stale_temp_files` tells a dead writer's leftover from a live writer's file.
+        # Held (through a duplicate descriptor: flock belongs to the open file, not to one
+        # descriptor) until the file is renamed or this process dies, kill -9 included, so
+        # `vault_settle` tells a dead writer's leftover from a live writer's file.
         try_lock(fd)
+        lock = os.dup(fd)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)
@@ -293,13 +277,15 @@ class Vault:
                 os.fsync(out.fileno())
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            os.close(lock)
             raise
-        return Path(tmp)
+        return Path(tmp), lock
 
     # ------------------------------------------------------------------ read
-    def open_blob(self, sha256: str) -> BlobReader:
-        """Stream a blob's plaintext (see ``BlobReader``)."""
-        path = self.path_for(sha256)
+    def open_blob(self, sha256: str, *, at: Path | None = None) -> BlobReader:
+        """Stream a blob's plaintext (see ``BlobReader``); `at`: read it from that file (an
+        unfinished write of it) instead of its place."""
+        path = at if at is not None else self.path_for(sha256)
         try:
             fh: BinaryIO = path.open("rb")
         except FileNotFoundError:
@@ -350,7 +336,14 @@ class Vault:
     # ------------------------------------------------------------------ verify
     def verify_blob(self, sha256: str) -> list[BlobProblem]:
         """Fully decrypt and check one blob; returns the problems found (empty = intact)."""
-        return check_blob(self.path_for(sha256), sha256, self.key_id, self._aead, self.open_blob)
+        return self.check_file(self.path_for(sha256), sha256)
+
+    def check_file(self, path: Path, sha256: str) -> list[BlobProblem]:
+        """Fully decrypt and check the file at `path` as blob `sha256` (its place, or an
+        unfinished write of it); the problems found (empty = intact)."""
+        return check_blob(
+            path, sha256, self.key_id, self._aead, lambda sha: self.open_blob(sha, at=path)
+        )
 
     # ------------------------------------------------------------------ note keys
     def wrap_key(self, key: bytes, label: bytes) -> bytes:

@@ -58,11 +58,13 @@ def write_atomic(path: Path, data: bytes) -> None:
 class StagedBlob:
     """A blob encrypted into a temp file beside its final place, not yet in the vault.
     ``commit`` moves it into place; ``discard`` removes it. ``tmp`` is None when the vault
-    already held the blob (nothing to do either way)."""
+    already held the blob (nothing to do either way). ``lock`` is a descriptor holding the
+    file's advisory lock until then, so that no other process takes it for a dead writer's."""
 
     info: BlobInfo
     final: Path
     tmp: Path | None
+    lock: int | None = None
 
     def commit(self) -> None:
         """Move the blob into its place, durably; a second call does nothing."""
@@ -71,9 +73,16 @@ class StagedBlob:
         os.replace(self.tmp, self.final)  # noqa: PTH105
         self.tmp = None
         fsync_dir(self.final.parent)
+        self._unlock()
 
     def discard(self) -> None:
         """Remove the unfinished file; safe to call after `commit`."""
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
             self.tmp = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
