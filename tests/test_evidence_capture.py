@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -13,10 +14,11 @@ from evidence_world import CANARY, canary_jpeg, scanned
 from sqlalchemy import select
 
 from haechi.config import Settings, load_settings
+from haechi.evidence import context
 from haechi.evidence.capture import capture_item
 from haechi.evidence.context import init_vault, open_vault
 from haechi.scan import scan_paths
-from haechi.store.custody import CustodyAction, entries
+from haechi.store.custody import CustodyAction, CustodyEvent, append, entries
 from haechi.store.custody_verify import verify
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
@@ -201,3 +203,24 @@ def test_a_leftover_of_a_capture_killed_before_its_entry_is_removed(
     settled = settle_temp_files(vault, 1e12, recorded=lambda prefix: [])
     assert settled.removed == 1 and not settled.finished
     assert not staged.tmp.exists() and not vault.has(sha)
+
+
+def test_a_derived_picture_stopped_before_its_move_is_finished(
+    tmp_path: Path, settings: Settings, db: Database
+) -> None:
+    """A difference picture is logged (`derived`) before its move too: the next process that
+    opens the vault moves it in rather than deleting it."""
+    init_vault(settings, db)
+    vault = open_vault(settings)
+    data = jpeg_bytes(noise_image(77))
+    sha = hashlib.sha256(data).hexdigest()
+    staged = vault.stage_stream(lambda: io.BytesIO(data), expect=sha)
+    with db.session() as s:
+        event = CustodyEvent("t", CustodyAction.DERIVED, f"derived:{sha}", {"size": len(data)})
+        append(s, event)
+    assert staged.tmp is not None and staged.lock is not None
+    os.close(staged.lock)  # the process dies here
+    os.utime(staged.tmp, (0, 0))
+    context._swept.clear()  # a new process
+    init_vault(settings, db)
+    assert vault.has(sha) and vault.read_bytes(sha) == data

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from haechi.config import Settings
 from haechi.errors import ConfigError
 from haechi.i18n import _
+from haechi.store.custody import CustodyAction, CustodyLogEntry
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.tsa import TSAConfig, load_certificate
@@ -61,13 +62,18 @@ def init_vault(settings: Settings, db: Database | None = None) -> tuple[Vault, b
 
 
 def _recorded(db: Database) -> Callable[[str], list[str]]:
-    """The preserved items whose SHA-256 starts with a prefix: the blobs the log records
-    (an evidence row is written in the same transaction as its `captured` entry)."""
+    """The blobs the log records whose SHA-256 starts with a prefix: preserved items (an
+    evidence row is written in the same transaction as its `captured` entry) and pictures
+    derived from them (`derived` entries)."""
 
     def find(prefix: str) -> list[str]:
         with db.session() as s:
-            q = select(EvidenceItem.sha256).where(EvidenceItem.sha256.startswith(prefix))
-            return list(s.scalars(q))
+            items = select(EvidenceItem.sha256).where(EvidenceItem.sha256.startswith(prefix))
+            derived = select(CustodyLogEntry.object_ref).where(
+                CustodyLogEntry.action == CustodyAction.DERIVED,
+                CustodyLogEntry.object_ref.startswith(f"derived:{prefix}"),
+            )
+            return [*s.scalars(items), *(ref[8:] for ref in s.scalars(derived))]
 
     return find
 
