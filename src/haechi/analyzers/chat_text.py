@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from haechi.analyzers.base import Example, Signal, TextAnalyzer
-from haechi.analyzers.hangul import NON_WORD, normalise, prepare
+from haechi.analyzers.hangul import NON_WORD, normalise, normalise_prepared, prepare
 from haechi.analyzers.lexicon import (
     DEFAULT_LEXICON,
     Category,
@@ -147,7 +147,7 @@ def match_text(lex: Lexicon, text: str) -> tuple[dict[int, Hit], dict[int, set[s
     """Every lexicon entry the text names (index → strongest hit) and the distinct spans per
     entry: the one reading of text that scoring and discovery's variants share."""
     raw = prepare(text)
-    norm = normalise(text)
+    norm = normalise_prepared(raw)
     views = {"raw": raw, "text": norm, "compact": NON_WORD.sub("", norm)}
     raw_compact = NON_WORD.sub("", raw)
     best: dict[int, Hit] = {}

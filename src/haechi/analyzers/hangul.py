@@ -171,26 +171,47 @@ def _compose_runs(text: str) -> str:
     return _JAMO_RUN.sub(fix, text)
 
 
+def _fold_char(ch: str) -> str:
+    """One character as `prepare` keeps it before case and homoglyph folding ("" when
+    dropped)."""
+    if ch in _DROP or unicodedata.category(ch) == "Cf":
+        return ""
+    if _is_syllable(ch) or "\u3131" <= ch <= "\u3163":
+        return ch
+    mapped = _JAMO_TO_COMPAT.get(ch)
+    if mapped is not None:
+        return mapped
+    # NFKD per character (compatibility folding: fullwidth, math letters, halfwidth jamo)
+    # without letting NFKC glue compatibility jamo into syllables prematurely; combining
+    # marks are dropped.
+    return "".join(
+        _JAMO_TO_COMPAT.get(c, c)
+        for c in unicodedata.normalize("NFKD", ch)
+        if c not in _DROP and not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    )
+
+
+class _Folded(dict[str, str]):
+    """`_fold_char` of the characters met so far: a character folds the same wherever it
+    stands, and chats use a few thousand distinct ones, so each is worked out once. Bounded,
+    so that a file of every code point cannot grow it without end."""
+
+    LIMIT = 1 << 16
+
+    def __missing__(self, ch: str) -> str:
+        got = _fold_char(ch)
+        if len(self) < self.LIMIT:
+            self[ch] = got
+        return got
+
+
+_FOLDED = _Folded()
+
+
 def prepare(text: str) -> str:
     """NFKC-ish folding, zero-width removal, lowercase, homoglyphs; jamo kept apart."""
-    out: list[str] = []
-    for ch in text:
-        if ch in _DROP or unicodedata.category(ch) == "Cf":
-            continue
-        if _is_syllable(ch) or "\u3131" <= ch <= "\u3163":
-            out.append(ch)
-            continue
-        mapped = _JAMO_TO_COMPAT.get(ch)
-        if mapped is not None:
-            out.append(mapped)
-            continue
-        # NFKD per character (compatibility folding: fullwidth, math letters,
-        # halfwidth jamo) without letting NFKC glue compatibility jamo into
-        # syllables prematurely; combining marks are dropped.
-        for c in unicodedata.normalize("NFKD", ch):
-            if c in _DROP or unicodedata.combining(c) or unicodedata.category(c) == "Cf":
-                continue
-            out.append(_JAMO_TO_COMPAT.get(c, c))
+    folded = _FOLDED
+    out = [folded[ch] for ch in text]
     s = "".join(out).casefold().translate(_HOMOGLYPHS)
     s = _LEET_RUN.sub(lambda m: m.group(0).translate(_LEET), s)
     s = _FAKE_I.sub("ㅣ", s)
@@ -235,7 +256,11 @@ def normalise(text: str) -> str:
     inside words (지.인.능.욕), joining of spaced-out letters (지 인 능 욕) and
     recomposition of split jamo (ㅈㅣㅇㅣㄴ -> 지인) with Hangul arithmetic.
     """
-    s = prepare(text)
+    return normalise_prepared(prepare(text))
+
+
+def normalise_prepared(s: str) -> str:
+    """`normalise` of text `prepare` has already folded (the rest of its steps)."""
     s = _INTRA_PUNCT.sub("", s)
     s = _DIGIT_COMMA.sub("", s)
     s = _collapse_single_chars(s)
