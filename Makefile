@@ -65,7 +65,7 @@ i18n: $(STAMP)
 
 # The fast lane for everyday work (under two minutes): lint, types and every test not marked slow,
 # on SQLite. `make test` runs everything, on both databases.
-check: lint
+check: sysdeps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not slow"
 
 # The same suite twice: on SQLite files, then on a throwaway PostgreSQL server
