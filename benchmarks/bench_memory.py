@@ -39,6 +39,11 @@ EXPORT_MB = [
 MEDIA_EXPORT_MB = [
     int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_MEDIA_EXPORT_MB", "").split(",") if n
 ]
+# Databases already holding this many finished items (documents: complete with their hashes), each
+# scanned with the same 1,000 new files: what a scan holds of the whole database.
+DB_ITEMS = [
+    int(n) for n in os.environ.get("HAECHI_BENCH_MEMORY_DB_ITEMS", "0,1000000").split(",") if n
+]
 PER_FOLDER = 1000
 
 
@@ -176,8 +181,53 @@ def run(tmp: Path) -> list[Result]:
                 "MB",
             )
         )
+    results += _finished(tmp, env)
     results += _exports(tmp, env)
     results += _media_exports(tmp, env)
+    return results
+
+
+def _finished(tmp: Path, env: dict[str, str]) -> list[Result]:
+    """The same 1,000 new files scanned into databases that already hold N finished items: the
+    set of finished items goes to every worker, so it is the one thing that grows with the
+    database."""
+    import hashlib
+    import sqlite3
+
+    root = tmp / "files-db"
+    _corpus(root, 1000)
+    results: list[Result] = []
+    base: dict[str, float] = {}
+    for n in DB_ITEMS:
+        home = tmp / f"home-db-{n}"
+        cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
+        empty = tmp / "empty"
+        empty.mkdir(exist_ok=True)
+        _peak([*cmd, "scan", "--no-progress", str(empty)], env)  # makes the database
+        with sqlite3.connect(home / "haechi.db") as con:
+            con.executemany(
+                "INSERT INTO items (sha256, md5, size, kind, first_seen_at)"
+                " VALUES (?, ?, 1, 'document', CURRENT_TIMESTAMP)",
+                (
+                    (hashlib.sha256(b"%d" % i).hexdigest(), hashlib.md5(b"%d" % i).hexdigest())
+                    for i in range(n)
+                ),
+            )
+        peak_rss, peak_pss, _ = _peak([*cmd, "scan", "--no-progress", str(root)], env)
+        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
+            mb = value / 2**20
+            base.setdefault(what, mb)
+            results.append(
+                Result(
+                    f"1,000 files into a database of {n:,} items: peak {what}",
+                    mb,
+                    "MB",
+                    f"{DB_ITEMS[0]:,} items",
+                    base[what],
+                    higher_is_better=False,
+                )
+            )
+        shutil.rmtree(home)
     return results
 
 

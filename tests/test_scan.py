@@ -23,6 +23,7 @@ from haechi.config import Settings, load_settings
 from haechi.errors import ConfigError, HaechiError
 from haechi.media import FileContent
 from haechi.scan import analyzer_versions, scan_paths
+from haechi.scan.finished import FinishedItems
 from haechi.scan.pool import WorkerPool
 from haechi.sources import Sighting as Place
 from haechi.sources import load_registry as load_sources
@@ -55,7 +56,7 @@ def test_scan_stores_each_item_once_with_all_signals(
     assert _count(db, Item) == 7  # dup.jpg is p0.jpg
     assert _count(db, Sighting) == 8
     with db.session() as s:
-        done = complete_items(s, analyzer_versions())
+        done = set(complete_items(s, analyzer_versions()))
         video = s.scalars(select(Item).where(Item.kind == "video")).one()
         errors = {e.locator: e.reason for e in s.scalars(select(ItemError))}
     assert len(done) == 7  # the two broken files count as done: decoding them again is futile
@@ -92,9 +93,9 @@ def test_new_analyzer_version_is_computed_for_stored_items(
     scan_paths(db, settings, [tmp_path / "c"])
     with db.session() as s:
         bumped = analyzer_versions() | {"pdq": "999"}
-        assert complete_items(s, analyzer_versions())
+        assert set(complete_items(s, analyzer_versions()))
         # Only the broken files stay "done"; every decodable item needs the new version.
-        assert len(complete_items(s, bumped)) == 2
+        assert len(set(complete_items(s, bumped))) == 2
 
 
 @pytest.mark.sqlite_only
@@ -218,7 +219,7 @@ def test_a_worker_that_dies_costs_only_the_file_it_held(tmp_path: Path) -> None:
     places[2] = replace(places[2], content=_CrashingDecoder(_file_of(places[2]), "2.jpg"))
     pool = WorkerPool(settings)
     assert pool.timeout >= 300  # the default: not shortened for this test
-    pool.set_complete(frozenset())
+    pool.set_complete(FinishedItems.empty())
     started = time.monotonic()
     try:
         results = list(pool.run(places))
@@ -252,7 +253,7 @@ def test_a_file_that_hangs_its_worker_is_stopped_at_the_deadline(tmp_path: Path)
     places[1] = replace(places[1], content=_HangingDecoder(_file_of(places[1]), "1.jpg"))
     pool = WorkerPool(settings)
     pool.timeout = 3  # the deadline for a hung file, shortened for the test
-    pool.set_complete(frozenset())
+    pool.set_complete(FinishedItems.empty())
     try:
         results = list(pool.run(places))
     finally:
@@ -362,7 +363,7 @@ def test_without_a_fork_server_the_workers_are_fresh_interpreters(
 
     monkeypatch.setattr(forkserver, "connect_to_new_process", no_fork_server)
     pool = WorkerPool(settings)
-    pool.set_complete(frozenset())
+    pool.set_complete(FinishedItems.empty())
     try:
         results = list(pool.run(places))
     finally:
@@ -388,7 +389,7 @@ def test_workers_learn_a_large_set_of_finished_items(tmp_path: Path) -> None:
     results: list[tuple[str, bool]] = []
 
     def scan() -> None:
-        pool.set_complete(frozenset({f"{i:064x}" for i in range(20_000)} | {finished}))
+        pool.set_complete(FinishedItems.from_hex([*(f"{i:064x}" for i in range(20_000)), finished]))
         results.extend((p.locator, r.already_complete) for p, r in pool.run(places))
 
     worker = threading.Thread(target=scan, daemon=True)

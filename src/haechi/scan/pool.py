@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from haechi.errors import HaechiError
 from haechi.i18n import _
-from haechi.private import private_dir, private_file
+from haechi.private import private_dir
 from haechi.scan.dispatch import Dispatch, PoolWorker, end_workers
+from haechi.scan.finished import FinishedItems
 
 if TYPE_CHECKING:
     from haechi.config import Settings
@@ -81,7 +82,7 @@ class Analysers(Protocol):
         """Begin loading the analyzers in the background; returns the engine itself."""
         ...
 
-    def set_complete(self, complete: frozenset[str]) -> None:
+    def set_complete(self, complete: FinishedItems) -> None:
         """Items already analysed in full: hashed, then skipped."""
         ...
 
@@ -107,14 +108,14 @@ class WorkerPool:
         self._workers: list[PoolWorker] | None = None
         self._opening: threading.Thread | None = None
         self._failed: Exception | None = None
-        self._complete: frozenset[str] | None = None
-        # The finished items reach the workers through a file in the data directory: a pipe
-        # would block the parent once the set outgrew its buffer (64 KB, ~1000 items) before
-        # any worker had a file to ask for it.
+        self._complete: FinishedItems | None = None
+        # The finished items reach the workers through a file in the data directory that each
+        # maps read-only: one copy in the page cache for all of them, and a pipe would block
+        # the parent once the set outgrew its buffer before any worker had a file to ask for.
         folder = settings.home_dir / "tmp"
         private_dir(folder)
         _remove_orphans(folder)
-        fd, name = tempfile.mkstemp(prefix=f"finished-{os.getpid()}-", suffix=".txt", dir=folder)
+        fd, name = tempfile.mkstemp(prefix=f"finished-{os.getpid()}-", suffix=".sha", dir=folder)
         os.close(fd)
         self._complete_file = Path(name)
         # Sightings taken from the source and not yet handed back, now and at most so far in
@@ -181,7 +182,7 @@ class WorkerPool:
             ) from failed
         return self._workers
 
-    def set_complete(self, complete: frozenset[str]) -> None:
+    def set_complete(self, complete: FinishedItems) -> None:
         """Items that need no analysis (hashed, then skipped); workers read the set before
         their first file. Set once: a pool that serves several sources keeps the first set,
         which only costs repeated work on items the earlier sources finished (the writer
@@ -189,11 +190,7 @@ class WorkerPool:
         if self._complete is not None:
             return
         self._complete = complete
-        part = self._complete_file.with_suffix(".part")
-        part.write_text("\n".join(sorted(complete)), encoding="ascii")
-        private_file(part).replace(
-            self._complete_file
-        )  # whole or not at all for a worker that reads it
+        complete.write(self._complete_file)  # whole or not at all for a worker that reads it
 
     def pids(self) -> list[int]:
         """The worker processes running now (for supervisors, and tests that end one)."""
@@ -218,7 +215,7 @@ class WorkerPool:
         through and no list of its files is ever held. A file that hangs or kills its worker
         is that file's error; a fresh worker takes its place and the files that waited behind
         it."""
-        self.set_complete(frozenset())  # no-op when the scan delivered its set
+        self.set_complete(FinishedItems.empty())  # no-op when the scan delivered its set
         batch = Dispatch(self, todo, self._ready())
         try:
             yield from batch

@@ -25,6 +25,7 @@ from haechi.errors import HaechiError
 from haechi.i18n import _
 from haechi.media import BytesContent, Content
 from haechi.scan.dispatch import window
+from haechi.scan.finished import FinishedItems
 
 if TYPE_CHECKING:
     from haechi.config import Settings
@@ -49,7 +50,7 @@ class _Analyser:
         self.worker = Worker(settings)
         self.worker.warm()
 
-    def set_complete(self, complete: frozenset[str]) -> None:
+    def set_complete(self, complete: FinishedItems) -> None:
         self.worker.complete = complete
 
     def run(self, content: Content) -> WorkResult:
@@ -78,7 +79,7 @@ class RayPool:
         self.timeout = settings.limits.decode_timeout_seconds + 30
         self.actors: list[Any] = []
         self._ours = False  # whether this pool started Ray (and so shuts it down)
-        self._complete: frozenset[str] | None = None
+        self._complete: FinishedItems | None = None
         self._complete_ref: Any = None
         self._told: set[int] = set()  # actors (by id) that have the finished items
         self.in_flight = 0
@@ -133,7 +134,7 @@ class RayPool:
 
         return list(ray.get([a.pid.remote() for a in self.actors]))
 
-    def set_complete(self, complete: frozenset[str]) -> None:
+    def set_complete(self, complete: FinishedItems) -> None:
         """Set once, as the pool's (see WorkerPool.set_complete)."""
         if self._complete is None:
             self._complete = complete
@@ -154,7 +155,7 @@ class RayPool:
         import ray
 
         self.start()
-        self.set_complete(frozenset())
+        self.set_complete(FinishedItems.empty())
         if self._complete_ref is None:
             self._complete_ref = ray.put(self._complete)
         source = iter(todo)

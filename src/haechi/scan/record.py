@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from haechi.analyzers.registry import enabled_analyzers
 from haechi.config import Settings
+from haechi.scan.finished import FinishedItems
 from haechi.scan.progress import Observer, ScanSummary
 from haechi.scan.writer import Writer
 from haechi.sources import Sighting
@@ -58,7 +59,7 @@ class ScanRun:
             s.add(scan)
             s.flush()
             self.scan_id = scan.id
-            self.complete = frozenset(store.complete_items(s, self.versions))
+            self.complete = FinishedItems.from_hex(store.complete_items(s, self.versions))
             # What this source's earlier scans stored is looked up a chunk at a time, as the
             # source is read (`sort_out`), never loaded whole; a first scan looks up nothing.
             self.rescan = store.has_sightings(s, self.source_id)

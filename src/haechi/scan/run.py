@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from haechi.config import Settings
+from haechi.scan.finished import FinishedItems
 from haechi.scan.pool import Analysers, WorkerPool
 from haechi.scan.progress import Observer, ScanSummary
 from haechi.scan.record import ScanRun
@@ -219,7 +220,7 @@ def _stream(
 
 def _run(
     settings: Settings,
-    complete: frozenset[str],
+    complete: FinishedItems,
     todo: Iterable[Sighting],
     pool: Analysers | None = None,
 ) -> Iterable[tuple[Sighting, WorkResult]]:

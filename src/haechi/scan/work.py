@@ -15,6 +15,7 @@ from haechi.errors import HaechiError
 from haechi.media import Content
 from haechi.media.content import read_head
 from haechi.media.sniff import other_kind
+from haechi.scan.finished import FinishedItems
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Worker:
     """Analyzers are built once per process: models load once, not once per file."""
 
     settings: Settings
-    complete: frozenset[str] = field(default_factory=frozenset)
+    complete: FinishedItems = field(default_factory=FinishedItems.empty)
 
     def __post_init__(self) -> None:
         self.hasher = HashesAnalyzer(self.settings)
@@ -152,7 +153,7 @@ def run_in_process(content: Content) -> WorkResult:
     global _complete_file
     assert _worker is not None, "init_process was not called in this worker"
     if _complete_file is not None:
-        # Written before the parent hands out the first file.
-        _worker.complete = frozenset(_complete_file.read_text(encoding="ascii").split())
+        # Written before the parent hands out the first file; mapped, not copied.
+        _worker.complete = FinishedItems.load(_complete_file)
         _complete_file = None
     return _worker.run(content)

@@ -18,12 +18,14 @@ from haechi.store.upsert import insert_ignore, insert_ignore_many, upsert_many
 # documents are hashed and sighted only (`haechi.media.sniff.other_kind`).
 ITEM_KINDS = ("image", "video", "audio", "document")
 NOT_DECODED = ("audio", "document")
+_STREAM_ROWS = 10_000  # rows fetched at a time where the database streams (PostgreSQL)
 
 
-def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
+def complete_items(session: Session, versions: Mapping[str, str]) -> Iterator[str]:
     """Items with a signal from every current analyzer, or whose decoding already failed
     (rerunning a known-bad file gives the same answer), or that are never decoded (audio,
-    documents: their hashes are all there is)."""
+    documents: their hashes are all there is). Streamed as the database returns them (an
+    item may come more than once): the whole database can be in it."""
     pairs = list(versions.items())
     have_all = (
         select(SignalRow.item_sha256)
@@ -31,13 +33,13 @@ def complete_items(session: Session, versions: Mapping[str, str]) -> set[str]:
         .group_by(SignalRow.item_sha256)
         .having(func.count() == len(pairs))
     )
-    done = set(session.scalars(have_all))
     broken = select(ItemError.item_sha256).where(
         ItemError.stage == "decode", ItemError.item_sha256.is_not(None)
     )
-    done.update(s for s in session.scalars(broken) if s is not None)
-    done.update(session.scalars(select(Item.sha256).where(Item.kind.in_(NOT_DECODED))))
-    return done
+    never_decoded = select(Item.sha256).where(Item.kind.in_(NOT_DECODED))
+    for query in (have_all, broken, never_decoded):
+        rows = session.scalars(query.execution_options(yield_per=_STREAM_ROWS))
+        yield from (sha for sha in rows if sha is not None)
 
 
 def known_files(
