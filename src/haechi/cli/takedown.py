@@ -14,8 +14,10 @@ from rich.text import Text
 from haechi.cli.app import app, err, out, print_json, state
 from haechi.errors import InputError
 from haechi.i18n import _
+from haechi.safe_text import visible
 
 if TYPE_CHECKING:
+    from haechi.services.drafts import Unlinked
     from haechi.services.takedown import RequestView
 
 takedown_app = typer.Typer(
@@ -97,6 +99,7 @@ def draft_cmd(
                 "{n} item(s) were seen nowhere a request can be sent (a folder, a private chat)"
             ).format(n=report.without_location)
         )
+    _say_unlinked(report.unlinked)
     for p in report.referrals:
         where = ", ".join(x for x in (p.channel.phone, p.channel.url) if x)
         _say(_("also: {name} {where}").format(name=p.name, where=where))
@@ -109,6 +112,35 @@ def draft_cmd(
         _say(_("next: `haechi takedown approve {id} --by NAME`").format(id=report.drafted[0].id))
     elif not report.existing:
         _say(_("no location to send a request to: capture the pages first (`haechi capture URL`)"))
+
+
+UNLINKED_SHOWN = 20
+
+
+def _say_unlinked(unlinked: tuple[Unlinked, ...]) -> None:
+    """Places no request can point to, each named, so that none is forgotten."""
+    if not unlinked:
+        return
+    _say(
+        _(
+            "{n} place(s) have no link a request can point to: report each from inside the app "
+            "(Telegram: the message's menu, Report), or name it to the police:"
+        ).format(n=len(unlinked))
+    )
+    for u in unlinked[:UNLINKED_SHOWN]:
+        if u.room is not None:
+            where = _("room {name} ({room}), message {msg}").format(
+                name=visible(u.room_name or "?"),
+                room=visible(u.room),
+                msg=visible(u.message_id or "?"),
+            )
+        else:
+            where = visible(u.locator)
+        _say("  " + _("{where}: item {sha}").format(where=where, sha=u.sha256[:12]))
+    if len(unlinked) > UNLINKED_SHOWN:
+        _say(
+            "  " + _("… and {n} more (`--json` lists all)").format(n=len(unlinked) - UNLINKED_SHOWN)
+        )
 
 
 def _table(views: list[RequestView]) -> Table:

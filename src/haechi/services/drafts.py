@@ -28,6 +28,31 @@ from haechi.takedown.templates import DraftContext, DraftItem
 
 
 @dataclass(frozen=True)
+class Unlinked:
+    """A place where a case item was seen that no request can point to: a basic group's or a
+    private chat's message (Telegram gives those no link), a file in a folder. The counsellor
+    reports it from inside the app, or names it to the police; it must not vanish from view."""
+
+    sha256: str
+    source_kind: str
+    room: str | None
+    room_name: str | None
+    message_id: str | None
+    locator: str
+
+    def to_json(self) -> dict[str, Any]:
+        """As `takedown draft --json` carries it."""
+        return {
+            "item": self.sha256,
+            "source_kind": self.source_kind,
+            "room": self.room,
+            "room_name": self.room_name,
+            "message_id": self.message_id,
+            "locator": self.locator,
+        }
+
+
+@dataclass(frozen=True)
 class DraftReport:
     """What drafting for one case did: the requests drafted, the locations passed over and why
     (a request in progress, no location, items withheld as a possible minor) and the platforms
@@ -44,6 +69,9 @@ class DraftReport:
     without_location: int
     languages: tuple[str, ...] = field(default=())
     referrals: tuple[Platform, ...] = field(default=())
+    # Every place of an allowed item that no request can point to, even when the item has a
+    # request elsewhere (a photo in a supergroup and in a basic group is two places).
+    unlinked: tuple[Unlinked, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         """The drafting report as `takedown draft --json` and the API carry it."""
@@ -56,6 +84,7 @@ class DraftReport:
             "minors_excluded": self.minors_excluded,
             "without_location": self.without_location,
             "referrals": [p.id for p in self.referrals],
+            "unlinked": [u.to_json() for u in self.unlinked],
         }
 
 
@@ -79,8 +108,11 @@ def _location(
     return None
 
 
-def _locations(s: Session, shas: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Each location with the items seen there, and the source kind that saw it."""
+def _locations(
+    s: Session, shas: Sequence[str]
+) -> tuple[dict[str, list[str]], dict[str, str], list[Unlinked]]:
+    """Each location with the items seen there, and the source kind that saw it; and the
+    places no request can point to."""
     rows = s.execute(
         select(
             Sighting.item_sha256,
@@ -89,6 +121,8 @@ def _locations(s: Session, shas: Sequence[str]) -> tuple[dict[str, list[str]], d
             Sighting.room,
             Sighting.message_id,
             Room.kind,
+            Room.name,
+            Sighting.locator,
         )
         .join(Source, Source.id == Sighting.source_id)
         .outerjoin(Room, (Room.source_id == Sighting.source_id) & (Room.room_key == Sighting.room))
@@ -97,15 +131,17 @@ def _locations(s: Session, shas: Sequence[str]) -> tuple[dict[str, list[str]], d
     ).all()
     where: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
-    for sha, url, kind, room, message_id, room_kind in rows:
+    unlinked: list[Unlinked] = []
+    for sha, url, kind, room, message_id, room_kind, room_name, locator in rows:
         loc = _location(url, kind, room_kind, room, message_id)
         if loc is None:
+            unlinked.append(Unlinked(sha, kind, room, room_name, message_id, locator))
             continue
         held = where.setdefault(loc, [])
         if sha not in held:
             held.append(sha)
         kinds.setdefault(loc, kind)
-    return where, kinds
+    return where, kinds, unlinked
 
 
 def _draft_items(s: Session, shas: Sequence[str]) -> tuple[DraftItem, ...]:
@@ -149,7 +185,7 @@ def draft(
     with db.session() as s:
         minors = minor_items(s, shas)
         allowed = [sha for sha in shas if sha not in minors]
-        where, kinds = _locations(s, allowed)
+        where, kinds, unlinked = _locations(s, allowed)
         located = {sha for held in where.values() for sha in held}
         open_requests = {
             r.location: r.id
@@ -178,6 +214,7 @@ def draft(
         len(set(allowed) - located),
         tuple(languages),
         plat.referrals,
+        tuple(unlinked),
     )
 
 
