@@ -15,6 +15,9 @@ from haechi.i18n import _
 # module too, and must not wait for them.
 
 
+WIDE_TERMINAL = 140  # columns from which the findings table shows all twelve
+
+
 @app.command(
     "findings",
     help=_(
@@ -48,22 +51,26 @@ def findings_cmd(
     from haechi.services.findings import list_findings
 
     found = list_findings(state.db(), person=person, kind=kind, status=status)
+    # Twelve columns do not fit a terminal of 80 to 140 characters: there the kind, frame time
+    # and box give way (`show ITEM` and --json have them), and the short columns never wrap.
+    wide = out.width >= WIDE_TERMINAL
     table = Table()
-    for col in (
-        "id",
-        _("kind"),
-        _("person"),
-        _("item"),
-        _("where seen"),
-        _("t (s)"),
-        _("score"),
-        _("box"),
-        _("risk"),
-        _("status"),
-        _("in chats"),
-        _("network roles"),
+    for col, keep, short in (
+        ("id", True, True),
+        (_("kind"), wide, False),
+        (_("person"), True, False),
+        (_("item"), True, True),
+        (_("where seen"), True, False),
+        (_("t (s)"), wide, False),
+        (_("score"), True, True),
+        (_("box"), wide, False),
+        (_("risk"), True, True),
+        (_("status"), True, True),
+        (_("in chats"), True, False),
+        (_("network roles"), True, False),
     ):
-        table.add_column(col)
+        if keep:
+            table.add_column(col, no_wrap=short)
     n = 0
     net = None
     if any(fv.chats for fv in found):
@@ -122,8 +129,7 @@ def findings_cmd(
                 )
             else:
                 when = "-" if t is None else f"{t:.2f}"
-            add_row(
-                table,
+            cells: list[object] = [
                 str(fid),
                 g.kind,
                 g.person or "-",
@@ -136,7 +142,10 @@ def findings_cmd(
                 st,
                 text_block("\n".join(c.line() for c in chats[:5]) or "-"),
                 roles_line(view),
-            )
+            ]
+            if not wide:
+                del cells[7], cells[5], cells[1]  # box, t (s), kind: as the columns above
+            add_row(table, *cells)
     if not as_json:
         out.print(table)
         if frames:
