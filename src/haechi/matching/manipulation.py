@@ -37,6 +37,7 @@ from haechi.analyzers.faces import FaceFrame, FaceRecord, Faces, FacesAnalyzer
 from haechi.analyzers.scene import Scene
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
+from haechi.matching.scene_index import SceneIndex, scene_index
 from haechi.store.findings import Finding
 from haechi.store.models import SignalRow
 
@@ -210,18 +211,9 @@ def nearest(query: str, pool: Sequence[tuple[str, str]]) -> list[tuple[str, int]
     return [(k, d) for i, (d, k) in enumerate(scored) if d <= SCENE_PDQ_MAX or i < NEAREST]
 
 
-def _candidates(session: Session, sha: str, masked_pdq: str) -> list[tuple[str, int]]:
-    """Stored items worth comparing with `sha` (see `nearest`)."""
-    path = SignalRow.payload["scene"]["masked_pdq"].as_string()
-    rows = session.execute(
-        select(SignalRow.item_sha256, path).where(
-            SignalRow.analyzer == FacesAnalyzer.name,
-            SignalRow.version == FacesAnalyzer.version,
-            SignalRow.item_sha256 != sha,
-            path.is_not(None),
-        )
-    ).all()
-    return nearest(masked_pdq, [(other, h) for other, h in rows if h])
+def _candidates(index: SceneIndex, sha: str, masked_pdq: str) -> list[tuple[str, int]]:
+    """Stored items worth comparing with `sha` (the rule of `nearest`, from the scene index)."""
+    return index.nearest(masked_pdq, sha, SCENE_PDQ_MAX, NEAREST)
 
 
 def _faces_of(session: Session, sha: str) -> Faces | None:
@@ -254,13 +246,16 @@ def record_face_changes(
 
     thr = settings.thresholds.face_min_similarity
     new: list[int] = []
+    if not any(i.faces is not None and i.faces.scene is not None for i in items):
+        return new
+    index = scene_index(session)  # this batch's own rows included: they are flushed
     for item in items:
         mine = item.faces
         if mine is None or mine.scene is None or not mine.scene.masked_pdq:
             continue
         if mine.model_version != MODEL_VERSION:
             continue
-        for other, dist in _candidates(session, item.sha256, mine.scene.masked_pdq):
+        for other, dist in _candidates(index, item.sha256, mine.scene.masked_pdq):
             theirs = _faces_of(session, other)
             if theirs is None or theirs.model_version != MODEL_VERSION:
                 continue
