@@ -259,6 +259,20 @@ def _exports(tmp: Path, env: dict[str, str]) -> list[Result]:
         results.append(
             Result(f"Telegram export {mb:,} MB: throughput", count / seconds, "messages/s")
         )
+        # The investigator's next step: the network holds every message of the corpus.
+        net_rss, _, net_seconds = _peak([*cmd, "network", "--json"], env)
+        first.setdefault("network", net_rss / 2**20)
+        results.append(
+            Result(
+                f"network of the {mb:,} MB export: peak RSS",
+                net_rss / 2**20,
+                "MB",
+                f"first size ({EXPORT_MB[0]:,} MB)",
+                first["network"],
+                higher_is_better=False,
+            )
+        )
+        results.append(Result(f"network of the {mb:,} MB export: time", net_seconds, "s"))
         (folder / "result.json").unlink()  # the disk, for the next size
     return results
 

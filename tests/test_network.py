@@ -18,6 +18,7 @@ from gexf_check import gexf13_problems
 from network_scenario import Truth, score_roles, write_scenario
 from PIL import Image
 
+from haechi.analyzers.chat_text import TextEvidence
 from haechi.config import load_settings
 from haechi.network.build import build_network
 from haechi.network.corpus import Corpus, Msg, Seen, load_corpus
@@ -250,7 +251,7 @@ def test_sale_words_in_news_and_buyers_words_are_not_selling() -> None:
             0,
             0,
             0.9,
-            {"cats": cats, "ctx": ctx},
+            TextEvidence(cats=cats, ctx=ctx),
         )
 
     messages = {

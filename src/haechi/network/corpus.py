@@ -23,9 +23,10 @@ from haechi.store.models import Item, Message, Room, Sighting, SignalRow, Source
 from haechi.store.persons import Person
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Msg:
-    """One stored chat message as the network reads it."""
+    """One stored chat message as the network reads it (the network holds every message of
+    the corpus: slots, and only the columns it reads)."""
 
     room: str
     message_id: int
@@ -41,12 +42,8 @@ class Msg:
     media_count: int
     reactions: int
     risk: float
-    detail: dict[str, Any]
-
-    @property
-    def evidence(self) -> TextEvidence:
-        """The chat-text evidence stored with the message (empty when it was not scored)."""
-        return TextEvidence.from_payload(self.detail)
+    # The chat-text evidence stored with the message (empty when it was not scored), read once.
+    evidence: TextEvidence
 
     @property
     def cats(self) -> Mapping[str, float]:
@@ -116,8 +113,31 @@ def _forward(row: Any, has_ids: bool) -> ForwardOrigin | None:
     return ForwardOrigin(name=name, account_id=origin_id, message_id=post, at=_utc(at))
 
 
-def msg_of(room: str, m: Message) -> Msg:
-    """A stored message as the network reads it, in the room node `room`."""
+# The columns of a message the network reads (not its media list, links or edits).
+MSG_COLUMNS: tuple[Any, ...] = (
+    Message.room_id,
+    Message.message_id,
+    Message.kind,
+    Message.posted_at,
+    Message.author_id,
+    Message.author_name,
+    Message.forwarded_from,
+    Message.saved_from,
+    Message.reply_to,
+    Message.action,
+    Message.members,
+    Message.text,
+    Message.media_count,
+    Message.reactions,
+    Message.risk,
+    Message.risk_detail,
+)
+_STREAM_ROWS = 5000
+
+
+def msg_of(room: str, m: Any) -> Msg:
+    """A stored message (a Message, or a row of MSG_COLUMNS) as the network reads it, in the
+    room node `room`."""
     return Msg(
         room=room,
         message_id=int(m.message_id),
@@ -133,7 +153,7 @@ def msg_of(room: str, m: Message) -> Msg:
         media_count=m.media_count,
         reactions=m.reactions,
         risk=float(m.risk or 0.0),
-        detail=dict(m.risk_detail or {}),
+        evidence=TextEvidence.from_payload(m.risk_detail),
     )
 
 
@@ -158,7 +178,10 @@ def load_corpus(db: Database, settings: Settings) -> Corpus:
                 rid, room.room_key, room.name, room.kind, locator, round(risk, 4), flagged, context
             )
         messages: dict[tuple[str, int], Msg] = {}
-        for m in s.execute(select(Message).order_by(Message.id)).scalars():
+        rows = s.execute(
+            select(*MSG_COLUMNS).order_by(Message.id).execution_options(yield_per=_STREAM_ROWS)
+        )
+        for m in rows:
             rid = by_pk[m.room_id]
             messages[(rid, int(m.message_id))] = msg_of(rid, m)
         seen = tuple(_sightings(s, _FORWARD_COLUMNS[0] in Sighting.__table__.c))
