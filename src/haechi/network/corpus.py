@@ -4,7 +4,7 @@ an item (findings about enrolled persons, its sexual score, its synthetic verdic
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,17 +135,21 @@ MSG_COLUMNS: tuple[Any, ...] = (
 _STREAM_ROWS = 5000
 
 
-def msg_of(room: str, m: Any) -> Msg:
+def _same(value: str | None) -> str | None:
+    return value
+
+
+def msg_of(room: str, m: Any, share: Callable[[str | None], str | None] = _same) -> Msg:
     """A stored message (a Message, or a row of MSG_COLUMNS) as the network reads it, in the
-    room node `room`."""
+    room node `room`; `share` returns one copy of each repeated name (authors post many lines)."""
     return Msg(
         room=room,
         message_id=int(m.message_id),
         kind=m.kind,
         at=_utc(m.posted_at) or datetime.min.replace(tzinfo=UTC),
-        author_id=m.author_id,
-        author_name=m.author_name,
-        forwarded_from=m.forwarded_from or m.saved_from,
+        author_id=share(m.author_id),
+        author_name=share(m.author_name),
+        forwarded_from=share(m.forwarded_from or m.saved_from),
         reply_to=m.reply_to,
         action=m.action,
         members=tuple(m.members or ()),
@@ -181,9 +185,14 @@ def load_corpus(db: Database, settings: Settings) -> Corpus:
         rows = s.execute(
             select(*MSG_COLUMNS).order_by(Message.id).execution_options(yield_per=_STREAM_ROWS)
         )
+        names: dict[str | None, str | None] = {}
+
+        def share(name: str | None) -> str | None:
+            return names.setdefault(name, name)
+
         for m in rows:
             rid = by_pk[m.room_id]
-            messages[(rid, int(m.message_id))] = msg_of(rid, m)
+            messages[(rid, int(m.message_id))] = msg_of(rid, m, share)
         seen = tuple(_sightings(s, _FORWARD_COLUMNS[0] in Sighting.__table__.c))
         shas = sorted({x.item for x in seen})
         items = _hashes(s, shas)
