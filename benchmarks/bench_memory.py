@@ -109,6 +109,18 @@ def _peak(cmd: list[str], env: dict[str, str]) -> tuple[int, int, float]:
     return peak_rss, peak_pss, time.perf_counter() - started
 
 
+def _peaks(label: str, rss: int, pss: int, baseline: str, first: dict[str, float]) -> list[Result]:
+    """Peak RSS and PSS as results against the first size's (`first` remembers it)."""
+    results = []
+    for what, value in (("RSS summed", rss), ("PSS", pss)):
+        mb = value / 2**20
+        first.setdefault(what, mb)
+        results.append(
+            Result(label.format(what=what), mb, "MB", baseline, first[what], higher_is_better=False)
+        )
+    return results
+
+
 HOLD_LIST = """
 import resource, sys
 from pathlib import Path
@@ -160,19 +172,13 @@ def run(tmp: Path) -> list[Result]:
         cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
         peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(root)], env)
         held = _list_cost(root, tmp / "home-list", env)
-        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
-            mb = value / 2**20
-            first.setdefault(what, mb)
-            results.append(
-                Result(
-                    f"scan {n:,} files: peak {what}, process tree",
-                    mb,
-                    "MB",
-                    f"first size ({SIZES[0]:,})",
-                    first[what],
-                    higher_is_better=False,
-                )
-            )
+        results += _peaks(
+            f"scan {n:,} files: peak {{what}}, process tree",
+            peak_rss,
+            peak_pss,
+            f"first size ({SIZES[0]:,})",
+            first,
+        )
         results.append(Result(f"scan {n:,} files: throughput", n / seconds, "items/s"))
         results.append(
             Result(
@@ -214,19 +220,13 @@ def _finished(tmp: Path, env: dict[str, str]) -> list[Result]:
                 ),
             )
         peak_rss, peak_pss, _ = _peak([*cmd, "scan", "--no-progress", str(root)], env)
-        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
-            mb = value / 2**20
-            base.setdefault(what, mb)
-            results.append(
-                Result(
-                    f"1,000 files into a database of {n:,} items: peak {what}",
-                    mb,
-                    "MB",
-                    f"{DB_ITEMS[0]:,} items",
-                    base[what],
-                    higher_is_better=False,
-                )
-            )
+        results += _peaks(
+            f"1,000 files into a database of {n:,} items: peak {{what}}",
+            peak_rss,
+            peak_pss,
+            f"{DB_ITEMS[0]:,} items",
+            base,
+        )
         shutil.rmtree(home)
     return results
 
@@ -243,19 +243,13 @@ def _exports(tmp: Path, env: dict[str, str]) -> list[Result]:
         home = tmp / f"home-export-{mb}"
         cmd = [sys.executable, "-m", "haechi", "--home", str(home), "--workers", "2"]
         peak_rss, peak_pss, seconds = _peak([*cmd, "scan", "--no-progress", str(folder)], env)
-        for what, value in (("RSS summed", peak_rss), ("PSS", peak_pss)):
-            got = value / 2**20
-            first.setdefault(what, got)
-            results.append(
-                Result(
-                    f"Telegram export {mb:,} MB ({count:,} messages): peak {what}",
-                    got,
-                    "MB",
-                    f"first size ({EXPORT_MB[0]:,} MB)",
-                    first[what],
-                    higher_is_better=False,
-                )
-            )
+        results += _peaks(
+            f"Telegram export {mb:,} MB ({count:,} messages): peak {{what}}",
+            peak_rss,
+            peak_pss,
+            f"first size ({EXPORT_MB[0]:,} MB)",
+            first,
+        )
         results.append(
             Result(f"Telegram export {mb:,} MB: throughput", count / seconds, "messages/s")
         )

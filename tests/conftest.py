@@ -236,6 +236,12 @@ def run(
     return subprocess.CompletedProcess(["haechi", *args], code, stdout, stderr)
 
 
+def enrol_her(home: Path, *, alias: str = "p1", photo: str = "img1.jpg") -> None:
+    """Enrol `alias` from one public test photo with her consent, through the CLI as a
+    counsellor does (the first step of most walks)."""
+    run(home, "enrol", "--alias", alias, "--consent", "yes, by her", str(testdata("faces", photo)))
+
+
 def short_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     """A command's refusal as `haechi()` or `run()` returns it: one or two lines, no trace,
     naming what it must name."""

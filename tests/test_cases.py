@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import jpeg_bytes, noise_image, run, testdata
+from conftest import enrol_her, jpeg_bytes, noise_image, run, testdata
 
 
 def _scan(home: Path, folder: Path) -> dict[str, str]:
@@ -29,15 +29,7 @@ def test_a_case_gathers_her_findings_and_keeps_a_timeline(tmp_path: Path) -> Non
     shutil.copy(testdata("faces", "img11.jpg"), later / "her-again.jpg")
     env = {"HAECHI_ACTOR": "counsellor-kim"}
 
-    run(
-        home,
-        "enrol",
-        "--alias",
-        "p1",
-        "--consent",
-        "yes, by her",
-        str(testdata("faces", "img1.jpg")),
-    )
+    enrol_her(home)
     shas = _scan(home, first)
     opened = json.loads(
         run(

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import jpeg_bytes, noise_image, run, testdata
+from conftest import enrol_her, jpeg_bytes, noise_image, run, testdata
 
 
 def _findings(home: Path) -> list[dict[str, object]]:
@@ -23,15 +23,7 @@ def test_add_photos_and_own_media_to_an_enrolled_person(tmp_path: Path) -> None:
     (corpus / "her-own-copy.jpg").write_bytes(jpeg_bytes(own, quality=80))
     (tmp_path / "own.jpg").write_bytes(jpeg_bytes(own, quality=95))
 
-    run(
-        home,
-        "enrol",
-        "--alias",
-        "p1",
-        "--consent",
-        "yes, by her",
-        str(testdata("faces", "img1.jpg")),
-    )
+    enrol_her(home)
     run(home, "scan", str(corpus), "--no-progress")
     before = _findings(home)
     assert {f["kind"] for f in before} == {"face_match"}

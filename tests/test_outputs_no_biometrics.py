@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import typer.main
 from biometric_leaks import EMBEDDING_DIM, json_leaks, leaks
-from conftest import database_for, run, testdata
+from conftest import database_for, enrol_her, run, testdata
 from sqlalchemy import select
 
 from haechi.redact import without_biometrics
@@ -138,15 +138,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         json.dumps({"name": "room", "type": "private_supergroup", "id": 9, "messages": [message]}),
         encoding="utf-8",
     )
-    run(
-        home,
-        "enrol",
-        "--alias",
-        "p1",
-        "--consent",
-        "yes, by p1",
-        str(testdata("faces", "img10.jpg")),
-    )
+    enrol_her(home, photo="img10.jpg")
     run(home, "scan", str(corpus), str(export), "--no-progress")
     items = [json.loads(x) for x in run(home, "items", "--json").stdout.splitlines()]
     face = next(x["sha256"] for x in items if x["path"].endswith("img1.jpg"))

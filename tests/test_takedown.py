@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import jpeg_bytes, noise_image, run
+from conftest import enrol_her, jpeg_bytes, noise_image, run
 from conftest import testdata as shared_file
 
 from haechi.errors import ConfigError
@@ -198,15 +198,7 @@ def test_drafts_in_seven_languages_without_a_minors_item_then_track_and_recheck(
 ) -> None:
     home = tmp_path / "h"
     run(home, "init")
-    run(
-        home,
-        "enrol",
-        "--alias",
-        "p1",
-        "--consent",
-        "yes, by her",
-        str(shared_file("faces", "img1.jpg")),
-    )
+    enrol_her(home)
     her = shared_file("faces", "img10.jpg").read_bytes()
     site.files["/her.jpg"] = her
     site.files["/young.jpg"] = shared_file("faces", "img11.jpg").read_bytes()

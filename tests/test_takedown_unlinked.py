@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import run
+from conftest import enrol_her, run
 from conftest import testdata as shared_file
 
 
@@ -60,15 +60,7 @@ def _export(root: Path) -> None:
 def test_a_place_without_a_link_is_named_not_dropped(tmp_path: Path) -> None:
     home = tmp_path / "h"
     _export(tmp_path / "export")
-    run(
-        home,
-        "enrol",
-        "--alias",
-        "p1",
-        "--consent",
-        "yes, by her",
-        str(shared_file("faces", "img1.jpg")),
-    )
+    enrol_her(home)
     run(home, "scan", str(tmp_path / "export"))
     case = str(json.loads(run(home, "case", "new", "--person", "p1", "--json").stdout)["id"])
 
