@@ -28,18 +28,20 @@ _GROW: Final[int] = 4096  # rows added to the array at a time
 
 
 class SceneIndex:
-    """Item SHA-256 → masked PDQ (as four 64-bit words), for Hamming distances in one pass."""
+    """Stored scenes as arrays (73 bytes each, no Python object per scene): the item's SHA-256,
+    its masked PDQ as four 64-bit words for Hamming distances in one pass, the signal row it
+    was read from, and whether that row still stands."""
 
     def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.row: dict[str, int] = {}
+        self.n = 0
+        self.keys = np.zeros((0, 32), dtype=np.uint8)
         self.words = np.zeros((0, 4), dtype=np.uint64)
-        self.sid = np.zeros(0, dtype=np.int64)  # the signal row each scene was read from
+        self.sid = np.zeros(0, dtype=np.int64)
         self.live = np.zeros(0, dtype=bool)
         self.watermark = 0  # highest signal id read
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return int(self.live[: self.n].sum())
 
     def refresh(self, session: Session) -> None:
         """Read the faces signals written since the last refresh (and the last few before);
@@ -55,52 +57,65 @@ class SceneIndex:
             )
             .order_by(SignalRow.id)
         ).all()
-        now = {(sha, sid) for sid, sha, _ in rows}
-        n = len(self.keys)
-        for i in np.flatnonzero(self.live[:n] & (self.sid[:n] > low)):
-            if (self.keys[i], int(self.sid[i])) not in now:
-                self.live[i] = False
+        held = {
+            (self.keys[i].tobytes(), int(self.sid[i])): int(i)
+            for i in np.flatnonzero(self.live[: self.n] & (self.sid[: self.n] > low))
+        }
         for sid, sha, masked in rows:
             self.watermark = max(self.watermark, sid)
-            if masked and len(masked) == 64:
-                self._put(sha, masked, sid)
+            key = bytes.fromhex(sha)
+            if held.pop((key, sid), None) is None and masked and len(masked) == 64:
+                self.add(key, masked, sid)
+        for i in held.values():  # read before, gone now: its batch was rolled back
+            self.live[i] = False
 
-    def _put(self, sha: str, masked: str, sid: int = 0) -> None:
-        words = np.frombuffer(bytes.fromhex(masked), dtype=">u8").astype(np.uint64)
-        at = self.row.get(sha)
-        if at is None:
-            at = len(self.keys)
-            if at == len(self.words):
-                size = len(self.words) + _GROW
-                self.words = np.resize(self.words, (size, 4))
-                self.sid = np.resize(self.sid, size)
-                self.live = np.resize(self.live, size)
-            self.keys.append(sha)
-            self.row[sha] = at
-        self.words[at] = words
+    def add(self, key: bytes, masked: str, sid: int = 0) -> None:
+        """One scene: item digest `key` (32 bytes), its masked PDQ in hex, its signal row."""
+        if self.n == len(self.words):
+            size = self.n + _GROW
+            self.keys = np.resize(self.keys, (size, 32))
+            self.words = np.resize(self.words, (size, 4))
+            self.sid = np.resize(self.sid, size)
+            self.live = np.resize(self.live, size)
+        at = self.n
+        self.keys[at] = np.frombuffer(key, dtype=np.uint8)
+        self.words[at] = np.frombuffer(bytes.fromhex(masked), dtype=">u8").astype(np.uint64)
         self.sid[at] = sid
         self.live[at] = True
+        self.n += 1
 
     def nearest(
         self, masked: str, exclude: str, within: int, at_least: int
     ) -> list[tuple[str, int]]:
         """(sha, distance) of every scene within `within` bits of `masked`, and the `at_least`
-        closest whatever their distance; closest first, ties by SHA-256 (`exclude` left out)."""
-        n = len(self.keys)
+        closest whatever their distance; closest first, ties by SHA-256 (`exclude` left out;
+        an item stored twice counts at its closer scene)."""
+        n = self.n
         if not n:
             return []
         query = np.frombuffer(bytes.fromhex(masked), dtype=">u8").astype(np.uint64)
         dist = np.bitwise_count(self.words[:n] ^ query).sum(axis=1, dtype=np.int64)
         far = 1 << 20  # more than any distance: what must not be picked
         dist[~self.live[:n]] = far
-        skip = self.row.get(exclude)
-        if skip is not None:
-            dist[skip] = far
-        k = min(at_least + 1, n)  # one more: the excluded item may be among them
-        bound = max(within, int(np.partition(dist, k - 1)[k - 1]))
+        mine = np.frombuffer(bytes.fromhex(exclude), dtype=np.uint8) if _is_sha(exclude) else None
+        if mine is not None:
+            dist[(self.keys[:n] == mine).all(axis=1)] = far
+        k = min(at_least, n)
+        bound = within if k == 0 else max(within, int(np.partition(dist, k - 1)[k - 1]))
         picked = np.flatnonzero(dist <= min(bound, far - 1))
-        scored = sorted((int(dist[i]), self.keys[i]) for i in picked)
-        return [(key, d) for i, (d, key) in enumerate(scored) if d <= within or i < at_least]
+        best: dict[str, int] = {}
+        for i in picked:
+            sha, d = self.keys[i].tobytes().hex(), int(dist[i])
+            best[sha] = min(d, best.get(sha, d))
+        scored = sorted((d, sha) for sha, d in best.items())
+        return [(sha, d) for i, (d, sha) in enumerate(scored) if d <= within or i < at_least]
+
+
+def _is_sha(value: str) -> bool:
+    try:
+        return len(bytes.fromhex(value)) == 32
+    except ValueError:
+        return False
 
 
 _indexes: weakref.WeakKeyDictionary[Engine, SceneIndex] = weakref.WeakKeyDictionary()
