@@ -160,6 +160,9 @@ ALIAS = "김민지"
 REASON = f"{ALIAS} says this photo was posted by her ex (marker q7zx)"
 TITLE = f"Case of {ALIAS} (marker t4kw)"
 NO_CAPTURE = {"HAECHI_VAULT__CAPTURE_FINDINGS": "false"}
+CASE_TITLE = f"{ALIAS} / 학교 단톡방 (marker c9pq)"
+CASE_NOTE = "her mother called, the room is 3학년 2반 (marker n3vb)"
+OTHER_NOTE = f"the seller also posted {ALIAS}'s photo (marker i5lo)"
 
 
 def _needles(*texts: str) -> list[bytes]:
@@ -208,6 +211,13 @@ def test_forget_leaves_no_trace_of_her_name_in_notes_and_says_what_remains(
     pkg = tmp_path / "pkg"
     run(home, "evidence", "export", sha, "--to", str(pkg), "--no-media", "--title", TITLE)
     run(home, "evidence", "shared", sha, "--with", "police", "--note", REASON)
+    # Her case, with a note; an investigation's case whose note names her.
+    hers = json.loads(
+        run(home, "case", "new", "--person", ALIAS, "--title", CASE_TITLE, "--json").stdout
+    )["id"]
+    run(home, "case", "note", str(hers), CASE_NOTE)
+    other = json.loads(run(home, "case", "new", "--title", "seller room", "--json").stdout)["id"]
+    run(home, "case", "note", str(other), OTHER_NOTE)
     log = run(home, "evidence", "log", "--json").stdout
     assert REASON in log and TITLE in log  # readable with the vault key before forget
     files = [p for p in home.rglob("*") if p.is_file()]
@@ -221,8 +231,17 @@ def test_forget_leaves_no_trace_of_her_name_in_notes_and_says_what_remains(
     files = [p for p in home.rglob("*") if p.is_file()]
     for p in files:
         blob = p.read_bytes()
-        for needle in _needles(ALIAS, REASON, TITLE, "marker q7zx", "marker t4kw"):
+        for needle in _needles(
+            ALIAS, REASON, TITLE, CASE_TITLE, CASE_NOTE, OTHER_NOTE, "q7zx", "t4kw", "c9pq", "n3vb"
+        ):
             assert needle not in blob, f"{needle!r} survives in {p.relative_to(home)}"
+    # Her case stays, unnamed, with its item; the other case keeps its own title.
+    case = json.loads(run(home, "case", "show", str(hers), "--json").stdout)
+    assert case["title"] == "[erased with person]" and sha in json.dumps(case["items"])
+    assert "[erased with person]" in json.dumps(case)
+    assert json.loads(run(home, "case", "show", str(other), "--json").stdout)["title"] == (
+        "seller room"
+    )
     log = run(home, "evidence", "log", "--json").stdout
     assert log.count("[erased with person]") == 3 and "q7zx" not in log
     code, out, data = _verify(home)

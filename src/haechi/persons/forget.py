@@ -4,7 +4,9 @@ bytes survive neither in SQLite's free pages nor in its write-ahead log.
 
 Items scanned from media stay (they are the collected material, not the person's data); the
 findings that linked them to the person go. Free-text notes in the custody log about her are
-erased by destroying their keys (`haechi.store.notes`). Her preserved items (those with her
+erased by destroying their keys (`haechi.store.notes`). The titles and notes of cases about her,
+and of other cases where they name her alias, are overwritten with the same marker; the cases
+stay, unnamed, with their items, timeline and requests. Her preserved items (those with her
 findings) stay in the evidence vault unless `delete_evidence` is given: they are evidence of a
 crime, and the result says what remains and why. Items that are also another enrolled person's
 evidence are never deleted with her."""
@@ -15,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from haechi import hooks
@@ -25,11 +27,12 @@ from haechi.evidence.context import actor_name, open_vault, vault_exists
 from haechi.evidence.delete import delete_preserved
 from haechi.i18n import _
 from haechi.matching.faces import rewrite_index
+from haechi.store.cases import Case, CaseEvent
 from haechi.store.custody import CustodyAction, CustodyEvent, CustodyLogEntry, append
 from haechi.store.db import Database
 from haechi.store.evidence_models import EvidenceItem
 from haechi.store.findings import Finding
-from haechi.store.notes import erase_notes
+from haechi.store.notes import ERASED, erase_notes
 from haechi.store.persons import ConsentRecord, FaceTemplate, OwnMediaHash, Person
 from haechi.store.vault import Vault, VaultError
 
@@ -80,6 +83,7 @@ def forget(
             raise NotFoundError(_("no enrolled person {alias}").format(alias=repr(alias)))
         hers, shared = _her_evidence(s, pid)
         notes = erase_notes(s, vault, pid, alias)
+        counts.append(("case_texts", _erase_case_texts(s, pid, alias)))
         for name, model in (
             ("findings", Finding),
             ("templates", FaceTemplate),
@@ -125,6 +129,25 @@ def forget(
         evidence_shared=tuple(sha for sha in hers if sha in shared),
         notes_unsearched=vault_problem,
     )
+
+
+def _erase_case_texts(s: Session, pid: int, alias: str) -> int:
+    """Overwrite the title and every note of her cases, and of other cases where they name
+    her alias, with the erased marker; returns how many texts were overwritten."""
+    hers = set(s.scalars(select(Case.id).where(Case.person_id == pid)))
+    name = alias.strip()
+    if name:
+        hers |= set(s.scalars(select(Case.id).where(Case.title.ilike(f"%{name}%"))))
+    titles = list(s.scalars(select(Case.id).where(Case.id.in_(hers), Case.title != ERASED)))
+    s.execute(update(Case).where(Case.id.in_(titles)).values(title=ERASED))
+    about: ColumnElement[bool] = CaseEvent.case_id.in_(hers)
+    if name:
+        about = or_(about, CaseEvent.text.ilike(f"%{name}%"))
+    notes = list(
+        s.scalars(select(CaseEvent.id).where(about, CaseEvent.text != "", CaseEvent.text != ERASED))
+    )
+    s.execute(update(CaseEvent).where(CaseEvent.id.in_(notes)).values(text=ERASED))
+    return len(titles) + len(notes)
 
 
 def _vault(settings: Settings) -> tuple[Vault | None, str | None]:
@@ -174,7 +197,7 @@ def scrub(db: Database) -> None:
         else:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "VACUUM FULL persons, consent_records, face_templates, own_media_hashes, "
-                "findings, note_keys, note_key_persons, evidence_items"
+                "findings, note_keys, note_key_persons, evidence_items, cases, case_events"
             )
     db.engine.dispose()
 
