@@ -145,6 +145,7 @@ def test_passphrase_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         open_vault(load_settings(home=tmp_path / "h"))
 
 
+@pytest.mark.slow
 def test_a_capture_killed_between_its_entry_and_the_move_is_finished_not_swept(
     tmp_path: Path,
 ) -> None:

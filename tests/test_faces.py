@@ -78,6 +78,7 @@ def small_face_scene(face_src: str, face_px: int, size: tuple[int, int]) -> np.n
 # -- the analyzer ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_networks_give_in_onnxruntime_what_opencv_gives() -> None:
     """haechi runs YuNet and SFace in onnxruntime (faster), decodes YuNet and aligns faces
     itself; the calibration was made with OpenCV's FaceDetectorYN and FaceRecognizerSF. On
