@@ -179,7 +179,8 @@ def section(tuning: Half, held: Half, threshold: float, seconds: float) -> list[
         '"donor photo as posted in a request" measures: the same threshold holds. The finding',
         "names who posted the request, in which room and when (`show`, `show --json`:",
         "`source_photo.request`), and the evidence package and police report state it",
-        "(tests/test_source_request.py).",
+        "(tests/test_source_request.py). The order of the scans does not matter: a request photo",
+        "scanned after the fake is compared with the items her face was matched in before.",
         "",
     ]
     return lines
