@@ -100,6 +100,14 @@ def crop(rgb: RGB, share: float) -> RGB:
     return np.ascontiguousarray(rgb[dy : h - dy, dx : w - dx])
 
 
+def crop_sides(rgb: RGB, top: float, left: float, bottom: float, right: float) -> RGB:
+    """A crop by other shares on each side (the held-out crops: not what was tuned on)."""
+    h, w = rgb.shape[:2]
+    return np.ascontiguousarray(
+        rgb[int(h * top) : h - int(h * bottom), int(w * left) : w - int(w * right)]
+    )
+
+
 def resize(rgb: RGB, k: float) -> RGB:
     h, w = rgb.shape[:2]
     return np.asarray(cv2.resize(rgb, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA))
@@ -263,6 +271,26 @@ def main(argv: list[str] | None = None) -> int:
                 "swap, cropped 6 % a side",
                 o,
                 analyse(f"{n}+{donor} crop", jpeg(crop(fake, 0.06), 85), analyzer),
+            )
+        )
+        # Held out (written before the crop search was built, never tuned on): a crop of other
+        # shares on each side, and a tighter crop that is also resized.
+        positives.append(
+            (
+                "swap, cropped 10 % top, 3 % left, 5 % bottom (held out)",
+                o,
+                analyse(
+                    f"{n}+{donor} crop2",
+                    jpeg(crop_sides(fake, 0.10, 0.03, 0.05, 0.0), 85),
+                    analyzer,
+                ),
+            )
+        )
+        positives.append(
+            (
+                "swap, cropped 12 % a side and 70 % size (held out)",
+                o,
+                analyse(f"{n}+{donor} crop3", jpeg(resize(crop(fake, 0.12), 0.7), 80), analyzer),
             )
         )
         copies.append((o, analyse(f"{n} copy", jpeg(o.rgb, 70), analyzer)))
