@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, insert
 
 from haechi.analyzers.faces import FacesAnalyzer
@@ -99,3 +100,65 @@ def test_the_index_follows_the_database_through_a_rolled_back_batch(db: Database
     with db.session() as s:
         near = scene_index(s).nearest(later[0][1], later[0][0], 10, 0)
     assert (sha, 2) in near
+
+
+def test_a_crop_is_found_by_its_keypoint_words_where_its_pdq_is_lost_among_others() -> None:
+    import importlib
+    import sys
+    from pathlib import Path
+
+    from conftest import testdata
+
+    from haechi.analyzers.faces import FacesAnalyzer
+    from haechi.config import load_settings
+    from haechi.matching.manipulation import MIN_SHARED_WORDS, WORD_NEAREST
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    em: Any = importlib.import_module("evaluate_manipulation")
+    analyzer = FacesAnalyzer(load_settings(workers=1))
+    original = em.load(testdata("faces", "img2.jpg"))
+    fake = em.swap(original, em.load(testdata("faces", "img47.jpg")))
+    o = analyzer.analyze(em.example_media(original)).scene
+    c = analyzer.analyze(em.example_media(em.jpeg(em.crop(fake, 0.06), 85))).scene
+    assert o is not None and c is not None
+    rng = random.Random(3)
+    index = SceneIndex()
+    # 200 other scenes nearer the crop's masked PDQ than its original is, with random words.
+    for n in range(200):
+        words = tuple(np.array([rng.getrandbits(16) for _ in range(64)], np.uint16) for _ in (0, 1))
+        index.add(rng.randbytes(32), _flip(c.masked_pdq, 30, rng), n + 1, words)  # type: ignore[arg-type]
+    sha = "ab" * 32
+    index.add(bytes.fromhex(sha), o.masked_pdq, 999, o.word_sets())
+    by_pdq = index.nearest(c.masked_pdq, "x", SCENE_PDQ_MAX, NEAREST)
+    assert sha not in {k for k, _ in by_pdq}
+    found = index.nearest(
+        c.masked_pdq, "x", SCENE_PDQ_MAX, NEAREST, c.word_sets(), MIN_SHARED_WORDS, WORD_NEAREST
+    )
+    assert sha in {k for k, _ in found}
+    assert len(found) <= len(by_pdq) + WORD_NEAREST
+
+
+def test_shared_words_through_postings_equal_a_direct_count() -> None:
+    from haechi.analyzers.scene import shared_words
+
+    rng = np.random.default_rng(11)
+    index = SceneIndex()
+    stored = []
+    query = (
+        rng.integers(0, 3000, 64).astype(np.uint16),
+        rng.integers(0, 3000, 64).astype(np.uint16),
+    )
+    for n in range(9000):  # enough for the postings, and rows added after them
+        if n == 6000:
+            index._shared(query, index.n)  # posts the first 6,000
+        k = int(rng.integers(0, 65))  # some scenes have few keypoints
+        # Words from a small range, so that rows share many, with repeats inside a row.
+        words = (
+            rng.integers(0, 3000, k).astype(np.uint16),
+            rng.integers(0, 3000, k).astype(np.uint16),
+        )
+        index.add(rng.bytes(32), "0" * 64, n + 1, words)
+        stored.append(words)
+    got = index._shared(query, index.n)
+    assert 0 < index.posted < index.n  # both paths were used
+    assert got.tolist() == [shared_words(query, w) for w in stored]

@@ -4,8 +4,10 @@ A classifier's "deepfake or not" does not hold up on material from the wild; fin
 picture a fake was made from does. Two stored items are related when
 
 1. their scenes without faces agree: the PDQ of each with its face regions filled flat is within
-   `SCENE_PDQ_MAX` bits, or among the `NEAREST` closest (the candidate search: a crop moves
-   PDQ far, but the original is still among the closest), and ORB keypoints from outside the
+   `SCENE_PDQ_MAX` bits, or among the `NEAREST` closest, or the two share at least
+   `MIN_SHARED_WORDS` keypoint words (among the `WORD_NEAREST` sharing most: a crop moves PDQ
+   as far as an unrelated picture, but keeps its keypoints) (the candidate search), and ORB
+   keypoints from outside the
    faces agree on one homography under RANSAC with at least `MIN_INLIERS` inliers making up at least
    `MIN_INLIER_SHARE` of the good matches (the proof; it holds across resizes and re-encodes);
 2. a face of one, carried onto the other by that homography, lands on a face there (box IoU at
@@ -34,7 +36,7 @@ from sqlalchemy.orm import Session
 from haechi.analyzers.face_calibration import MODEL_VERSION
 from haechi.analyzers.face_geometry import iou
 from haechi.analyzers.faces import FaceFrame, FaceRecord, Faces, FacesAnalyzer
-from haechi.analyzers.scene import Scene
+from haechi.analyzers.scene import Scene, shared_words
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
 from haechi.matching.scene_index import SceneIndex, scene_index
@@ -44,6 +46,10 @@ from haechi.store.models import SignalRow
 KIND: Final[str] = "face_changed"
 SCENE_PDQ_MAX: Final[int] = 70  # a loose net: the keypoints decide
 NEAREST: Final[int] = 16  # the closest scenes are checked whatever their distance
+# Unrelated public photos share at most 9 of their 2 x 64 words (630 pairs); crops of 6 % a
+# side share 12-56 (make evaluate-manipulation). 16 keeps chance candidates rare at scale.
+MIN_SHARED_WORDS: Final[int] = 16
+WORD_NEAREST: Final[int] = 16  # at most this many candidates by words
 MIN_INLIERS: Final[int] = 20
 MIN_INLIER_SHARE: Final[float] = 0.3
 MIN_FACE_IOU: Final[float] = 0.5
@@ -211,9 +217,27 @@ def nearest(query: str, pool: Sequence[tuple[str, str]]) -> list[tuple[str, int]
     return [(k, d) for i, (d, k) in enumerate(scored) if d <= SCENE_PDQ_MAX or i < NEAREST]
 
 
-def _candidates(index: SceneIndex, sha: str, masked_pdq: str) -> list[tuple[str, int]]:
-    """Stored items worth comparing with `sha` (the rule of `nearest`, from the scene index)."""
-    return index.nearest(masked_pdq, sha, SCENE_PDQ_MAX, NEAREST)
+def by_words(query: Scene, pool: Sequence[tuple[str, Scene]]) -> set[str]:
+    """The keys in `pool` sharing at least MIN_SHARED_WORDS keypoint words with `query`, the
+    WORD_NEAREST sharing most (the candidate search for crops; the scene index does the same
+    over the database)."""
+    mine = query.word_sets()
+    counted = sorted(((-shared_words(mine, s.word_sets()), k) for k, s in pool))
+    return {k for minus, k in counted[:WORD_NEAREST] if -minus >= MIN_SHARED_WORDS}
+
+
+def _candidates(index: SceneIndex, sha: str, scene: Scene) -> list[tuple[str, int]]:
+    """Stored items worth comparing with `sha`, from the scene index: the rule of `nearest`,
+    and the scenes sharing keypoint words (`by_words`)."""
+    return index.nearest(
+        scene.masked_pdq,
+        sha,
+        SCENE_PDQ_MAX,
+        NEAREST,
+        scene.word_sets(),
+        MIN_SHARED_WORDS,
+        WORD_NEAREST,
+    )
 
 
 def _faces_of(session: Session, sha: str) -> Faces | None:
@@ -255,7 +279,7 @@ def record_face_changes(
             continue
         if mine.model_version != MODEL_VERSION:
             continue
-        for other, dist in _candidates(index, item.sha256, mine.scene.masked_pdq):
+        for other, dist in _candidates(index, item.sha256, mine.scene):
             theirs = _faces_of(session, other)
             if theirs is None or theirs.model_version != MODEL_VERSION:
                 continue
