@@ -3,6 +3,7 @@ made from, on both items, with the region and the measures; copies and other pho
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 import json
@@ -14,6 +15,10 @@ import numpy as np
 import pytest
 from conftest import haechi, testdata
 from PIL import Image
+
+from haechi.config import load_settings
+from haechi.matching.scene_index import scene_index
+from haechi.store.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 em: Any = importlib.import_module("evaluate_manipulation")
@@ -268,3 +273,42 @@ def test_a_face_taken_from_her_own_photo_is_named_and_another_photo_of_her_is_no
         shas["her_photo.jpg"],
         shas["posted.jpg"],
     }
+
+
+@pytest.mark.slow
+def test_a_cropped_swap_is_related_and_the_words_behind_it_are_stored_and_read(
+    tmp_path: Path,
+) -> None:
+    """A scan of a crop after its original and twenty other portraits: the relation is made,
+    and the keypoint words that find crops at scale went from the analyzer through the
+    database into the scan's index (tests/test_scene_index.py shows them finding a crop whose
+    PDQ is lost among 200 nearer scenes)."""
+    data = testdata("faces")
+    original = em.load(data / "img2.jpg")
+    fake = em.swap(original, em.load(data / "img47.jpg"))
+    home = tmp_path / "h"
+    first = tmp_path / "first"
+    first.mkdir()
+    _jpeg(original, first / "original.jpg")
+    for n in [*range(3, 22), 50]:
+        _jpeg(em.load(data / f"img{n}.jpg"), first / f"other{n}.jpg")
+    haechi(home, "--workers", "2", "scan", str(first))
+    later = tmp_path / "later"
+    later.mkdir()
+    _jpeg(em.crop(fake, 0.06), later / "cropped.jpg", 85)
+    (line,) = map(json.loads, haechi(home, "scan", "--json", str(later)).stdout.splitlines())
+    shown = json.loads(haechi(home, "show", line["sha256"], "--json").stdout)
+    related = [
+        f["relation"]["related_item"] for f in shown["findings"] if f["kind"] == "face_changed"
+    ]
+    original_sha = hashlib.sha256((first / "original.jpg").read_bytes()).hexdigest()
+    assert related == [original_sha], shown["findings"]
+
+    db = Database(load_settings(home=home))
+    try:
+        with db.session() as s:
+            index = scene_index(s)
+    finally:
+        db.close()
+    assert index.n >= 20
+    assert (index.orb_n[: index.n] > 32).sum() >= 18  # portraits keep dozens of words each
