@@ -174,14 +174,16 @@ def persons_cmd(
     "forget",
     help=_(
         "Erase a person: consent, templates, own-media hashes, her "
-        "findings, index entries and the free-text notes about her "
-        "in the custody log (their keys are destroyed); the database "
-        "files are rewritten so none of it remains on disk.\n\nWhat "
-        "remains: her preserved items in the evidence vault "
-        "(evidence of a crime) with the custody entries about them, "
-        "which do not name her, unless --delete-evidence is given "
+        "findings, index entries, the free-text notes about her "
+        "in the custody log (their keys are destroyed) and the titles "
+        "and notes of her cases and of any case that names her; the "
+        "database files are rewritten so none of it remains on "
+        "disk.\n\nWhat remains: her preserved items in the evidence "
+        "vault (evidence of a crime) with the custody entries about "
+        "them, which do not name her, unless --delete-evidence is given "
         "(then the vault copies are deleted too, each deletion "
-        "logged by hash); the faces recorded in scanned media, which "
+        "logged by hash); her cases, unnamed, with their items and "
+        "timeline; the faces recorded in scanned media, which "
         "describe the collected material, not her. The output lists "
         "what remains."
     ),
