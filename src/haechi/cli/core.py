@@ -199,7 +199,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON."))] = False,
 ) -> None:
     from haechi.matching.review import finding_json, network_view, roles_line
-    from haechi.services.items import item_detail, item_json
+    from haechi.services.items import item_detail, item_json, signals_json
 
     detail = item_detail(state.db(), item)
     view, chats, found = detail.view, detail.chats, detail.findings
@@ -214,7 +214,7 @@ def show(
         print_json(
             obj
             | {
-                "signals": view.signals,
+                "signals": signals_json(view.signals),
                 "findings": [finding_json(g) for g in found],
                 "chats": [c.to_json() for c in chats],
                 "network": roles,

@@ -3,7 +3,9 @@ in batches, what one scan sighted, and the errors with no item behind them."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import base64
+import binascii
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,27 @@ from haechi.store import items as store
 from haechi.store.db import Database
 from haechi.store.items import ItemView
 from haechi.store.models import Sighting
+
+# The scene signature's matching data: kilobytes of base64 no reader needs, shown as counts
+# (bytes per point: two float32, a 32-byte descriptor, two 16-bit words).
+_SCENE_BLOBS = (("points", 8), ("descriptors", 32), ("words", 4))
+
+
+def signals_json(signals: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's stored signals as `show --json` prints them: the faces' scene signature with
+    its keypoints, descriptors and keypoint words as counts (machine data for matching)."""
+    out = dict(signals)
+    faces = out.get("faces")
+    if isinstance(faces, dict) and isinstance(faces.get("scene"), dict):
+        scene = dict(faces["scene"])
+        for key, per in _SCENE_BLOBS:
+            if isinstance(scene.get(key), str):
+                try:
+                    scene[key] = len(base64.b64decode(scene[key])) // per
+                except (binascii.Error, ValueError):
+                    scene[key] = None
+        out["faces"] = faces | {"scene": scene}
+    return out
 
 
 def item_risk(view: ItemView) -> Risk:
