@@ -99,7 +99,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-extras.lock || echo "dlib baseline unavailable"
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
-# The face evaluation (docs/evaluation/faces.md and its plot) from ../shared/testdata/faces.
+# The face evaluation (docs/evaluation/faces.md and its plot) from tests/data/faces.
 evaluate-faces: $(STAMP)
 	$(BIN)/python -m pip install -q --require-hashes -r requirements-extras.lock
 	$(BIN)/python scripts/evaluate_faces.py

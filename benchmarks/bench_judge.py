@@ -27,8 +27,7 @@ N_IMAGES = int(os.environ.get("HAECHI_BENCH_IMAGES", "120"))
 # The public portraits; HAECHI_TESTDATA names the folder when the checkout is not beside it.
 FACES = (
     Path(
-        os.environ.get("HAECHI_TESTDATA")
-        or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+        os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[1] / "tests" / "data"
     )
     / "faces"
 )

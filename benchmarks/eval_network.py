@@ -4,7 +4,7 @@ role's account-level precision and recall printed against the ground truth, with
 
     python benchmarks/eval_network.py
 
-With the public test faces (../shared/testdata, or HAECHI_TESTDATA) the scenario includes the quiet
+With the public test faces (tests/data, or HAECHI_TESTDATA) the scenario includes the quiet
 room whose photo only a finding makes content of interest; person_01 is enrolled after the scan.
 
 Figures are in docs/evaluation/network.md."""
@@ -29,8 +29,7 @@ from haechi.store.db import Database
 
 FACES = (
     Path(
-        os.environ.get("HAECHI_TESTDATA")
-        or Path(__file__).resolve().parents[2] / "shared" / "testdata"
+        os.environ.get("HAECHI_TESTDATA") or Path(__file__).resolve().parents[1] / "tests" / "data"
     )
     / "faces"
 )

@@ -39,9 +39,7 @@ Image = npt.NDArray[np.uint8]
 Vec = npt.NDArray[np.float32]
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = (
-    Path(os.environ.get("HAECHI_TESTDATA") or ROOT.parent / "shared" / "testdata") / "faces"
-)
+DEFAULT_DATA = Path(os.environ.get("HAECHI_TESTDATA") or ROOT / "tests" / "data") / "faces"
 SEED = 20240601
 # Parametric extrapolation target for the impostor tail (Gaussian fit).
 EXTRAPOLATED_FAR = 1e-4
@@ -331,9 +329,9 @@ class VariantResult:
 
 
 def _shown(path: Path) -> str:
-    """The data folder as the docs name it (../shared/testdata/… beside the checkout)."""
+    """The data folder as the docs name it (tests/data/… in the checkout)."""
     try:
-        return "../" + str(path.resolve().relative_to(ROOT.parent.resolve()))
+        return str(path.resolve().relative_to(ROOT.resolve()))
     except ValueError:
         return str(path)
 
