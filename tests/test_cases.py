@@ -88,3 +88,36 @@ def test_case_errors_are_clear(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "unknown status 'bogus'" in bad.stderr
     missing = run(home, "case", "show", "99", check=False)
     assert missing.returncode != 0 and "no case 99" in missing.stderr
+
+
+def test_forget_erases_her_case_texts_and_no_case_her_alias_only_matches_as_a_pattern(
+    tmp_path: Path,
+) -> None:
+    """An alias with LIKE's wildcards (`_`, `%`) names her cases and the notes that contain it
+    literally; another case whose title would match it as a pattern keeps its words."""
+    home = tmp_path / "h"
+    alias = "j_k%"
+    enrol_her(home, alias=alias)
+    hers = json.loads(
+        run(home, "case", "new", "--person", alias, "--title", "school room", "--json").stdout
+    )["id"]
+    run(home, "case", "note", str(hers), "her class teacher called")
+    other = json.loads(
+        run(home, "case", "new", "--title", "jAk rooms, 50% sellers", "--json").stdout
+    )["id"]
+    run(home, "case", "note", str(other), "j-k% of the posts were forwarded")
+    named = json.loads(
+        run(home, "case", "new", "--title", f"photo of {alias} reposted", "--json").stdout
+    )["id"]
+
+    out = run(home, "forget", alias, "--yes").stdout
+    assert "case_texts" in out
+
+    def show(case: int) -> str:
+        return run(home, "case", "show", str(case), "--json").stdout
+
+    assert "school room" not in show(hers) and "her class teacher" not in show(hers)
+    assert json.loads(show(hers))["title"] == "[erased with person]"
+    assert json.loads(show(named))["title"] == "[erased with person]"
+    kept = show(other)
+    assert "jAk rooms, 50% sellers" in kept and "j-k% of the posts were forwarded" in kept

@@ -137,12 +137,12 @@ def _erase_case_texts(s: Session, pid: int, alias: str) -> int:
     hers = set(s.scalars(select(Case.id).where(Case.person_id == pid)))
     name = alias.strip()
     if name:
-        hers |= set(s.scalars(select(Case.id).where(Case.title.ilike(f"%{name}%"))))
+        hers |= set(s.scalars(select(Case.id).where(Case.title.icontains(name, autoescape=True))))
     titles = list(s.scalars(select(Case.id).where(Case.id.in_(hers), Case.title != ERASED)))
     s.execute(update(Case).where(Case.id.in_(titles)).values(title=ERASED))
     about: ColumnElement[bool] = CaseEvent.case_id.in_(hers)
     if name:
-        about = or_(about, CaseEvent.text.ilike(f"%{name}%"))
+        about = or_(about, CaseEvent.text.icontains(name, autoescape=True))
     notes = list(
         s.scalars(select(CaseEvent.id).where(about, CaseEvent.text != "", CaseEvent.text != ERASED))
     )
