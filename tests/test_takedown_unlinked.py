@@ -1,7 +1,8 @@
 """A case item posted in a supergroup and in a basic group: the supergroup's message gets a
 request (t.me/c link); the basic group's has no link Telegram would open, and the counsellor is
 told which room and message to report from inside the app, not left to assume one request
-covers every place (found walking the counsellor's path: the quiet room vanished from view)."""
+covers every place (found walking the counsellor's path: the quiet room vanished from view).
+The same walk's `findings` table, at 100 columns, showed "fac…" and "be6…" in every cell."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from conftest import enrol_her, run
+from conftest import enrol_her, haechi, run
 from conftest import testdata as shared_file
 
 
@@ -82,3 +83,19 @@ def test_a_place_without_a_link_is_named_not_dropped(tmp_path: Path) -> None:
     assert (
         place["item"] == hashlib.sha256(shared_file("faces", "img11.jpg").read_bytes()).hexdigest()
     )
+
+
+def test_findings_fit_a_narrow_terminal_and_show_everything_in_a_wide_one(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    _export(tmp_path / "export")
+    enrol_her(home)
+    run(home, "scan", str(tmp_path / "export"))
+    sha = hashlib.sha256(shared_file("faces", "img11.jpg").read_bytes()).hexdigest()
+
+    narrow = haechi(home, "findings", env={"COLUMNS": "100"}).stdout
+    assert sha[:12] in narrow  # the item's prefix is whole, not "c79…"
+    assert "face_match" not in narrow and "box" not in narrow
+    assert max(len(line) for line in narrow.splitlines()) <= 100
+
+    wide = haechi(home, "findings", env={"COLUMNS": "200"}).stdout
+    assert "face_match" in wide and "box" in wide and sha[:12] in wide

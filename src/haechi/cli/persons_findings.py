@@ -54,8 +54,7 @@ def findings_cmd(
     # Twelve columns do not fit a terminal of 80 to 140 characters: there the kind, frame time
     # and box give way (`show ITEM` and --json have them), and the short columns never wrap.
     wide = out.width >= WIDE_TERMINAL
-    table = Table()
-    for col, keep, short in (
+    columns = (  # (heading, shown, never wrapped)
         ("id", True, True),
         (_("kind"), wide, False),
         (_("person"), True, False),
@@ -68,9 +67,12 @@ def findings_cmd(
         (_("status"), True, True),
         (_("in chats"), True, False),
         (_("network roles"), True, False),
-    ):
+    )
+    visible = [keep for _heading, keep, _short in columns]
+    table = Table()
+    for heading, keep, short in columns:
         if keep:
-            table.add_column(col, no_wrap=short)
+            table.add_column(heading, no_wrap=short)
     n = 0
     net = None
     if any(fv.chats for fv in found):
@@ -143,9 +145,7 @@ def findings_cmd(
                 text_block("\n".join(c.line() for c in chats[:5]) or "-"),
                 roles_line(view),
             ]
-            if not wide:
-                del cells[7], cells[5], cells[1]  # box, t (s), kind: as the columns above
-            add_row(table, *cells)
+            add_row(table, *(c for c, keep in zip(cells, visible, strict=True) if keep))
     if not as_json:
         out.print(table)
         if frames:
