@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import itertools
 import os
@@ -43,10 +44,10 @@ from haechi.matching.manipulation import (
     SCENE_PDQ_MAX,
     WORD_NEAREST,
     FaceChange,
-    by_words,
+    candidates,
     face_changes,
-    nearest,
 )
+from haechi.matching.scene_index import SceneIndex
 from haechi.media.types import RGB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,14 +129,27 @@ def analyse(name: str, rgb: RGB, analyzer: FacesAnalyzer) -> Pic:
     return Pic(name, rgb, analyzer.analyze(example_media(rgb)))
 
 
-def related(a: Pic, b: Pic, pool: list[Pic]) -> list[FaceChange]:
-    """What a scan that holds every picture of `pool` records for the pair: the candidate
-    search (`nearest`), then the keypoint proof and the faces."""
+def key(p: Pic) -> str:
+    """A picture's stand-in SHA-256 in the scene index."""
+    return hashlib.sha256(p.name.encode()).hexdigest()
+
+
+def scene_index_of(pool: list[Pic]) -> SceneIndex:
+    """The index a scan's writer would hold after storing every picture of `pool`."""
+    index = SceneIndex()
+    for p in pool:
+        if p.faces.scene is not None:
+            s = p.faces.scene
+            index.add(bytes.fromhex(key(p)), s.masked_pdq, words=s.word_sets())
+    return index
+
+
+def related(a: Pic, b: Pic, index: SceneIndex) -> list[FaceChange]:
+    """What a scan that holds every picture of the index records for the pair: the scan's own
+    candidate search, then the keypoint proof and the faces."""
     if a.faces.scene is None or b.faces.scene is None:
         return []
-    others = [(p.name, p.faces.scene) for p in pool if p is not a and p.faces.scene]
-    near = {k for k, _ in nearest(a.faces.scene.masked_pdq, [(k, s.masked_pdq) for k, s in others])}
-    if b.name not in near | by_words(a.faces.scene, others):
+    if key(b) not in {k for k, _ in candidates(index, key(a), a.faces.scene)}:
         return []
     return face_changes(a.faces, b.faces)
 
@@ -231,20 +245,21 @@ def main(argv: list[str] | None = None) -> int:
         copies.append((o, analyse(f"{n} copy", jpeg(o.rgb, 70), analyzer)))
     analysed = time.perf_counter() - t0
     pool = [*originals.values(), *(b for _, _, b in positives), *(b for _, b in copies)]
+    index = scene_index_of(pool)
     t1 = time.perf_counter()
     found: dict[str, list[int]] = {}
     examples: list[tuple[Pic, Pic, FaceChange]] = []
     for how, a, b in positives:
-        got = related(a, b, pool) or related(b, a, pool)
+        got = related(a, b, index) or related(b, a, index)
         row = found.setdefault(how, [0, 0])
         row[0] += 1
         if got:
             row[1] += 1
             if how == "swap" and len(examples) < 3:
                 examples.append((a, b, got[0]))
-    false_copy = sum(bool(related(a, b, pool) or related(b, a, pool)) for a, b in copies)
+    false_copy = sum(bool(related(a, b, index) or related(b, a, index)) for a, b in copies)
     pairs = list(itertools.combinations(originals.values(), 2))
-    false_other = sum(bool(related(a, b, pool) or related(b, a, pool)) for a, b in pairs)
+    false_other = sum(bool(related(a, b, index) or related(b, a, index)) for a, b in pairs)
     compared = time.perf_counter() - t1
     # The cosine of the face carried across, for every pair whose scenes match (threshold 2:
     # every face counts), to show where FACE_CHANGED_BELOW sits.

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from haechi.analyzers.face_calibration import MODEL_VERSION
 from haechi.analyzers.face_geometry import iou
 from haechi.analyzers.faces import FaceFrame, FaceRecord, Faces, FacesAnalyzer
-from haechi.analyzers.scene import Scene, shared_words
+from haechi.analyzers.scene import Scene
 from haechi.config import Settings
 from haechi.matching.findings import ScannedItem
 from haechi.matching.scene_index import SceneIndex, scene_index
@@ -217,18 +217,10 @@ def nearest(query: str, pool: Sequence[tuple[str, str]]) -> list[tuple[str, int]
     return [(k, d) for i, (d, k) in enumerate(scored) if d <= SCENE_PDQ_MAX or i < NEAREST]
 
 
-def by_words(query: Scene, pool: Sequence[tuple[str, Scene]]) -> set[str]:
-    """The keys in `pool` sharing at least MIN_SHARED_WORDS keypoint words with `query`, the
-    WORD_NEAREST sharing most (the candidate search for crops; the scene index does the same
-    over the database)."""
-    mine = query.word_sets()
-    counted = sorted(((-shared_words(mine, s.word_sets()), k) for k, s in pool))
-    return {k for minus, k in counted[:WORD_NEAREST] if -minus >= MIN_SHARED_WORDS}
-
-
-def _candidates(index: SceneIndex, sha: str, scene: Scene) -> list[tuple[str, int]]:
-    """Stored items worth comparing with `sha`, from the scene index: the rule of `nearest`,
-    and the scenes sharing keypoint words (`by_words`)."""
+def candidates(index: SceneIndex, sha: str, scene: Scene) -> list[tuple[str, int]]:
+    """(item, masked-PDQ distance) of the scenes worth comparing with item `sha`: the rule of
+    `nearest`, and the WORD_NEAREST sharing most keypoint words when they share at least
+    MIN_SHARED_WORDS (a crop). The scan and the evaluation both ask this."""
     return index.nearest(
         scene.masked_pdq,
         sha,
@@ -279,7 +271,7 @@ def record_face_changes(
             continue
         if mine.model_version != MODEL_VERSION:
             continue
-        for other, dist in _candidates(index, item.sha256, mine.scene):
+        for other, dist in candidates(index, item.sha256, mine.scene):
             theirs = _faces_of(session, other)
             if theirs is None or theirs.model_version != MODEL_VERSION:
                 continue
